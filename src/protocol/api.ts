@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { agentNameSchema, inputsSchema, DISPATCH_MODES } from './dispatch.js';
+import { LIMITS } from './limits.js';
+import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
+import { RUN_END_STATUSES } from './event.js';
+
+/** Operator roles, least to most powerful. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+/** An operator role. */
+export type Role = (typeof ROLES)[number];
+
+/** Host liveness (SPEC §2.3). */
+export const HOST_STATES = ['online', 'stale', 'offline'] as const;
+/** A host's liveness. */
+export type HostState = (typeof HOST_STATES)[number];
+
+/** Hostnames: RFC 1123 labels, at most 253 characters. */
+export const hostnameSchema = z
+  .string()
+  .max(253)
+  .regex(/^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, 'expected a hostname (letters, digits, dashes, dots)');
+
+/** POST /v1/register: a join token, a CSR and the host's facts (SPEC §2.2). */
+export const registerRequestSchema = z.object({
+  token: z.string().max(512),
+  csr: z.string().max(16 * 1024),
+  hostname: hostnameSchema,
+  os: z.string().max(64).default(''),
+  arch: z.string().max(64).default(''),
+  version: z.string().max(64).default(''),
+  labels: z.record(z.string().max(63), z.string().max(256)).default({}),
+});
+/** A registration request. */
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+/** Registration answer: the signed client certificate and the host credential. */
+export const registerResponseSchema = z.object({
+  hostname: z.string(),
+  certificate: z.string(),
+  ca: z.string(),
+  credential: z.string(),
+});
+/** A registration answer. */
+export type RegisterResponse = z.infer<typeof registerResponseSchema>;
+
+/** A host as the operator API serves it. */
+export const hostViewSchema = z.object({
+  hostname: z.string(),
+  state: z.enum(HOST_STATES),
+  last_heartbeat: z.number().nullable(),
+  heartbeat_seq: z.number().nullable(),
+  version: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  transport: z.string(),
+  connected: z.boolean(),
+  labels: z.record(z.string(), z.string()),
+  running: z.number(),
+  spool_depth: z.number(),
+  registered_at: z.number(),
+});
+/** A host row. */
+export type HostView = z.infer<typeof hostViewSchema>;
+
+/** Run status at the CP: created → dispatched → running → a terminal status. */
+export const RUN_STATUSES = ['dispatched', 'running', ...RUN_END_STATUSES] as const;
+/** A run status. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** POST /v1/runs: dispatch an agent to a host. */
+export const createRunRequestSchema = z.object({
+  agent: agentNameSchema,
+  host: hostnameSchema,
+  definition: z.string().max(LIMITS.agentDefinitionBytes).optional(),
+  prompt: z.string().max(64 * 1024).default(''),
+  inputs: inputsSchema.default({}),
+  timeout_ms: z.number().int().positive().max(7 * 86_400_000).default(300_000),
+  dispatch: z.enum(DISPATCH_MODES).default('auto'),
+});
+/** A dispatch request. */
+export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
+
+/** A run record. */
+export const runViewSchema = z.object({
+  run_id: z.string(),
+  host: z.string(),
+  agent: z.string(),
+  prompt: z.string(),
+  status: z.enum(RUN_STATUSES),
+  created_at: z.number(),
+  started_at: z.number().nullable(),
+  ended_at: z.number().nullable(),
+  timeout_ms: z.number(),
+  error: z.string().nullable(),
+  findings: z.number(),
+  events: z.number(),
+  created_by: z.string(),
+});
+/** A run record. */
+export type RunView = z.infer<typeof runViewSchema>;
+
+/** POST /v1/tokens. */
+export const createTokenRequestSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('join'),
+    ttl_ms: z.number().int().positive().max(365 * 86_400_000).default(3_600_000),
+    uses: z.number().int().positive().max(100_000).default(1),
+    name: z.string().max(128).default(''),
+  }),
+  z.object({ kind: z.literal('operator'), role: z.enum(ROLES), name: z.string().max(128).default('') }),
+]);
+/** A token creation request. */
+export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
+
+/** A token as listed (never its secret). */
+export const tokenViewSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['join', 'operator']),
+  role: z.enum(ROLES).nullable(),
+  name: z.string(),
+  created_at: z.number(),
+  expires_at: z.number().nullable(),
+  uses_left: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+  created_by: z.string(),
+});
+/** A listed token. */
+export type TokenView = z.infer<typeof tokenViewSchema>;
+
+/** Filters shared by `findings`, `tail` and the stream. Severity means "this level and above". */
+export const findingFilterSchema = z.object({
+  severity: z.string().transform((s) => s.toUpperCase()).pipe(z.enum(SEVERITIES)).optional(),
+  host: z.string().max(253).optional(),
+  agent: z.string().max(64).optional(),
+  category: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(CATEGORIES)).optional(),
+});
+/** A finding filter. */
+export type FindingFilter = z.infer<typeof findingFilterSchema>;
+
+/** An audit log entry. */
+export const auditEntrySchema = z.object({
+  id: z.number(),
+  ts: z.number(),
+  actor: z.string(),
+  role: z.string(),
+  action: z.string(),
+  target: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+});
+/** An audit entry. */
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/** Messages on the operator live stream (`/v1/stream`). `cursor` is the resume point: reconnect with `?after=cursor`. */
+export const streamMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('finding'), cursor: z.number(), finding: storedFindingSchema }),
+  z.object({ type: z.literal('host'), cursor: z.number(), host: hostViewSchema }),
+  z.object({ type: z.literal('run'), cursor: z.number(), run: runViewSchema }),
+  z.object({ type: z.literal('ready'), cursor: z.number() }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+/** A live stream message. */
+export type StreamMessage = z.infer<typeof streamMessageSchema>;
+
+/** Summary counts by severity, category and agent. */
+export const findingSummarySchema = z.object({
+  total: z.number(),
+  by_severity: z.record(z.string(), z.number()),
+  by_category: z.record(z.string(), z.number()),
+  by_agent: z.record(z.string(), z.number()),
+  groups: z.number(),
+});
+/** A findings summary. */
+export type FindingSummary = z.infer<typeof findingSummarySchema>;

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
+import { eventBodySchema } from './event.js';
+
+const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
+
+/** One spooled event on the wire: its (run, seq) identity and the stamped event. */
+export const eventRecordSchema = z.object({
+  run_id: runIdSchema,
+  seq: z.number().int().nonnegative(),
+  event: eventBodySchema.extend({ ts: z.number(), agent: z.string().max(128) }),
+});
+/** A spooled event record. */
+export type EventRecord = z.infer<typeof eventRecordSchema>;
+
+/** The identity of a record, as acknowledged by the CP. */
+export const recordKeySchema = z.object({ run_id: runIdSchema, seq: z.number().int().nonnegative() });
+/** (run, seq). */
+export type RecordKey = z.infer<typeof recordKeySchema>;
+
+const labelsSchema = z.record(z.string().regex(/^[A-Za-z0-9._/-]{1,63}$/), z.string().max(256));
+
+/** Frames a daimon sends on its tunnel. The hostname is never in a frame: it comes from the client certificate. */
+export const daimonFrameSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    protocol: z.literal(1),
+    version: z.string().max(64),
+    os: z.string().max(64).default(''),
+    arch: z.string().max(64).default(''),
+    labels: labelsSchema.default({}),
+    running: z.array(runIdSchema).max(10_000).default([]),
+    spool_depth: z.number().int().nonnegative().default(0),
+  }),
+  z.object({
+    type: z.literal('heartbeat'),
+    seq: z.number().int().nonnegative(),
+    ts: z.number(),
+    running: z.number().int().nonnegative(),
+    spool_depth: z.number().int().nonnegative(),
+  }),
+  z.object({ type: z.literal('events'), records: z.array(eventRecordSchema).min(1).max(LIMITS.recordsPerFrame) }),
+  z.object({
+    type: z.literal('dispatch_ack'),
+    run_id: runIdSchema,
+    accepted: z.boolean(),
+    error: z.object({ code: errorCodeSchema, message: z.string().max(4096) }).optional(),
+  }),
+  z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
+]);
+/** A frame from a daimon. */
+export type DaimonFrame = z.infer<typeof daimonFrameSchema>;
+
+/** Frames the CP sends on a tunnel. */
+export const cpFrameSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('welcome'),
+    hostname: z.string(),
+    heartbeat_interval_ms: z.number().int().positive(),
+    server_time: z.number(),
+  }),
+  z.object({ type: z.literal('heartbeat_ack'), seq: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('ack'), records: z.array(recordKeySchema).max(LIMITS.recordsPerFrame) }),
+  z.object({ type: z.literal('dispatch'), envelope: dispatchEnvelopeSchema }),
+  z.object({ type: z.literal('cancel'), run_id: runIdSchema, reason: z.string().max(1024).default('cancelled by an operator') }),
+  z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
+]);
+/** A frame from the CP. */
+export type CpFrame = z.infer<typeof cpFrameSchema>;

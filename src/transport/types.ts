@@ -1,0 +1,47 @@
+import type { DispatchEnvelope } from '../protocol/dispatch.js';
+import type { EventRecord, RecordKey } from '../protocol/tunnel.js';
+
+/**
+ * Daimon side: how dispatches reach this host and how its events go back. The tunnel implements it
+ * today; the S3 jobs bucket (SPEC §3.2) will implement it too, without the daimon changing shape.
+ */
+export interface DaimonTransport {
+  /** Short name shown in `okesu hosts` (`tunnel`, `jobs`). */
+  readonly name: string;
+  /** Starts delivering; `handlers` receive what the CP sends. */
+  start(handlers: DaimonTransportHandlers): void;
+  /** Offers spooled records for delivery; acknowledged keys come back through `onAck`. May be called again with the same records after a reconnect. */
+  send(records: readonly EventRecord[]): void;
+  /** True when records offered now have a chance of being delivered soon. */
+  isUp(): boolean;
+  /** Stops and releases sockets and timers. */
+  stop(): Promise<void>;
+}
+
+/** Callbacks a daimon transport drives. */
+export interface DaimonTransportHandlers {
+  onDispatch(envelope: DispatchEnvelope): void;
+  onCancel(runId: string, reason: string): void;
+  onAck(keys: readonly RecordKey[]): void;
+  /** The transport (re)connected: unacknowledged records should be offered again. */
+  onUp(): void;
+  onDown(reason: string): void;
+  /** The CP refused this host for good (revoked); the daimon should stop and say why. */
+  onFatal(code: string, message: string): void;
+}
+
+/** CP side: one way of reaching hosts with dispatches and cancels. */
+export interface DispatchRoute {
+  readonly name: string;
+  /** True when this route can deliver to `hostname` now. */
+  canReach(hostname: string): boolean;
+  /** Sends the envelope; resolves once it was handed to the route (not when the run ends). */
+  dispatch(hostname: string, envelope: DispatchEnvelope): Promise<void>;
+  cancel(hostname: string, runId: string, reason: string): Promise<void>;
+}
+
+/** CP side: where every route delivers the events it receives, whatever the transport. */
+export interface EventIngest {
+  /** Stores the records of an authenticated host exactly once; resolves with the keys that are now durable, to acknowledge. */
+  accept(hostname: string, records: readonly EventRecord[]): Promise<readonly RecordKey[]>;
+}
