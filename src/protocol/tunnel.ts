@@ -9,7 +9,7 @@ const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
 export const eventRecordSchema = z.object({
   run_id: runIdSchema,
   seq: z.number().int().nonnegative(),
-  event: eventBodySchema.extend({ ts: z.number(), agent: z.string().max(128) }),
+  event: z.looseObject({ ...eventBodySchema.shape, ts: z.number(), agent: z.string().max(128) }),
 });
 /** A spooled event record. */
 export type EventRecord = z.infer<typeof eventRecordSchema>;

@@ -1,0 +1,122 @@
+import type { EventBody, RunEndStatus } from '../src/protocol/event.js';
+import { formatDuration } from '../src/protocol/duration.js';
+import type { AgentSpec } from '../src/specs/agent-spec.js';
+import type { EmitEvent, Logger, Provider, ProviderOutcome } from './provider.js';
+import { RESERVED_EVENT_TYPES } from './run/output-events.js';
+
+/** What one run needs: the agent, the provider that drives it, where its events go, and its limits. */
+export interface ExecuteRunOptions {
+  runId: string;
+  hostname: string;
+  agent: AgentSpec;
+  prompt: string;
+  inputs: Record<string, unknown>;
+  /** The run is aborted with status `timeout` after this long. */
+  timeoutMs: number;
+  /** Aborting it cancels the run (status `cancelled`). */
+  signal: AbortSignal;
+  provider: Provider;
+  /** Receives event bodies in order; the daimon's relay stamps them. Awaited: backpressure. */
+  emit: EmitEvent;
+  log: Logger;
+  now?: () => number;
+  /** How long to wait for a provider to wind down after an abort before ending the run without it (default 10 s). */
+  abortGraceMs?: number;
+}
+
+/**
+ * Executes one run: emits `run_start`, runs the provider under a signal that combines cancel and
+ * timeout, then emits exactly one `run_end` (status, duration, finding count, error, usage).
+ * Resolves with the final status; rejects only when `emit` itself fails.
+ */
+export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const log = opts.log;
+  let findings = 0;
+  let ended = false;
+  const emit: EmitEvent = async (body) => {
+    if (ended) {
+      // A provider that resolved (or was abandoned) early must not write after run_end.
+      log.warn({ type: body.type }, 'event after run_end dropped');
+      return;
+    }
+    if (body.type === 'finding') findings++;
+    // run_start/run_end are the executor's alone; a provider's own stays in the transcript under another name.
+    await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
+  };
+
+  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt });
+
+  const abort = new AbortController();
+  let reason: 'timeout' | 'cancelled' | undefined;
+  const stop = (why: 'timeout' | 'cancelled'): void => {
+    if (reason) return;
+    reason = why;
+    abort.abort(why);
+  };
+  const onCancel = (): void => stop('cancelled');
+  opts.signal.addEventListener('abort', onCancel, { once: true });
+  if (opts.signal.aborted) stop('cancelled');
+  const timer = setTimeout(() => stop('timeout'), Math.max(0, opts.timeoutMs));
+
+  let outcome: ProviderOutcome;
+  try {
+    outcome = reason
+      ? { status: 'failed', error: 'cancelled before start' }
+      : await settleAfterAbort(
+        opts.provider.run(
+          { runId: opts.runId, hostname: opts.hostname, agent: opts.agent, prompt: opts.prompt, inputs: opts.inputs, signal: abort.signal, log },
+          emit,
+        ),
+        abort.signal,
+        opts.abortGraceMs ?? 10_000,
+      );
+  } catch (err) {
+    outcome = { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+    opts.signal.removeEventListener('abort', onCancel);
+  }
+
+  const status: RunEndStatus = reason ?? outcome.status;
+  let error = outcome.error;
+  if (reason === 'timeout') {
+    error = `run exceeded its timeout of ${formatDuration(opts.timeoutMs)}`;
+    await emit({ type: 'error', code: 'timeout', message: error });
+  } else if (reason === 'cancelled') {
+    const why: unknown = opts.signal.reason;
+    error = typeof why === 'string' ? why : why instanceof Error && why.name !== 'AbortError' ? why.message : 'cancelled';
+  }
+  ended = true;
+  const runEnd: EventBody = {
+    type: 'run_end',
+    status,
+    duration_ms: Math.max(0, now() - started),
+    findings,
+    ...(error !== undefined && status !== 'completed' && { error }),
+    ...(outcome.usage && { usage: outcome.usage }),
+  };
+  await opts.emit(runEnd);
+  (status === 'completed' ? log.info : log.warn).call(log, { status, duration_ms: runEnd.duration_ms, findings, error }, 'run ended');
+  return status;
+}
+
+/** Resolves with the provider's outcome, or, once `signal` aborted, after `graceMs` at the latest. */
+async function settleAfterAbort(run: Promise<ProviderOutcome>, signal: AbortSignal, graceMs: number): Promise<ProviderOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const abandoned = new Promise<ProviderOutcome>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve({ status: 'failed', error: `provider did not stop within ${formatDuration(graceMs)}` }), graceMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([run, abandoned]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createControlPlane } from '../../cp/cp-server.js';
+import { loadAgentCatalog, builtinAgentsDir } from '../../specs/agent-catalog.js';
+import { formatSpecError } from '../../specs/parse-agent.js';
+import { VERSION } from '../../version.js';
+import { action, untilStopped, usageError, type CliContext } from '../context.js';
+import { durationArg } from '../options.js';
+import { createLogger } from '../logger.js';
+
+/** Splits `HOST:PORT` (IPv6 as `[::]:8443`). */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** Loads agent definitions the CP sends with dispatches: `--agents` dirs first, then the built-ins. */
+export async function loadDefinitions(dirs: readonly string[], warn: (msg: string) => void): Promise<Map<string, string>> {
+  const catalog = await loadAgentCatalog([...dirs, builtinAgentsDir()]);
+  for (const e of catalog.errors) warn(formatSpecError(e));
+  const texts = new Map<string, string>();
+  for (const [name, spec] of catalog.agents) texts.set(name, readFileSync(spec.source, 'utf8'));
+  return texts;
+}
+
+const collect = (value: string, prev: string[]): string[] => [...prev, value];
+
+/** `okesu cp serve`: the control plane. */
+export function registerCpServe(program: Command, ctx: CliContext): void {
+  const cp = program.command('cp').description('control plane commands');
+  cp.command('serve')
+    .description('run the control plane: daimon tunnels and the operator API on one HTTPS port')
+    .option('--state <dir>', 'state directory (CA, store, admin.yaml)', './.okesu/cp')
+    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8443')
+    .option('--heartbeat-interval <dur>', 'heartbeat interval told to daimons', durationArg, 5000)
+    .option('--san <name>', 'extra DNS name or IP for the server certificate (repeatable)', collect, [])
+    .option('--advertise-url <url>', 'CP URL written into admin.yaml')
+    .option('--agents <dir>', 'agent definitions sent with dispatches (repeatable; built-ins come last)', collect, [])
+    .option('--log-level <level>', 'log level', 'info')
+    .action(
+      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
+        const listen = parseListen(opts.listen);
+        if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
+        const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
+        let definitions = await loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped'));
+        const server = createControlPlane(
+          {
+            stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval,
+            sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
+          },
+          { log },
+        );
+        const { url } = await server.start();
+        ctx.out.status(`okesu control plane on ${url}; admin context: ${opts.state}/admin.yaml`);
+        const reload = (): void => {
+          void loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped')).then((d) => {
+            definitions = d;
+            log.info({ agents: d.size }, 'agent definitions reloaded');
+          });
+        };
+        process.on('SIGHUP', reload);
+        await untilStopped(ctx.deps);
+        process.off('SIGHUP', reload);
+        await server.stop();
+        log.flush();
+      }),
+    );
+}

@@ -1,0 +1,99 @@
+import { Command, Option } from 'commander';
+import type { FindingSummary } from '../../protocol/api.js';
+import { SEVERITIES } from '../../protocol/finding.js';
+import type { StoredFinding } from '../../protocol/finding.js';
+import { formatUtcSeconds, severityTone } from '../format.js';
+import { action } from '../context.js';
+import type { CliContext } from '../context.js';
+import { addFilterOptions, configOption, durationArg, filterFrom, positiveIntArg } from '../options.js';
+import type { FilterOptions } from '../options.js';
+import type { Column, Tone } from '../output.js';
+
+interface ListOptions extends FilterOptions {
+  since?: number;
+  limit?: number;
+  json?: boolean;
+  config?: string;
+}
+
+/** Table columns of `okesu findings`, sized to stay readable at 120 columns. */
+export const FINDING_COLUMNS: Column<StoredFinding>[] = [
+  { header: 'TIME', value: (f) => formatUtcSeconds(f.ts) },
+  { header: 'SEVERITY', value: (f) => f.severity, tone: (f) => severityTone(f.severity) },
+  { header: 'HOST', value: (f) => f.host, max: 24 },
+  { header: 'AGENT', value: (f) => f.agent, max: 16 },
+  { header: 'CATEGORY', value: (f) => f.category },
+  { header: 'TITLE', value: (f) => f.title, max: 60, flex: true },
+];
+
+/** One row of a summary table. */
+export interface CountRow { key: string; count: number; tone?: Tone }
+
+/** Summary counts as three tables' rows: severities CRITICAL..INFO (all of them), then categories and agents by count. */
+export function summaryRows(summary: FindingSummary): { severity: CountRow[]; category: CountRow[]; agent: CountRow[] } {
+  const byCount = (rec: Record<string, number>): CountRow[] =>
+    Object.entries(rec)
+      .map(([key, count]) => ({ key, count }))
+      .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  return {
+    severity: SEVERITIES.map((s) => ({ key: s, count: summary.by_severity[s] ?? 0, tone: severityTone(s) })),
+    category: byCount(summary.by_category),
+    agent: byCount(summary.by_agent),
+  };
+}
+
+const countColumns = (header: string): Column<CountRow>[] => [
+  { header, value: (r) => r.key, tone: (r) => r.tone },
+  { header: 'COUNT', value: (r) => String(r.count), align: 'right' },
+];
+
+/** Registers `okesu findings` and `okesu findings summary`. */
+export function registerFindings(program: Command, ctx: CliContext): void {
+  const findings = addFilterOptions(program.command('findings'))
+    .description('query stored findings, oldest first (see also: findings summary, tail)')
+    .addOption(new Option('--since <duration>', 'only findings from the last DURATION (e.g. 1h, 7d)').argParser(durationArg))
+    .addOption(new Option('--limit <n>', 'at most N findings, the newest').argParser(positiveIntArg))
+    .option('--json', 'print the StoredFinding array as JSON')
+    .addOption(configOption())
+    .addHelpText('after', '\n--severity L means L and above.\nExample:\n  okesu findings --severity high --since 24h')
+    .action(
+      action(ctx, async (opts: ListOptions) => {
+        const { client } = ctx.connect(opts.config);
+        const page = await client.findings({
+          ...filterFrom(opts),
+          ...(opts.since !== undefined && { since_ms: ctx.now() - opts.since }),
+          ...(opts.limit !== undefined && { limit: opts.limit }),
+        });
+        if (opts.json) ctx.out.printJson(page.findings);
+        else if (page.findings.length === 0) ctx.out.status('no findings match');
+        else ctx.out.printTable(page.findings, FINDING_COLUMNS);
+      }),
+    );
+
+  const summary = addFilterOptions(new Command('summary'))
+    .description('counts by severity (CRITICAL..INFO), by category and by agent')
+    .option('--json', 'print the FindingSummary as JSON')
+    .addOption(configOption())
+    .action(
+      action(ctx, async (opts: FilterOptions & { json?: boolean; config?: string }) => {
+        const result = await ctx.connect(opts.config).client.findingsSummary(filterFrom(opts));
+        if (opts.json) {
+          ctx.out.printJson(result);
+          return;
+        }
+        const rows = summaryRows(result);
+        ctx.out.printLine(`${result.total} finding${result.total === 1 ? '' : 's'} in ${result.groups} group${result.groups === 1 ? '' : 's'}`);
+        ctx.out.printLine();
+        ctx.out.printTable(rows.severity, countColumns('SEVERITY'));
+        if (rows.category.length) {
+          ctx.out.printLine();
+          ctx.out.printTable(rows.category, countColumns('CATEGORY'));
+        }
+        if (rows.agent.length) {
+          ctx.out.printLine();
+          ctx.out.printTable(rows.agent, countColumns('AGENT'));
+        }
+      }),
+    );
+  findings.addCommand(summary);
+}

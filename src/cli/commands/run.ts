@@ -1,0 +1,175 @@
+import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { OkesuError } from '../../errors.js';
+import { DISPATCH_MODES } from '../../protocol/dispatch.js';
+import { RUN_END_STATUSES } from '../../protocol/event.js';
+import type { RunEvent } from '../../protocol/event.js';
+import type { RunStatus, RunView } from '../../protocol/api.js';
+import { formatDuration } from '../../protocol/duration.js';
+import type { OperatorClient } from '../../transport/operator-client.js';
+import { formatClock, oneLine } from '../format.js';
+import { action, exitWith } from '../context.js';
+import type { CliContext } from '../context.js';
+import { collectInput, configOption, durationArg } from '../options.js';
+import { truncate } from '../output.js';
+
+interface RunOptions {
+  host: string;
+  prompt?: string;
+  input?: Record<string, unknown>;
+  timeout?: number;
+  dispatch?: (typeof DISPATCH_MODES)[number];
+  wait?: boolean;
+  json?: boolean;
+  config?: string;
+}
+
+/** Long-poll window of `run --wait`, under the CP's 30 s cap. */
+export const WAIT_POLL_MS = 25_000;
+
+/** The `name:` of a Markdown agent file's YAML frontmatter, or undefined when it has none. */
+export function frontmatterName(text: string): string | undefined {
+  const m = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
+  if (!m) return undefined;
+  let data: unknown;
+  try {
+    data = parseYaml(m[1] as string);
+  } catch {
+    return undefined;
+  }
+  if (data === null || typeof data !== 'object') return undefined;
+  const name = (data as Record<string, unknown>).name;
+  return typeof name === 'string' && name.trim() !== '' ? name.trim() : undefined;
+}
+
+/** Resolves the AGENT argument: a readable `*.md` file is sent as the definition under its frontmatter name; anything else is an agent name. */
+export function resolveAgentArg(agent: string): { agent: string; definition?: string } {
+  if (!agent.endsWith('.md')) return { agent };
+  let isFile = false;
+  try {
+    isFile = statSync(agent).isFile();
+  } catch {
+    if (!/[\\/]/.test(agent)) return { agent };
+  }
+  if (!isFile) throw new OkesuError('OKS_ERR_AGENT_INVALID', `${agent} is not a readable agent file`);
+  let text: string;
+  try {
+    text = readFileSync(agent, 'utf8');
+  } catch (err) {
+    throw new OkesuError('OKS_ERR_AGENT_INVALID', `cannot read ${agent}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const name = frontmatterName(text);
+  if (!name) throw new OkesuError('OKS_ERR_AGENT_INVALID', `${agent}: frontmatter has no name:`);
+  return { agent: name, definition: text };
+}
+
+/** True for completed, failed, timeout and cancelled. */
+export function isTerminal(status: RunStatus): boolean {
+  return (RUN_END_STATUSES as readonly string[]).includes(status);
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** A short human summary of one run event: severity + title for a finding, the text for text, the status for run_end. */
+export function summarizeEvent(ev: RunEvent): string {
+  const e = ev as Record<string, unknown>;
+  switch (ev.type) {
+    case 'finding':
+      return `${String(e.severity ?? '').toUpperCase()} ${oneLine(String(e.title ?? ''))}`;
+    case 'text':
+      return truncate(oneLine(String(e.text ?? '')), 300);
+    case 'run_end': {
+      const parts = [String(e.status ?? '')];
+      if (typeof e.duration_ms === 'number') parts.push(`in ${formatDuration(e.duration_ms)}`);
+      if (typeof e.findings === 'number') parts.push(`${e.findings} finding${e.findings === 1 ? '' : 's'}`);
+      if (str(e.error)) parts.push(`error: ${oneLine(String(e.error))}`);
+      return parts.join(', ');
+    }
+    default: {
+      const text = str(e.message) ?? str(e.error) ?? str(e.reason) ?? str(e.name) ?? str(e.tool);
+      if (text) return truncate(oneLine(text), 200);
+      const { type: _t, ts: _ts, host: _h, agent: _a, run_id: _r, seq: _s, ...rest } = e;
+      return Object.keys(rest).length ? truncate(JSON.stringify(rest), 200) : '';
+    }
+  }
+}
+
+/** The human line of an event in `run --wait`: `HH:MM:SS  seq  type  summary`. */
+export function formatEventLine(ev: RunEvent): string {
+  return `${formatClock(ev.ts)}  ${String(ev.seq).padStart(4)}  ${ev.type.padEnd(16)}  ${summarizeEvent(ev)}`.trimEnd();
+}
+
+/** The final status line of a run: `run r_… completed in 12s, 3 findings`. */
+export function formatRunStatus(run: RunView): string {
+  const parts = [`run ${run.run_id} ${run.status}`];
+  if (run.started_at !== null && run.ended_at !== null) parts[0] += ` in ${formatDuration(run.ended_at - run.started_at)}`;
+  parts.push(`${run.findings} finding${run.findings === 1 ? '' : 's'}`);
+  if (run.error) parts.push(`error: ${oneLine(run.error)}`);
+  return parts.join(', ');
+}
+
+/** Follows a run's events with the long-poll endpoint until it is terminal and drained; survives a CP restart. */
+export async function followRun(ctx: CliContext, client: OperatorClient, run: RunView, print: (ev: RunEvent) => void): Promise<RunView> {
+  let after: number | undefined;
+  let outage = 0;
+  for (;;) {
+    let page;
+    try {
+      page = await client.runEvents(run.run_id, after, WAIT_POLL_MS);
+    } catch (err) {
+      if (!(err instanceof OkesuError) || err.code !== 'OKS_ERR_CP_UNREACHABLE') throw err;
+      if (outage === 0) ctx.out.status(`okesu: ${err.message}; retrying`);
+      await sleep(Math.min(5000, 250 * 2 ** Math.min(outage++, 5)));
+      continue;
+    }
+    if (outage > 0) ctx.out.status('okesu: reconnected');
+    outage = 0;
+    for (const ev of page.events) print(ev);
+    after = page.next;
+    if (isTerminal(page.run.status) && (page.events.length === 0 || page.events.some((ev) => ev.type === 'run_end'))) return page.run;
+  }
+}
+
+/** Registers `okesu run AGENT --host H`. */
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('dispatch an agent to a host (by name, or a local agent .md file sent with the run)')
+    .argument('<agent>', 'agent name, or path to an agent .md file')
+    .requiredOption('--host <host>', 'target host')
+    .option('--prompt <text>', 'extra instructions for the agent')
+    .option('--input <key=value>', 'an input (repeatable); the value is JSON when it parses, else a string', collectInput)
+    .addOption(new Option('--timeout <duration>', 'run timeout (default 5m)').argParser(durationArg))
+    .addOption(new Option('--dispatch <mode>', 'how the dispatch reaches the host').choices(DISPATCH_MODES).default('auto'))
+    .option('--wait', 'follow the run until it ends; exit 0 only if it completed')
+    .option('--json', 'print the RunView (with --wait: one event JSON per line)')
+    .addOption(configOption())
+    .addHelpText('after', '\nExamples:\n  okesu run edr --host web-01 --wait\n  okesu run ./agents/disk.md --host db-02 --input threshold=90 --timeout 10m')
+    .action(
+      action(ctx, async (agentArg: string, opts: RunOptions) => {
+        const { agent, definition } = resolveAgentArg(agentArg);
+        const { client } = ctx.connect(opts.config);
+        const run = await client.createRun({
+          agent,
+          host: opts.host,
+          ...(definition !== undefined && { definition }),
+          ...(opts.prompt !== undefined && { prompt: opts.prompt }),
+          inputs: opts.input ?? {},
+          ...(opts.timeout !== undefined && { timeout_ms: opts.timeout }),
+          dispatch: opts.dispatch ?? 'auto',
+        });
+        if (!opts.wait) {
+          if (opts.json) ctx.out.printJson(run);
+          else ctx.out.printLine(run.run_id);
+          return;
+        }
+        if (!opts.json) ctx.out.status(`okesu: run ${run.run_id} dispatched to ${run.host}`);
+        const final = await followRun(ctx, client, run, (ev) => (opts.json ? ctx.out.printJsonLine(ev) : ctx.out.printLine(formatEventLine(ev))));
+        if (!opts.json) ctx.out.status(formatRunStatus(final));
+        if (final.status !== 'completed') exitWith(1, `run ${final.run_id} ${final.status}`);
+      }),
+    );
+}

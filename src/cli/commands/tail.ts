@@ -1,0 +1,108 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { FindingFilter } from '../../protocol/api.js';
+import type { StoredFinding } from '../../protocol/finding.js';
+import type { StreamState } from '../../transport/stream-client.js';
+import { formatFindingLine, severityTone } from '../format.js';
+import { action, exitWith, untilStopped } from '../context.js';
+import type { CliContext } from '../context.js';
+import { addFilterOptions, configOption, durationArg, filterFrom, matchesFilter } from '../options.js';
+import type { FilterOptions } from '../options.js';
+import { paint } from '../output.js';
+
+interface TailOptions extends FilterOptions {
+  since?: number;
+  json?: boolean;
+  config?: string;
+}
+
+/** Prints findings that pass the filter, each once, whichever way they arrive (history page or stream). */
+export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, json: boolean): (f: StoredFinding) => void {
+  const seen = new Set<number>();
+  return (f) => {
+    if (seen.has(f.id) || !matchesFilter(f, filter)) return;
+    seen.add(f.id);
+    if (seen.size > 100_000) seen.delete(seen.values().next().value as number);
+    if (json) {
+      ctx.out.printJsonLine(f);
+      return;
+    }
+    const line = formatFindingLine(f);
+    ctx.out.printLine(ctx.out.color ? line.replace(f.severity, paint(f.severity, severityTone(f.severity), true)) : line);
+  };
+}
+
+/** Turns stream state changes into stderr status lines: the first loss, the recovery and non-fatal notices, not every retry. */
+export function createStateReporter(ctx: CliContext): (state: StreamState, detail?: string) => void {
+  let opened = false;
+  let down = false;
+  return (state, detail) => {
+    switch (state) {
+      case 'connecting':
+        if (detail !== undefined && !down) ctx.out.status(`okesu: ${opened ? 'stream lost' : 'cannot open the stream'}: ${detail}`);
+        if (detail !== undefined) down = true;
+        return;
+      case 'open':
+        if (detail !== undefined) ctx.out.status(`okesu: ${detail}`);
+        else if (down) ctx.out.status('okesu: stream reconnected');
+        if (detail === undefined) down = false;
+        opened = true;
+        return;
+      case 'closed':
+        if (detail !== undefined) ctx.out.status(`okesu: stream closed: ${detail}`);
+        return;
+    }
+  };
+}
+
+/** Registers `okesu tail` (SPEC §8.2). */
+export function registerTail(program: Command, ctx: CliContext): void {
+  addFilterOptions(program.command('tail'))
+    .description('follow new findings live, one line each; reconnects by itself and misses nothing')
+    .addOption(new Option('--since <duration>', 'first replay findings from the last DURATION (e.g. 1h)').argParser(durationArg))
+    .option('--json', 'one StoredFinding JSON per line (JSONL for jq); nothing else on stdout')
+    .addOption(configOption())
+    .addHelpText('after', '\n--severity L means L and above. Status goes to stderr; stop with Ctrl-C.\nExamples:\n  okesu tail --severity high\n  okesu tail --since 1h --json | jq .title')
+    .action(
+      action(ctx, async (opts: TailOptions) => {
+        const filter = filterFrom(opts);
+        const { config, client } = ctx.connect(opts.config);
+        const print = createFindingPrinter(ctx, filter, opts.json ?? false);
+        let after: number | undefined;
+        if (opts.since !== undefined) {
+          const page = await client.findings({ ...filter, since_ms: ctx.now() - opts.since });
+          for (const f of [...page.findings].sort((a, b) => a.id - b.id)) print(f);
+          // The list and this cursor are consistent: the stream resumes right after the history.
+          after = page.cursor;
+        }
+        let fatal: string | undefined;
+        let endTail: () => void = () => undefined;
+        const ended = new Promise<void>((resolve) => {
+          endTail = resolve;
+        });
+        const report = createStateReporter(ctx);
+        const stream = ctx.openStream(config, {
+          ...(after !== undefined && { after }),
+          kinds: ['finding'],
+          filter,
+          onMessage: (msg) => {
+            if (msg.type === 'finding') print(msg.finding);
+          },
+          onState: (state, detail) => {
+            if (state === 'closed' && detail !== undefined) {
+              fatal = detail;
+              endTail();
+            } else {
+              report(state, detail);
+            }
+          },
+        });
+        await untilStopped(ctx.deps, ended);
+        stream.close();
+        if (fatal !== undefined) {
+          ctx.out.status(`okesu: ${fatal}`);
+          exitWith(1, fatal);
+        }
+      }),
+    );
+}

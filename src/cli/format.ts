@@ -1,0 +1,64 @@
+import type { HostState } from '../protocol/api.js';
+import type { Severity, StoredFinding } from '../protocol/finding.js';
+import type { Tone } from './output.js';
+
+/** Age of a timestamp relative to `now`: `3s ago`, `5m ago`, `2h ago`, `4d ago`; `never` when absent. */
+export function formatAge(ts: number | null | undefined, now: number): string {
+  if (ts === null || ts === undefined) return 'never';
+  const s = Math.max(0, Math.floor((now - ts) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
+/** Local wall-clock time `HH:MM:SS`. */
+export function formatClock(ts: number): string {
+  const d = new Date(ts);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** UTC time to the second, `2026-11-24T17:23:19Z`. */
+export function formatUtcSeconds(ts: number): string {
+  return new Date(ts).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const STATE_GLYPH: Record<HostState, string> = { online: '●', stale: '◐', offline: '○' };
+const STATE_TONE: Record<HostState, Tone> = { online: 'ok', stale: 'warn', offline: 'muted' };
+
+/** A host state as glyph + word (`● online`), readable without colour. */
+export function formatHostState(state: HostState): string {
+  return `${STATE_GLYPH[state]} ${state}`;
+}
+
+/** The colour meaning of a host state. */
+export function hostStateTone(state: HostState): Tone {
+  return STATE_TONE[state];
+}
+
+const SEVERITY_TONE: Record<Severity, Tone> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
+
+/** The colour meaning of a severity. */
+export function severityTone(severity: Severity): Tone {
+  return SEVERITY_TONE[severity];
+}
+
+/** Labels as `k=v,k2=v2`, sorted by key. */
+export function formatLabels(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k] ?? ''}`)
+    .join(',');
+}
+
+/** The human `tail` line: ISO time, severity padded to 8, host, agent, title, resource. */
+export function formatFindingLine(f: StoredFinding): string {
+  const parts = [new Date(f.ts).toISOString(), f.severity.padEnd(8), f.host, f.agent, oneLine(f.title)];
+  if (f.resource) parts.push(oneLine(f.resource));
+  return parts.join('  ');
+}
+
+/** Collapses line breaks and tabs so a value stays on one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\r\n\t]+/g, ' ').trim();
+}

@@ -1,0 +1,42 @@
+import { OkesuError } from '../../errors.js';
+import { registerRequestSchema } from '../../protocol/api.js';
+import type { createRouter } from '../http/router.js';
+import { registerHost } from '../registration.js';
+import type { ApiContext } from './context.js';
+
+/** Public endpoints, registration and the host registry. */
+export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+  router.add('GET', '/v1/health', 'public', () => ({ json: { ok: true, version: api.version } }));
+  router.add('GET', '/v1/ca', 'public', () => ({ text: api.identity.ca.certPem }));
+  router.add('POST', '/v1/register', 'public', async (ctx) => {
+    const req = await ctx.body(registerRequestSchema);
+    const res = await registerHost(api.store, api.identity, req, api.now());
+    api.log.info({ host: res.hostname }, 'host registered');
+    const row = api.store.hosts.get(res.hostname);
+    if (row) {
+      const view = api.liveness.view(row, api.now());
+      api.stream.publish('host', api.store.feed.append(api.now(), 'host', view), view);
+    }
+    return { status: 201, json: res };
+  });
+  router.add('GET', '/v1/whoami', 'viewer', (ctx) => ({
+    json: { name: ctx.operator?.name, role: ctx.operator?.role, token_id: ctx.operator?.tokenId },
+  }));
+  router.add('GET', '/v1/hosts', 'viewer', () => {
+    const now = api.now();
+    return { json: { hosts: api.store.hosts.list().map((row) => api.liveness.view(row, now)) } };
+  });
+  router.add('DELETE', '/v1/hosts/:hostname', 'admin', (ctx) => {
+    const hostname = ctx.params['hostname'] as string;
+    const row = api.store.hosts.get(hostname);
+    if (!row) throw new OkesuError('OKS_ERR_NOT_FOUND', `no host named ${hostname}`);
+    const now = api.now();
+    api.store.transaction(() => {
+      api.store.hosts.revoke(hostname, now);
+      api.store.audit.record(now, ctx.operator as NonNullable<typeof ctx.operator>, 'host.remove', hostname, { serial: row.cert_serial });
+    });
+    api.liveness.forget(hostname);
+    api.tunnels.disconnect(hostname, 'OKS_ERR_HOST_REVOKED');
+    return { json: { hostname, revoked: true } };
+  });
+}

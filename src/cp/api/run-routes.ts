@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { OkesuError } from '../../errors.js';
+import { createRunRequestSchema } from '../../protocol/api.js';
+import type { createRouter } from '../http/router.js';
+import { TERMINAL_STATUSES } from '../store/runs.js';
+import type { ApiContext } from './context.js';
+
+const listQuery = z.object({
+  host: z.string().max(253).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  wait_ms: z.coerce.number().int().min(0).max(30_000).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+const cancelBody = z.object({ reason: z.string().max(1024).default('cancelled by an operator') });
+
+function query<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer<T> {
+  const parsed = schema.safeParse(Object.fromEntries(params));
+  if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** Dispatch, run records, transcripts (long poll) and cancel. */
+export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+  router.add('POST', '/v1/runs', 'operator', async (ctx) => {
+    const req = await ctx.body(createRunRequestSchema);
+    const run = await api.dispatcher.createRun(req, ctx.operator as NonNullable<typeof ctx.operator>);
+    return { status: 201, json: { run } };
+  });
+  router.add('GET', '/v1/runs', 'viewer', (ctx) => {
+    const q = query(listQuery, ctx.query);
+    return { json: { runs: api.store.runs.list({ host: q.host, limit: q.limit }) } };
+  });
+  router.add('GET', '/v1/runs/:id', 'viewer', (ctx) => {
+    const run = api.store.runs.get(ctx.params['id'] as string);
+    if (!run) throw new OkesuError('OKS_ERR_NOT_FOUND', `no run ${ctx.params['id']}`);
+    return { json: { run } };
+  });
+  router.add('GET', '/v1/runs/:id/events', 'viewer', async (ctx) => {
+    const runId = ctx.params['id'] as string;
+    const q = query(eventsQuery, ctx.query);
+    const read = () => ({ run: api.store.runs.get(runId), events: api.store.runs.events(runId, q.after, q.limit) });
+    let page = read();
+    if (!page.run) throw new OkesuError('OKS_ERR_NOT_FOUND', `no run ${runId}`);
+    if (page.events.length === 0 && !TERMINAL_STATUSES.has(page.run.status) && q.wait_ms > 0) {
+      await api.waiters.wait(runId, q.wait_ms);
+      page = read();
+    }
+    const last = page.events[page.events.length - 1];
+    return { json: { run: page.run, events: page.events, next: last ? last.seq : q.after } };
+  });
+  router.add('POST', '/v1/runs/:id/cancel', 'operator', async (ctx) => {
+    const body = await ctx.body(cancelBody);
+    const run = await api.dispatcher.cancel(ctx.params['id'] as string, ctx.operator as NonNullable<typeof ctx.operator>, body.reason);
+    return { json: { run } };
+  });
+}
+export { query as parseQuery };

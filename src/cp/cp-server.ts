@@ -1,0 +1,159 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { openStore, type Store } from './store/store.js';
+import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig } from './cp-state.js';
+import { createRouter } from './http/router.js';
+import { createOperatorAuth } from './http/operator-auth.js';
+import { createLiveness } from './liveness.js';
+import { createIngestQueue } from './ingest-queue.js';
+import { createStreamHub } from './stream/stream-hub.js';
+import { createTunnelHub } from './tunnel/tunnel-hub.js';
+import { createDispatcher } from './dispatcher.js';
+import { createRunWaiters } from './run-waiters.js';
+import { addFleetRoutes } from './api/fleet-routes.js';
+import { addRunRoutes } from './api/run-routes.js';
+import { addAdminRoutes } from './api/admin-routes.js';
+import { refuseUpgrade } from './http/refuse-upgrade.js';
+import { OkesuError } from '../errors.js';
+
+/** How to run a control plane. */
+export interface ControlPlaneOptions {
+  stateDir: string;
+  host: string;
+  port: number;
+  /** Heartbeat interval told to daimons at connect (default 5 s). */
+  heartbeatIntervalMs?: number;
+  /** How often "last heard" is flushed to the store (default 1 s). */
+  livenessFlushMs?: number;
+  /** Extra names for the server certificate. */
+  sans?: string[];
+  /** URL written into admin.yaml; default https://<listen host or 127.0.0.1>:<port>. */
+  advertiseUrl?: string;
+  /** Agent definitions the CP sends with dispatches, by name. */
+  resolveDefinition?: (agent: string) => string | undefined;
+  version: string;
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  start(): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+  /** The store, for tests and embedded use (demo). */
+  store(): Store;
+}
+
+/** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
+export function createControlPlane(options: ControlPlaneOptions, deps: { log: Logger; now?: () => number }): ControlPlane {
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  let server: Server | undefined;
+  let store: Store | undefined;
+  let stopAll: (() => Promise<void>) | undefined;
+
+  return {
+    async start() {
+      const identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
+      const st = openStore(join(options.stateDir, 'cp.db'));
+      store = st;
+      const adminToken = ensureAdminToken(st, now());
+      const intervalMs = options.heartbeatIntervalMs ?? 5000;
+
+      const auth = createOperatorAuth(st.tokens, now);
+      const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), log });
+      const waiters = createRunWaiters();
+      const liveness = createLiveness({
+        hosts: st.hosts, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
+        onChange: (view) => stream.publish('host', st.feed.append(now(), 'host', view), view),
+      });
+      liveness.load();
+      const ingest = createIngestQueue({
+        store: st, now, log,
+        onCommitted: (r) => {
+          for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
+          for (const run of r.runs) stream.publish('run', run.cursor, run.run);
+          for (const runId of r.touchedRuns) waiters.notify(runId);
+        },
+      });
+      let dispatcher: ReturnType<typeof createDispatcher> | undefined;
+      const tunnels = createTunnelHub({
+        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, now, log,
+        events: {
+          onHello: (hostname, running) => dispatcher?.onHello(hostname, running),
+          onDispatchAck: (hostname, runId, accepted, error) => dispatcher?.onDispatchAck(hostname, runId, accepted, error),
+        },
+      });
+      dispatcher = createDispatcher({
+        store: st, routes: [tunnels.route], now, log, resolveDefinition: options.resolveDefinition,
+        publishRun: (run, cursor) => {
+          stream.publish('run', cursor, run);
+          waiters.notify(run.run_id);
+        },
+      });
+
+      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, now, log, version: options.version };
+      addFleetRoutes(router, api);
+      addRunRoutes(router, api);
+      addAdminRoutes(router, api);
+
+      // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
+      const srv = createServer({
+        key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
+        requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+      });
+      server = srv;
+      srv.on('request', (req, res) => void router.handle(req, res));
+      srv.on('upgrade', (req, socket, head: Buffer) => {
+        socket.on('error', () => undefined);
+        const path = new URL(req.url ?? '/', 'https://cp.invalid').pathname;
+        if (path === '/v1/tunnel') tunnels.handleUpgrade(req, socket, head);
+        else if (path === '/v1/stream') stream.handleUpgrade(req, socket, head);
+        else refuseUpgrade(socket, new OkesuError('OKS_ERR_NOT_FOUND', `no WebSocket endpoint ${path}`));
+      });
+      srv.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+      srv.on('clientError', (err, socket) => socket.destroy(err));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(options.port, options.host, () => resolve());
+      });
+      const port = (srv.address() as AddressInfo).port;
+      const wildcard = options.host === '0.0.0.0' || options.host === '::' || options.host === '';
+      const url = options.advertiseUrl ?? `https://${wildcard ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+      writeAdminConfig(options.stateDir, url, identity.ca.certPem, adminToken);
+
+      liveness.start();
+      tunnels.start();
+      stream.start();
+      dispatcher.start();
+      const feedPruner = setInterval(() => st.feed.prune(now() - 7 * 86_400_000), 3_600_000);
+      feedPruner.unref();
+      log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken) }, 'control plane listening');
+
+      stopAll = async () => {
+        clearInterval(feedPruner);
+        dispatcher?.stop();
+        waiters.releaseAll();
+        await new Promise<void>((resolve) => {
+          srv.close(() => resolve());
+          srv.closeAllConnections();
+        });
+        await tunnels.stop();
+        await stream.stop();
+        ingest.flush();
+        liveness.stop();
+        st.close();
+      };
+      return { url, port };
+    },
+    async stop() {
+      await stopAll?.();
+      stopAll = undefined;
+    },
+    store() {
+      if (!store) throw new Error('control plane not started');
+      return store;
+    },
+  };
+}

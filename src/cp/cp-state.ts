@@ -1,0 +1,89 @@
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync, chmodSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createCertificateAuthority, issueServerCertificate, caFingerprint, type CaMaterial, type CertAndKey } from '../pki/ca.js';
+import { writeFileAtomic, readFileIfExists } from '../files/atomic-write.js';
+import { clientConfigSchema } from '../protocol/client-config.js';
+import type { Store } from './store/store.js';
+import { mintToken } from './secrets.js';
+
+/** The CP's TLS identity: its CA, its server certificate and the CA pin carried in join tokens. */
+export interface CpIdentity {
+  ca: CaMaterial;
+  server: CertAndKey;
+  caPin: string;
+}
+
+/** Names the server certificate must cover: loopback, this machine's hostname, and any extra `--san`. */
+export function serverNames(extra: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {
+  const all = ['localhost', osHostname(), ...extra];
+  const isIp = (s: string): boolean => /^[\d.]+$/.test(s) || s.includes(':');
+  return {
+    dnsNames: [...new Set(all.filter((n) => !isIp(n)))],
+    ipAddresses: [...new Set(['127.0.0.1', '::1', ...all.filter(isIp)])],
+  };
+}
+
+/**
+ * Loads the CP's CA and server certificate from `dir`, creating them on first start (keys 0600; the CA key never
+ * leaves `dir`). The server certificate is re-issued when the requested names change.
+ */
+export async function loadOrCreateIdentity(dir: string, extraNames: readonly string[]): Promise<CpIdentity> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const caCert = readFileIfExists(join(dir, 'ca.crt'));
+  const caKey = readFileIfExists(join(dir, 'ca.key'));
+  let ca: CaMaterial;
+  if (caCert && caKey) {
+    ca = { certPem: caCert, keyPem: caKey };
+  } else {
+    ca = await createCertificateAuthority({ commonName: `okesu CP CA ${osHostname()}` });
+    writeFileAtomic(join(dir, 'ca.key'), ca.keyPem, 0o600);
+    writeFileAtomic(join(dir, 'ca.crt'), ca.certPem, 0o644);
+  }
+  const names = serverNames(extraNames);
+  const namesKey = JSON.stringify(names);
+  const serverCert = readFileIfExists(join(dir, 'server.crt'));
+  const serverKey = readFileIfExists(join(dir, 'server.key'));
+  let server: CertAndKey;
+  if (serverCert && serverKey && readFileIfExists(join(dir, 'server.names')) === namesKey && caCert) {
+    server = { certPem: serverCert, keyPem: serverKey };
+  } else {
+    server = await issueServerCertificate(ca, names);
+    writeFileAtomic(join(dir, 'server.key'), server.keyPem, 0o600);
+    writeFileAtomic(join(dir, 'server.crt'), server.certPem, 0o644);
+    writeFileAtomic(join(dir, 'server.names'), namesKey, 0o644);
+  }
+  return { ca, server, caPin: caFingerprint(ca.certPem) };
+}
+
+/** Creates the first admin token if none exists yet; returns its text only on that first start. */
+export function ensureAdminToken(store: Store, now: number): string | undefined {
+  if (store.tokens.hasAdmin()) return undefined;
+  const token = mintToken('operator');
+  store.tokens.insert({
+    id: token.parsed.id, kind: 'operator', role: 'admin', name: 'admin', hash: token.hash,
+    created_at: now, expires_at: null, uses_left: null, created_by: 'cp first start',
+  });
+  store.audit.record(now, { name: 'cp', role: 'system' }, 'token.create', token.parsed.id, { role: 'admin', reason: 'first start' });
+  return token.text;
+}
+
+/**
+ * Writes `DIR/admin.yaml` (0600), the admin's client context. With a fresh admin token it writes the whole file;
+ * on later starts it only updates the CP URL (and CA) if they changed, keeping the token.
+ */
+export function writeAdminConfig(dir: string, url: string, caPem: string, freshToken: string | undefined): void {
+  const path = join(dir, 'admin.yaml');
+  let token = freshToken;
+  if (!token) {
+    const existing = readFileIfExists(path);
+    if (!existing) return; // the admin deleted it on purpose; the token secret is gone, so there is nothing to write
+    const parsed = clientConfigSchema.safeParse(parseYaml(existing));
+    if (!parsed.success) return;
+    if (parsed.data.cp === url && parsed.data.ca === caPem) return;
+    token = parsed.data.token;
+  }
+  writeFileAtomic(path, stringifyYaml({ cp: url, ca: caPem, token, name: 'admin' }), 0o600);
+}

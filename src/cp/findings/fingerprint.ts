@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { FindingFields } from '../../protocol/finding.js';
+
+// Keys whose values change between occurrences of the same issue; they never enter a fingerprint.
+const VOLATILE_RESOURCE_KEYS = new Set(['pid', 'ppid', 'tid', 'ts', 'time', 'timestamp', 'count', 'seq', 'uptime']);
+
+/** Lower-cases a title, turns every number into `#` and collapses whitespace, so counters never split a group. */
+export function normalizeTitle(title: string): string {
+  return title.toLowerCase().replace(/\d+(\.\d+)?/g, '#').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The stable part of a resource: its `key:value` pairs without volatile keys (pid, time, …),
+ * sorted, so `pid:1337, binary:/usr/bin/x` and `binary:/usr/bin/x, pid:42` share a root.
+ */
+export function resourceRoot(resource: string): string {
+  return resource
+    .split(/[,\s]+/)
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '')
+    .filter((pair) => !VOLATILE_RESOURCE_KEYS.has((pair.split(':')[0] ?? '').toLowerCase()))
+    .sort()
+    .join(',');
+}
+
+/** Fingerprint of a finding (SPEC §5.2): severity, normalized title, resource root and dedup key. */
+export function fingerprintFinding(finding: Pick<FindingFields, 'severity' | 'title' | 'resource' | 'dedup_key'>): string {
+  const material = [finding.severity, normalizeTitle(finding.title), resourceRoot(finding.resource), finding.dedup_key].join('\u0000');
+  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+}

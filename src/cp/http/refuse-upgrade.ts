@@ -1,0 +1,11 @@
+import type { Duplex } from 'node:stream';
+import type { OkesuError } from '../../errors.js';
+
+/** Answers a WebSocket upgrade with an HTTP error carrying the catalogue code, then closes the socket. */
+export function refuseUpgrade(socket: Duplex, error: OkesuError): void {
+  const body = JSON.stringify(error.toBody());
+  const status = error.status || 400;
+  socket.end(
+    `HTTP/1.1 ${status} ${error.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,87 @@
+import type { Db } from './database.js';
+
+/** A host row as stored. */
+export interface HostRow {
+  id: number;
+  hostname: string;
+  cert_serial: string;
+  credential_id: string;
+  credential_hash: string;
+  os: string;
+  arch: string;
+  version: string;
+  labels: Record<string, string>;
+  transport: string;
+  registered_at: number;
+  revoked_at: number | null;
+  last_heartbeat: number | null;
+  heartbeat_seq: number | null;
+  running: number;
+  spool_depth: number;
+}
+
+/** What a heartbeat flush writes for one host. */
+export interface HeartbeatUpdate {
+  hostname: string;
+  lastHeartbeat: number;
+  seq: number;
+  running: number;
+  spoolDepth: number;
+}
+
+type RawHostRow = Omit<HostRow, 'labels'> & { labels: string };
+const toRow = (raw: RawHostRow): HostRow => ({ ...raw, labels: JSON.parse(raw.labels) as Record<string, string> });
+
+/** Host registry: identities, facts and batched "last heard". */
+export function createHostsRepo(db: Db) {
+  const byName = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE hostname = ? AND revoked_at IS NULL');
+  const byCredential = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE credential_id = ?');
+  const all = db.prepare<[], RawHostRow>('SELECT * FROM hosts WHERE revoked_at IS NULL ORDER BY hostname');
+  const insert = db.prepare(
+    `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at)
+     VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at)`,
+  );
+  const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
+  const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
+  const heartbeat = db.prepare(
+    'UPDATE hosts SET last_heartbeat = ?, heartbeat_seq = ?, running = ?, spool_depth = ? WHERE hostname = ? AND revoked_at IS NULL',
+  );
+  const flush = db.transaction((updates: readonly HeartbeatUpdate[]) => {
+    for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
+  });
+
+  return {
+    /** The live (not revoked) host with this name. */
+    get(hostname: string): HostRow | undefined {
+      const raw = byName.get(hostname);
+      return raw && toRow(raw);
+    },
+    /** The host (live or revoked) owning a credential id. */
+    getByCredential(credentialId: string): HostRow | undefined {
+      const raw = byCredential.get(credentialId);
+      return raw && toRow(raw);
+    },
+    /** Every live host, by name. */
+    list(): HostRow[] {
+      return all.all().map(toRow);
+    },
+    /** Binds a hostname to a new identity; throws on a live duplicate (unique index). */
+    insert(row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>): void {
+      insert.run({ ...row, labels: JSON.stringify(row.labels) });
+    },
+    /** Revokes the live identity of a hostname; false when there was none. */
+    revoke(hostname: string, at: number): boolean {
+      return revoke.run(at, hostname).changes > 0;
+    },
+    /** Updates what a daimon reports about itself at connect. */
+    updateFacts(id: number, f: { version: string; os: string; arch: string; labels: Record<string, string> }): void {
+      facts.run(f.version, f.os, f.arch, JSON.stringify(f.labels), id);
+    },
+    /** Writes a batch of heartbeats in one transaction. */
+    flushHeartbeats(updates: readonly HeartbeatUpdate[]): void {
+      if (updates.length > 0) flush(updates);
+    },
+  };
+}
+/** The hosts repository. */
+export type HostsRepo = ReturnType<typeof createHostsRepo>;

@@ -1,0 +1,84 @@
+import type { Db } from './database.js';
+import type { RunStatus, RunView } from '../../protocol/api.js';
+import type { RunEvent } from '../../protocol/event.js';
+
+/** Terminal run statuses: once there, a run does not move again. */
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timeout', 'cancelled']);
+
+/** A new run record. */
+export interface NewRun {
+  run_id: string;
+  host: string;
+  agent: string;
+  prompt: string;
+  inputs: Record<string, unknown>;
+  status: RunStatus;
+  created_at: number;
+  timeout_ms: number;
+  created_by: string;
+}
+
+type RunRow = Omit<RunView, never> & { inputs: string };
+const toView = ({ inputs: _inputs, ...view }: RunRow): RunView => view;
+
+/** Run records and their transcripts. */
+export function createRunsRepo(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by)
+     VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by)`,
+  );
+  const get = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
+  const listAll = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
+  const listByHost = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE host = ? ORDER BY created_at DESC LIMIT ?');
+  const setStatus = db.prepare(
+    `UPDATE runs SET status = @status, started_at = coalesce(started_at, @started_at), ended_at = @ended_at, error = coalesce(@error, error)
+     WHERE run_id = @run_id AND status NOT IN ('completed', 'failed', 'timeout', 'cancelled')`,
+  );
+  const addCounts = db.prepare('UPDATE runs SET events = events + ?, findings = findings + ? WHERE run_id = ?');
+  const events = db.prepare<[string, number, number], { body: string }>(
+    'SELECT body FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
+  const overdue = db.prepare<[number], RunRow>(
+    `SELECT * FROM runs WHERE status IN ('dispatched', 'running') AND created_at + timeout_ms < ?`,
+  );
+  const activeOnHost = db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE host = ? AND status IN ('dispatched', 'running')`);
+
+  return {
+    insert(run: NewRun): void {
+      insert.run({ ...run, inputs: JSON.stringify(run.inputs) });
+    },
+    get(runId: string): RunView | undefined {
+      const row = get.get(runId);
+      return row && toView(row);
+    },
+    list(opts: { host?: string; limit: number }): RunView[] {
+      const rows = opts.host ? listByHost.all(opts.host, opts.limit) : listAll.all(opts.limit);
+      return rows.map(toView);
+    },
+    /** Moves a non-terminal run to `status`; false when it was already terminal (terminal states are final). */
+    transition(runId: string, status: RunStatus, at: number, error?: string): boolean {
+      const terminal = TERMINAL_STATUSES.has(status);
+      return (
+        setStatus.run({ run_id: runId, status, started_at: status === 'running' ? at : null, ended_at: terminal ? at : null, error: error ?? null })
+          .changes > 0
+      );
+    },
+    addCounts(runId: string, events: number, findings: number): void {
+      addCounts.run(events, findings, runId);
+    },
+    /** Transcript events with seq above `after`, in order. */
+    events(runId: string, after: number, limit: number): RunEvent[] {
+      return events.all(runId, after, limit).map((r) => JSON.parse(r.body) as RunEvent);
+    },
+    /** Runs past their deadline that never ended. */
+    overdue(now: number): RunView[] {
+      return overdue.all(now).map(toView);
+    },
+    /** Runs of a host still dispatched or running. */
+    activeOnHost(host: string): RunView[] {
+      return activeOnHost.all(host).map(toView);
+    },
+  };
+}
+/** The runs repository. */
+export type RunsRepo = ReturnType<typeof createRunsRepo>;

@@ -1,0 +1,134 @@
+/** The CP's SQLite schema, version 1. Applied in one transaction on first open. */
+export const SCHEMA_V1 = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE hosts (
+  id INTEGER PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  cert_serial TEXT NOT NULL,
+  credential_id TEXT NOT NULL UNIQUE,
+  credential_hash TEXT NOT NULL,
+  os TEXT NOT NULL DEFAULT '',
+  arch TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '',
+  labels TEXT NOT NULL DEFAULT '{}',
+  transport TEXT NOT NULL DEFAULT 'tunnel',
+  registered_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  last_heartbeat INTEGER,
+  heartbeat_seq INTEGER,
+  running INTEGER NOT NULL DEFAULT 0,
+  spool_depth INTEGER NOT NULL DEFAULT 0
+);
+-- A hostname binds to one live identity; removing the host (revoked_at) frees it.
+CREATE UNIQUE INDEX hosts_live_hostname ON hosts(hostname) WHERE revoked_at IS NULL;
+CREATE INDEX hosts_serial ON hosts(cert_serial);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('join', 'operator')),
+  role TEXT,
+  name TEXT NOT NULL DEFAULT '',
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  uses_left INTEGER,
+  revoked_at INTEGER,
+  created_by TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  prompt TEXT NOT NULL DEFAULT '',
+  inputs TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER,
+  timeout_ms INTEGER NOT NULL,
+  error TEXT,
+  findings INTEGER NOT NULL DEFAULT 0,
+  events INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_host_created ON runs(host, created_at);
+CREATE INDEX runs_created ON runs(created_at);
+
+CREATE TABLE events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  type TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE findings (
+  id INTEGER PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  host TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  agent_version TEXT NOT NULL DEFAULT '',
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  category TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  dedup_key TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open',
+  body TEXT NOT NULL
+);
+CREATE INDEX findings_ts ON findings(ts);
+CREATE INDEX findings_host ON findings(host, id);
+CREATE INDEX findings_agent ON findings(agent, id);
+CREATE INDEX findings_fingerprint ON findings(fingerprint);
+
+CREATE TABLE finding_groups (
+  fingerprint TEXT PRIMARY KEY,
+  severity TEXT NOT NULL,
+  title TEXT NOT NULL,
+  category TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  last_finding_id INTEGER NOT NULL
+);
+CREATE TABLE finding_group_hosts (
+  fingerprint TEXT NOT NULL,
+  host TEXT NOT NULL,
+  PRIMARY KEY (fingerprint, host)
+) WITHOUT ROWID;
+CREATE TABLE finding_indicators (
+  indicator TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  finding_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (indicator, finding_id)
+) WITHOUT ROWID;
+
+-- The operator live stream's durable log: id is the resume cursor, never reused.
+CREATE TABLE feed (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ts INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL
+);
+
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+`;

@@ -1,0 +1,40 @@
+import { openDatabase, type Db } from './database.js';
+import { createHostsRepo } from './hosts.js';
+import { createTokensRepo } from './tokens.js';
+import { createRunsRepo } from './runs.js';
+import { createFindingsRepo } from './findings.js';
+import { createFeedRepo } from './feed.js';
+import { createAuditRepo } from './audit.js';
+import { createIngest } from './ingest.js';
+
+/** The CP's embedded store (SQLite, WAL) with one repository per concept. */
+export function openStore(path: string) {
+  const db: Db = openDatabase(path);
+  const runs = createRunsRepo(db);
+  const feed = createFeedRepo(db);
+  const metaGet = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+  const metaSet = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  return {
+    db,
+    hosts: createHostsRepo(db),
+    tokens: createTokensRepo(db),
+    runs,
+    findings: createFindingsRepo(db),
+    feed,
+    audit: createAuditRepo(db),
+    ingest: createIngest(db, runs, feed),
+    meta: {
+      get: (key: string): string | undefined => metaGet.get(key)?.value,
+      set: (key: string, value: string): void => void metaSet.run(key, value),
+    },
+    /** Runs `fn` in one transaction. */
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn)();
+    },
+    close(): void {
+      db.close();
+    },
+  };
+}
+/** The CP store. */
+export type Store = ReturnType<typeof openStore>;

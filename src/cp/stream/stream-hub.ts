@@ -1,0 +1,142 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { OkesuError } from '../../errors.js';
+import { LIMITS } from '../../protocol/limits.js';
+import { findingFilterSchema, type FindingFilter, type StreamMessage } from '../../protocol/api.js';
+import { describeIssues } from '../../protocol/event.js';
+import { severityRank, type StoredFinding } from '../../protocol/finding.js';
+import type { FeedEntry, FeedKind, FeedRepo } from '../store/feed.js';
+import { refuseUpgrade } from '../http/refuse-upgrade.js';
+import type { OperatorIdentity } from '../http/operator-auth.js';
+
+const KINDS = ['finding', 'host', 'run'] as const;
+const REPLAY_PAGE = 500;
+// A client this far behind is cut off; it reconnects with its cursor and catches up from the feed.
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+const streamQuerySchema = findingFilterSchema.extend({
+  after: z.coerce.number().int().nonnegative().optional(),
+  kinds: z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(KINDS)))
+    .optional(),
+});
+
+interface Client {
+  ws: WebSocket;
+  kinds: ReadonlySet<FeedKind>;
+  filter: FindingFilter;
+  live: boolean;
+  alive: boolean;
+}
+
+/** True when a finding passes a filter (severity means that level and above). */
+export function findingMatches(f: StoredFinding, filter: FindingFilter): boolean {
+  if (filter.severity && severityRank(f.severity) < severityRank(filter.severity)) return false;
+  if (filter.host && f.host !== filter.host) return false;
+  if (filter.agent && f.agent !== filter.agent) return false;
+  if (filter.category && f.category !== filter.category) return false;
+  return true;
+}
+
+/**
+ * The operator live stream on `/v1/stream`: fleet changes, new findings and run updates, each with its feed cursor.
+ * A client that reconnects with `?after=<last cursor>` gets the retained backlog first, then live messages,
+ * with nothing missed and nothing repeated.
+ */
+export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: IncomingMessage): OperatorIdentity; log: Logger }) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.streamClientFrameBytes, perMessageDeflate: false });
+  const clients = new Set<Client>();
+  let pinger: NodeJS.Timeout | undefined;
+
+  const deliver = (c: Client, kind: FeedKind, cursor: number, payload: unknown): void => {
+    if (!c.kinds.has(kind)) return;
+    if (kind === 'finding' && !findingMatches(payload as StoredFinding, c.filter)) return;
+    if (c.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      c.ws.close(1013, 'client too slow; reconnect with your cursor');
+      return;
+    }
+    const msg =
+      kind === 'finding' ? { type: 'finding', cursor, finding: payload }
+      : kind === 'host' ? { type: 'host', cursor, host: payload }
+      : { type: 'run', cursor, run: payload };
+    c.ws.send(JSON.stringify(msg));
+  };
+  const sendRaw = (c: Client, msg: StreamMessage): void => c.ws.send(JSON.stringify(msg));
+
+  const replay = (c: Client, after: number): void => {
+    let cursor = after;
+    const oldest = deps.feed.oldest();
+    if (after > 0 && oldest !== undefined && after < oldest - 1) {
+      sendRaw(c, { type: 'error', code: 'OKS_ERR_STREAM_GAP', message: new OkesuError('OKS_ERR_STREAM_GAP', `cursor ${after}, oldest retained ${oldest}`).message });
+    }
+    // Replay pages on later turns so a long backlog does not block the CP; messages published meanwhile are
+    // already committed, so the next page reads them. Going live happens in the same turn as the last read.
+    const step = (): void => {
+      if (c.ws.readyState !== c.ws.OPEN) return;
+      const page: FeedEntry[] = deps.feed.after(cursor, REPLAY_PAGE);
+      for (const e of page) deliver(c, e.kind, e.id, JSON.parse(e.payload));
+      if (page.length > 0) cursor = (page[page.length - 1] as FeedEntry).id;
+      if (page.length === REPLAY_PAGE) {
+        setImmediate(step);
+        return;
+      }
+      c.live = true;
+      sendRaw(c, { type: 'ready', cursor: Math.max(cursor, deps.feed.head()) });
+    };
+    step();
+  };
+
+  const attach = (ws: WebSocket, query: z.infer<typeof streamQuerySchema>): void => {
+    const { after, kinds, ...filter } = query;
+    const c: Client = { ws, kinds: new Set(kinds && kinds.length ? kinds : KINDS), filter, live: false, alive: true };
+    clients.add(c);
+    ws.on('pong', () => (c.alive = true));
+    ws.on('message', () => undefined); // clients have nothing to say; frames are ignored (size-capped by maxPayload)
+    ws.on('error', (err) => deps.log.debug({ err: err.message }, 'stream socket error'));
+    ws.on('close', () => clients.delete(c));
+    replay(c, after ?? deps.feed.head());
+  };
+
+  return {
+    /** Publishes a committed feed entry to every live client. */
+    publish(kind: FeedKind, cursor: number, payload: unknown): void {
+      for (const c of clients) if (c.live) deliver(c, kind, cursor, payload);
+    },
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      try {
+        deps.authenticate(req);
+        const url = new URL(req.url ?? '/', 'https://cp.invalid');
+        const parsed = streamQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+        if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `stream query: ${describeIssues(parsed.error)}`);
+        wss.handleUpgrade(req, socket, head, (ws) => attach(ws, parsed.data));
+      } catch (err) {
+        const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
+        refuseUpgrade(socket, error);
+      }
+    },
+    count: (): number => clients.size,
+    start(): void {
+      pinger = setInterval(() => {
+        for (const c of clients) {
+          if (!c.alive) c.ws.terminate();
+          c.alive = false;
+          c.ws.ping();
+        }
+      }, 30_000);
+      pinger.unref();
+    },
+    async stop(): Promise<void> {
+      if (pinger) clearInterval(pinger);
+      for (const c of clients) c.ws.terminate();
+      clients.clear();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+/** The operator stream hub. */
+export type StreamHub = ReturnType<typeof createStreamHub>;

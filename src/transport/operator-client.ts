@@ -1,0 +1,207 @@
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { ERROR_CATALOGUE, OkesuError, isErrorCode } from '../errors.js';
+import type { ClientConfig } from '../protocol/client-config.js';
+import { auditEntrySchema, findingSummarySchema, hostViewSchema, ROLES, runViewSchema, tokenViewSchema } from '../protocol/api.js';
+import type {
+  createRunRequestSchema, createTokenRequestSchema, AuditEntry, FindingFilter, FindingSummary, HostView, Role, RunView, TokenView } from '../protocol/api.js';
+import { describeIssues, runEventSchema } from '../protocol/event.js';
+import type { RunEvent } from '../protocol/event.js';
+import { storedFindingSchema } from '../protocol/finding.js';
+import type { StoredFinding } from '../protocol/finding.js';
+
+/** Largest response body the client reads before giving up. */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+// Answer envelopes of docs/api.md; the bodies inside them come from src/protocol.
+const whoamiSchema = z.object({ name: z.string(), role: z.enum(ROLES), token_id: z.string() });
+const hostsAnswer = z.object({ hosts: z.array(hostViewSchema) });
+const hostRemovedAnswer = z.object({ hostname: z.string(), revoked: z.literal(true) });
+const runAnswer = z.object({ run: runViewSchema });
+const runsAnswer = z.object({ runs: z.array(runViewSchema) });
+const runEventsAnswer = z.object({ run: runViewSchema, events: z.array(runEventSchema), next: z.number() });
+const findingsAnswer = z.object({ findings: z.array(storedFindingSchema), cursor: z.number() });
+const tokenCreatedAnswer = z.object({ token: z.string(), view: tokenViewSchema });
+const tokensAnswer = z.object({ tokens: z.array(tokenViewSchema) });
+const tokenRevokedAnswer = z.object({ id: z.string(), revoked: z.literal(true) });
+const auditAnswer = z.object({ entries: z.array(auditEntrySchema) });
+const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** Who the configured token is. */
+export interface WhoAmI { name: string; role: Role; token_id: string }
+/** A page of run events from the long-poll endpoint; `next` is the `after` for the following call. */
+export interface RunEventsPage { run: RunView; events: RunEvent[]; next: number }
+/** Findings and the stream cursor consistent with them. */
+export interface FindingsPage { findings: StoredFinding[]; cursor: number }
+/** Query of `GET /v1/findings`. */
+export type FindingsQuery = FindingFilter & { since_ms?: number; limit?: number };
+/** Query of `GET /v1/runs`. */
+export interface RunsQuery { host?: string; agent?: string; limit?: number }
+/** Body of `POST /v1/runs` before defaults. */
+export type CreateRunInput = z.input<typeof createRunRequestSchema>;
+/** Body of `POST /v1/tokens` before defaults. */
+export type CreateTokenInput = z.input<typeof createTokenRequestSchema>;
+/** A freshly created token: the secret (shown once) and its listing. */
+export interface CreatedToken { token: string; view: TokenView }
+
+/** Typed access to every operator endpoint of the CP (docs/api.md), shared by the CLI and the console. */
+export interface OperatorClient {
+  whoami(): Promise<WhoAmI>;
+  hosts(): Promise<HostView[]>;
+  removeHost(hostname: string): Promise<{ hostname: string; revoked: true }>;
+  createRun(request: CreateRunInput): Promise<RunView>;
+  listRuns(query?: RunsQuery): Promise<RunView[]>;
+  getRun(id: string): Promise<RunView>;
+  /** Events with seq > `after` (all when undefined), waiting up to `waitMs` for new ones. */
+  runEvents(id: string, after: number | undefined, waitMs: number): Promise<RunEventsPage>;
+  cancelRun(id: string, reason?: string): Promise<RunView>;
+  findings(query?: FindingsQuery): Promise<FindingsPage>;
+  findingsSummary(filter?: FindingFilter): Promise<FindingSummary>;
+  createToken(request: CreateTokenInput): Promise<CreatedToken>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(id: string): Promise<{ id: string; revoked: true }>;
+  audit(limit?: number): Promise<AuditEntry[]>;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+interface Call<T> {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+  answer: z.ZodType<T>;
+  timeoutMs?: number;
+}
+
+/** Builds an operator API client for one CP context; every answer is validated before it is returned. */
+export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: number } = {}): OperatorClient {
+  const agent = new https.Agent({ ca: config.ca, keepAlive: true });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const call = <T>(c: Call<T>): Promise<T> => request(config, agent, { ...c, timeoutMs: c.timeoutMs ?? timeoutMs });
+  const seg = encodeURIComponent;
+
+  return {
+    whoami: () => call({ method: 'GET', path: '/v1/whoami', answer: whoamiSchema }),
+    hosts: async () => (await call({ method: 'GET', path: '/v1/hosts', answer: hostsAnswer })).hosts,
+    removeHost: (hostname) => call({ method: 'DELETE', path: `/v1/hosts/${seg(hostname)}`, answer: hostRemovedAnswer }),
+    createRun: async (body) => (await call({ method: 'POST', path: '/v1/runs', body, answer: runAnswer })).run,
+    listRuns: async (query = {}) => (await call({ method: 'GET', path: '/v1/runs', query: { ...query }, answer: runsAnswer })).runs,
+    getRun: async (id) => (await call({ method: 'GET', path: `/v1/runs/${seg(id)}`, answer: runAnswer })).run,
+    runEvents: (id, after, waitMs) =>
+      call({
+        method: 'GET',
+        path: `/v1/runs/${seg(id)}/events`,
+        query: { after, wait_ms: waitMs },
+        answer: runEventsAnswer,
+        // A long poll legitimately stays silent for up to waitMs.
+        timeoutMs: Math.max(timeoutMs, waitMs + 10_000),
+      }),
+    cancelRun: async (id, reason) =>
+      (await call({ method: 'POST', path: `/v1/runs/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason }, answer: runAnswer })).run,
+    findings: (query = {}) => call({ method: 'GET', path: '/v1/findings', query: { ...query }, answer: findingsAnswer }),
+    findingsSummary: (filter = {}) => call({ method: 'GET', path: '/v1/findings/summary', query: { ...filter }, answer: findingSummarySchema }),
+    createToken: (body) => call({ method: 'POST', path: '/v1/tokens', body, answer: tokenCreatedAnswer }),
+    listTokens: async () => (await call({ method: 'GET', path: '/v1/tokens', answer: tokensAnswer })).tokens,
+    revokeToken: (id) => call({ method: 'DELETE', path: `/v1/tokens/${seg(id)}`, answer: tokenRevokedAnswer }),
+    audit: async (limit) => (await call({ method: 'GET', path: '/v1/audit', query: { limit }, answer: auditAnswer })).entries,
+  };
+}
+
+/** The URL of `path` on the configured CP, with the defined query parameters. */
+export function apiUrl(cp: string, path: string, query: Query = {}): URL {
+  const url = new URL(path, cp);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+  }
+  return url;
+}
+
+/** Turns a non-2xx answer or an `{error}` body into an OkesuError carrying the CP's code. */
+export function errorFromBody(status: number, body: unknown): OkesuError {
+  const parsed = errorBodySchema.safeParse(body);
+  if (!parsed.success) return new OkesuError('OKS_ERR_INTERNAL', `CP answered HTTP ${status} without an error body`);
+  const { code, message } = parsed.data.error;
+  if (!isErrorCode(code)) return new OkesuError('OKS_ERR_INTERNAL', `${code}: ${message}`);
+  return withMessage(new OkesuError(code), message);
+}
+
+/** An OkesuError whose message is exactly the CP's (it already starts with the catalogue text). */
+function withMessage(err: OkesuError, message: string): OkesuError {
+  const base = ERROR_CATALOGUE[err.code].message;
+  if (message !== '' && message !== base) err.message = message;
+  return err;
+}
+
+function request<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & { timeoutMs: number }): Promise<T> {
+  const url = apiUrl(config.cp, c.path, c.query);
+  const payload = c.body === undefined ? undefined : JSON.stringify(c.body);
+  const headers: Record<string, string | number> = {
+    authorization: `Bearer ${config.token}`,
+    accept: 'application/json',
+  };
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const req = https.request(url, { method: c.method, agent, headers, timeout: c.timeoutMs }, (res) => {
+      readBody(res).then(
+        (text) => {
+          try {
+            resolve(decode(res.statusCode ?? 0, text, c.answer, `${c.method} ${url.pathname}`));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        (err: unknown) => reject(err),
+      );
+    });
+    req.on('timeout', () => req.destroy(new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: no answer within ${c.timeoutMs} ms`)));
+    req.on('error', (err) => reject(err instanceof OkesuError ? err : new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: ${reason(err)}`)));
+    req.end(payload);
+  });
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        res.destroy();
+        reject(new OkesuError('OKS_ERR_FRAME_TOO_LARGE', `CP answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', (err) => reject(new OkesuError('OKS_ERR_CP_UNREACHABLE', reason(err))));
+  });
+}
+
+function decode<T>(status: number, text: string, schema: z.ZodType<T>, what: string): T {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    if (status >= 400) throw new OkesuError('OKS_ERR_INTERNAL', `${what}: HTTP ${status}`);
+    throw new OkesuError('OKS_ERR_BAD_FRAME', `${what}: answer is not JSON`);
+  }
+  if (status >= 400 || errorBodySchema.safeParse(body).success) throw errorFromBody(status, body);
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_FRAME', `${what}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A short reason for a socket or TLS failure, e.g. `connect ECONNREFUSED 127.0.0.1:8443`. */
+export function reason(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
