@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
 import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -35,6 +36,7 @@ export function createProgram(deps: CliDeps): Command {
 function registerCommands(program: Command, ctx: CliContext): void {
   registerHosts(program, ctx);
   registerRun(program, ctx);
+  registerRuns(program, ctx);
   registerFindings(program, ctx);
   registerTail(program, ctx);
   registerToken(program, ctx);

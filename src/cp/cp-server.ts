@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -48,7 +48,6 @@ export interface ControlPlane {
 export function createControlPlane(options: ControlPlaneOptions, deps: { log: Logger; now?: () => number }): ControlPlane {
   const now = deps.now ?? Date.now;
   const log = deps.log;
-  let server: Server | undefined;
   let store: Store | undefined;
   let stopAll: (() => Promise<void>) | undefined;
 
@@ -76,21 +75,23 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           for (const runId of r.touchedRuns) waiters.notify(runId);
         },
       });
-      let dispatcher: ReturnType<typeof createDispatcher> | undefined;
+      // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
+      const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, now, log,
         events: {
-          onHello: (hostname, running) => dispatcher?.onHello(hostname, running),
-          onDispatchAck: (hostname, runId, accepted, error) => dispatcher?.onDispatchAck(hostname, runId, accepted, error),
+          onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
+          onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
       });
-      dispatcher = createDispatcher({
+      const dispatcher = createDispatcher({
         store: st, routes: [tunnels.route], now, log, resolveDefinition: options.resolveDefinition,
         publishRun: (run, cursor) => {
           stream.publish('run', cursor, run);
           waiters.notify(run.run_id);
         },
       });
+      late.dispatcher = dispatcher;
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
       const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, now, log, version: options.version };
@@ -103,7 +104,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
       });
-      server = srv;
       srv.on('request', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
         socket.on('error', () => undefined);
@@ -133,7 +133,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       stopAll = async () => {
         clearInterval(feedPruner);
-        dispatcher?.stop();
+        dispatcher.stop();
         waiters.releaseAll();
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());

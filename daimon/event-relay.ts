@@ -1,0 +1,133 @@
+import type { EventBody } from '../src/protocol/event.js';
+import { LIMITS } from '../src/protocol/limits.js';
+import type { EventRecord } from '../src/protocol/tunnel.js';
+import type { EmitEvent, Logger } from './provider.js';
+import type { Spool } from './spool/spool.js';
+
+/** Who a run's events belong to. */
+export interface RunStamp {
+  runId: string;
+  agent: string;
+  agentVersion: string;
+}
+
+/** One run's path into the spool. */
+export interface RunChannel {
+  readonly runId: string;
+  /** Stamps, numbers and spools one event; resolves once it is durable (the backpressure path). */
+  emit: EmitEvent;
+  /** Stops counting this run as open (no more broadcasts). */
+  close(): void;
+}
+
+/** Stamps run events, assigns their sequence numbers and makes them durable. */
+export interface EventRelay {
+  /** Opens a run's channel; its sequence starts at `firstSeq` (default 1). */
+  open(run: RunStamp, opts?: { firstSeq?: number }): RunChannel;
+  /** Sends an event into every open run (e.g. `spool_full`); failures are logged, never thrown. */
+  broadcast(body: EventBody): void;
+  /** Run ids with an open channel. */
+  openRuns(): string[];
+}
+
+const TYPE_RE = /^[a-z][a-z0-9_]{0,63}$/;
+const STAMP_KEYS = new Set(['type', 'ts', 'host', 'agent', 'agent_version', 'run_id', 'seq']);
+
+/** The stamped event: the body plus ts (kept when the body has a numeric one), host, agent, agent version, run and seq. */
+export function stampEvent(body: EventBody, stamp: RunStamp & { host: string; seq: number; now: number }): Record<string, unknown> {
+  const ts = typeof body.ts === 'number' && Number.isFinite(body.ts) ? body.ts : stamp.now;
+  const type = TYPE_RE.test(body.type) ? body.type : 'error';
+  return {
+    ...body,
+    ...(type !== body.type && { message: 'event with an invalid type', original_type: String(body.type).slice(0, 256) }),
+    ...(body.ts !== undefined && ts !== body.ts && { ts_raw: body.ts }),
+    type, ts, host: stamp.host, agent: stamp.agent, agent_version: stamp.agentVersion, run_id: stamp.runId, seq: stamp.seq,
+  };
+}
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+interface Leaf {
+  holder: Record<string, unknown> | unknown[];
+  key: string | number;
+  value: string;
+}
+
+/** The longest string anywhere in `value`, skipping the stamp fields at the top level. */
+function longestString(root: Record<string, unknown>): Leaf | undefined {
+  let best: Leaf | undefined;
+  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, value: unknown): void => {
+    if (typeof value === 'string') {
+      if (!best || value.length > best.value.length) best = { holder, key, value };
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => visit(value, i, v));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) visit(value as Record<string, unknown>, k, v);
+    }
+  };
+  for (const [k, v] of Object.entries(root)) if (!STAMP_KEYS.has(k)) visit(root, k, v);
+  return best;
+}
+
+/**
+ * Cuts an event to at most `maxBytes` serialised: the longest strings are shortened first (ending in `…`) and the
+ * event is marked `truncated: true`; if that is not enough, only the stamp fields and a note remain.
+ */
+export function fitEvent(event: Record<string, unknown>, maxBytes: number = LIMITS.eventBytes): Record<string, unknown> {
+  let size = jsonBytes(event);
+  if (size <= maxBytes) return event;
+  const originalBytes = size;
+  const copy = structuredClone(event);
+  copy.truncated = true;
+  size = jsonBytes(copy);
+  for (let round = 0; round < 16 && size > maxBytes; round++) {
+    const leaf = longestString(copy);
+    if (!leaf || leaf.value.length < 16) break;
+    const leafBytes = jsonBytes(leaf.value);
+    const ratio = Math.max(0, (leafBytes - (size - maxBytes) - 64) / leafBytes);
+    let cut = leaf.value.slice(0, Math.floor(leaf.value.length * ratio));
+    if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+    (leaf.holder as Record<string | number, unknown>)[leaf.key] = `${cut}…`;
+    size = jsonBytes(copy);
+  }
+  if (size <= maxBytes) return copy;
+  const stamps = Object.fromEntries(Object.entries(event).filter(([k]) => STAMP_KEYS.has(k)));
+  return { ...stamps, truncated: true, original_bytes: originalBytes, note: `event of ${originalBytes} bytes exceeded ${maxBytes} and its fields were dropped` };
+}
+
+/**
+ * Creates the relay: every event from a run is stamped (host, agent, version, run, seq from 1 per run), cut to
+ * the event size limit, appended to the spool (awaited: a full spool pauses the run) and then `onAppended` runs
+ * so the sender can ship it.
+ */
+export function createEventRelay(deps: { spool: Spool; hostname: string; onAppended: () => void; log: Logger; now?: () => number }): EventRelay {
+  const now = deps.now ?? Date.now;
+  const open = new Map<string, RunChannel>();
+
+  return {
+    open(run, opts = {}) {
+      let next = opts.firstSeq ?? 1;
+      const channel: RunChannel = {
+        runId: run.runId,
+        async emit(body) {
+          const seq = next++;
+          const event = fitEvent(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
+          const record = { run_id: run.runId, seq, event } as EventRecord;
+          await deps.spool.append([record]);
+          deps.onAppended();
+        },
+        close() {
+          if (open.get(run.runId) === channel) open.delete(run.runId);
+        },
+      };
+      open.set(run.runId, channel);
+      return channel;
+    },
+    broadcast(body) {
+      for (const channel of open.values()) {
+        channel.emit(body).catch((err: unknown) => deps.log.warn({ err, run_id: channel.runId, type: body.type }, 'could not relay an event'));
+      }
+    },
+    openRuns: () => [...open.keys()],
+  };
+}

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { OkesuError } from '../src/errors.js';
+import { readFileIfExists, writeFileAtomic } from '../src/files/atomic-write.js';
+import { describeIssues } from '../src/protocol/event.js';
+
+/** What a registered daimon is: the CP it joined, its bound hostname, certificate, the CA it trusts, its credential and key. */
+export interface DaimonIdentity {
+  cp: string;
+  hostname: string;
+  /** Client certificate (PEM) the CP signed for this host. */
+  certPem: string;
+  /** The CP's CA certificate (PEM): the only issuer the daimon trusts for the CP. */
+  caPem: string;
+  /** Host credential `okh_…`, sent as a bearer token on the tunnel. */
+  credential: string;
+  /** The host's private key (PKCS#8 PEM); stored apart, in `key.pem`. */
+  keyPem: string;
+  registeredAt: number;
+}
+
+/** File name of the identity document in the state directory. */
+export const IDENTITY_FILE = 'identity.json';
+/** File name of the private key in the state directory. */
+export const KEY_FILE = 'key.pem';
+
+const identityFileSchema = z.object({
+  cp: z.string().min(1),
+  hostname: z.string().min(1),
+  certificate: z.string().includes('BEGIN CERTIFICATE'),
+  ca: z.string().includes('BEGIN CERTIFICATE'),
+  credential: z.string().regex(/^okh_/),
+  registered_at: z.number(),
+});
+
+/** Reads the stored identity from `stateDir`; undefined when the daimon never registered; OKS_ERR_CONFIG when it is damaged. */
+export function loadIdentity(stateDir: string): DaimonIdentity | undefined {
+  const text = readFileIfExists(join(stateDir, IDENTITY_FILE));
+  const keyPem = readFileIfExists(join(stateDir, KEY_FILE));
+  // The key is written first: a key without a document is a registration cut short, and registering again replaces it.
+  if (text === undefined) return undefined;
+  if (keyPem === undefined) {
+    throw new OkesuError('OKS_ERR_CONFIG', `${join(stateDir, IDENTITY_FILE)} exists but ${KEY_FILE} does not; remove ${IDENTITY_FILE}, then register again`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new OkesuError('OKS_ERR_CONFIG', `${join(stateDir, IDENTITY_FILE)} is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = identityFileSchema.safeParse(json);
+  if (!parsed.success) throw new OkesuError('OKS_ERR_CONFIG', `${join(stateDir, IDENTITY_FILE)}: ${describeIssues(parsed.error)}`);
+  const d = parsed.data;
+  return { cp: d.cp, hostname: d.hostname, certPem: d.certificate, caPem: d.ca, credential: d.credential, keyPem, registeredAt: d.registered_at };
+}
+
+/** Stores the identity in `stateDir`: the key first, then the document that makes it count, both 0600 and atomic. */
+export function saveIdentity(stateDir: string, identity: DaimonIdentity): void {
+  writeFileAtomic(join(stateDir, KEY_FILE), identity.keyPem, 0o600);
+  const doc = {
+    cp: identity.cp, hostname: identity.hostname, certificate: identity.certPem, ca: identity.caPem,
+    credential: identity.credential, registered_at: identity.registeredAt,
+  };
+  writeFileAtomic(join(stateDir, IDENTITY_FILE), `${JSON.stringify(doc, null, 2)}\n`, 0o600);
+}

@@ -1,0 +1,272 @@
+import type { IncomingMessage } from 'node:http';
+import { WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import { OkesuError } from '../src/errors.js';
+import type { ErrorCode } from '../src/errors.js';
+import { describeIssues } from '../src/protocol/event.js';
+import { LIMITS } from '../src/protocol/limits.js';
+import { cpFrameSchema } from '../src/protocol/tunnel.js';
+import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.js';
+import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
+import type { DaimonIdentity } from './identity.js';
+import type { Logger } from './provider.js';
+import { errorFromBody } from './registration.js';
+
+/** Refusals after which reconnecting cannot help: the operator must act (register again). */
+export const FATAL_CODES: ReadonlySet<string> = new Set<ErrorCode>(['OKS_ERR_HOST_REVOKED', 'OKS_ERR_HOST_MISMATCH', 'OKS_ERR_CLIENT_CERT_UNTRUSTED']);
+
+/** What the hello and heartbeats report about this daimon, read fresh each time. */
+export interface DaimonStatus {
+  running: string[];
+  spoolDepth: number;
+}
+
+/** How to reach the CP and how patiently. */
+export interface TunnelClientOptions {
+  identity: Pick<DaimonIdentity, 'cp' | 'certPem' | 'keyPem' | 'caPem' | 'credential'>;
+  version: string;
+  os: string;
+  arch: string;
+  labels: Record<string, string>;
+  status: () => DaimonStatus;
+  /** First reconnect delay ceiling (default 500 ms); doubles per failure up to `backoffCapMs` (default 60 s), full jitter. */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** A connection that stayed up this long resets the backoff (default 30 s). */
+  backoffResetMs?: number;
+  /** Silence limit before the CP's welcome tells the interval (default 5 s; the limit is 3 intervals). */
+  defaultHeartbeatMs?: number;
+}
+
+/** The tunnel transport plus what only a connected transport can do: answer a dispatch. */
+export interface TunnelClient extends DaimonTransport {
+  /** Tells the CP whether this host took a dispatch; dropped when the tunnel is down (the CP re-learns from events). */
+  ackDispatch(runId: string, accepted: boolean, error?: { code: string; message: string }): void;
+}
+
+/** Reads a small response body (a refused upgrade's JSON error). */
+function readBody(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      if (text.length < limit) text += chunk;
+    });
+    res.on('end', () => resolve(text));
+    res.on('error', () => resolve(text));
+  });
+}
+
+/**
+ * The daimon's end of the tunnel (SPEC §3.1): a mutual-TLS WebSocket to `/v1/tunnel`, hello first, heartbeats at the
+ * interval the CP's welcome names, every CP frame validated, silent CPs terminated after 3 intervals, and reconnects
+ * with exponential backoff and full jitter. A refusal naming a fatal code goes to `onFatal` and ends the reconnecting.
+ */
+export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logger; now?: () => number; random?: () => number }): TunnelClient {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const log = deps.log;
+  const base = opts.backoffBaseMs ?? 500;
+  const cap = opts.backoffCapMs ?? 60_000;
+  const resetAfter = opts.backoffResetMs ?? 30_000;
+  const url = `${opts.identity.cp.replace(/^https/, 'wss').replace(/\/+$/, '')}/v1/tunnel`;
+
+  let handlers: DaimonTransportHandlers | undefined;
+  let ws: WebSocket | undefined;
+  let up = false;
+  let stopped = false;
+  let fatal = false;
+  let attempt = 0;
+  let openedAt = 0;
+  let lastHeard = 0;
+  let heartbeatSeq = 0;
+  let intervalMs = opts.defaultHeartbeatMs ?? 5000;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed: Promise<void> = Promise.resolve();
+
+  const sendFrame = (socket: WebSocket, frame: DaimonFrame): void => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  };
+  const clearTimers = (): void => {
+    clearInterval(heartbeatTimer);
+    clearInterval(watchdog);
+    heartbeatTimer = watchdog = undefined;
+  };
+  const watch = (socket: WebSocket): void => {
+    clearInterval(watchdog);
+    watchdog = setInterval(() => {
+      if (now() - lastHeard <= 3 * intervalMs) return;
+      log.warn({ silent_ms: now() - lastHeard, heartbeat_interval_ms: intervalMs }, 'nothing heard from the CP for 3 heartbeat intervals; dropping the tunnel');
+      socket.terminate();
+    }, intervalMs);
+  };
+  const goFatal = (code: string, message: string): void => {
+    if (fatal) return;
+    fatal = true;
+    log.error({ code, message }, 'the CP refused this host for good');
+    handlers?.onFatal(code, message);
+  };
+
+  const onFrame = (socket: WebSocket, frame: CpFrame): void => {
+    switch (frame.type) {
+      case 'welcome':
+        intervalMs = frame.heartbeat_interval_ms;
+        clearInterval(heartbeatTimer);
+        heartbeatTimer = setInterval(() => {
+          const status = opts.status();
+          sendFrame(socket, { type: 'heartbeat', seq: ++heartbeatSeq, ts: now(), running: status.running.length, spool_depth: status.spoolDepth });
+        }, intervalMs);
+        watch(socket);
+        up = true;
+        log.info({ cp: opts.identity.cp, host: frame.hostname, heartbeat_interval_ms: intervalMs }, 'tunnel up');
+        handlers?.onUp();
+        return;
+      case 'heartbeat_ack':
+        return;
+      case 'ack':
+        handlers?.onAck(frame.records);
+        return;
+      case 'dispatch':
+        handlers?.onDispatch(frame.envelope);
+        return;
+      case 'cancel':
+        handlers?.onCancel(frame.run_id, frame.reason);
+        return;
+      case 'error':
+        if (FATAL_CODES.has(frame.code)) goFatal(frame.code, frame.message);
+        else if (frame.code === 'OKS_ERR_TUNNEL_REPLACED') log.warn({ code: frame.code }, 'a newer tunnel of this host replaced this one; reconnecting');
+        else log.warn({ code: frame.code, message: frame.message }, 'the CP reported an error');
+        return;
+    }
+  };
+
+  const onMessage = (socket: WebSocket, data: RawData, isBinary: boolean): void => {
+    const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8');
+    let problem: string;
+    try {
+      const parsed = isBinary ? undefined : cpFrameSchema.safeParse(JSON.parse(raw));
+      if (parsed?.success) return onFrame(socket, parsed.data);
+      problem = parsed ? describeIssues(parsed.error) : 'binary frames are not part of the protocol';
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) {
+        log.error({ err }, 'handling a CP frame failed');
+        return;
+      }
+      problem = `not JSON: ${err.message}`;
+    }
+    log.warn({ problem, frame: raw.slice(0, 512) }, 'invalid frame from the CP');
+    sendFrame(socket, { type: 'error', code: 'OKS_ERR_BAD_FRAME', message: new OkesuError('OKS_ERR_BAD_FRAME', problem).message.slice(0, 4096) });
+  };
+
+  const scheduleReconnect = (): void => {
+    if (stopped || fatal) return;
+    if (openedAt > 0 && now() - openedAt > resetAfter) attempt = 0;
+    const delay = Math.floor(random() * Math.min(cap, base * 2 ** Math.min(attempt, 30)));
+    attempt++;
+    log.info({ delay_ms: delay, attempt }, 'reconnecting to the CP');
+    retryTimer = setTimeout(connect, delay);
+  };
+
+  const connect = (): void => {
+    retryTimer = undefined;
+    if (stopped || fatal) return;
+    openedAt = 0;
+    const socket = new WebSocket(url, {
+      key: opts.identity.keyPem,
+      cert: opts.identity.certPem,
+      ca: opts.identity.caPem,
+      headers: { authorization: `Bearer ${opts.identity.credential}` },
+      maxPayload: LIMITS.tunnelFrameBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: 30_000,
+    });
+    ws = socket;
+    let resolveClosed: () => void = () => undefined;
+    closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+    socket.on('unexpected-response', (_req, res) => {
+      void readBody(res).then((text) => {
+        const err = errorFromBody(res.statusCode ?? 0, text);
+        if (FATAL_CODES.has(err.code)) goFatal(err.code, err.message);
+        else log.warn({ status: res.statusCode, code: err.code, message: err.message }, 'the CP refused the tunnel');
+        socket.terminate();
+      });
+    });
+    socket.on('open', () => {
+      openedAt = lastHeard = now();
+      const status = opts.status();
+      sendFrame(socket, {
+        type: 'hello', protocol: 1, version: opts.version, os: opts.os, arch: opts.arch, labels: opts.labels,
+        running: status.running, spool_depth: status.spoolDepth,
+      });
+      watch(socket);
+    });
+    socket.on('message', (data, isBinary) => {
+      lastHeard = now();
+      onMessage(socket, data, isBinary);
+    });
+    socket.on('pong', () => (lastHeard = now()));
+    socket.on('ping', () => (lastHeard = now()));
+    socket.on('error', (err) => log.warn({ err: err.message }, 'tunnel error'));
+    socket.on('close', (code, reason) => {
+      clearTimers();
+      const wasUp = up;
+      up = false;
+      if (ws === socket) ws = undefined;
+      resolveClosed();
+      if (wasUp) {
+        log.warn({ code, reason: reason.toString() }, 'tunnel down');
+        handlers?.onDown(`closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
+      }
+      scheduleReconnect();
+    });
+  };
+
+  return {
+    name: 'tunnel',
+    start(h) {
+      handlers = h;
+      stopped = false;
+      connect();
+    },
+    send(records: readonly EventRecord[]) {
+      const socket = ws;
+      if (!up || !socket) return;
+      // Split by count and by bytes so no frame exceeds what the CP accepts.
+      const budget = LIMITS.tunnelFrameBytes - 1024;
+      let parts: string[] = [];
+      let size = 0;
+      const flush = (): void => {
+        if (parts.length > 0 && socket.readyState === WebSocket.OPEN) socket.send(`{"type":"events","records":[${parts.join(',')}]}`);
+        parts = [];
+        size = 0;
+      };
+      for (const record of records) {
+        const text = JSON.stringify(record);
+        const bytes = Buffer.byteLength(text) + 1;
+        if (parts.length >= LIMITS.recordsPerFrame || (parts.length > 0 && size + bytes > budget)) flush();
+        parts.push(text);
+        size += bytes;
+      }
+      flush();
+    },
+    ackDispatch(runId, accepted, error) {
+      if (ws && up) sendFrame(ws, { type: 'dispatch_ack', run_id: runId, accepted, ...(error && { error: { code: error.code, message: error.message.slice(0, 4096) } }) });
+      else log.warn({ run_id: runId, accepted }, 'tunnel down: dispatch answer not sent');
+    },
+    isUp: () => up,
+    async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      clearTimers();
+      const socket = ws;
+      if (!socket) return;
+      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'daimon stopping');
+      else socket.terminate();
+      const timer = setTimeout(() => socket.terminate(), 2000);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
