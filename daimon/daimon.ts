@@ -37,6 +37,8 @@ export interface DaimonOptions {
   /** Most un-acked events the spool holds before runs pause (default: the spool's). */
   spoolMaxRecords?: number;
   version: string;
+  /** How long stop() lets cancelled runs wind down before it closes the spool under them (default 15 s). */
+  stopGraceMs?: number;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs'>;
 }
@@ -95,14 +97,15 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
       const host = identity.hostname;
       const log = deps.log.child({ host });
-      let relay: EventRelay | undefined;
+      // The spool reports "full" to the relay, which needs the spool: close the loop through this holder.
+      const full: { relay?: EventRelay } = {};
       const spool = await openSpool({
         dir: join(options.stateDir, 'spool'),
         maxRecords: options.spoolMaxRecords,
         log,
         onFull: (info) => {
           log.warn(info, 'event spool full: runs pause until the CP acknowledges');
-          relay?.broadcast({ type: 'spool_full', records: info.records, bytes: info.bytes });
+          full.relay?.broadcast({ type: 'spool_full', records: info.records, bytes: info.bytes });
         },
       });
       const catalog = await loadAgentCatalog(agentDirs(options, log));
@@ -114,7 +117,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       );
       const sender = createSender(spool, transport);
       const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now });
-      relay = activeRelay;
+      full.relay = activeRelay;
       const custom = deps.customProvider ?? createCustomProvider();
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {
@@ -147,7 +150,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       };
       // A refused dispatch still gets a transcript that ends, so the CP's run record does not hang.
       const refuse = async (env: DispatchEnvelope, code: ErrorCode, message: string): Promise<void> => {
-        const channel = activeRelay.open({ runId: env.run_id, agent: env.agent, agentVersion: '' });
+        const channel = activeRelay.open({ runId: env.run_id, agent: env.agent, agentVersion: '' }, { broadcasts: false });
         try {
           await channel.emit({ type: 'run_start', agent: env.agent, version: '', prompt: env.prompt });
           await channel.emit({ type: 'error', code, message });
@@ -214,11 +217,16 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       shutdown = async () => {
         stopping = true;
         registry.abortAll('the daimon is stopping');
-        await Promise.allSettled([...work]);
+        // Runs end `cancelled` while the tunnel is still up, so the CP may hear it now. A run stuck on a full spool
+        // cannot end; after the grace the spool closes under it, and its marker makes the next start end it.
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((res) => (timer = setTimeout(res, options.stopGraceMs ?? 15_000)));
+        await Promise.race([Promise.allSettled([...work]), grace]);
+        clearTimeout(timer);
         sender.stop();
         await transport.stop();
-        await spool.flush();
         await spool.close();
+        await Promise.allSettled([...work]);
         log.info('daimon stopped');
       };
     },

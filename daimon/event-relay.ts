@@ -14,19 +14,22 @@ export interface RunStamp {
 /** One run's path into the spool. */
 export interface RunChannel {
   readonly runId: string;
-  /** Stamps, numbers and spools one event; resolves once it is durable (the backpressure path). */
+  /** Stamps, numbers and spools one event. Resolves at once while few appends are pending, else when they are
+   *  durable (the backpressure path); a `run_end` resolves only once it and everything before it is durable. */
   emit: EmitEvent;
+  /** Resolves once every event emitted so far is durable. */
+  flush(): Promise<void>;
   /** Stops counting this run as open (no more broadcasts). */
   close(): void;
 }
 
 /** Stamps run events, assigns their sequence numbers and makes them durable. */
 export interface EventRelay {
-  /** Opens a run's channel; its sequence starts at `firstSeq` (default 1). */
-  open(run: RunStamp, opts?: { firstSeq?: number }): RunChannel;
+  /** Opens a run's channel; its sequence starts at `firstSeq` (default 1); `broadcasts: false` keeps broadcasts out of it. */
+  open(run: RunStamp, opts?: { firstSeq?: number; broadcasts?: boolean }): RunChannel;
   /** Sends an event into every open run (e.g. `spool_full`); failures are logged, never thrown. */
   broadcast(body: EventBody): void;
-  /** Run ids with an open channel. */
+  /** Run ids with an open channel that takes broadcasts. */
   openRuns(): string[];
 }
 
@@ -95,10 +98,13 @@ export function fitEvent(event: Record<string, unknown>, maxBytes: number = LIMI
   return { ...stamps, truncated: true, original_bytes: originalBytes, note: `event of ${originalBytes} bytes exceeded ${maxBytes} and its fields were dropped` };
 }
 
+// Most appends of one run that may be waiting for their fsync at once.
+const APPEND_WINDOW = 256;
+
 /**
  * Creates the relay: every event from a run is stamped (host, agent, version, run, seq from 1 per run), cut to
- * the event size limit, appended to the spool (awaited: a full spool pauses the run) and then `onAppended` runs
- * so the sender can ship it.
+ * the event size limit, appended to the spool (pipelined within a window; a full spool pauses the run) and then
+ * `onAppended` runs so the sender can ship it.
  */
 export function createEventRelay(deps: { spool: Spool; hostname: string; onAppended: () => void; log: Logger; now?: () => number }): EventRelay {
   const now = deps.now ?? Date.now;
@@ -107,20 +113,37 @@ export function createEventRelay(deps: { spool: Spool; hostname: string; onAppen
   return {
     open(run, opts = {}) {
       let next = opts.firstSeq ?? 1;
+      const inFlight: Promise<void>[] = [];
+      let failure: Error | undefined;
       const channel: RunChannel = {
         runId: run.runId,
         async emit(body) {
+          if (failure) throw failure;
           const seq = next++;
           const event = fitEvent(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
           const record = { run_id: run.runId, seq, event } as EventRecord;
-          await deps.spool.append([record]);
-          deps.onAppended();
+          // Appends are pipelined: the spool group-commits them in order, so a run writing thousands of events
+          // pays one fsync per batch, not per event. The sender only ever sends what is durable.
+          const append = deps.spool.append([record]).then(deps.onAppended, (err: unknown) => {
+            failure ??= err instanceof Error ? err : new Error(String(err));
+          });
+          inFlight.push(append);
+          void append.then(() => inFlight.shift());
+          // Backpressure: past the window (or on a full spool, whose appends wait), the run's output stops being read.
+          // run_end waits for everything before it, so a run's end is never durable ahead of its events.
+          if (body.type === 'run_end' || inFlight.length >= APPEND_WINDOW) await Promise.all([...inFlight]);
+          if (body.type === 'run_end') await append;
+          if (failure) throw failure;
+        },
+        async flush() {
+          await Promise.all([...inFlight]);
+          if (failure) throw failure;
         },
         close() {
           if (open.get(run.runId) === channel) open.delete(run.runId);
         },
       };
-      open.set(run.runId, channel);
+      if (opts.broadcasts !== false) open.set(run.runId, channel);
       return channel;
     },
     broadcast(body) {

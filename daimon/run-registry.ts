@@ -122,7 +122,7 @@ export const INTERRUPTED_MESSAGE = 'the daimon restarted while this run was in f
 export async function recoverInterruptedRuns(registry: RunRegistry, relay: EventRelay, log: Logger): Promise<string[]> {
   const ended: string[] = [];
   for (const run of registry.leftovers()) {
-    const channel = relay.open({ runId: run.run_id, agent: run.agent, agentVersion: run.agent_version }, { firstSeq: RECOVERY_SEQ_BASE });
+    const channel = relay.open({ runId: run.run_id, agent: run.agent, agentVersion: run.agent_version }, { firstSeq: RECOVERY_SEQ_BASE, broadcasts: false });
     try {
       await channel.emit({ type: 'error', message: INTERRUPTED_MESSAGE });
       await channel.emit({ type: 'run_end', status: 'failed', error: INTERRUPTED_MESSAGE });

@@ -10,8 +10,8 @@ import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
-// import { registerDaemon } from './commands/daemon.js';
-// import { registerDemo } from './commands/demo.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerDemo } from './commands/demo.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -44,8 +44,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
-  // TODO(cli wiring): registerDaemon(program, ctx);
-  // TODO(cli wiring): registerDemo(program, ctx);
+  registerDaemon(program, ctx);
+  registerDemo(program, ctx);
 }
 
 function configure(cmd: Command, deps: CliDeps): void {

@@ -135,12 +135,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         clearInterval(feedPruner);
         dispatcher.stop();
         waiters.releaseAll();
-        await new Promise<void>((resolve) => {
-          srv.close(() => resolve());
-          srv.closeAllConnections();
-        });
+        const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+        srv.closeAllConnections();
+        // Upgraded sockets are not HTTP connections: closeAllConnections leaves them open and srv.close waits for
+        // them, so the WebSockets must be terminated before waiting.
         await tunnels.stop();
         await stream.stop();
+        await closed;
         ingest.flush();
         liveness.stop();
         st.close();

@@ -9,9 +9,9 @@ import type { RawData } from 'ws';
 import { parse as parseYaml } from 'yaml';
 import { createControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/cp/cp-server.js';
 import { clientConfigSchema, type ClientConfig } from '../../src/protocol/client-config.js';
-import { createOperatorClient, type CreateTokenInput, type CreatedToken, type OperatorClient } from '../../src/transport/operator-client.js';
+import { createOperatorClient, type CreatedToken, type OperatorClient } from '../../src/transport/operator-client.js';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
-import { registerResponseSchema } from '../../src/protocol/api.js';
+import { registerResponseSchema, type Role } from '../../src/protocol/api.js';
 import { newId } from '../../src/protocol/ids.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 
@@ -137,40 +137,6 @@ export interface RequestOptions {
   raw?: string | Buffer;
 }
 
-/** A control plane on loopback with a temp state dir, its admin client and helpers to act as daimons and operators. */
-export interface CpHarness {
-  stateDir: string;
-  cp: ControlPlane;
-  port: number;
-  url: string;
-  adminConfig: ClientConfig;
-  admin: OperatorClient;
-  /** The CA certificate PEM the CP serves. */
-  caPem: string;
-  /** An operator client for another token. */
-  client(token: string): OperatorClient;
-  /** A raw HTTPS request to the CP. */
-  request(method: string, path: string, opts?: RequestOptions): Promise<RawAnswer>;
-  /** Creates a join token through the admin API. */
-  mintJoin(opts?: { ttl_ms?: number; uses?: number; name?: string }): Promise<CreatedToken>;
-  /** Creates an operator token through the admin API. */
-  mintOperator(role: 'viewer' | 'operator' | 'admin', name?: string): Promise<CreatedToken>;
-  /** POST /v1/register as a joining daimon would; returns the raw answer. */
-  register(hostname: string, token: string, csrPem?: string): Promise<RawAnswer & { keyPem: string }>;
-  /** The real join flow: key + CSR, register with a fresh (or given) join token; throws unless 201. */
-  registerHost(hostname: string, opts?: { token?: string }): Promise<HostIdentity>;
-  /** Opens `wss://…/v1/tunnel` with the identity's mTLS material and credential. */
-  openTunnel(identity: HostIdentity, overrides?: TunnelOverrides): Promise<OpenResult>;
-  /** Opens a tunnel that must be accepted, waits for `welcome` and sends `hello`. */
-  connectHost(identity: HostIdentity, opts?: { hello?: boolean }): Promise<TestSocket>;
-  /** Opens `wss://…/v1/stream?query` with a token (default the admin's; null for none). */
-  openStream(query?: Record<string, string | number>, token?: string | null): Promise<OpenResult>;
-  /** Stops the CP and starts a new one on the same state dir (a new port); re-reads admin.yaml. */
-  restart(): Promise<void>;
-  /** Closes every socket, stops the CP and removes the state dir. */
-  close(): Promise<void>;
-}
-
 /** Reads and validates `admin.yaml` from a CP state dir. */
 export function readAdminConfig(stateDir: string): ClientConfig {
   return clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
@@ -178,27 +144,139 @@ export function readAdminConfig(stateDir: string): ClientConfig {
 
 /** Starts a CP on 127.0.0.1:0 with a fresh state dir (or `stateDir`) and silent logs. */
 export async function startCp(opts: { stateDir?: string; options?: Partial<ControlPlaneOptions> } = {}): Promise<CpHarness> {
-  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-'));
-  const sockets = new Set<WebSocket>();
-  const build = (): ControlPlane =>
-    createControlPlane(
-      { stateDir, host: '127.0.0.1', port: 0, heartbeatIntervalMs: HEARTBEAT_MS, livenessFlushMs: 50, version: 'test', ...opts.options },
+  const h = new CpHarness(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-')), opts.options ?? {});
+  await h.boot();
+  return h;
+}
+
+/** A control plane on loopback with a temp state dir, its admin client and helpers to act as daimons and operators. */
+export class CpHarness {
+  cp!: ControlPlane;
+  port = 0;
+  url = '';
+  adminConfig!: ClientConfig;
+  admin!: OperatorClient;
+  /** The CA certificate PEM, as admin.yaml carries it. */
+  caPem = '';
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(readonly stateDir: string, private readonly options: Partial<ControlPlaneOptions>) {}
+
+  /** Builds and starts a CP on the state dir; reads admin.yaml. */
+  async boot(): Promise<void> {
+    this.cp = createControlPlane(
+      { stateDir: this.stateDir, host: '127.0.0.1', port: 0, heartbeatIntervalMs: HEARTBEAT_MS, livenessFlushMs: 50, version: 'test', ...this.options },
       { log: pino({ level: 'silent' }) },
     );
+    const { url, port } = await this.cp.start();
+    this.url = url;
+    this.port = port;
+    this.adminConfig = readAdminConfig(this.stateDir);
+    this.admin = createOperatorClient(this.adminConfig);
+    this.caPem = this.adminConfig.ca;
+  }
 
-  const h = {} as CpHarness;
-  const boot = async (): Promise<void> => {
-    const cp = build();
-    const { url, port } = await cp.start();
-    const adminConfig = readAdminConfig(stateDir);
-    Object.assign(h, { cp, url, port, adminConfig, admin: createOperatorClient(adminConfig), caPem: adminConfig.ca });
-  };
+  /** Stops the CP and starts a new one on the same state dir (a new port); re-reads admin.yaml. */
+  async restart(): Promise<void> {
+    await this.cp.stop();
+    await this.boot();
+  }
 
-  const openWs = (path: string, wsOpts: WebSocket.ClientOptions): Promise<OpenResult> =>
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${h.port}${path}`, { ...wsOpts, handshakeTimeout: 5000 });
-      sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
+  /** Closes every socket, stops the CP and removes the state dir. */
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets.clear();
+    await this.cp.stop();
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+
+  /** An operator client for another token. */
+  client(token: string): OperatorClient {
+    return createOperatorClient({ ...this.adminConfig, token });
+  }
+
+  /** A raw HTTPS request to the CP (the admin's token unless `token` says otherwise). */
+  request(method: string, path: string, opts: RequestOptions = {}): Promise<RawAnswer> {
+    const token = opts.token === undefined ? this.adminConfig.token : opts.token;
+    const payload = opts.raw ?? (opts.json === undefined ? undefined : JSON.stringify(opts.json));
+    const headers: Record<string, string | number> = {};
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: this.port, path, method, headers, ca: this.caPem, agent: false }, (res) => {
+        readAll(res).then((text) => resolve({ status: res.statusCode ?? 0, text, body: parseJson(text) }), reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Creates a join token through the admin API. */
+  mintJoin(opts: { ttl_ms?: number; uses?: number; name?: string } = {}): Promise<CreatedToken> {
+    return this.admin.createToken({ kind: 'join', ...opts });
+  }
+
+  /** Creates an operator token through the admin API. */
+  mintOperator(role: Role, name = `${role}-token`): Promise<CreatedToken> {
+    return this.admin.createToken({ kind: 'operator', role, name });
+  }
+
+  /** POST /v1/register as a joining daimon does (fresh key and CSR unless `csrPem`); returns the raw answer and the key. */
+  async register(hostname: string, token: string, csrPem?: string): Promise<RawAnswer & { keyPem: string }> {
+    const generated = await generateHostKeyAndCsr(hostname);
+    const answer = await this.request('POST', '/v1/register', {
+      token: null,
+      json: { token, csr: csrPem ?? generated.csrPem, hostname, os: 'linux', arch: 'x64', version: 'test' },
+    });
+    return { ...answer, keyPem: generated.keyPem };
+  }
+
+  /** The real join flow: key + CSR, register with a fresh (or the given) join token; throws unless 201. */
+  async registerHost(hostname: string, opts: { token?: string } = {}): Promise<HostIdentity> {
+    const token = opts.token ?? (await this.mintJoin()).token;
+    const answer = await this.register(hostname, token);
+    if (answer.status !== 201) throw new Error(`register ${hostname}: HTTP ${answer.status} ${answer.text}`);
+    const res = registerResponseSchema.parse(answer.body);
+    return { hostname: res.hostname, key: answer.keyPem, cert: res.certificate, credential: res.credential, ca: res.ca };
+  }
+
+  /** Opens `wss://…/v1/tunnel` with the identity's mTLS material and credential, or the overrides. */
+  openTunnel(identity: HostIdentity, o: TunnelOverrides = {}): Promise<OpenResult> {
+    const credential = o.credential === undefined ? identity.credential : o.credential;
+    const key = o.key === undefined ? identity.key : o.key;
+    const cert = o.cert === undefined ? identity.cert : o.cert;
+    return this.openWs('/v1/tunnel', {
+      ca: o.ca ?? identity.ca,
+      ...(key ? { key } : {}),
+      ...(cert ? { cert } : {}),
+      headers: credential ? { authorization: `Bearer ${credential}` } : {},
+      maxPayload: 64 * 1024 * 1024,
+    });
+  }
+
+  /** Opens a tunnel that must be accepted, waits for `welcome` and (unless told not to) sends `hello`. */
+  async connectHost(identity: HostIdentity, opts: { hello?: boolean } = {}): Promise<TestSocket> {
+    const result = await this.openTunnel(identity);
+    if (!result.ok) throw new Error(`tunnel of ${identity.hostname} refused: ${JSON.stringify(result.refusal)}`);
+    await result.socket.nextOfType('welcome');
+    if (opts.hello !== false) result.socket.send(hello());
+    return result.socket;
+  }
+
+  /** Opens `wss://…/v1/stream?query` with a token (default the admin's; null for none). */
+  openStream(query: Record<string, string | number> = {}, token: string | null = this.adminConfig.token): Promise<OpenResult> {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    return this.openWs(`/v1/stream${qs ? `?${qs}` : ''}`, { ca: this.caPem, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  }
+
+  private openWs(path: string, wsOpts: WebSocket.ClientOptions): Promise<OpenResult> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${this.port}${path}`, { ...wsOpts, handshakeTimeout: 5000 });
+      this.sockets.add(ws);
+      ws.on('close', () => this.sockets.delete(ws));
       const socket = new TestSocket(ws);
       let settled = false;
       ws.on('open', () => {
@@ -222,64 +300,7 @@ export async function startCp(opts: { stateDir?: string; options?: Partial<Contr
         }
       });
     });
-
-  Object.assign(h, {
-    stateDir,
-    client: (token: string) => createOperatorClient({ ...h.adminConfig, token }),
-    request: (method: string, path: string, ro: RequestOptions = {}) => rawRequest(h, method, path, ro),
-    mintJoin: (o: { ttl_ms?: number; uses?: number; name?: string } = {}) => h.admin.createToken({ kind: 'join', ...o } as CreateTokenInput),
-    mintOperator: (role: 'viewer' | 'operator' | 'admin', name = `${role}-token`) => h.admin.createToken({ kind: 'operator', role, name }),
-    async register(hostname: string, token: string, csrPem?: string) {
-      const generated = await generateHostKeyAndCsr(hostname);
-      const answer = await rawRequest(h, 'POST', '/v1/register', {
-        token: null,
-        json: { token, csr: csrPem ?? generated.csrPem, hostname, os: 'linux', arch: 'x64', version: 'test' },
-      });
-      return { ...answer, keyPem: generated.keyPem };
-    },
-    async registerHost(hostname: string, ro: { token?: string } = {}) {
-      const token = ro.token ?? (await h.mintJoin()).token;
-      const answer = await h.register(hostname, token);
-      if (answer.status !== 201) throw new Error(`register ${hostname}: HTTP ${answer.status} ${answer.text}`);
-      const res = registerResponseSchema.parse(answer.body);
-      return { hostname: res.hostname, key: answer.keyPem, cert: res.certificate, credential: res.credential, ca: res.ca };
-    },
-    openTunnel(identity: HostIdentity, o: TunnelOverrides = {}) {
-      const credential = o.credential === undefined ? identity.credential : o.credential;
-      const key = o.key === undefined ? identity.key : o.key;
-      const cert = o.cert === undefined ? identity.cert : o.cert;
-      return openWs('/v1/tunnel', {
-        ca: o.ca ?? identity.ca,
-        ...(key ? { key } : {}),
-        ...(cert ? { cert } : {}),
-        headers: credential ? { authorization: `Bearer ${credential}` } : {},
-        maxPayload: 64 * 1024 * 1024,
-      });
-    },
-    async connectHost(identity: HostIdentity, co: { hello?: boolean } = {}) {
-      const result = await h.openTunnel(identity);
-      if (!result.ok) throw new Error(`tunnel of ${identity.hostname} refused: ${JSON.stringify(result.refusal)}`);
-      await result.socket.nextOfType('welcome');
-      if (co.hello !== false) result.socket.send(hello());
-      return result.socket;
-    },
-    openStream(query: Record<string, string | number> = {}, token: string | null = h.adminConfig.token) {
-      const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-      return openWs(`/v1/stream${qs ? `?${qs}` : ''}`, { ca: h.caPem, headers: token ? { authorization: `Bearer ${token}` } : {} });
-    },
-    async restart() {
-      await h.cp.stop();
-      await boot();
-    },
-    async close() {
-      for (const ws of sockets) ws.terminate();
-      sockets.clear();
-      await h.cp.stop();
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-  });
-  await boot();
-  return h;
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -296,24 +317,6 @@ function readAll(res: IncomingMessage): Promise<string> {
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.on('error', reject);
-  });
-}
-
-function rawRequest(h: CpHarness, method: string, path: string, opts: RequestOptions): Promise<RawAnswer> {
-  const token = opts.token === undefined ? h.adminConfig.token : opts.token;
-  const payload = opts.raw ?? (opts.json === undefined ? undefined : JSON.stringify(opts.json));
-  const headers: Record<string, string | number> = {};
-  if (token) headers['authorization'] = `Bearer ${token}`;
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: h.port, path, method, headers, ca: h.caPem, agent: false }, (res) => {
-      readAll(res).then((text) => resolve({ status: res.statusCode ?? 0, text, body: parseJson(text) }), reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
   });
 }
 

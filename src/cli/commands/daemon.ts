@@ -1,0 +1,88 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import { createDaimon } from '../../../daimon/daimon.js';
+import { action, exitWith, untilStopped } from '../context.js';
+import type { CliContext } from '../context.js';
+import { createLogger } from '../logger.js';
+import { positiveIntArg } from '../options.js';
+
+/** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
+export const FATAL_EXIT_CODE = 78;
+
+/** Log levels `--log-level` accepts. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const LABEL_KEY_RE = /^[A-Za-z0-9._/-]{1,63}$/;
+
+interface DaemonFlags {
+  cp?: string;
+  token?: string;
+  state: string;
+  hostname?: string;
+  agents: string[];
+  label: Record<string, string>;
+  spoolMaxRecords?: number;
+  logLevel: string;
+}
+
+/** Default state directory: /var/lib/okesu for root (the systemd unit), ./.okesu/daimon otherwise. */
+export function defaultStateDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/okesu' : resolve('.okesu/daimon');
+}
+
+/** Commander collector for repeatable `--label k=v`. */
+export function collectLabel(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  const key = value.slice(0, eq);
+  if (eq <= 0 || !LABEL_KEY_RE.test(key)) throw new InvalidArgumentError('expected key=value, the key of letters, digits and . _ / - (at most 63).');
+  if (value.length - eq - 1 > 256) throw new InvalidArgumentError('label values are at most 256 characters.');
+  return { ...previous, [key]: value.slice(eq + 1) };
+}
+
+/** Registers `okesu daemon` (SPEC §2.2): the daimon of this host. */
+export function registerDaemon(program: Command, ctx: CliContext): void {
+  program
+    .command('daemon')
+    .description('run the daimon of this host: register once with --token, then keep a tunnel to the CP and execute runs')
+    .option('--cp <url>', 'control plane URL (https://…); remembered after registration')
+    .option('--token <join>', 'join token, only for the first start (or $OKESU_JOIN_TOKEN, which keeps it out of ps)')
+    .option('--state <dir>', 'state directory: identity, key, event spool', defaultStateDir())
+    .option('--hostname <name>', 'hostname to register as (default: this machine’s)')
+    .option('--agents <dir>', 'this host’s agent directory, searched before the built-ins (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--label <k=v>', 'host label sent to the CP (repeatable)', collectLabel, {})
+    .option('--spool-max-records <n>', 'most un-acknowledged events kept before runs pause', positiveIntArg)
+    .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
+    .action(
+      action(ctx, async (opts: DaemonFlags) => {
+        const log = createLogger({ name: 'okesu-daimon', level: opts.logLevel });
+        let fatal: { code: string; message: string } | undefined;
+        let onFatal: () => void = () => undefined;
+        const fatalSeen = new Promise<void>((res) => (onFatal = res));
+        const daimon = createDaimon(
+          {
+            stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,
+            agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
+          },
+          {
+            log,
+            onFatal: (code, message) => {
+              fatal ??= { code, message };
+              onFatal();
+            },
+          },
+        );
+        try {
+          await daimon.start();
+        } finally {
+          log.flush();
+        }
+        await untilStopped(ctx.deps, fatalSeen);
+        await daimon.stop();
+        log.flush();
+        if (fatal) {
+          ctx.out.status(`okesu: ${fatal.code}: ${fatal.message}`);
+          exitWith(FATAL_EXIT_CODE, fatal.message);
+        }
+      }),
+    );
+}
