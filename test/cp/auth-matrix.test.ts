@@ -216,7 +216,7 @@ describe('auth side effects', () => {
     await h.admin.removeHost('web-01');
     const frame = await tunnel.nextOfType('error');
     expect(frame['code']).toBe('OKS_ERR_HOST_REVOKED');
-    const closed = await tunnel.closed;
+    const closed = await tunnel.waitClosed();
     expect(closed.reason).toBe('OKS_ERR_HOST_REVOKED');
     expect((await h.admin.hosts()).map((x) => x.hostname)).not.toContain('web-01');
   });

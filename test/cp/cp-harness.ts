@@ -46,7 +46,6 @@ export class TestSocket {
   readonly frames: Frame[] = [];
   readonly raw: string[] = [];
   closeInfo: { code: number; reason: string } | undefined;
-  readonly closed: Promise<{ code: number; reason: string }>;
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData) => {
@@ -58,11 +57,8 @@ export class TestSocket {
         this.frames.push({ type: '(not json)', text });
       }
     });
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        this.closeInfo = { code, reason: reason.toString('utf8') };
-        resolve(this.closeInfo);
-      });
+    ws.on('close', (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString('utf8') };
     });
   }
 
@@ -79,6 +75,11 @@ export class TestSocket {
   /** Waits for a frame of `type`. */
   nextOfType(type: string, opts: { timeoutMs?: number; from?: number } = {}): Promise<Frame> {
     return this.next((f) => f.type === type, opts);
+  }
+
+  /** Waits (bounded) for the socket to close; its code and reason. */
+  waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    return waitFor(() => this.closeInfo, timeoutMs, 'the socket to close');
   }
 
   /** Every frame of `type` received so far. */

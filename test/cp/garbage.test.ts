@@ -68,7 +68,7 @@ describe('garbage on the tunnel', () => {
     const error = await tunnel.next((f) => f.type === 'error', { from });
     expect(error['code']).toBe(c.code);
     expect(error['message']).toMatch(c.message);
-    const closed = await tunnel.closed;
+    const closed = await tunnel.waitClosed();
     expect(closed.code).toBe(1008);
     expect(closed.reason).toBe(c.code);
 

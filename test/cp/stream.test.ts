@@ -66,7 +66,7 @@ describe('live stream', () => {
     await waitForFindings(first, 2);
     const last = delivered(first).at(-1)?.cursor as number;
     first.terminate();
-    await first.closed;
+    await first.waitClosed();
 
     await ingest(tunnel, titles('c', 'd'));
     await ingest(tunnel, titles('e'));
@@ -120,7 +120,7 @@ describe('live stream', () => {
     const last = delivered(s).at(-1)?.cursor as number;
 
     await h.restart();
-    await s.closed;
+    await s.waitClosed();
     expect((await h.admin.findings()).findings.map((f) => f.title)).toEqual(['before-1', 'before-2']);
 
     // the host identity survives too: the daimon reconnects to the new port

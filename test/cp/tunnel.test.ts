@@ -16,7 +16,6 @@ afterEach(async () => {
 });
 
 const hostView = async (hostname: string): Promise<HostView | undefined> => (await h.admin.hosts()).find((x) => x.hostname === hostname);
-const stateIs = (hostname: string, state: HostView['state']) => async () => (await hostView(hostname))?.state === state;
 
 describe('tunnel session', () => {
   it('greets with welcome carrying the configured heartbeat interval', async () => {
@@ -28,28 +27,44 @@ describe('tunnel session', () => {
   });
 
   it('hello and heartbeats make the host online; silence makes it stale, then offline; a reconnect brings it back', async () => {
+    // Transitions are watched on the live stream, so a slow poll cannot miss the short stale window.
+    const opened = await h.openStream({ kinds: 'host' });
+    if (!opened.ok) throw new Error('stream refused');
+    const states = opened.socket;
+    await states.nextOfType('ready');
+
     const tunnel = await h.connectHost(web01, { hello: false });
     tunnel.send(hello({ version: '1.2.3', labels: { env: 'prod' } }));
-    for (const seq of [1, 2, 3]) tunnel.send(heartbeat(seq));
-    await tunnel.next((f) => f.type === 'heartbeat_ack' && f['seq'] === 3);
-
-    const online = await waitFor(async () => {
-      const v = await hostView('web-01');
-      return v?.state === 'online' && v.heartbeat_seq === 3 ? v : undefined;
-    });
+    let seq = 0;
+    const beat = (): void => tunnel.send(heartbeat(++seq));
+    beat();
+    const beating = setInterval(beat, HEARTBEAT_MS / 2);
+    let online: HostView | undefined;
+    try {
+      online = await waitFor(async () => {
+        const v = await hostView('web-01');
+        return v?.state === 'online' && (v.heartbeat_seq ?? 0) >= 3 ? v : undefined;
+      });
+    } finally {
+      clearInterval(beating);
+    }
     expect(online).toMatchObject({ connected: true, version: '1.2.3', labels: { env: 'prod' }, os: 'linux' });
+    await tunnel.next((f) => f.type === 'heartbeat_ack' && f['seq'] === seq);
 
     // The tunnel stays open (pings are answered) but no heartbeat comes: liveness follows "last heard".
-    await waitFor(stateIs('web-01', 'stale'), 20 * HEARTBEAT_MS, 'stale');
-    await waitFor(stateIs('web-01', 'offline'), 30 * HEARTBEAT_MS, 'offline');
+    const sawState = (state: string) => (f: Record<string, unknown>) => f['type'] === 'host' && (f['host'] as HostView).state === state;
+    await states.next(sawState('offline'), { timeoutMs: 30 * HEARTBEAT_MS });
+    const order = states.ofType('host').map((f) => (f['host'] as HostView).state).filter((st, i, all) => st !== all[i - 1]);
+    expect(order.slice(-3)).toEqual(['online', 'stale', 'offline']);
+    expect(await hostView('web-01')).toMatchObject({ state: 'offline', connected: true, heartbeat_seq: seq });
 
     tunnel.terminate();
     await waitFor(async () => (await hostView('web-01'))?.connected === false, 5000, 'disconnected');
     const again = await h.connectHost(web01);
-    again.send(heartbeat(4));
+    again.send(heartbeat(seq + 1));
     await waitFor(async () => {
       const v = await hostView('web-01');
-      return v?.state === 'online' && v.connected && v.heartbeat_seq === 4;
+      return v?.state === 'online' && v.connected && v.heartbeat_seq === seq + 1;
     });
   });
 
@@ -58,7 +73,7 @@ describe('tunnel session', () => {
     const second = await h.connectHost(web01);
     const error = await first.nextOfType('error');
     expect(error['code']).toBe('OKS_ERR_TUNNEL_REPLACED');
-    const closed = await first.closed;
+    const closed = await first.waitClosed();
     expect(closed.code).toBe(4000);
     // the error came before the close, and the new tunnel keeps working
     expect(first.frames.at(-1)).toEqual(error);
@@ -73,8 +88,8 @@ describe('tunnel session', () => {
     const stream = await h.openStream();
     if (!stream.ok) throw new Error('stream refused');
     await h.cp.stop();
-    await tunnel.closed;
-    await stream.socket.closed;
+    await tunnel.waitClosed();
+    await stream.socket.waitClosed();
   });
 });
 

@@ -50,7 +50,7 @@ export function createTunnelHub(deps: {
   const fail = (t: Tunnel, code: OkesuError['code'], detail: string, raw?: string): void => {
     deps.log.warn({ host: t.host.hostname, code, detail, frame: raw?.slice(0, 512) }, 'bad frame from daimon');
     send(t.ws, { type: 'error', code, message: new OkesuError(code, detail).message });
-
+    t.ws.close(1008, code);
   };
 
   const onFrame = (t: Tunnel, frame: DaimonFrame): void => {
