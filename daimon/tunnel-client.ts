@@ -38,11 +38,8 @@ export interface TunnelClientOptions {
   defaultHeartbeatMs?: number;
 }
 
-/** The tunnel transport plus what only a connected transport can do: answer a dispatch. */
-export interface TunnelClient extends DaimonTransport {
-  /** Tells the CP whether this host took a dispatch; dropped when the tunnel is down (the CP re-learns from events). */
-  ackDispatch(runId: string, accepted: boolean, error?: { code: string; message: string }): void;
-}
+/** The tunnel transport. A dispatch ack is dropped when the tunnel is down (the CP re-learns from the run's events). */
+export type TunnelClient = DaimonTransport;
 
 /** Reads a small response body (a refused upgrade's JSON error). */
 function readBody(res: IncomingMessage, limit = 64 * 1024): Promise<string> {

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { parseDuration } from '../protocol/duration.js';
-import { CATEGORIES, SEVERITIES, severityRank } from '../protocol/finding.js';
-import type { Category, Severity, StoredFinding } from '../protocol/finding.js';
+import { CATEGORIES, SEVERITIES } from '../protocol/finding.js';
+import type { Category, Severity } from '../protocol/finding.js';
 import type { FindingFilter } from '../protocol/api.js';
 
 /** Commander parser for a duration flag (`30s`, `5m`, `1h`, `7d`); a bad value becomes a usage error naming the flag. */
@@ -86,11 +86,5 @@ export function filterFrom(opts: FilterOptions): FindingFilter {
   return filter;
 }
 
-/** True when a finding passes a filter: the client-side guard behind the server's filtering. */
-export function matchesFilter(finding: StoredFinding, filter: FindingFilter): boolean {
-  if (filter.severity && severityRank(finding.severity) < severityRank(filter.severity)) return false;
-  if (filter.host && finding.host !== filter.host) return false;
-  if (filter.agent && finding.agent !== filter.agent) return false;
-  if (filter.category && finding.category !== filter.category) return false;
-  return true;
-}
+/** The client-side guard behind the server's filtering (shared with the CP). */
+export { matchesFilter } from '../protocol/finding-filter.js';

@@ -12,6 +12,8 @@ export interface DaimonTransport {
   start(handlers: DaimonTransportHandlers): void;
   /** Offers spooled records for delivery; acknowledged keys come back through `onAck`. May be called again with the same records after a reconnect. */
   send(records: readonly EventRecord[]): void;
+  /** Tells the CP whether a dispatch was accepted (it starts the run) or refused, and why. */
+  ackDispatch(runId: string, accepted: boolean, error?: { code: string; message: string }): void;
   /** True when records offered now have a chance of being delivered soon. */
   isUp(): boolean;
   /** Stops and releases sockets and timers. */

@@ -7,7 +7,8 @@ import { OkesuError } from '../../errors.js';
 import { LIMITS } from '../../protocol/limits.js';
 import { findingFilterSchema, type FindingFilter, type StreamMessage } from '../../protocol/api.js';
 import { describeIssues } from '../../protocol/event.js';
-import { severityRank, type StoredFinding } from '../../protocol/finding.js';
+import type { StoredFinding } from '../../protocol/finding.js';
+import { matchesFilter } from '../../protocol/finding-filter.js';
 import type { FeedEntry, FeedKind, FeedRepo } from '../store/feed.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
@@ -34,15 +35,6 @@ interface Client {
   alive: boolean;
 }
 
-/** True when a finding passes a filter (severity means that level and above). */
-export function findingMatches(f: StoredFinding, filter: FindingFilter): boolean {
-  if (filter.severity && severityRank(f.severity) < severityRank(filter.severity)) return false;
-  if (filter.host && f.host !== filter.host) return false;
-  if (filter.agent && f.agent !== filter.agent) return false;
-  if (filter.category && f.category !== filter.category) return false;
-  return true;
-}
-
 /**
  * The operator live stream on `/v1/stream`: fleet changes, new findings and run updates, each with its feed cursor.
  * A client that reconnects with `?after=<last cursor>` gets the retained backlog first, then live messages,
@@ -55,7 +47,7 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
 
   const deliver = (c: Client, kind: FeedKind, cursor: number, payload: unknown): void => {
     if (!c.kinds.has(kind)) return;
-    if (kind === 'finding' && !findingMatches(payload as StoredFinding, c.filter)) return;
+    if (kind === 'finding' && !matchesFilter(payload as StoredFinding, c.filter)) return;
     if (c.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       c.ws.close(1013, 'client too slow; reconnect with your cursor');
       return;

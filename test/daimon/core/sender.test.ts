@@ -21,6 +21,7 @@ function fakeTransport(): DaimonTransport & { up: boolean; batches: EventRecord[
     start: () => undefined,
     send: (records: readonly EventRecord[]) => void t.batches.push([...records]),
     isUp: () => t.up,
+    ackDispatch: () => undefined,
     stop: async () => undefined,
   };
   return t;
