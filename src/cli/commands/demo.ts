@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -55,7 +55,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         await daimon.start();
 
         ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}; logs in ${logPath}`);
-        ctx.out.status(`in another terminal: export OKESU_CONFIG=${join(cpDir, 'admin.yaml')}; okesu hosts; okesu tail --severity high`);
+        // Name the binary the way it was started: in a fresh clone `okesu` is not on the PATH.
+        const self = basename(process.argv[1] ?? 'okesu') === 'okesu' ? 'okesu' : `node ${relative(process.cwd(), process.argv[1] ?? 'dist/okesu.js')}`;
+        ctx.out.status(`in another terminal: export OKESU_CONFIG=${join(cpDir, 'admin.yaml')}; ${self} hosts; ${self} tail --severity high`);
         const print = createFindingPrinter(ctx, {}, Boolean(opts.json));
         const stream = ctx.openStream(config, { kinds: ['finding'], onMessage: (m) => m.type === 'finding' && print(m.finding) });
 
