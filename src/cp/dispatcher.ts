@@ -6,6 +6,17 @@ import type { DispatchEnvelope } from '../protocol/dispatch.js';
 import type { DispatchRoute } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { OperatorIdentity } from './http/operator-auth.js';
+import { parseAgent } from '../specs/parse-agent.js';
+
+/** Run timeout: the operator's, else the agent definition's own, else 5 minutes. */
+export function runTimeoutMs(requested: number | undefined, definition: string | undefined): number {
+  if (requested !== undefined) return requested;
+  if (definition !== undefined) {
+    const parsed = parseAgent(definition, '<dispatch>');
+    if (parsed.ok) return parsed.agent.timeoutMs;
+  }
+  return 300_000;
+}
 
 // How long past its timeout the CP waits for a host's own run_end before it ends the run itself.
 const TIMEOUT_GRACE_MS = 30_000;
@@ -49,19 +60,20 @@ export function createDispatcher(deps: {
       if (!deps.store.hosts.get(req.host)) throw new OkesuError('OKS_ERR_NOT_FOUND', `no host named ${req.host}`);
       const route = pickRoute(req.host, req.dispatch);
       const now = deps.now();
+      const definition = req.definition ?? deps.resolveDefinition?.(req.agent);
       const envelope: DispatchEnvelope = {
         run_id: newId('r', now),
         agent: req.agent,
-        definition: req.definition ?? deps.resolveDefinition?.(req.agent),
+        definition,
         prompt: req.prompt,
         inputs: req.inputs,
-        timeout_ms: req.timeout_ms,
+        timeout_ms: runTimeoutMs(req.timeout_ms, definition),
         dispatch: req.dispatch,
       };
       const run = deps.store.transaction(() => {
         deps.store.runs.insert({
           run_id: envelope.run_id, host: req.host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
-          status: 'dispatched', created_at: now, timeout_ms: req.timeout_ms, created_by: by.name,
+          status: 'dispatched', created_at: now, timeout_ms: envelope.timeout_ms, created_by: by.name,
         });
         deps.store.audit.record(now, by, 'run.dispatch', envelope.run_id, { host: req.host, agent: req.agent, route: route.name });
         return changed(envelope.run_id) as RunView;

@@ -74,7 +74,8 @@ export const createRunRequestSchema = z.object({
   definition: z.string().max(LIMITS.agentDefinitionBytes).optional(),
   prompt: z.string().max(64 * 1024).default(''),
   inputs: inputsSchema.default({}),
-  timeout_ms: z.number().int().positive().max(7 * 86_400_000).default(300_000),
+  /** Absent: the agent definition's own timeout when the CP has it, else 5 minutes. */
+  timeout_ms: z.number().int().positive().max(7 * 86_400_000).optional(),
   dispatch: z.enum(DISPATCH_MODES).default('auto'),
 });
 /** A dispatch request. */

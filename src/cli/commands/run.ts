@@ -142,7 +142,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .requiredOption('--host <host>', 'target host')
     .option('--prompt <text>', 'extra instructions for the agent')
     .option('--input <key=value>', 'an input (repeatable); the value is JSON when it parses, else a string', collectInput)
-    .addOption(new Option('--timeout <duration>', 'run timeout (default 5m)').argParser(durationArg))
+    .addOption(new Option('--timeout <duration>', 'run timeout (default: the agent file\'s own timeout, else 5m)').argParser(durationArg))
     .addOption(new Option('--dispatch <mode>', 'how the dispatch reaches the host').choices(DISPATCH_MODES).default('auto'))
     .option('--wait', 'follow the run until it ends; exit 0 only if it completed')
     .option('--json', 'print the RunView (with --wait: one event JSON per line)')
