@@ -39,9 +39,9 @@ export interface OkesuProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts `okesu ARGS` as a child process. */
-export function spawnOkesu(args: string[], env: NodeJS.ProcessEnv = {}): OkesuProcess {
-  const child = spawn(process.execPath, [OKESU, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `okesu ARGS` as a child process (`binary` defaults to the bundle in dist/). */
+export function spawnOkesu(args: string[], env: NodeJS.ProcessEnv = {}, binary: string = OKESU): OkesuProcess {
+  const child = spawn(process.execPath, [binary, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdoutLines: string[] = [];
   let partial = '';
   let stderr = '';

@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { SCHEMA_V1 } from './schema.js';
 
 /** A better-sqlite3 connection. */
@@ -9,7 +10,10 @@ const MIGRATIONS: readonly string[] = [SCHEMA_V1];
 
 /** Opens (creating if needed) the CP database at `path` in WAL mode and brings its schema up to date. */
 export function openDatabase(path: string): Db {
-  const db = new Database(path);
+  // Loaded on first use, not at import: the same bundle runs the daimon, which must start on hosts where this
+  // native module is not installed (it belongs to the CP only).
+  const SqliteDatabase = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  const db = new SqliteDatabase(path);
   chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
   // FULL: an acknowledged event has been fsync'd, so even a machine crash loses nothing acknowledged.
