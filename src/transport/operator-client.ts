@@ -36,7 +36,8 @@ export interface RunEventsPage { run: RunView; events: RunEvent[]; next: number 
 /** Findings and the stream cursor consistent with them. */
 export interface FindingsPage { findings: StoredFinding[]; cursor: number }
 /** Query of `GET /v1/findings`. */
-export type FindingsQuery = FindingFilter & { since_ms?: number; limit?: number };
+/** `after_id` pages oldest first (findings with a larger id); without it the newest `limit` come back, oldest first. */
+export type FindingsQuery = FindingFilter & { since_ms?: number; after_id?: number; limit?: number };
 /** Query of `GET /v1/runs`. */
 export interface RunsQuery { host?: string; agent?: string; limit?: number }
 /** Body of `POST /v1/runs` before defaults. */

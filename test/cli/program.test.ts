@@ -198,7 +198,7 @@ describe('run', () => {
 
 describe('tail', () => {
   it('replays --since history, then streams from its cursor, filtering and never repeating; --json keeps stdout pure', async () => {
-    const findings = vi.fn(async () => ({ findings: [finding({ id: 2 }), finding({ id: 1 })], cursor: 77 }));
+    const findings = vi.fn(async () => ({ findings: [finding({ id: 1 }), finding({ id: 2 })], cursor: 77 }));
     let opts: StreamOptions | undefined;
     const stop = new AbortController();
     const openStream = vi.fn((_config: unknown, o: StreamOptions) => {
@@ -220,7 +220,8 @@ describe('tail', () => {
       signal: stop.signal,
     });
     expect(code).toBe(0);
-    expect(findings).toHaveBeenCalledWith({ severity: 'HIGH', since_ms: NOW - 3_600_000 });
+    expect(findings).toHaveBeenCalledWith({ severity: 'HIGH', since_ms: NOW - 3_600_000, after_id: 0, limit: 1000 });
+    expect(findings).toHaveBeenCalledTimes(1); // a short page ends the history
     expect(opts).toMatchObject({ after: 77, kinds: ['finding'], filter: { severity: 'HIGH' } });
     expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)).toEqual([1, 2, 4]);
     expect(err).toContain('stream lost');

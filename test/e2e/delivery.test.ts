@@ -44,6 +44,11 @@ describe('durable delivery across kill -9', () => {
     const findings = await okesuJson<StoredFinding[]>(['findings', '--limit', '100000'], cp.env);
     expect(new Set(findings.map((f) => f.dedup_key)).size).toBe(10_000);
     expect(new Set(findings.map((f) => f.seq)).size).toBe(10_000);
+
+    // `tail --since` pages through the whole history (more than one page), each finding once.
+    const tail = track(spawnOkesu(['tail', '--since', '1h', '--json'], cp.env));
+    await waitFor('tail replayed 10,000', () => tail.stdoutLines.filter(Boolean).length >= 10_000, 30_000);
+    expect(new Set(tail.stdoutLines.filter(Boolean).map((l) => (JSON.parse(l) as StoredFinding).id)).size).toBe(10_000);
   });
 
   it('kill -9 of the daimon mid-stream: its spool replays on restart, nothing lost or doubled, and the run ends failed', async () => {

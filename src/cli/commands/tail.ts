@@ -55,6 +55,9 @@ export function createStateReporter(ctx: CliContext): (state: StreamState, detai
   };
 }
 
+/** Findings per history page for `--since`. */
+export const HISTORY_PAGE = 1000;
+
 /** Registers `okesu tail` (SPEC §8.2). */
 export function registerTail(program: Command, ctx: CliContext): void {
   addFilterOptions(program.command('tail'))
@@ -70,10 +73,17 @@ export function registerTail(program: Command, ctx: CliContext): void {
         const print = createFindingPrinter(ctx, filter, opts.json ?? false);
         let after: number | undefined;
         if (opts.since !== undefined) {
-          const page = await client.findings({ ...filter, since_ms: ctx.now() - opts.since });
-          for (const f of [...page.findings].sort((a, b) => a.id - b.id)) print(f);
-          // The list and this cursor are consistent: the stream resumes right after the history.
-          after = page.cursor;
+          // Page through history oldest first. The first page's cursor is where the stream resumes: findings
+          // stored after it may appear both in a later page and on the stream, and the printer drops repeats by id.
+          const since_ms = ctx.now() - opts.since;
+          let afterId = 0;
+          for (;;) {
+            const page = await client.findings({ ...filter, since_ms, after_id: afterId, limit: HISTORY_PAGE });
+            after ??= page.cursor;
+            for (const f of page.findings) print(f);
+            if (page.findings.length < HISTORY_PAGE) break;
+            afterId = page.findings[page.findings.length - 1]?.id ?? afterId;
+          }
         }
         let fatal: string | undefined;
         let endTail: () => void = () => undefined;

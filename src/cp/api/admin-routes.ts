@@ -9,6 +9,7 @@ import { parseQuery } from './run-routes.js';
 
 const findingsQuery = findingFilterSchema.extend({
   since_ms: z.coerce.number().int().min(0).optional(),
+  after_id: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
@@ -21,7 +22,7 @@ export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: Api
     const q = parseQuery(findingsQuery, ctx.query);
     // The cursor is read in the same synchronous step as the list, so a stream opened with it hands over exactly.
     return api.store.transaction(() => ({
-      json: { findings: api.store.findings.query({ ...q, sinceMs: q.since_ms }), cursor: api.store.feed.head() },
+      json: { findings: api.store.findings.query({ ...q, sinceMs: q.since_ms, afterId: q.after_id }), cursor: api.store.feed.head() },
     }));
   });
   router.add('GET', '/v1/findings/summary', 'viewer', (ctx) => ({ json: api.store.findings.summary(parseQuery(findingFilterSchema, ctx.query)) }));

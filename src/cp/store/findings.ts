@@ -5,10 +5,12 @@ import { SEVERITIES, severityRank, type StoredFinding } from '../../protocol/fin
 /** Query options on top of a filter. */
 export interface FindingQuery extends FindingFilter {
   sinceMs?: number;
+  /** Page oldest first: only findings with a larger id. */
+  afterId?: number;
   limit: number;
 }
 
-function where(filter: FindingFilter & { sinceMs?: number }): { sql: string; params: unknown[] } {
+function where(filter: FindingFilter & { sinceMs?: number; afterId?: number }): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (filter.severity) {
@@ -27,6 +29,10 @@ function where(filter: FindingFilter & { sinceMs?: number }): { sql: string; par
     clauses.push('category = ?');
     params.push(filter.category);
   }
+  if (filter.afterId !== undefined) {
+    clauses.push('id > ?');
+    params.push(filter.afterId);
+  }
   if (filter.sinceMs !== undefined) {
     clauses.push('ts >= ?');
     params.push(filter.sinceMs);
@@ -37,12 +43,14 @@ function where(filter: FindingFilter & { sinceMs?: number }): { sql: string; par
 /** Reads of stored findings: queries and summaries. */
 export function createFindingsRepo(db: Db) {
   return {
-    /** The newest `limit` findings matching, returned oldest first. */
+    /** The newest `limit` findings matching, oldest first; with `afterId`, the oldest `limit` above it. */
     query(q: FindingQuery): StoredFinding[] {
       const w = where(q);
-      const rows = db
-        .prepare<unknown[], { body: string }>(`SELECT body FROM (SELECT id, body FROM findings ${w.sql} ORDER BY id DESC LIMIT ?) ORDER BY id`)
-        .all(...w.params, q.limit);
+      const sql =
+        q.afterId !== undefined
+          ? `SELECT body FROM findings ${w.sql} ORDER BY id LIMIT ?`
+          : `SELECT body FROM (SELECT id, body FROM findings ${w.sql} ORDER BY id DESC LIMIT ?) ORDER BY id`;
+      const rows = db.prepare<unknown[], { body: string }>(sql).all(...w.params, q.limit);
       return rows.map((r) => JSON.parse(r.body) as StoredFinding);
     },
     /** Counts by severity, category and agent, and the number of fingerprint groups. */
