@@ -1,0 +1,234 @@
+/**
+ * One process of the simulated-daimon fleet: registers its hosts through the real `/v1/register` flow, holds up to a
+ * few thousand real mTLS tunnels from its own loopback source address, heartbeats at the CP's interval, answers
+ * dispatches like the trivial agent, and reports over IPC. Run with `fork(this file, { execArgv: ['--import', 'tsx'] })`.
+ */
+import https from 'node:https';
+import WebSocket, { type RawData } from 'ws';
+import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
+import { registerResponseSchema } from '../../src/protocol/api.js';
+import { LIMITS } from '../../src/protocol/limits.js';
+import { percentile } from '../lib/stats.js';
+import type { FleetTarget, FromChild, ToChild } from './messages.js';
+
+interface Identity {
+  hostname: string;
+  key: string;
+  cert: string;
+  credential: string;
+  ca: string;
+}
+
+interface Sim {
+  id: Identity;
+  ws: WebSocket;
+  seq: number;
+  sentAt: Map<number, number>;
+  timer?: NodeJS.Timeout;
+}
+
+const identities: Identity[] = [];
+const sims: Sim[] = [];
+let target: FleetTarget | undefined;
+let localAddress = '127.0.0.1';
+let recording = false;
+let closedCount = 0;
+let rtt: number[] = [];
+const ackAt: number[] = [];
+const endAckAt: number[] = [];
+let firstDispatchAt = 0;
+const pendingEnds = new Set<string>();
+
+function send(msg: FromChild): void {
+  process.send?.(msg);
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function postJson(agent: https.Agent, t: FleetTarget, path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: t.host, port: t.port, path, method: 'POST', ca: t.ca, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function register(msg: Extract<ToChild, { type: 'register' }>): Promise<void> {
+  target = msg.target;
+  localAddress = msg.localAddress;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: msg.concurrency, localAddress });
+  const t0 = performance.now();
+  await pool(msg.hostnames, msg.concurrency, async (hostname) => {
+    const { keyPem, csrPem } = await generateHostKeyAndCsr(hostname);
+    const body = JSON.stringify({ token: msg.joinToken, csr: csrPem, hostname, os: 'linux', arch: 'x64', version: 'bench' });
+    const answer = await postJson(agent, msg.target, '/v1/register', body);
+    if (answer.status !== 201) throw new Error(`register ${hostname}: HTTP ${answer.status} ${answer.text}`);
+    const res = registerResponseSchema.parse(JSON.parse(answer.text));
+    identities.push({ hostname: res.hostname, key: keyPem, cert: res.certificate, credential: res.credential, ca: res.ca });
+  });
+  agent.destroy();
+  send({ type: 'registered', count: identities.length, ms: performance.now() - t0 });
+}
+
+function onFrame(sim: Sim, data: RawData, onWelcome: (intervalMs: number) => void): void {
+  const frame = JSON.parse(data.toString()) as { type?: string; [k: string]: unknown };
+  switch (frame.type ?? '') {
+    case 'welcome':
+      onWelcome(Number(frame['heartbeat_interval_ms']) || 5000);
+      return;
+    case 'heartbeat_ack': {
+      const seq = Number(frame['seq']);
+      const at = sim.sentAt.get(seq);
+      if (at === undefined) return;
+      sim.sentAt.delete(seq);
+      if (recording) rtt.push(performance.now() - at);
+      return;
+    }
+    case 'dispatch': {
+      const now = Date.now();
+      if (firstDispatchAt === 0) firstDispatchAt = now;
+      const env = frame['envelope'] as { run_id: string; agent: string };
+      sim.ws.send(JSON.stringify({ type: 'dispatch_ack', run_id: env.run_id, accepted: true }));
+      ackAt.push(Date.now());
+      // The trivial agent: starts and completes at once; both events in one frame, as the daimon's spooler batches them.
+      const ts = Date.now();
+      pendingEnds.add(env.run_id);
+      sim.ws.send(JSON.stringify({
+        type: 'events',
+        records: [
+          { run_id: env.run_id, seq: 0, event: { type: 'run_start', ts, agent: env.agent } },
+          { run_id: env.run_id, seq: 1, event: { type: 'run_end', ts, agent: env.agent, status: 'completed', duration_ms: 0, findings: 0 } },
+        ],
+      }));
+      return;
+    }
+    case 'ack': {
+      const now = Date.now();
+      for (const r of frame['records'] as { run_id: string; seq: number }[]) {
+        if (r.seq === 1 && pendingEnds.delete(r.run_id)) endAckAt.push(now);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function connectOne(id: Identity, t: FleetTarget): Promise<Sim> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`wss://${t.host}:${t.port}/v1/tunnel`, {
+      ca: id.ca, key: id.key, cert: id.cert, localAddress,
+      headers: { authorization: `Bearer ${id.credential}` },
+      perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 60_000,
+    });
+    const sim: Sim = { id, ws, seq: 0, sentAt: new Map() };
+    const timeout = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no welcome for ${id.hostname}`));
+    }, 60_000);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`tunnel of ${id.hostname} refused: HTTP ${res.statusCode}`)));
+    ws.on('error', (err) => {
+      clearTimeout(timeout);
+      reject(err);
+    });
+    ws.on('close', () => {
+      if (sim.timer) clearTimeout(sim.timer);
+      closedCount++;
+    });
+    ws.on('message', (data: RawData) =>
+      onFrame(sim, data, (intervalMs) => {
+        clearTimeout(timeout);
+        ws.send(JSON.stringify({ type: 'hello', protocol: 1, version: 'bench', os: 'linux', arch: 'x64', labels: {}, running: [], spool_depth: 0 }));
+        const beat = (): void => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          const seq = sim.seq++;
+          sim.sentAt.set(seq, performance.now());
+          ws.send(JSON.stringify({ type: 'heartbeat', seq, ts: Date.now(), running: 0, spool_depth: 0 }));
+        };
+        // Jitter the first beat across one interval so the fleet does not beat in step.
+        sim.timer = setTimeout(() => {
+          beat();
+          sim.timer = setInterval(beat, intervalMs);
+        }, Math.random() * intervalMs);
+        resolve(sim);
+      }),
+    );
+  });
+}
+
+async function connect(upTo: number, concurrency: number): Promise<void> {
+  if (!target) throw new Error('connect before register');
+  const t = target;
+  const todo = identities.slice(sims.length, Math.min(upTo, identities.length));
+  let failures = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  await pool(todo, concurrency, async (id) => {
+    try {
+      sims.push(await connectOne(id, t));
+    } catch (err) {
+      failures++;
+      firstError ??= (err as Error).message;
+    }
+  });
+  send({ type: 'connected', count: sims.length, ms: performance.now() - t0, failures, firstError });
+}
+
+function closeAll(): void {
+  for (const s of sims) {
+    if (s.timer) clearTimeout(s.timer);
+    s.ws.terminate();
+  }
+}
+
+process.on('message', (msg: ToChild) => {
+  const fail = (err: unknown): void => send({ type: 'error', message: (err as Error).stack ?? String(err) });
+  try {
+    switch (msg.type) {
+      case 'register':
+        register(msg).catch(fail);
+        return;
+      case 'connect':
+        connect(msg.upTo, msg.concurrency).catch(fail);
+        return;
+      case 'record':
+        recording = msg.on;
+        if (msg.on) rtt = [];
+        return;
+      case 'stats':
+        send({
+          type: 'stats', connected: sims.filter((s) => s.ws.readyState === WebSocket.OPEN).length, closed: closedCount, rttMs: rtt,
+          local: { n: rtt.length, p50: percentile(rtt, 50), p99: percentile(rtt, 99), max: rtt.length ? rtt.reduce((a, b) => Math.max(a, b)) : Number.NaN },
+        });
+        return;
+      case 'dispatch-stats':
+        send({ type: 'dispatch-stats', ackAt, endAckAt, firstDispatchAt });
+        return;
+      case 'close':
+        closeAll();
+        process.exit(0);
+    }
+  } catch (err) {
+    fail(err);
+  }
+});
+// The parent went away: do not linger holding sockets.
+process.on('disconnect', () => {
+  closeAll();
+  process.exit(0);
+});
+send({ type: 'ready' });

@@ -1,0 +1,6 @@
+import type { BenchSuite } from '../lib/types.js';
+import { ingestSuite } from './ingest.js';
+import { daimonFootprintSuite } from './daimon-footprint.js';
+
+/** The suites this folder always has, in the order they run. Optional suites are found by `../lib/discover.ts`. */
+export const suites: BenchSuite[] = [ingestSuite, daimonFootprintSuite];
