@@ -2,8 +2,7 @@ import https from 'node:https';
 import { arch, hostname as osHostname, platform } from 'node:os';
 import { z } from 'zod';
 import { OkesuError, isErrorCode } from '../src/errors.js';
-import { caFingerprint } from '../src/pki/ca.js';
-import { generateHostKeyAndCsr } from '../src/pki/host-key.js';
+import { caFingerprint } from '../src/pki/ca-fingerprint.js';
 import { registerResponseSchema } from '../src/protocol/api.js';
 import type { RegisterRequest } from '../src/protocol/api.js';
 import { describeIssues } from '../src/protocol/event.js';
@@ -123,6 +122,8 @@ export async function registerDaimon(opts: RegisterOptions): Promise<DaimonIdent
   const caPem = await fetchPinnedCa(cp, token.pin, timeoutMs);
 
   const hostname = opts.hostname ?? osHostname();
+  // Loaded only here: the X.509 toolkit is needed once per host lifetime, not in the running daimon's memory.
+  const { generateHostKeyAndCsr } = await import('../src/pki/host-key.js');
   const { keyPem, csrPem } = await generateHostKeyAndCsr(hostname);
   const body: RegisterRequest = {
     token: opts.token.trim(), csr: csrPem, hostname, os: platform(), arch: arch(), version: opts.version, labels: opts.labels ?? {},

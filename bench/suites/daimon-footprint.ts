@@ -21,13 +21,24 @@ export const daimonFootprintSuite: BenchSuite = {
     const bare = spawnNode(['-e', 'setInterval(()=>{},1000)']);
     try {
       const join = await cp.admin.createToken({ kind: 'join', name: 'bench-footprint' });
-      const daimon = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', state, '--hostname', HOSTNAME, '--log-level', 'warn'], { OKESU_JOIN_TOKEN: join.token });
+      const online = (d: ReturnType<typeof spawnNode>) => async (): Promise<boolean> => {
+        if (d.child.exitCode !== null) throw new Error(`daimon exited ${d.child.exitCode}: ${d.stderr()}`);
+        return (await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.state === 'online' && h.connected);
+      };
+      // A host registers once in its life and then runs from its state dir: measure that steady state, so the
+      // first start joins and stops, and the measured daimon is a restart with `--cp` and `--state` alone.
+      log('registering the daimon (first start)');
+      const joining = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', state, '--hostname', HOSTNAME, '--log-level', 'warn'], { OKESU_JOIN_TOKEN: join.token });
       try {
-        log('waiting for the daimon to register and come online');
-        await waitUntil('the daimon to be online', async () => {
-          if (daimon.child.exitCode !== null) throw new Error(`daimon exited ${daimon.child.exitCode}: ${daimon.stderr()}`);
-          return (await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.state === 'online');
-        }, 30_000, 200);
+        await waitUntil('the joining daimon to be online', online(joining), 30_000, 200);
+      } finally {
+        await joining.stop();
+      }
+      await waitUntil('the first tunnel to be down', async () => !(await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.connected), 30_000, 200);
+      const daimon = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', state, '--log-level', 'warn']);
+      try {
+        log('waiting for the registered daimon to come online');
+        await waitUntil('the daimon to be online', online(daimon), 30_000, 200);
         // Let start-up garbage settle so the window sees the idle steady state, not the join.
         await sleep(settleMs);
         log(`sampling daimon and bare node for ${seconds} s`);
@@ -61,7 +72,7 @@ export const daimonFootprintSuite: BenchSuite = {
           notes: [
             `CPU from /proc/<pid>/stat utime+stime over ${round(ds.seconds, 1)} s (one 10 ms clock tick ≈ ${round(1 / ds.seconds, 3)} %); RSS from VmRSS every 500 ms`,
             `RSS split at the end (RssAnon/RssFile/RssShmem): daimon ${daimonSplit}; bare ${bareSplit}`,
-            `daimon: hostname ${HOSTNAME}, default heartbeat 5 s, no runs; both processes sampled in the same window after a ${settleMs / 1000} s settle`,
+            `daimon: hostname ${HOSTNAME}, registered by a first start, then restarted with --cp and --state alone and measured; default heartbeat 5 s, no runs; both processes sampled in the same window after a ${settleMs / 1000} s settle`,
           ],
         };
       } finally {

@@ -1,7 +1,7 @@
 import { OkesuError } from '../errors.js';
 import { parseToken } from '../protocol/tokens.js';
 import type { RegisterRequest, RegisterResponse } from '../protocol/api.js';
-import { signHostCsr } from '../pki/ca.js';
+import { signHostCsr } from '../pki/host-cert.js';
 import type { Store } from './store/store.js';
 import type { CpIdentity } from './cp-state.js';
 import { mintToken, secretMatches } from './secrets.js';

@@ -1,10 +1,7 @@
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { OkesuError } from '../errors.js';
-import { hostnameSchema } from '../protocol/api.js';
-import { parseAndVerifyCsr } from './csr.js';
+import { randomSerial, validity } from './cert-fields.js';
 import { decodePem, encodePem } from './pem.js';
-import { hostUri, normaliseSerial } from './peer-identity.js';
 import { EC_P256, ECDSA_SHA256, subtle, x509 } from './x509-setup.js';
 
 /** The CP's certificate authority: its self-signed certificate and PKCS#8 private key, both PEM. */
@@ -17,22 +14,6 @@ export interface CaMaterial {
 export interface CertAndKey {
   certPem: string;
   keyPem: string;
-}
-
-const DAY_MS = 86_400_000;
-// notBefore is backdated so that a peer whose clock runs a little behind still accepts a fresh certificate.
-const CLOCK_SKEW_MS = 5 * 60_000;
-
-function validity(now: Date, days: number): { notBefore: Date; notAfter: Date } {
-  return { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
-}
-
-// 16 random bytes with the top bit clear (a positive DER INTEGER) and the next set (no leading zero byte to drop),
-// so the serial is always 32 hex digits and compares equal with Node's rendering after normaliseSerial.
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = ((bytes[0] as number) & 0x3f) | 0x40;
-  return bytes.toString('hex');
 }
 
 async function newKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: string }> {
@@ -107,43 +88,4 @@ export async function issueServerCertificate(
     ],
   });
   return { certPem: encodePem(cert.rawData, 'CERTIFICATE'), keyPem };
-}
-
-/**
- * Signs a daimon's CSR as a client certificate for `hostname` after checking its self-signature: subject CN and
- * SAN DNS are the hostname, SAN URI is `spiffe://okesu/host/<hostname>`, clientAuth only; the CSR's own subject
- * and extensions are ignored. Valid 365 days by default. Throws OKS_ERR_CSR_INVALID on a bad CSR.
- */
-export async function signHostCsr(
-  ca: CaMaterial,
-  csrPem: string,
-  hostname: string,
-  opts: { validityDays?: number; now?: Date } = {},
-): Promise<{ certPem: string; serial: string }> {
-  if (!hostnameSchema.safeParse(hostname).success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `not a hostname: ${JSON.stringify(hostname)}`);
-  const csr = await parseAndVerifyCsr(csrPem);
-  const { cert: caCert, signingKey } = await loadCa(ca);
-  const serial = randomSerial();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: [{ CN: [hostname] }],
-    issuer: caCert.subjectName,
-    ...validity(opts.now ?? new Date(), opts.validityDays ?? 365),
-    publicKey: csr.publicKey,
-    signingKey,
-    signingAlgorithm: ECDSA_SHA256,
-    extensions: [
-      ...leafExtensions(x509.ExtendedKeyUsage.clientAuth, [
-        { type: 'dns', value: hostname },
-        { type: 'url', value: hostUri(hostname) },
-      ]),
-      await authorityKeyId(caCert),
-    ],
-  });
-  return { certPem: encodePem(cert.rawData, 'CERTIFICATE'), serial: normaliseSerial(serial) ?? serial };
-}
-
-/** The CA pin: base64url (no padding) SHA-256 of the certificate's DER, as carried in join tokens. */
-export function caFingerprint(certPem: string): string {
-  return createHash('sha256').update(new X509Certificate(certPem).raw).digest('base64url');
 }

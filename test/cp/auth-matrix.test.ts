@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, signHostCsr } from '../../src/pki/ca.js';
+import { createCertificateAuthority } from '../../src/pki/ca.js';
+import { signHostCsr } from '../../src/pki/host-cert.js';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { errorCode, errorMessage, startCp, waitFor, type CpHarness, type OpenResult } from './cp-harness.js';
 

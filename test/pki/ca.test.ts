@@ -3,7 +3,9 @@ import type { webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OkesuError } from '../../src/errors.js';
 import type { CaMaterial } from '../../src/pki/ca.js';
-import { caFingerprint, createCertificateAuthority, issueServerCertificate, signHostCsr } from '../../src/pki/ca.js';
+import { createCertificateAuthority, issueServerCertificate } from '../../src/pki/ca.js';
+import { signHostCsr } from '../../src/pki/host-cert.js';
+import { caFingerprint } from '../../src/pki/ca-fingerprint.js';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { decodePem, encodePem } from '../../src/pki/pem.js';
 import { EC_P256, ECDSA_SHA256, subtle, x509 } from '../../src/pki/x509-setup.js';
@@ -97,8 +99,15 @@ describe('signHostCsr', () => {
     expect(cert.serialNumber.toLowerCase()).toBe(serial);
     expect(new Date(cert.validFrom).getTime()).toBe(NOW.getTime() - SKEW);
     expect(new Date(cert.validTo).getTime()).toBe(NOW.getTime() + 365 * DAY);
+    // read back by an independent X.509 implementation: critical key usage and basic constraints, AKI = the CA's SKI
     const ku = parsed(certPem).getExtension(x509.KeyUsagesExtension);
     expect(ku?.usages).toBe(x509.KeyUsageFlags.digitalSignature);
+    expect(ku?.critical).toBe(true);
+    const bc = parsed(certPem).getExtension(x509.BasicConstraintsExtension);
+    expect(bc?.critical).toBe(true);
+    expect(bc?.ca).toBe(false);
+    expect(parsed(certPem).getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(parsed(ca.certPem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+    expect(parsed(certPem).issuer).toBe(parsed(ca.certPem).subject);
     // the certified key is the CSR's
     const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
     expect(spki.equals(Buffer.from(csr.publicKey.rawData))).toBe(true);

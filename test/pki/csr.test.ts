@@ -2,7 +2,8 @@ import type { webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OkesuError } from '../../src/errors.js';
 import type { CaMaterial } from '../../src/pki/ca.js';
-import { createCertificateAuthority, signHostCsr } from '../../src/pki/ca.js';
+import { createCertificateAuthority } from '../../src/pki/ca.js';
+import { signHostCsr } from '../../src/pki/host-cert.js';
 import { decodePem, encodePem } from '../../src/pki/pem.js';
 import { EC_P256, ECDSA_SHA256, subtle, x509 } from '../../src/pki/x509-setup.js';
 

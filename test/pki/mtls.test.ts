@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaMaterial, CertAndKey } from '../../src/pki/ca.js';
-import { createCertificateAuthority, issueServerCertificate, signHostCsr } from '../../src/pki/ca.js';
+import { createCertificateAuthority, issueServerCertificate } from '../../src/pki/ca.js';
+import { signHostCsr } from '../../src/pki/host-cert.js';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { hostnameFromPeerCertificate, serialFromPeerCertificate } from '../../src/pki/peer-identity.js';
 

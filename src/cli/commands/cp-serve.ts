@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createControlPlane } from '../../cp/cp-server.js';
 import { loadAgentCatalog, builtinAgentsDir } from '../../specs/agent-catalog.js';
 import { formatSpecError } from '../../specs/parse-agent.js';
 import { VERSION } from '../../version.js';
@@ -46,6 +45,8 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
         let definitions = await loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped'));
+        // Loaded on use: other commands (above all the daimon) never evaluate the CP, its store and the X.509 toolkit.
+        const { createControlPlane } = await import('../../cp/cp-server.js');
         const server = createControlPlane(
           {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval,

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { createDaimon } from '../../../daimon/daimon.js';
 import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
@@ -58,6 +57,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         let fatal: { code: string; message: string } | undefined;
         let onFatal: () => void = () => undefined;
         const fatalSeen = new Promise<void>((res) => (onFatal = res));
+        const { createDaimon } = await import('../../../daimon/daimon.js');
         const daimon = createDaimon(
           {
             stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,

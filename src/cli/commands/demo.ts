@@ -3,8 +3,6 @@ import { hostname as osHostname } from 'node:os';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createControlPlane } from '../../cp/cp-server.js';
-import { createDaimon } from '../../../daimon/daimon.js';
 import { clientConfigSchema } from '../../protocol/client-config.js';
 import { createOperatorClient } from '../../transport/operator-client.js';
 import { VERSION } from '../../version.js';
@@ -35,6 +33,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const log = createLogger({ name: 'okesu-demo', fd: openSync(logPath, 'a', 0o600) });
         const cpDir = join(state, 'cp');
         const definitions = await loadDefinitions([], (msg) => log.warn({ problem: msg }, 'agent file skipped'));
+        const [{ createControlPlane }, { createDaimon }] = await Promise.all([import('../../cp/cp-server.js'), import('../../../daimon/daimon.js')]);
         const cp = createControlPlane(
           { stateDir: cpDir, host: listen.host, port: listen.port, version: VERSION, resolveDefinition: (n) => definitions.get(n) },
           { log: log.child({ role: 'cp' }) },
