@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult, BenchSuite } from '../lib/types.js';
 import { startCpChild, spawnNode, type CpChild, type HostIdentity } from '../lib/cp-process.js';
 import { connectDaimon, countCpAcks, findingFrameBuilder, openTunnel, Streamer, type AckCounter } from '../lib/sim-daimon.js';
 import { sampleProcess, type ProcSummary } from '../lib/proc-sampler.js';
 import { round, sleep, waitUntil } from '../lib/stats.js';
+import { topSelfTime } from '../sim/cpu-profile.js';
 import { newId } from '../../src/protocol/ids.js';
 import type WebSocket from 'ws';
 
@@ -83,7 +86,11 @@ export const ingestSuite: BenchSuite = {
     const seconds = quick ? 5 : 20;
     const warmupMs = quick ? 1000 : 2000;
     const notes: string[] = [];
+    // OKESU_BENCH_CPU_PROF=1 runs the CP under --cpu-prof (through startCpChild's BENCH_CPU_PROF) and notes its top self time.
+    const profDir = process.env['OKESU_BENCH_CPU_PROF'] === '1' ? mkdtempSync(join(tmpdir(), 'okesu-bench-prof-')) : undefined;
+    if (profDir) process.env['BENCH_CPU_PROF'] = profDir;
     const cp = await startCpChild();
+    if (profDir) delete process.env['BENCH_CPU_PROF'];
     try {
       const join = await cp.admin.createToken({ kind: 'join', uses: daimons, name: 'bench-ingest' });
       log(`registering ${daimons} hosts through /v1/register`);
@@ -136,6 +143,13 @@ export const ingestSuite: BenchSuite = {
       };
     } finally {
       await cp.close();
+      if (profDir) {
+        try {
+          notes.push(`CP top self time: ${topSelfTime(profDir, 8).join('; ')}`);
+        } finally {
+          rmSync(profDir, { recursive: true, force: true });
+        }
+      }
     }
   },
 };

@@ -18,6 +18,9 @@ import { addAdminRoutes } from './api/admin-routes.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { OkesuError } from '../errors.js';
 
+/** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
+const LISTEN_BACKLOG = 4096;
+
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
   stateDir: string;
@@ -64,7 +67,11 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const waiters = createRunWaiters();
       const liveness = createLiveness({
         hosts: st.hosts, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
-        onChange: (view) => stream.publish('host', st.feed.append(now(), 'host', view), view),
+        onChange: (views) => {
+          const at = now();
+          const cursors = st.transaction(() => views.map((view) => st.feed.append(at, 'host', view)));
+          views.forEach((view, i) => stream.publish('host', cursors[i] as number, view));
+        },
       });
       liveness.load();
       const ingest = createIngestQueue({
@@ -116,7 +123,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       srv.on('clientError', (err, socket) => socket.destroy(err));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen(options.port, options.host, () => resolve());
+        // A CP restart under a large fleet meets thousands of reconnecting daimons at once: Node's default accept
+        // backlog (511) overflows, the kernel drops SYNs and each dropped client waits out TCP's 1-3-7 s retransmits.
+        srv.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => resolve());
       });
       const port = (srv.address() as AddressInfo).port;
       const wildcard = options.host === '0.0.0.0' || options.host === '::' || options.host === '';

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { OkesuError } from '../errors.js';
-import { newId } from '../protocol/ids.js';
-import type { CreateRunRequest, RunView } from '../protocol/api.js';
+import { newId, newIds } from '../protocol/ids.js';
+import type { CreateRunRequest, FanOutRequest, FanOutResponse, RunSpec, RunView } from '../protocol/api.js';
 import type { DispatchEnvelope } from '../protocol/dispatch.js';
 import type { DispatchRoute } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { OperatorIdentity } from './http/operator-auth.js';
 import { parseAgent } from '../specs/parse-agent.js';
+import type { NewRun } from './store/runs.js';
+import { resolveFanOutHosts, sendInTurns } from './fan-out.js';
 
 /** Run timeout: the operator's, else the agent definition's own, else 5 minutes. */
 export function runTimeoutMs(requested: number | undefined, definition: string | undefined): number {
@@ -43,16 +45,39 @@ export function createDispatcher(deps: {
   const end = (runId: string, status: 'failed' | 'timeout' | 'cancelled', error: string): RunView | undefined =>
     deps.store.transaction(() => (deps.store.runs.transition(runId, status, deps.now(), error) ? changed(runId) : deps.store.runs.get(runId)));
 
-  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): DispatchRoute => {
+  /** Ends many runs in one transaction (fan-out send failures, timeout sweeps); publishes after the commit. */
+  const endMany = (ends: ReadonlyArray<{ runId: string; status: 'failed' | 'timeout'; error: string }>): Map<string, RunView> => {
+    const at = deps.now();
+    const published = deps.store.transaction(() =>
+      ends.flatMap(({ runId, status, error }) => {
+        if (!deps.store.runs.transition(runId, status, at, error)) return [];
+        const run = deps.store.runs.get(runId) as RunView;
+        return [{ run, cursor: deps.store.feed.append(at, 'run', run) }];
+      }),
+    );
+    for (const p of published) deps.publishRun(p.run, p.cursor);
+    return new Map(published.map((p) => [p.run.run_id, p.run]));
+  };
+
+  /** The routes a dispatch mode may use; throws when the CP has none of them. */
+  const routesFor = (mode: RunSpec['dispatch']): readonly DispatchRoute[] => {
     const candidates = mode === 'auto' ? deps.routes : deps.routes.filter((r) => r.name === mode);
     if (candidates.length === 0) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', `the ${mode} transport is not configured on this CP`);
+    return candidates;
+  };
+  const unreachable = (hostname: string, candidates: readonly DispatchRoute[]): string => {
+    const tried = candidates.map((r) => r.name).join(', ');
+    return `${hostname} is not reachable over ${tried} (no tunnel connected${deps.routes.some((r) => r.name === 'jobs') ? '' : ', no jobs bucket configured'})`;
+  };
+  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): DispatchRoute => {
+    const candidates = routesFor(mode);
     const route = candidates.find((r) => r.canReach(hostname));
-    if (!route) {
-      const tried = candidates.map((r) => r.name).join(', ');
-      throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', `${hostname} is not reachable over ${tried} (no tunnel connected${deps.routes.some((r) => r.name === 'jobs') ? '' : ', no jobs bucket configured'})`);
-    }
+    if (!route) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', unreachable(hostname, candidates));
     return route;
   };
+  const envelopeFor = (spec: RunSpec, runId: string, definition: string | undefined, timeoutMs: number): DispatchEnvelope => ({
+    run_id: runId, agent: spec.agent, definition, prompt: spec.prompt, inputs: spec.inputs, timeout_ms: timeoutMs, dispatch: spec.dispatch,
+  });
 
   return {
     /** Dispatches an agent to a host; the run record exists before the host hears of it. */
@@ -61,15 +86,7 @@ export function createDispatcher(deps: {
       const route = pickRoute(req.host, req.dispatch);
       const now = deps.now();
       const definition = req.definition ?? deps.resolveDefinition?.(req.agent);
-      const envelope: DispatchEnvelope = {
-        run_id: newId('r', now),
-        agent: req.agent,
-        definition,
-        prompt: req.prompt,
-        inputs: req.inputs,
-        timeout_ms: runTimeoutMs(req.timeout_ms, definition),
-        dispatch: req.dispatch,
-      };
+      const envelope = envelopeFor(req, newId('r', now), definition, runTimeoutMs(req.timeout_ms, definition));
       const run = deps.store.transaction(() => {
         deps.store.runs.insert({
           run_id: envelope.run_id, host: req.host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
@@ -84,6 +101,46 @@ export function createDispatcher(deps: {
         return end(envelope.run_id, 'failed', `dispatch failed: ${(err as Error).message}`) ?? run;
       }
       return run;
+    },
+    /**
+     * Dispatches an agent to many hosts: every run is created in one transaction with one audit entry, then the
+     * dispatches go out in turns of the event loop. A host no route reaches gets a run that is already `failed`, saying why.
+     */
+    async createRuns(req: FanOutRequest, by: OperatorIdentity): Promise<FanOutResponse> {
+      const hostnames = resolveFanOutHosts(deps.store.hosts, req);
+      const candidates = routesFor(req.dispatch);
+      const now = deps.now();
+      const definition = req.definition ?? deps.resolveDefinition?.(req.agent);
+      const timeoutMs = runTimeoutMs(req.timeout_ms, definition);
+      const runIds = newIds('r', now, hostnames.length);
+      const planned = hostnames.map((host, i) => {
+        const route = candidates.find((r) => r.canReach(host));
+        const run: NewRun = {
+          run_id: runIds[i] as string, host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
+          status: route ? 'dispatched' : 'failed', created_at: now, timeout_ms: timeoutMs, created_by: by.name,
+          ...(!route && { ended_at: now, error: unreachable(host, candidates) }),
+        };
+        return { run, route };
+      });
+      const reached = planned.filter((p) => p.route).length;
+      const runs = deps.store.transaction(() => {
+        deps.store.audit.record(now, by, 'run.fan_out', 'selector' in req ? req.selector : `${hostnames.length} hosts`, {
+          agent: req.agent, hosts: hostnames.length, dispatched: reached, unreachable: hostnames.length - reached,
+          ...('selector' in req ? { selector: req.selector } : hostnames.length <= 20 ? { host_list: hostnames } : {}),
+        });
+        return planned.map(({ run }) => {
+          deps.store.runs.insert(run);
+          const view = deps.store.runs.viewOf(run);
+          return { view, cursor: deps.store.feed.append(now, 'run', view) };
+        });
+      });
+      // Published in cursor order right after the commit, before any later change to these runs can be.
+      for (const r of runs) deps.publishRun(r.view, r.cursor);
+      const toSend = planned.filter((p): p is { run: NewRun; route: DispatchRoute } => p.route !== undefined);
+      const failedSends = await sendInTurns(toSend, ({ run, route }) => route.dispatch(run.host, envelopeFor(req, run.run_id, definition, timeoutMs)));
+      const ended = endMany(failedSends.map(({ item, err }) => ({ runId: item.run.run_id, status: 'failed', error: `dispatch failed: ${err.message}` })));
+      const views = runs.map((r) => ended.get(r.view.run_id) ?? r.view);
+      return { runs: views, dispatched: views.filter((v) => v.status === 'dispatched').length, failed: views.filter((v) => v.status === 'failed').length };
     },
     /** Cancels a run: tells the host if reachable, else ends it here at once. */
     async cancel(runId: string, by: OperatorIdentity, reason: string): Promise<RunView> {
@@ -100,9 +157,11 @@ export function createDispatcher(deps: {
     },
     /** A host refused or accepted a dispatch. */
     onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void {
+      // An acceptance changes nothing here (the host's run_start does): no read, which matters when 10,000 arrive at once.
+      if (accepted) return;
       const run = deps.store.runs.get(runId);
       if (!run || run.host !== hostname) return;
-      if (!accepted) end(runId, 'failed', error ? `${error.code}: ${error.message}` : 'the host refused the dispatch');
+      end(runId, 'failed', error ? `${error.code}: ${error.message}` : 'the host refused the dispatch');
     },
     /** A host (re)connected listing its running runs: cancel those the CP already ended (cancelled or timed out meanwhile). */
     onHello(hostname: string, running: readonly string[]): void {
@@ -115,8 +174,10 @@ export function createDispatcher(deps: {
     },
     /** Ends runs that outlived timeout + grace without a run_end from their host. */
     sweepTimeouts(): void {
-      for (const run of deps.store.runs.overdue(deps.now() - TIMEOUT_GRACE_MS)) {
-        end(run.run_id, 'timeout', `no run_end from ${run.host} within the ${Math.round(run.timeout_ms / 1000)} s timeout`);
+      // One transaction for the whole sweep: a fan-out can time out thousands of runs at once.
+      const overdue = deps.store.runs.overdue(deps.now() - TIMEOUT_GRACE_MS);
+      endMany(overdue.map((run) => ({ runId: run.run_id, status: 'timeout', error: `no run_end from ${run.host} within the ${Math.round(run.timeout_ms / 1000)} s timeout` })));
+      for (const run of overdue) {
         for (const r of deps.routes) if (r.canReach(run.host)) void r.cancel(run.host, run.run_id, 'timed out at the CP');
       }
     },

@@ -11,19 +11,52 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/**
- * Group commit in front of the store: records arriving in the same turn of the event loop, from any number of
- * hosts, are stored in one transaction (one fsync), then acknowledged. `onCommitted` runs after the commit, so the
- * live stream never announces something that is not durable.
- */
-export function createIngestQueue(deps: { store: Store; now: () => number; log: Logger; onCommitted: (r: IngestResult, hostname: string) => void }): EventIngest & { flush(): void } {
-  let queue: Pending[] = [];
-  let scheduled = false;
+/** Bounds of the queue; the defaults suit the tunnel (frames of ≤ 1,000 records). */
+export interface IngestQueueLimits {
+  /** Records per transaction: a commit is cut after the batch that reaches this, then the loop gets a turn. */
+  maxRecordsPerCommit: number;
+  /** Queued records at which the queue reports itself deep (tunnels should stop reading). */
+  highWater: number;
+  /** Queued records under which a deep queue reports itself drained again. */
+  lowWater: number;
+}
 
-  const commit = (items: Pending[]): IngestResult[] => {
-    const now = deps.now();
-    return deps.store.transaction(() => items.map((i) => deps.store.ingest.ingest(i.hostname, i.records, now)));
-  };
+/** Default bounds: a commit of ~4,000 findings blocks the loop for tens of ms, not seconds. */
+export const DEFAULT_INGEST_LIMITS: IngestQueueLimits = { maxRecordsPerCommit: 4000, highWater: 20_000, lowWater: 8000 };
+
+/** The group-commit queue: EventIngest plus its depth, for back-pressure. */
+export interface IngestQueue extends EventIngest {
+  /** Commits everything queued now, in bounded transactions (shutdown, tests). */
+  flush(): void;
+  /** Records accepted and not yet committed. */
+  depth(): number;
+  /** True from when the depth reaches the high-water mark until it falls under the low-water mark. */
+  isDeep(): boolean;
+  /** Calls `fn` each time a deep queue drains under the low-water mark. */
+  onDrained(fn: () => void): void;
+}
+
+/**
+ * Group commit in front of the store: records arriving while the previous commit ran, from any number of hosts,
+ * are stored in one transaction (one fsync), then acknowledged. A transaction takes at most
+ * `maxRecordsPerCommit` records; the rest waits for the next turn, so heartbeats, acks and the API keep flowing
+ * under load. `onCommitted` runs after the commit, so the live stream never announces something not durable.
+ */
+export function createIngestQueue(deps: {
+  store: Store;
+  now: () => number;
+  log: Logger;
+  onCommitted: (r: IngestResult, hostname: string) => void;
+  limits?: Partial<IngestQueueLimits>;
+}): IngestQueue {
+  const limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
+  let queue: Pending[] = [];
+  let queued = 0;
+  let deep = false;
+  let scheduled = false;
+  const drainedListeners: (() => void)[] = [];
+
+  const commit = (items: Pending[]): IngestResult[] => deps.store.ingest.ingestBatch(items, deps.now());
 
   const settle = (item: Pending, result: IngestResult): void => {
     if (result.foreign > 0) deps.log.warn({ host: item.hostname, count: result.foreign }, 'refused events for runs of another host');
@@ -36,25 +69,54 @@ export function createIngestQueue(deps: { store: Store; now: () => number; log: 
     item.resolve(result.acked);
   };
 
-  const flush = (): void => {
-    scheduled = false;
-    const items = queue;
-    queue = [];
-    if (items.length === 0) return;
-    try {
-      const results = commit(items);
-      items.forEach((item, i) => settle(item, results[i] as IngestResult));
-    } catch (err) {
-      // One bad batch must not sink the others: retry one by one, and leave the failing one unacknowledged.
-      deps.log.error({ err }, 'group ingest failed; retrying batches one by one');
-      for (const item of items) {
-        try {
-          settle(item, (commit([item]) as IngestResult[])[0] as IngestResult);
-        } catch (itemErr) {
-          deps.log.error({ err: itemErr, host: item.hostname }, 'ingest failed; records stay unacknowledged');
-          item.reject(itemErr as Error);
+  /** Takes whole items from the head of the queue up to the per-commit cap (at least one). */
+  const take = (): Pending[] => {
+    let n = 0;
+    let count = 0;
+    while (count < queue.length && (count === 0 || n + (queue[count] as Pending).records.length <= limits.maxRecordsPerCommit)) {
+      n += (queue[count] as Pending).records.length;
+      count++;
+    }
+    const items = queue.slice(0, count);
+    queue = queue.slice(count);
+    queued -= n;
+    return items;
+  };
+
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    // setImmediate runs after the I/O phase: between two commits, sockets are read and timers fire.
+    setImmediate(() => {
+      scheduled = false;
+      commitNext();
+      if (queue.length > 0) schedule();
+    });
+  };
+
+  /** Commits the next bounded group, settles it, and reports a drained queue. */
+  const commitNext = (): void => {
+    const items = take();
+    if (items.length > 0) {
+      try {
+        const results = commit(items);
+        items.forEach((item, i) => settle(item, results[i] as IngestResult));
+      } catch (err) {
+        // One bad batch must not sink the others: retry one by one, and leave the failing one unacknowledged.
+        deps.log.error({ err }, 'group ingest failed; retrying batches one by one');
+        for (const item of items) {
+          try {
+            settle(item, commit([item])[0] as IngestResult);
+          } catch (itemErr) {
+            deps.log.error({ err: itemErr, host: item.hostname }, 'ingest failed; records stay unacknowledged');
+            item.reject(itemErr as Error);
+          }
         }
       }
+    }
+    if (deep && queued < limits.lowWater) {
+      deep = false;
+      for (const fn of drainedListeners) fn();
     }
   };
 
@@ -62,12 +124,18 @@ export function createIngestQueue(deps: { store: Store; now: () => number; log: 
     accept(hostname, records) {
       return new Promise((resolve, reject) => {
         queue.push({ hostname, records, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        queued += records.length;
+        if (queued >= limits.highWater) deep = true;
+        schedule();
       });
     },
-    flush,
+    flush() {
+      while (queue.length > 0) commitNext();
+    },
+    depth: () => queued,
+    isDeep: () => deep,
+    onDrained(fn) {
+      drainedListeners.push(fn);
+    },
   };
 }

@@ -29,10 +29,15 @@ export function createLiveness(deps: {
   now: () => number;
   intervalMs: number;
   flushMs: number;
-  onChange: (view: HostView) => void;
+  /** Host views that changed, coalesced: called once per event-loop turn with every host that changed in it. */
+  onChange: (views: HostView[]) => void;
 }) {
   const live = new Map<string, LiveEntry>();
   let timer: NodeJS.Timeout | undefined;
+  // Hosts whose state or tunnel changed this turn. A reconnect storm changes thousands at once; announcing them in
+  // one batch lets the CP write the feed in one transaction instead of one fsync per host.
+  const changed = new Set<string>();
+  let announceScheduled = false;
 
   const view = (row: HostRow, now: number): HostView => {
     const entry = live.get(row.hostname);
@@ -54,9 +59,25 @@ export function createLiveness(deps: {
     };
   };
 
+  const announceNow = (): void => {
+    announceScheduled = false;
+    if (changed.size === 0) return;
+    const now = deps.now();
+    const views: HostView[] = [];
+    for (const hostname of changed) {
+      const row = deps.hosts.get(hostname);
+      if (row) views.push(view(row, now));
+    }
+    changed.clear();
+    if (views.length > 0) deps.onChange(views);
+  };
+
   const announce = (hostname: string): void => {
-    const row = deps.hosts.get(hostname);
-    if (row) deps.onChange(view(row, deps.now()));
+    changed.add(hostname);
+    if (!announceScheduled) {
+      announceScheduled = true;
+      setImmediate(announceNow);
+    }
   };
 
   const tick = (): void => {
@@ -128,6 +149,7 @@ export function createLiveness(deps: {
     stop(): void {
       if (timer) clearInterval(timer);
       tick();
+      announceNow();
     },
   };
 }

@@ -3,6 +3,7 @@ import { agentNameSchema, inputsSchema, DISPATCH_MODES } from './dispatch.js';
 import { LIMITS } from './limits.js';
 import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
+import { parseHostSelector } from './host-selector.js';
 
 /** Operator roles, least to most powerful. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -67,10 +68,9 @@ export const RUN_STATUSES = ['dispatched', 'running', ...RUN_END_STATUSES] as co
 /** A run status. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** POST /v1/runs: dispatch an agent to a host. */
-export const createRunRequestSchema = z.object({
+/** What a run does, whatever hosts it goes to: the fields of POST /v1/runs besides the target. */
+export const runSpecSchema = z.object({
   agent: agentNameSchema,
-  host: hostnameSchema,
   definition: z.string().max(LIMITS.agentDefinitionBytes).optional(),
   prompt: z.string().max(64 * 1024).default(''),
   inputs: inputsSchema.default({}),
@@ -78,8 +78,66 @@ export const createRunRequestSchema = z.object({
   timeout_ms: z.number().int().positive().max(7 * 86_400_000).optional(),
   dispatch: z.enum(DISPATCH_MODES).default('auto'),
 });
+/** A run's specification. */
+export type RunSpec = z.infer<typeof runSpecSchema>;
+
+/** POST /v1/runs with `host`: dispatch an agent to one host. */
+export const createRunRequestSchema = runSpecSchema.extend({ host: hostnameSchema });
 /** A dispatch request. */
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
+
+/** Most hosts one fan-out request may list. */
+export const FAN_OUT_MAX_HOSTS = 50_000;
+
+/** `hosts` of a fan-out: 1..50,000 distinct hostnames. */
+export const hostListSchema = z
+  .array(hostnameSchema)
+  .min(1)
+  .max(FAN_OUT_MAX_HOSTS)
+  .superRefine((hosts, ctx) => {
+    const seen = new Set<string>();
+    for (const h of hosts) {
+      if (seen.has(h)) {
+        ctx.addIssue({ code: 'custom', message: `${h} is listed twice` });
+        return;
+      }
+      seen.add(h);
+    }
+  });
+
+/** `selector` of a fan-out: `all` or `label:k=v[,k=v]` (src/protocol/host-selector.ts). */
+export const hostSelectorSchema = z.string().superRefine((s, ctx) => {
+  const parsed = parseHostSelector(s);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
+
+const fanOutToHostsSchema = runSpecSchema.extend({ hosts: hostListSchema });
+const fanOutBySelectorSchema = runSpecSchema.extend({ selector: hostSelectorSchema });
+/** POST /v1/runs with `hosts` or `selector`: dispatch an agent to many hosts in one request. */
+export const fanOutRequestSchema = z.union([fanOutToHostsSchema, fanOutBySelectorSchema]);
+/** A fan-out dispatch request. */
+export type FanOutRequest = z.infer<typeof fanOutRequestSchema>;
+
+/**
+ * Body of POST /v1/runs: a run spec with exactly one of `host` (one run), `hosts` or `selector` (a fan-out).
+ * Parses to the single form or the fan-out form, told apart by `host`.
+ */
+export const postRunsRequestSchema = runSpecSchema
+  .extend({ host: z.unknown().optional(), hosts: z.unknown().optional(), selector: z.unknown().optional() })
+  .transform((body, ctx): CreateRunRequest | FanOutRequest => {
+    const given = (['host', 'hosts', 'selector'] as const).filter((k) => body[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `give exactly one of host, hosts, selector${given.length ? ` (got ${given.join(', ')})` : ''}` });
+      return z.NEVER;
+    }
+    const schema = { host: createRunRequestSchema, hosts: fanOutToHostsSchema, selector: fanOutBySelectorSchema }[given[0] as 'host'];
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  });
+/** A parsed POST /v1/runs body. */
+export type PostRunsRequest = z.infer<typeof postRunsRequestSchema>;
 
 /** A run record. */
 export const runViewSchema = z.object({
@@ -99,6 +157,15 @@ export const runViewSchema = z.object({
 });
 /** A run record. */
 export type RunView = z.infer<typeof runViewSchema>;
+
+/** Answer of a fan-out: every run created (unreachable hosts get a `failed` run saying why), and the counts. */
+export const fanOutResponseSchema = z.object({
+  runs: z.array(runViewSchema),
+  dispatched: z.number(),
+  failed: z.number(),
+});
+/** A fan-out answer. */
+export type FanOutResponse = z.infer<typeof fanOutResponseSchema>;
 
 /** POST /v1/tokens. */
 export const createTokenRequestSchema = z.discriminatedUnion('kind', [

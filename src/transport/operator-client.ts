@@ -3,9 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ERROR_CATALOGUE, OkesuError, isErrorCode } from '../errors.js';
 import type { ClientConfig } from '../protocol/client-config.js';
-import { auditEntrySchema, findingSummarySchema, hostViewSchema, ROLES, runViewSchema, tokenViewSchema } from '../protocol/api.js';
+import { auditEntrySchema, fanOutResponseSchema, findingSummarySchema, hostViewSchema, ROLES, runViewSchema, tokenViewSchema } from '../protocol/api.js';
 import type {
-  createRunRequestSchema, createTokenRequestSchema, AuditEntry, FindingFilter, FindingSummary, HostView, Role, RunView, TokenView } from '../protocol/api.js';
+  createRunRequestSchema, createTokenRequestSchema, fanOutRequestSchema, FanOutResponse, AuditEntry, FindingFilter, FindingSummary, HostView, Role, RunView, TokenView } from '../protocol/api.js';
 import { describeIssues, runEventSchema } from '../protocol/event.js';
 import type { RunEvent } from '../protocol/event.js';
 import { storedFindingSchema } from '../protocol/finding.js';
@@ -42,6 +42,8 @@ export type FindingsQuery = FindingFilter & { since_ms?: number; after_id?: numb
 export interface RunsQuery { host?: string; agent?: string; limit?: number }
 /** Body of `POST /v1/runs` before defaults. */
 export type CreateRunInput = z.input<typeof createRunRequestSchema>;
+/** Body of a fan-out `POST /v1/runs` (`hosts` or `selector`) before defaults. */
+export type CreateRunsInput = z.input<typeof fanOutRequestSchema>;
 /** Body of `POST /v1/tokens` before defaults. */
 export type CreateTokenInput = z.input<typeof createTokenRequestSchema>;
 /** A freshly created token: the secret (shown once) and its listing. */
@@ -53,6 +55,8 @@ export interface OperatorClient {
   hosts(): Promise<HostView[]>;
   removeHost(hostname: string): Promise<{ hostname: string; revoked: true }>;
   createRun(request: CreateRunInput): Promise<RunView>;
+  /** One dispatch to many hosts (a list or a selector). */
+  createRuns(request: CreateRunsInput): Promise<FanOutResponse>;
   listRuns(query?: RunsQuery): Promise<RunView[]>;
   getRun(id: string): Promise<RunView>;
   /** Events with seq > `after` (all when undefined), waiting up to `waitMs` for new ones. */
@@ -89,6 +93,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
     hosts: async () => (await call({ method: 'GET', path: '/v1/hosts', answer: hostsAnswer })).hosts,
     removeHost: (hostname) => call({ method: 'DELETE', path: `/v1/hosts/${seg(hostname)}`, answer: hostRemovedAnswer }),
     createRun: async (body) => (await call({ method: 'POST', path: '/v1/runs', body, answer: runAnswer })).run,
+    createRuns: (body) => call({ method: 'POST', path: '/v1/runs', body, answer: fanOutResponseSchema }),
     listRuns: async (query = {}) => (await call({ method: 'GET', path: '/v1/runs', query: { ...query }, answer: runsAnswer })).runs,
     getRun: async (id) => (await call({ method: 'GET', path: `/v1/runs/${seg(id)}`, answer: runAnswer })).run,
     runEvents: (id, after, waitMs) =>

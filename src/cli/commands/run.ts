@@ -11,13 +11,19 @@ import type { RunStatus, RunView } from '../../protocol/api.js';
 import { formatDuration } from '../../protocol/duration.js';
 import type { OperatorClient } from '../../transport/operator-client.js';
 import { formatClock, oneLine } from '../format.js';
-import { action, exitWith } from '../context.js';
+import { action, exitWith, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
 import { collectInput, configOption, durationArg } from '../options.js';
 import { truncate } from '../output.js';
+import { countByStatus, fanOut, formatRuns, LINES_MAX, targetFrom } from './run-fan-out.js';
+
+const collectHost = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 interface RunOptions {
-  host: string;
+  host?: string[];
+  hosts?: string;
+  selector?: string;
+  all?: boolean;
   prompt?: string;
   input?: Record<string, unknown>;
   timeout?: number;
@@ -133,43 +139,88 @@ export async function followRun(ctx: CliContext, client: OperatorClient, run: Ru
   }
 }
 
-/** Registers `okesu run AGENT --host H`. */
+/** Registers `okesu run AGENT --host H` (or many hosts: `--host` repeated, `--hosts`, `--selector`, `--all`). */
 export function registerRun(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('run')
-    .description('dispatch an agent to a host (by name, or a local agent .md file sent with the run)')
+    .description('dispatch an agent to one host or many (by name, or a local agent .md file sent with the run)')
     .argument('<agent>', 'agent name, or path to an agent .md file')
-    .requiredOption('--host <host>', 'target host')
+    .option('--host <host>', 'target host (repeatable: one dispatch to every host given)', collectHost)
+    .option('--hosts <a,b,c>', 'target hosts, comma-separated')
+    .option('--selector <selector>', 'target the hosts whose labels match: label:k=v[,k=v] (or all)')
+    .option('--all', 'target every registered host')
     .option('--prompt <text>', 'extra instructions for the agent')
     .option('--input <key=value>', 'an input (repeatable); the value is JSON when it parses, else a string', collectInput)
     .addOption(new Option('--timeout <duration>', 'run timeout (default: the agent file\'s own timeout, else 5m)').argParser(durationArg))
     .addOption(new Option('--dispatch <mode>', 'how the dispatch reaches the host').choices(DISPATCH_MODES).default('auto'))
-    .option('--wait', 'follow the run until it ends; exit 0 only if it completed')
-    .option('--json', 'print the RunView (with --wait: one event JSON per line)')
+    .option('--wait', 'one host: follow the run until it ends; many: wait for every run; exit 0 only if all completed')
+    .option('--json', 'print the RunView (many hosts: the RunView array; with --wait and one host: one event JSON per line)')
     .addOption(configOption())
-    .addHelpText('after', '\nExamples:\n  okesu run edr --host web-01 --wait\n  okesu run ./agents/disk.md --host db-02 --input threshold=90 --timeout 10m')
-    .action(
-      action(ctx, async (agentArg: string, opts: RunOptions) => {
-        const { agent, definition } = resolveAgentArg(agentArg);
-        const { client } = ctx.connect(opts.config);
-        const run = await client.createRun({
-          agent,
-          host: opts.host,
-          ...(definition !== undefined && { definition }),
-          ...(opts.prompt !== undefined && { prompt: opts.prompt }),
-          inputs: opts.input ?? {},
-          ...(opts.timeout !== undefined && { timeout_ms: opts.timeout }),
-          dispatch: opts.dispatch ?? 'auto',
-        });
-        if (!opts.wait) {
-          if (opts.json) ctx.out.printJson(run);
-          else ctx.out.printLine(run.run_id);
-          return;
-        }
-        if (!opts.json) ctx.out.status(`okesu: run ${run.run_id} dispatched to ${run.host}`);
-        const final = await followRun(ctx, client, run, (ev) => (opts.json ? ctx.out.printJsonLine(ev) : ctx.out.printLine(formatEventLine(ev))));
-        if (!opts.json) ctx.out.status(formatRunStatus(final));
-        if (final.status !== 'completed') exitWith(1, `run ${final.run_id} ${final.status}`);
-      }),
+    .addHelpText(
+      'after',
+      [
+        '',
+        'One host: prints the run id (with --wait, the run\'s events as they come).',
+        `Many hosts (one request): one line per run (run id, host, status), or a summary`,
+        `by status above ${LINES_MAX} runs. A host no transport reaches gets a run that is`,
+        'already failed; without --wait the exit code is then 1.',
+        '',
+        'Examples:',
+        '  okesu run edr --host web-01 --wait',
+        '  okesu run ./agents/disk.md --host db-02 --input threshold=90 --timeout 10m',
+        '  okesu run disk-check --hosts web-01,web-02,db-01 --wait',
+        '  okesu run edr --selector label:env=prod,role=web --wait --json',
+        '  okesu run inventory --all',
+      ].join('\n'),
     );
+  cmd.action(
+    action(ctx, async (agentArg: string, opts: RunOptions) => {
+      const target = targetFrom(opts);
+      if (typeof target === 'string') usageError(cmd, target);
+      const { agent, definition } = resolveAgentArg(agentArg);
+      const conn = ctx.connect(opts.config);
+      const { client } = conn;
+      const spec = {
+        agent,
+        ...(definition !== undefined && { definition }),
+        prompt: opts.prompt ?? '',
+        inputs: opts.input ?? {},
+        ...(opts.timeout !== undefined && { timeout_ms: opts.timeout }),
+        dispatch: opts.dispatch ?? 'auto',
+      };
+      if (target.kind !== 'host') {
+        const { answer, final } = await fanOut(ctx, conn, spec, target, opts.wait ?? false);
+        const runs = final ?? answer.runs;
+        if (opts.json) ctx.out.printJson(runs);
+        else for (const line of formatRuns(runs, `${runs.length} runs of ${agent}`)) ctx.out.printLine(line);
+        const notCompleted = final?.filter((r) => r.status !== 'completed').length ?? 0;
+        const problem = final
+          ? notCompleted > 0 && `${notCompleted} of ${final.length} runs did not complete (${countByStatus(final)})`
+          : answer.failed > 0 && `${answer.failed} of ${answer.runs.length} runs could not be dispatched`;
+        if (problem) {
+          ctx.out.status(`okesu: ${problem}`);
+          exitWith(1, problem);
+        }
+        return;
+      }
+      const run = await client.createRun({
+        agent,
+        host: target.host,
+        ...(definition !== undefined && { definition }),
+        ...(opts.prompt !== undefined && { prompt: opts.prompt }),
+        inputs: opts.input ?? {},
+        ...(opts.timeout !== undefined && { timeout_ms: opts.timeout }),
+        dispatch: opts.dispatch ?? 'auto',
+      });
+      if (!opts.wait) {
+        if (opts.json) ctx.out.printJson(run);
+        else ctx.out.printLine(run.run_id);
+        return;
+      }
+      if (!opts.json) ctx.out.status(`okesu: run ${run.run_id} dispatched to ${run.host}`);
+      const final = await followRun(ctx, client, run, (ev) => (opts.json ? ctx.out.printJsonLine(ev) : ctx.out.printLine(formatEventLine(ev))));
+      if (!opts.json) ctx.out.status(formatRunStatus(final));
+      if (final.status !== 'completed') exitWith(1, `run ${final.run_id} ${final.status}`);
+    }),
+  );
 }

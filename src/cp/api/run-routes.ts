@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
-import { createRunRequestSchema } from '../../protocol/api.js';
+import { postRunsRequestSchema } from '../../protocol/api.js';
 import type { createRouter } from '../http/router.js';
 import { TERMINAL_STATUSES } from '../store/runs.js';
 import type { ApiContext } from './context.js';
@@ -22,12 +22,13 @@ function query<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer
   return parsed.data;
 }
 
-/** Dispatch, run records, transcripts (long poll) and cancel. */
+/** Dispatch (to one host or a fan-out), run records, transcripts (long poll) and cancel. */
 export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
   router.add('POST', '/v1/runs', 'operator', async (ctx) => {
-    const req = await ctx.body(createRunRequestSchema);
-    const run = await api.dispatcher.createRun(req, ctx.operator as NonNullable<typeof ctx.operator>);
-    return { status: 201, json: { run } };
+    const req = await ctx.body(postRunsRequestSchema);
+    const by = ctx.operator as NonNullable<typeof ctx.operator>;
+    if ('host' in req) return { status: 201, json: { run: await api.dispatcher.createRun(req, by) } };
+    return { status: 201, json: await api.dispatcher.createRuns(req, by) };
   });
   router.add('GET', '/v1/runs', 'viewer', (ctx) => {
     const q = query(listQuery, ctx.query);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FindingFields } from '../../protocol/finding.js';
 
 // Keys whose values change between occurrences of the same issue; they never enter a fingerprint.
@@ -26,5 +26,5 @@ export function resourceRoot(resource: string): string {
 /** Fingerprint of a finding (SPEC §5.2): severity, normalized title, resource root and dedup key. */
 export function fingerprintFinding(finding: Pick<FindingFields, 'severity' | 'title' | 'resource' | 'dedup_key'>): string {
   const material = [finding.severity, normalizeTitle(finding.title), resourceRoot(finding.resource), finding.dedup_key].join('\u0000');
-  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+  return hash('sha256', material, 'hex').slice(0, 32);
 }

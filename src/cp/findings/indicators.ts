@@ -19,6 +19,7 @@ const IPV4_RE = /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d
 const CVE_RE = /\bCVE-\d{4}-\d{4,7}\b/gi;
 const HASH_RE = /\b(?:[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-9]{32})\b/gi;
 const DOMAIN_RE = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|ru|cn|xyz|top|info|biz|co|me|cc|tk|onion|dev|app|cloud|site|online)\b/gi;
+const CVE_HINT = /cve-/i;
 const IGNORED_IPS = new Set(['0.0.0.0', '127.0.0.1', '255.255.255.255']);
 const MAX_TEXT = 64 * 1024;
 const MAX_INDICATORS = 50;
@@ -31,9 +32,10 @@ export function extractIndicators(text: string): Indicator[] {
     const key = `${kind}:${value}`;
     if (found.size < MAX_INDICATORS && !found.has(key)) found.set(key, { kind, value });
   };
-  for (const m of sample.matchAll(URL_RE)) add('url', m[0]);
+  // Cheap necessary conditions first: most finding text has no URL or CVE, and this runs for every finding.
+  if (sample.includes('://')) for (const m of sample.matchAll(URL_RE)) add('url', m[0]);
   for (const m of sample.matchAll(IPV4_RE)) if (!IGNORED_IPS.has(m[0])) add('ip', m[0]);
-  for (const m of sample.matchAll(CVE_RE)) add('cve', m[0].toUpperCase());
+  if (CVE_HINT.test(sample)) for (const m of sample.matchAll(CVE_RE)) add('cve', m[0].toUpperCase());
   for (const m of sample.matchAll(HASH_RE)) add('hash', m[0].toLowerCase());
   for (const m of sample.matchAll(DOMAIN_RE)) add('domain', m[0].toLowerCase());
   return [...found.values()];

@@ -18,6 +18,10 @@ export function openDatabase(path: string): Db {
   db.pragma('journal_mode = WAL');
   // FULL: an acknowledged event has been fsync'd, so even a machine crash loses nothing acknowledged.
   db.pragma('synchronous = FULL');
+  // Checkpoint every ~40 MB of WAL instead of 4 MB: under ingest, pages written by many commits (fingerprint
+  // groups land on random pages) are copied to the database once per checkpoint, and checkpoints (each with an
+  // fsync of the database) block the event loop ten times less often. Durability is the WAL's fsync per commit.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -1,20 +1,28 @@
 import type { Db } from './database.js';
+import { FINDING_ROW_COLUMNS, findingFromRow, type FindingRow } from './findings.js';
 
 /** What a feed entry is about. */
 export type FeedKind = 'finding' | 'host' | 'run';
 
-/** One entry of the live stream's durable log. */
+/** One entry of the live stream's durable log, with its payload (a finding entry resolved to the stored finding, or null if gone). */
 export interface FeedEntry {
   id: number;
   ts: number;
   kind: FeedKind;
-  payload: string;
+  payload: unknown;
 }
+
+type FeedRow = { feed_id: number; ts: number; kind: FeedKind; payload: string } & { [K in keyof FindingRow]: FindingRow[K] | null };
 
 /** The durable log behind the operator live stream; its ids are resume cursors. */
 export function createFeedRepo(db: Db) {
   const insert = db.prepare('INSERT INTO feed (ts, kind, payload) VALUES (?, ?, ?)');
-  const after = db.prepare<[number, number], FeedEntry>('SELECT * FROM feed WHERE id > ? ORDER BY id LIMIT ?');
+  const insertRef = db.prepare("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?)");
+  const after = db.prepare<[number, number], FeedRow>(
+    `SELECT feed.id AS feed_id, feed.ts AS ts, feed.kind AS kind, feed.payload AS payload, ${FINDING_ROW_COLUMNS}
+     FROM feed LEFT JOIN findings f ON f.id = feed.ref LEFT JOIN events e ON e.id = f.event_id
+     WHERE feed.id > ? ORDER BY feed.id LIMIT ?`,
+  );
   const head = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM feed');
   const oldest = db.prepare<[], { id: number | null }>('SELECT min(id) AS id FROM feed');
   const seqHead = db.prepare<[], { seq: number } | undefined>("SELECT seq FROM sqlite_sequence WHERE name = 'feed'");
@@ -24,9 +32,17 @@ export function createFeedRepo(db: Db) {
     append(ts: number, kind: FeedKind, payload: unknown): number {
       return Number(insert.run(ts, kind, JSON.stringify(payload)).lastInsertRowid);
     },
+    /** Appends a finding entry by reference to the stored finding (call inside the writing transaction); returns its cursor. */
+    appendFinding(ts: number, findingId: number): number {
+      return Number(insertRef.run(ts, findingId).lastInsertRowid);
+    },
     /** Entries with a cursor above `cursor`, oldest first. */
     after(cursor: number, limit: number): FeedEntry[] {
-      return after.all(cursor, limit);
+      // A finding entry whose finding is gone resolves to null (findings are not deleted today).
+      return after.all(cursor, limit).map((r) => ({
+        id: r.feed_id, ts: r.ts, kind: r.kind,
+        payload: r.kind !== 'finding' ? JSON.parse(r.payload) : r.event === null ? null : findingFromRow(r as FindingRow),
+      }));
     },
     /** The newest cursor handed out (0 before any), even if pruned since. */
     head(): number {

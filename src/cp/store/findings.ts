@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
 import type { FindingFilter, FindingSummary } from '../../protocol/api.js';
-import { SEVERITIES, severityRank, type StoredFinding } from '../../protocol/finding.js';
+import { SEVERITIES, severityRank, TRIAGE_STATUSES, type StoredFinding } from '../../protocol/finding.js';
+import { parseStoredFinding } from '../findings/stored-finding.js';
 
 /** Query options on top of a filter. */
 export interface FindingQuery extends FindingFilter {
@@ -10,31 +11,55 @@ export interface FindingQuery extends FindingFilter {
   limit: number;
 }
 
+/** A findings row joined with its transcript event: everything needed to rebuild the stored finding. */
+export interface FindingRow {
+  id: number;
+  fingerprint: string;
+  received_at: number;
+  status: string;
+  indicators: string;
+  event: string;
+}
+
+/** The columns of a FindingRow, for a query joining `findings f` with `events e`. */
+export const FINDING_ROW_COLUMNS = 'f.id AS id, f.fingerprint AS fingerprint, f.received_at AS received_at, f.status AS status, f.indicators AS indicators, e.body AS event';
+
+/** Rebuilds the stored finding of a joined row. */
+export function findingFromRow(row: FindingRow): StoredFinding {
+  return parseStoredFinding(row.event, {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    received_at: row.received_at,
+    status: TRIAGE_STATUSES.find((s) => s === row.status) ?? 'open',
+    indicators: row.indicators === '' ? [] : (JSON.parse(row.indicators) as string[]),
+  });
+}
+
 function where(filter: FindingFilter & { sinceMs?: number; afterId?: number }): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (filter.severity) {
-    clauses.push('severity_rank >= ?');
+    clauses.push('f.severity_rank >= ?');
     params.push(severityRank(filter.severity));
   }
   if (filter.host) {
-    clauses.push('host = ?');
+    clauses.push('f.host = ?');
     params.push(filter.host);
   }
   if (filter.agent) {
-    clauses.push('agent = ?');
+    clauses.push('f.agent = ?');
     params.push(filter.agent);
   }
   if (filter.category) {
-    clauses.push('category = ?');
+    clauses.push('f.category = ?');
     params.push(filter.category);
   }
   if (filter.afterId !== undefined) {
-    clauses.push('id > ?');
+    clauses.push('f.id > ?');
     params.push(filter.afterId);
   }
   if (filter.sinceMs !== undefined) {
-    clauses.push('ts >= ?');
+    clauses.push('f.ts >= ?');
     params.push(filter.sinceMs);
   }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
@@ -42,34 +67,44 @@ function where(filter: FindingFilter & { sinceMs?: number; afterId?: number }): 
 
 /** Reads of stored findings: queries and summaries. */
 export function createFindingsRepo(db: Db) {
+  const groupCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM finding_groups');
   return {
     /** The newest `limit` findings matching, oldest first; with `afterId`, the oldest `limit` above it. */
     query(q: FindingQuery): StoredFinding[] {
       const w = where(q);
-      const sql =
+      const page =
         q.afterId !== undefined
-          ? `SELECT body FROM findings ${w.sql} ORDER BY id LIMIT ?`
-          : `SELECT body FROM (SELECT id, body FROM findings ${w.sql} ORDER BY id DESC LIMIT ?) ORDER BY id`;
-      const rows = db.prepare<unknown[], { body: string }>(sql).all(...w.params, q.limit);
-      return rows.map((r) => JSON.parse(r.body) as StoredFinding);
+          ? `SELECT f.id, f.event_id FROM findings f ${w.sql} ORDER BY f.id LIMIT ?`
+          : `SELECT f.id, f.event_id FROM findings f ${w.sql} ORDER BY f.id DESC LIMIT ?`;
+      const sql = `SELECT ${FINDING_ROW_COLUMNS} FROM (${page}) p JOIN findings f ON f.id = p.id JOIN events e ON e.id = p.event_id ORDER BY f.id`;
+      return db.prepare<unknown[], FindingRow>(sql).all(...w.params, q.limit).map(findingFromRow);
     },
     /** Counts by severity, category and agent, and the number of fingerprint groups. */
     summary(filter: FindingFilter): FindingSummary {
       const w = where(filter);
-      const count = (col: string): Record<string, number> => {
-        const rows = db.prepare<unknown[], { k: string; n: number }>(`SELECT ${col} AS k, count(*) AS n FROM findings ${w.sql} GROUP BY ${col}`).all(...w.params);
-        return Object.fromEntries(rows.map((r) => [r.k, r.n]));
-      };
-      const bySeverity = count('severity');
-      const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
-      const groups = db.prepare<unknown[], { n: number }>(`SELECT count(DISTINCT fingerprint) AS n FROM findings ${w.sql}`).get(...w.params)?.n ?? 0;
-      return {
-        total,
-        by_severity: Object.fromEntries(SEVERITIES.map((s) => [s, bySeverity[s] ?? 0])),
-        by_category: count('category'),
-        by_agent: count('agent'),
-        groups,
-      };
+      // One scan for the three breakdowns.
+      const rows = db
+        .prepare<unknown[], { rank: number; category: string; agent: string; n: number }>(
+          `SELECT f.severity_rank AS rank, f.category AS category, f.agent AS agent, count(*) AS n FROM findings f ${w.sql} GROUP BY 1, 2, 3`,
+        )
+        .all(...w.params);
+      const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+      const byCategory: Record<string, number> = {};
+      const byAgent: Record<string, number> = {};
+      let total = 0;
+      for (const r of rows) {
+        const severity = SEVERITIES[SEVERITIES.length - 1 - r.rank] as string;
+        bySeverity[severity] = (bySeverity[severity] ?? 0) + r.n;
+        byCategory[r.category] = (byCategory[r.category] ?? 0) + r.n;
+        byAgent[r.agent] = (byAgent[r.agent] ?? 0) + r.n;
+        total += r.n;
+      }
+      // Unfiltered, every group has at least one finding: the groups table answers without a scan.
+      const groups =
+        w.sql === ''
+          ? (groupCount.get()?.n ?? 0)
+          : (db.prepare<unknown[], { n: number }>(`SELECT count(DISTINCT f.fingerprint) AS n FROM findings f ${w.sql}`).get(...w.params)?.n ?? 0);
+      return { total, by_severity: bySeverity, by_category: byCategory, by_agent: byAgent, groups };
     },
   };
 }

@@ -16,6 +16,9 @@ export interface NewRun {
   created_at: number;
   timeout_ms: number;
   created_by: string;
+  /** Set for a run created already ended (a fan-out host no route could reach). */
+  ended_at?: number;
+  error?: string;
 }
 
 type RunRow = Omit<RunView, never> & { inputs: string };
@@ -24,8 +27,8 @@ const toView = ({ inputs: _inputs, ...view }: RunRow): RunView => view;
 /** Run records and their transcripts. */
 export function createRunsRepo(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by)
-     VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by)`,
+    `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error)
+     VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by, @ended_at, @error)`,
   );
   const get = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
   const listAll = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
@@ -45,7 +48,15 @@ export function createRunsRepo(db: Db) {
 
   return {
     insert(run: NewRun): void {
-      insert.run({ ...run, inputs: JSON.stringify(run.inputs) });
+      insert.run({ ...run, inputs: JSON.stringify(run.inputs), ended_at: run.ended_at ?? null, error: run.error ?? null });
+    },
+    /** The view of a run just inserted, without reading it back. */
+    viewOf(run: NewRun): RunView {
+      return {
+        run_id: run.run_id, host: run.host, agent: run.agent, prompt: run.prompt, status: run.status, created_at: run.created_at,
+        started_at: null, ended_at: run.ended_at ?? null, timeout_ms: run.timeout_ms, error: run.error ?? null, findings: 0, events: 0,
+        created_by: run.created_by,
+      };
     },
     get(runId: string): RunView | undefined {
       const row = get.get(runId);

@@ -56,40 +56,35 @@ CREATE TABLE runs (
 CREATE INDEX runs_host_created ON runs(host, created_at);
 CREATE INDEX runs_created ON runs(created_at);
 
+-- The run transcript: every event once per (run_id, seq), the exactly-once key. Rows append in arrival order
+-- (rowid) with a small unique index, cheaper to write than a table clustered on the text key.
 CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
-  host TEXT NOT NULL,
-  type TEXT NOT NULL,
-  ts INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+  body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_run_seq ON events(run_id, seq);
 
+-- A finding is stored once, as its transcript event (event_id); this row holds what the CP adds to it and the
+-- columns the finding filters read. One index, for the per-host view (hosts are many, each a small share of the
+-- findings); the other filters match a large share and scan newest first until the page is full.
 CREATE TABLE findings (
   id INTEGER PRIMARY KEY,
+  event_id INTEGER NOT NULL,
   fingerprint TEXT NOT NULL,
   host TEXT NOT NULL,
   agent TEXT NOT NULL,
-  agent_version TEXT NOT NULL DEFAULT '',
-  run_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
   ts INTEGER NOT NULL,
   received_at INTEGER NOT NULL,
-  severity TEXT NOT NULL,
   severity_rank INTEGER NOT NULL,
-  title TEXT NOT NULL,
   category TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  dedup_key TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'open',
-  body TEXT NOT NULL
+  indicators TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX findings_ts ON findings(ts);
 CREATE INDEX findings_host ON findings(host, id);
-CREATE INDEX findings_agent ON findings(agent, id);
-CREATE INDEX findings_fingerprint ON findings(fingerprint);
 
+-- One row per fingerprint, written once per commit that brings findings of it.
 CREATE TABLE finding_groups (
   fingerprint TEXT PRIMARY KEY,
   severity TEXT NOT NULL,
@@ -99,8 +94,10 @@ CREATE TABLE finding_groups (
   count INTEGER NOT NULL,
   first_seen INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
-  last_finding_id INTEGER NOT NULL
+  last_finding_id INTEGER NOT NULL,
+  first_host TEXT NOT NULL
 );
+-- The hosts of a group besides its first_host (most groups have one host: no row here then).
 CREATE TABLE finding_group_hosts (
   fingerprint TEXT NOT NULL,
   host TEXT NOT NULL,
@@ -114,12 +111,14 @@ CREATE TABLE finding_indicators (
   PRIMARY KEY (indicator, finding_id)
 ) WITHOUT ROWID;
 
--- The operator live stream's durable log: id is the resume cursor, never reused.
+-- The operator live stream's durable log: id is the resume cursor, never reused. A finding entry references its
+-- finding (ref) instead of copying it; other kinds carry their payload.
 CREATE TABLE feed (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   ts INTEGER NOT NULL,
   kind TEXT NOT NULL,
-  payload TEXT NOT NULL
+  payload TEXT NOT NULL DEFAULT '',
+  ref INTEGER
 );
 
 CREATE TABLE audit (

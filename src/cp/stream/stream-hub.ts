@@ -71,7 +71,7 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
     const step = (): void => {
       if (c.ws.readyState !== c.ws.OPEN) return;
       const page: FeedEntry[] = deps.feed.after(cursor, REPLAY_PAGE);
-      for (const e of page) deliver(c, e.kind, e.id, JSON.parse(e.payload));
+      for (const e of page) if (e.payload !== null) deliver(c, e.kind, e.id, e.payload);
       if (page.length > 0) cursor = (page[page.length - 1] as FeedEntry).id;
       if (page.length === REPLAY_PAGE) {
         setImmediate(step);

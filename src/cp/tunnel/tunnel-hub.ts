@@ -13,10 +13,25 @@ import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 
+/** True when a hello's facts equal what the store already holds for the host. */
+function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
+  if (row.version !== f.version || row.os !== f.os || row.arch !== f.arch) return false;
+  const a = Object.keys(row.labels);
+  return a.length === Object.keys(f.labels).length && a.every((k) => row.labels[k] === f.labels[k]);
+}
+
 interface Tunnel {
   ws: WebSocket;
   host: HostRow;
   lastSeen: number;
+  /** Not being read because the ingest queue is deep. */
+  paused: boolean;
+}
+
+/** Back-pressure from the ingest queue: while it is deep, tunnels that bring events stop being read. */
+export interface IngestPressure {
+  isDeep(): boolean;
+  onDrained(fn: () => void): void;
 }
 
 /** What the hub tells the rest of the CP. */
@@ -33,7 +48,7 @@ export interface TunnelHubEvents {
 export function createTunnelHub(deps: {
   hosts: HostsRepo;
   liveness: Liveness;
-  ingest: EventIngest;
+  ingest: EventIngest & IngestPressure;
   events: TunnelHubEvents;
   heartbeatIntervalMs: number;
   now: () => number;
@@ -42,7 +57,35 @@ export function createTunnelHub(deps: {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
   const tunnels = new Map<string, Tunnel>();
+  const paused = new Set<Tunnel>();
   let sweeper: NodeJS.Timeout | undefined;
+
+  // Stop reading a tunnel (TCP flow control then slows its daimon) until the queue drains; a paused tunnel's
+  // silence is the CP's doing, so its clock restarts when it is read again.
+  const pause = (t: Tunnel): void => {
+    if (t.paused || t.ws.readyState !== t.ws.OPEN) return;
+    t.paused = true;
+    paused.add(t);
+    t.ws.pause();
+  };
+  // A close handshake needs the peer's close frame read: a paused tunnel is resumed before it is closed.
+  const close = (t: Tunnel, code: number, reason: string): void => {
+    if (t.paused) {
+      t.paused = false;
+      paused.delete(t);
+      t.ws.resume();
+    }
+    t.ws.close(code, reason);
+  };
+  deps.ingest.onDrained(() => {
+    const at = deps.now();
+    for (const t of paused) {
+      t.paused = false;
+      t.lastSeen = at;
+      t.ws.resume();
+    }
+    paused.clear();
+  });
 
   const send = (ws: WebSocket, frame: CpFrame): void => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
@@ -50,17 +93,20 @@ export function createTunnelHub(deps: {
   const fail = (t: Tunnel, code: OkesuError['code'], detail: string, raw?: string): void => {
     deps.log.warn({ host: t.host.hostname, code, detail, frame: raw?.slice(0, 512) }, 'bad frame from daimon');
     send(t.ws, { type: 'error', code, message: new OkesuError(code, detail).message });
-    t.ws.close(1008, code);
+    close(t, 1008, code);
   };
 
   const onFrame = (t: Tunnel, frame: DaimonFrame): void => {
     const hostname = t.host.hostname;
     switch (frame.type) {
-      case 'hello':
-        deps.hosts.updateFacts(t.host.id, { version: frame.version, os: frame.os, arch: frame.arch, labels: { ...t.host.labels, ...frame.labels } });
+      case 'hello': {
+        const facts = { version: frame.version, os: frame.os, arch: frame.arch, labels: { ...t.host.labels, ...frame.labels } };
+        // A reconnect usually brings the same facts: skip the write (and its fsync) then.
+        if (!sameFacts(t.host, facts)) deps.hosts.updateFacts(t.host.id, facts);
         deps.liveness.heard(hostname, { running: frame.running.length, spoolDepth: frame.spool_depth });
         deps.events.onHello(hostname, frame.running);
         return;
+      }
       case 'heartbeat':
         deps.liveness.heard(hostname, { seq: frame.seq, running: frame.running, spoolDepth: frame.spool_depth });
         send(t.ws, { type: 'heartbeat_ack', seq: frame.seq });
@@ -70,6 +116,7 @@ export function createTunnelHub(deps: {
           (keys) => send(t.ws, { type: 'ack', records: [...keys] }),
           (err: unknown) => deps.log.error({ err, host: hostname }, 'events not stored; the daimon will resend them'),
         );
+        if (deps.ingest.isDeep()) pause(t);
         return;
       case 'dispatch_ack':
         deps.events.onDispatchAck(hostname, frame.run_id, frame.accepted, frame.error);
@@ -82,7 +129,7 @@ export function createTunnelHub(deps: {
 
   const onMessage = (t: Tunnel, data: RawData, isBinary: boolean): void => {
     t.lastSeen = deps.now();
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) return fail(t, 'OKS_ERR_BAD_FRAME', 'binary frames are not part of the protocol');
     if (buf.length > LIMITS.tunnelFrameBytes) return fail(t, 'OKS_ERR_FRAME_TOO_LARGE', `${buf.length} bytes, limit ${LIMITS.tunnelFrameBytes}`);
     const raw = buf.toString('utf8');
@@ -105,16 +152,17 @@ export function createTunnelHub(deps: {
   const attach = (ws: WebSocket, host: HostRow): void => {
     const hostname = host.hostname;
     const previous = tunnels.get(hostname);
-    const t: Tunnel = { ws, host, lastSeen: deps.now() };
+    const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false };
     tunnels.set(hostname, t);
     if (previous) {
       send(previous.ws, { type: 'error', code: 'OKS_ERR_TUNNEL_REPLACED', message: new OkesuError('OKS_ERR_TUNNEL_REPLACED').message });
-      previous.ws.close(4000, 'replaced');
+      close(previous, 4000, 'replaced');
     }
     ws.on('message', (data, isBinary) => onMessage(t, data, isBinary));
     ws.on('pong', () => (t.lastSeen = deps.now()));
     ws.on('error', (err) => deps.log.warn({ host: hostname, err: err.message }, 'tunnel socket error'));
     ws.on('close', () => {
+      paused.delete(t);
       if (tunnels.get(hostname) === t) {
         tunnels.delete(hostname);
         deps.liveness.setConnected(hostname, false);
@@ -160,16 +208,26 @@ export function createTunnelHub(deps: {
       const t = tunnels.get(hostname);
       if (!t) return;
       send(t.ws, { type: 'error', code, message: new OkesuError(code).message });
-      t.ws.close(4001, code);
+      close(t, 4001, code);
     },
     count: (): number => tunnels.size,
     start(): void {
-      // One sweep for all tunnels: ping everyone, terminate those silent for 3 intervals.
+      // One sweep for all tunnels: ping the quiet ones, terminate those silent for 3 intervals. A sweep that runs late
+      // follows a blocked event loop: what peers sent meanwhile is still unread (timers run before I/O), so that
+      // sweep judges nobody. Paused tunnels are silent because of the CP, not the peer.
+      let lastSweep = deps.now();
       sweeper = setInterval(() => {
-        const cutoff = deps.now() - 3 * deps.heartbeatIntervalMs;
+        const at = deps.now();
+        const stalled = at - lastSweep > 2 * deps.heartbeatIntervalMs;
+        lastSweep = at;
+        const cutoff = at - 3 * deps.heartbeatIntervalMs;
+        // Only a tunnel silent for a whole interval is pinged: heartbeats already prove the others alive, and at
+        // 10,000 tunnels the pings were a third of the CP's socket writes.
+        const quiet = at - deps.heartbeatIntervalMs;
         for (const t of tunnels.values()) {
-          if (t.lastSeen < cutoff) t.ws.terminate();
-          else t.ws.ping();
+          if (t.paused) continue;
+          if (t.lastSeen < cutoff && !stalled) t.ws.terminate();
+          else if (t.lastSeen < quiet) t.ws.ping();
         }
       }, deps.heartbeatIntervalMs);
       sweeper.unref();

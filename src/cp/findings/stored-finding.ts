@@ -1,0 +1,61 @@
+import { findingFieldsSchema, type FindingFields, type StoredFinding, type TRIAGE_STATUSES } from '../../protocol/finding.js';
+
+/** Where a finding came from: the stamp of its transcript event. */
+export interface FindingStamp {
+  host: string;
+  agent: string;
+  agent_version: string;
+  run_id: string;
+  seq: number;
+  ts: number;
+}
+
+/** What the CP adds to a finding when it stores it. */
+export interface FindingFacts {
+  id: number;
+  fingerprint: string;
+  received_at: number;
+  status: (typeof TRIAGE_STATUSES)[number];
+  indicators: string[];
+}
+
+/**
+ * Validates a finding event's fields (`findingFieldsSchema`: the checks of `findingEventSchema` once the type is
+ * known to be `finding`, without copying the event's other keys). Returns the normalized fields or the issues.
+ */
+export function validateFindingFields(event: unknown): { ok: true; fields: FindingFields } | { ok: false; reason: string } {
+  const parsed = findingFieldsSchema.safeParse(event);
+  if (parsed.success) return { ok: true, fields: parsed.data };
+  return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+}
+
+/** The agent version an event claims, or ''. */
+export function agentVersionOf(event: Record<string, unknown>): string {
+  const version = event['agent_version'];
+  return typeof version === 'string' ? version : '';
+}
+
+/** A stored finding from its validated fields, its event's stamp and the CP's facts. */
+export function toStoredFinding(f: FindingFields, stamp: FindingStamp, facts: FindingFacts): StoredFinding {
+  return {
+    id: facts.id,
+    fingerprint: facts.fingerprint,
+    severity: f.severity, title: f.title, category: f.category, resource: f.resource, evidence: f.evidence,
+    dedup_key: f.dedup_key, recommended_action: f.recommended_action, tags: f.tags, attributes: f.attributes,
+    host: stamp.host, agent: stamp.agent, agent_version: stamp.agent_version, run_id: stamp.run_id, seq: stamp.seq, ts: stamp.ts,
+    received_at: facts.received_at, status: facts.status, indicators: facts.indicators,
+  };
+}
+
+/**
+ * Rebuilds a stored finding from its transcript event's JSON and the CP's facts: a finding is stored once, as its
+ * event (validated when it was stored, so this parse only normalizes again).
+ */
+export function parseStoredFinding(eventJson: string, facts: FindingFacts): StoredFinding {
+  const raw = JSON.parse(eventJson) as Record<string, unknown>;
+  const stamp: FindingStamp = {
+    host: String(raw['host']), agent: String(raw['agent']), agent_version: agentVersionOf(raw),
+    run_id: String(raw['run_id']), seq: Number(raw['seq']), ts: Number(raw['ts']),
+  };
+  return toStoredFinding(findingFieldsSchema.parse(raw), stamp, facts);
+}

@@ -1,0 +1,75 @@
+import type { Db } from './database.js';
+
+interface GroupDelta {
+  severity: string;
+  title: string;
+  category: string;
+  agent: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  lastFindingId: number;
+  hosts: Set<string>;
+}
+
+/** The fields of a stored finding that its group keeps. */
+export interface GroupedFinding {
+  id: number;
+  fingerprint: string;
+  severity: string;
+  title: string;
+  category: string;
+  agent: string;
+  host: string;
+  ts: number;
+}
+
+/**
+ * Fingerprint groups, maintained per commit: findings of one transaction are first aggregated in memory, then
+ * written as one upsert per distinct fingerprint, instead of per finding. A group's first host lives in its row;
+ * only further hosts take a `finding_group_hosts` row.
+ */
+export function createFindingGroups(db: Db) {
+  const upsert = db.prepare(
+    `INSERT INTO finding_groups (fingerprint, severity, title, category, agent, count, first_seen, last_seen, last_finding_id, first_host)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (fingerprint) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+       last_seen = max(last_seen, excluded.last_seen), last_finding_id = excluded.last_finding_id
+     RETURNING first_host`,
+  );
+  const groupHost = db.prepare('INSERT OR IGNORE INTO finding_group_hosts (fingerprint, host) VALUES (?, ?)');
+
+  return {
+    /** A fresh per-transaction accumulator: `add` each stored finding, then `write` once before the commit. */
+    batch() {
+      const deltas = new Map<string, GroupDelta>();
+      return {
+        add(f: GroupedFinding): void {
+          const d = deltas.get(f.fingerprint);
+          if (d === undefined) {
+            deltas.set(f.fingerprint, {
+              severity: f.severity, title: f.title, category: f.category, agent: f.agent,
+              count: 1, firstSeen: f.ts, lastSeen: f.ts, lastFindingId: f.id, hosts: new Set([f.host]),
+            });
+            return;
+          }
+          d.count++;
+          d.firstSeen = Math.min(d.firstSeen, f.ts);
+          d.lastSeen = Math.max(d.lastSeen, f.ts);
+          d.lastFindingId = f.id;
+          d.hosts.add(f.host);
+        },
+        write(): void {
+          for (const [fingerprint, d] of deltas) {
+            const [firstHost] = d.hosts;
+            const row = upsert.get(fingerprint, d.severity, d.title, d.category, d.agent, d.count, d.firstSeen, d.lastSeen, d.lastFindingId, firstHost) as { first_host: string };
+            for (const host of d.hosts) if (host !== row.first_host) groupHost.run(fingerprint, host);
+          }
+          deltas.clear();
+        },
+      };
+    },
+  };
+}
+/** The finding-groups writer. */
+export type FindingGroups = ReturnType<typeof createFindingGroups>;
