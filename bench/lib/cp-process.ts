@@ -10,8 +10,8 @@ import { createOperatorClient, type OperatorClient } from '../../src/transport/o
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { waitUntil } from './stats.js';
 
-/** The bundled CLI every child process runs. */
-export const OKESU = resolve(import.meta.dirname, '../../dist/okesu.js');
+/** The bundled CLI every child process runs (`OKESU_BENCH_BIN=path` runs another build, e.g. to compare two). */
+export const OKESU = resolve(process.env['OKESU_BENCH_BIN'] ?? resolve(import.meta.dirname, '../../dist/okesu.js'));
 
 /** A child process with its stderr kept (bounded) for error messages. */
 export interface Child {

@@ -7,7 +7,7 @@ import { suites as fixed } from '../suites/index.js';
 /** Suites owned elsewhere that join the run only when their file exists. */
 const OPTIONAL = ['tunnel-capacity', 'fan-out'];
 /** Run order: the numbering. */
-const ORDER = ['tunnel-capacity', 'ingest', 'fan-out', 'end-to-end-latency', 'daimon-footprint', 'reconnect-storm', 'console'];
+const ORDER = ['tunnel-capacity', 'ingest', 'fan-out', 'e2e-latency', 'daimon-footprint', 'reconnect-storm', 'console'];
 
 function isSuite(value: unknown): value is BenchSuite {
   const v = value as Partial<BenchSuite> | null;

@@ -4,11 +4,13 @@
  * dispatches like the trivial agent, and reports over IPC. Run with `fork(this file, { execArgv: ['--import', 'tsx'] })`.
  */
 import https from 'node:https';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { registerResponseSchema } from '../../src/protocol/api.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { percentile } from '../lib/stats.js';
+import { createDurableFleet, NO_DURABLE_STATS, type DurableFleet } from './durable-fleet.js';
 import type { FleetTarget, FromChild, ToChild } from './messages.js';
 
 interface Identity {
@@ -188,7 +190,21 @@ async function connect(upTo: number, concurrency: number): Promise<void> {
   send({ type: 'connected', count: sims.length, ms: performance.now() - t0, failures, firstError });
 }
 
+let durable: DurableFleet | undefined;
+// How late this process's event loop runs: when it is late, the simulator (not the CP) sets the pace.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+async function startDurable(msg: Extract<ToChild, { type: 'durable-start' }>): Promise<void> {
+  if (!target) throw new Error('durable-start before register');
+  durable ??= createDurableFleet(target, localAddress, msg.backoff);
+  const t0 = performance.now();
+  await durable.start(identities.slice(durable.stats().sims, Math.min(msg.upTo, identities.length)), msg.concurrency);
+  send({ type: 'durable-started', count: durable.stats().sims, ms: performance.now() - t0 });
+}
+
 function closeAll(): void {
+  durable?.stop();
   for (const s of sims) {
     if (s.timer) clearTimeout(s.timer);
     s.ws.terminate();
@@ -217,6 +233,22 @@ process.on('message', (msg: ToChild) => {
         return;
       case 'dispatch-stats':
         send({ type: 'dispatch-stats', ackAt, endAckAt, firstDispatchAt });
+        return;
+      case 'durable-start':
+        startDurable(msg).catch(fail);
+        return;
+      case 'durable-emit':
+        durable?.emitRate(msg.perSecond);
+        return;
+      case 'durable-stats':
+        send({ type: 'durable-stats', ...(durable?.stats() ?? NO_DURABLE_STATS) });
+        return;
+      case 'durable-timeline':
+        send({ type: 'durable-timeline', sims: durable?.timeline() ?? [] });
+        return;
+      case 'loop-delay':
+        send({ type: 'loop-delay', p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 });
+        if (msg.reset) loopDelay.reset();
         return;
       case 'close':
         closeAll();

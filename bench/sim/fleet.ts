@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { FleetTarget, FromChild, ToChild } from './messages.js';
+import type { BackoffSettings, DurableStats, FleetTarget, FromChild, SimTimeline, ToChild } from './messages.js';
 
 /** How many tunnels one simulator process holds at most (its open-file limit and event loop both stay comfortable). */
 export const TUNNELS_PER_CHILD = 2500;
@@ -68,6 +68,8 @@ export interface Fleet {
   size: number;
   children: number;
   hostnames: string[];
+  /** Process ids of the simulator processes (to sample their CPU). */
+  pids: number[];
   /** Registers every host through `/v1/register` (key + CSR made in the children, in parallel); returns wall ms. */
   register(target: FleetTarget, joinToken: string, concurrencyPerChild?: number): Promise<number>;
   /** Connects tunnels until `total` are up, spread evenly over the children; returns wall ms and failures. */
@@ -76,6 +78,16 @@ export interface Fleet {
   record(on: boolean): void;
   stats(): Promise<FleetStats>;
   dispatchStats(): Promise<FleetDispatchStats>;
+  /** Starts `total` durable sims (reconnect with backoff, keep events until acked: `durable-sim.ts`) spread evenly over the children; resolves when each had its first welcome, with wall ms. */
+  startDurable(total: number, backoff: BackoffSettings, concurrencyPerChild?: number): Promise<number>;
+  /** Fleet-wide findings per second the durable sims emit, split over the children (0 stops). */
+  emitDurable(perSecond: number): void;
+  /** The durable sims' counters summed over the children (`lastUpAt` is the latest). */
+  durableStats(): Promise<DurableStats>;
+  /** Every durable sim's welcomes and drops. */
+  durableTimeline(): Promise<SimTimeline[]>;
+  /** Each simulator's event-loop delay (p99, max in ms) since the last reset; `reset` starts a new window. */
+  loopDelay(reset: boolean): Promise<{ p99Ms: number; maxMs: number }[]>;
   /** Stops every child: a polite `close`, then SIGKILL. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -126,7 +138,7 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
     throw (failed as PromiseRejectedResult).reason;
   }
   return {
-    size, children: count, hostnames,
+    size, children: count, hostnames, pids: children.flatMap((c) => (c.proc.pid === undefined ? [] : [c.proc.pid])),
     async register(target, joinToken, concurrencyPerChild = 8) {
       const t0 = performance.now();
       await Promise.all(children.map((c, i) => {
@@ -179,6 +191,47 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
         endAckAt: replies.flatMap((r) => r.endAckAt),
         firstDispatchAt: firsts.length ? Math.min(...firsts) : 0,
       };
+    },
+    async startDurable(total, backoff, concurrencyPerChild = 50) {
+      const t0 = performance.now();
+      await Promise.all(children.map((c, i) => {
+        const done = c.next('durable-started');
+        c.send({ type: 'durable-start', upTo: Math.max(0, Math.ceil((total - i) / count)), concurrency: concurrencyPerChild, backoff });
+        return done;
+      }));
+      return performance.now() - t0;
+    },
+    emitDurable(perSecond) {
+      for (const c of children) c.send({ type: 'durable-emit', perSecond: perSecond / count });
+    },
+    async durableStats() {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('durable-stats');
+        c.send({ type: 'durable-stats' });
+        return done;
+      }));
+      const sum = (k: Exclude<keyof DurableStats, 'lastUpAt' | 'lastDownAt'>): number => replies.reduce((a, r) => a + r[k], 0);
+      return {
+        sims: sum('sims'), online: sum('online'), emitted: sum('emitted'), pending: sum('pending'), resent: sum('resent'),
+        welcomes: sum('welcomes'), failedAttempts: sum('failedAttempts'), lastUpAt: Math.max(...replies.map((r) => r.lastUpAt)),
+        lastDownAt: Math.max(...replies.map((r) => r.lastDownAt)),
+      };
+    },
+    async durableTimeline() {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('durable-timeline');
+        c.send({ type: 'durable-timeline' });
+        return done;
+      }));
+      return replies.flatMap((r) => r.sims);
+    },
+    async loopDelay(reset) {
+      return Promise.all(children.map(async (c) => {
+        const done = c.next('loop-delay');
+        c.send({ type: 'loop-delay', reset });
+        const r = await done;
+        return { p99Ms: r.p99Ms, maxMs: r.maxMs };
+      }));
     },
     close,
   };

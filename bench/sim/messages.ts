@@ -7,6 +7,35 @@ export interface FleetTarget {
   ca: string;
 }
 
+/** Reconnect policy of durable sims (see `durable-sim.ts`). */
+export interface BackoffSettings {
+  baseMs: number;
+  capMs: number;
+  resetMs: number;
+}
+
+/** What a child's durable sims did so far (summed by the parent). */
+export interface DurableStats {
+  sims: number;
+  online: number;
+  emitted: number;
+  /** Emitted and not yet acknowledged by the CP. */
+  pending: number;
+  resent: number;
+  welcomes: number;
+  failedAttempts: number;
+  /** Date.now() of the latest welcome any sim got (0 when none). */
+  lastUpAt: number;
+  /** Date.now() when the last up tunnel closed (0 when none did). */
+  lastDownAt: number;
+}
+
+/** One durable sim's history: Date.now() of each welcome, and of each close of an up tunnel with its close code. */
+export interface SimTimeline {
+  upAt: number[];
+  downAt: [number, number][];
+}
+
 /** Parent → child. */
 export type ToChild =
   | { type: 'register'; target: FleetTarget; joinToken: string; hostnames: string[]; localAddress: string; concurrency: number }
@@ -14,6 +43,14 @@ export type ToChild =
   | { type: 'record'; on: boolean }
   | { type: 'stats' }
   | { type: 'dispatch-stats' }
+  /** Starts reconnecting, event-keeping sims for the first `upTo` registered hosts (instead of `connect`). */
+  | { type: 'durable-start'; upTo: number; concurrency: number; backoff: BackoffSettings }
+  /** Findings per second this child's durable sims emit in turn (0 stops). */
+  | { type: 'durable-emit'; perSecond: number }
+  | { type: 'durable-stats' }
+  | { type: 'durable-timeline' }
+  /** The child's event-loop delay since the last reset (then reset it when `reset`). */
+  | { type: 'loop-delay'; reset: boolean }
   | { type: 'close' };
 
 /** Percentiles a child computed over its own samples (the parent merges the raw samples for fleet-wide figures). */
@@ -37,4 +74,8 @@ export type FromChild =
       endAckAt: number[];
       firstDispatchAt: number;
     }
+  | { type: 'durable-started'; count: number; ms: number }
+  | ({ type: 'durable-stats' } & DurableStats)
+  | { type: 'durable-timeline'; sims: SimTimeline[] }
+  | { type: 'loop-delay'; p99Ms: number; maxMs: number }
   | { type: 'error'; message: string };

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { OKESU, type Child, type CpChild } from './cp-process.js';
+
+/** A line `okesu tail --json` printed, with the wall-clock time (ms, sub-ms precision) it reached this process. */
+export interface TailLine {
+  at: number;
+  line: string;
+}
+
+/** Wall clock with sub-millisecond precision; comparable with `performance.timeOrigin + performance.now()` in any process on this machine. */
+export const wallNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Starts a real `okesu tail --json` (with `cp`'s admin config) and hands every stdout line to `onLine` the moment it
+ * arrives, stamped with `wallNow()`. Lines are split here, so a chunk holding many lines stamps them all alike.
+ */
+export function startTail(cp: CpChild, onLine: (l: TailLine) => void, extra: string[] = []): Child {
+  const child = spawn(process.execPath, [OKESU, 'tail', '--json', ...extra], {
+    env: { ...process.env, OKESU_CONFIG: join(cp.stateDir, 'admin.yaml'), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('could not start okesu tail');
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const at = wallNow();
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) if (line) onLine({ at, line });
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-64 * 1024);
+  });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return {
+    child, pid: child.pid, exited, stderr: () => stderr,
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

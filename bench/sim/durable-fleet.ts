@@ -1,0 +1,70 @@
+import { DurableSim, type BackoffPolicy, type SimIdentity } from './durable-sim.js';
+import type { DurableStats, FleetTarget, SimTimeline } from './messages.js';
+
+/** The durable sims of one simulator process and the one timer that makes them emit, in turn. */
+export interface DurableFleet {
+  /** Starts sims for `identities` (at most `concurrency` connecting at once) and resolves when each had its first welcome. */
+  start(identities: readonly SimIdentity[], concurrency: number): Promise<void>;
+  /** Emits `perSecond` findings per second across the sims, round robin (0 stops). */
+  emitRate(perSecond: number): void;
+  stats(): DurableStats;
+  timeline(): SimTimeline[];
+  stop(): void;
+}
+
+const TICK_MS = 50;
+
+/** The counters of a process without durable sims. */
+export const NO_DURABLE_STATS: Readonly<DurableStats> = { sims: 0, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, lastUpAt: 0, lastDownAt: 0 };
+
+/** Creates the process's durable fleet against `target`, connecting from `localAddress`. */
+export function createDurableFleet(target: FleetTarget, localAddress: string, backoff: BackoffPolicy): DurableFleet {
+  const sims: DurableSim[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let next = 0;
+  return {
+    async start(identities, concurrency) {
+      let i = 0;
+      const worker = async (): Promise<void> => {
+        while (i < identities.length) {
+          const sim = new DurableSim(identities[i++] as SimIdentity, target, localAddress, backoff);
+          sims.push(sim);
+          await sim.start();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, identities.length) }, worker));
+    },
+    emitRate(perSecond) {
+      clearInterval(timer);
+      timer = undefined;
+      if (perSecond <= 0 || sims.length === 0) return;
+      // Owed emissions accrue with time, so the rate holds even when ticks come late (a busy loop).
+      const t0 = performance.now();
+      let done = 0;
+      timer = setInterval(() => {
+        const owed = Math.floor(((performance.now() - t0) * perSecond) / 1000) - done;
+        for (let k = 0; k < owed; k++) (sims[next++ % sims.length] as DurableSim).emit();
+        done += owed;
+      }, TICK_MS);
+    },
+    stats() {
+      const s: DurableStats = { sims: sims.length, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, lastUpAt: 0, lastDownAt: 0 };
+      for (const sim of sims) {
+        if (sim.up) s.online++;
+        s.emitted += sim.emitted;
+        s.pending += sim.pending;
+        s.resent += sim.resent;
+        s.welcomes += sim.welcomes;
+        s.failedAttempts += sim.failedAttempts;
+        s.lastUpAt = Math.max(s.lastUpAt, sim.lastUpAt);
+        s.lastDownAt = Math.max(s.lastDownAt, sim.lastDownAt);
+      }
+      return s;
+    },
+    timeline: () => sims.map((sim) => ({ upAt: sim.upAt, downAt: sim.downAt })),
+    stop() {
+      clearInterval(timer);
+      for (const sim of sims) sim.stop();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import tls from 'node:tls';
+import WebSocket, { type RawData } from 'ws';
+import { LIMITS } from '../../src/protocol/limits.js';
+import { newId } from '../../src/protocol/ids.js';
+import type { BackoffSettings, FleetTarget } from './messages.js';
+
+/** Reconnect policy: full-jitter exponential backoff (first delay ceiling `baseMs`, doubling per failed attempt up to `capMs`; a connection up for `resetMs` resets it), as in `daimon/tunnel-client.ts`. */
+export type BackoffPolicy = BackoffSettings;
+
+/** The real daimon's defaults (`daimon/tunnel-client.ts`). */
+export const DAIMON_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 60_000, resetMs: 30_000 };
+
+/** What a simulated daimon needs to open its tunnel. */
+export interface SimIdentity {
+  hostname: string;
+  key: string;
+  cert: string;
+  credential: string;
+  ca: string;
+}
+
+/**
+ * A simulated daimon that behaves like the real one across CP restarts: it reconnects with the daimon's backoff and
+ * jitter, numbers its events (run_id, seq) in one daimon-started run, keeps each record until the CP acknowledges it
+ * (the spool, in memory) and offers every unacknowledged record again after each reconnect (the sender's `onUp`).
+ */
+export class DurableSim {
+  /** Whether the tunnel is up (welcome received, not closed since). */
+  up = false;
+  /** Welcomes received: 1 after the first connect, +1 per reconnect. */
+  welcomes = 0;
+  /** Connection attempts that ended before a welcome (refused, reset, timed out). */
+  failedAttempts = 0;
+  emitted = 0;
+  /** Records sent again after a reconnect (duplicates the CP must not store twice). */
+  resent = 0;
+  /** Date.now() of the last welcome. */
+  lastUpAt = 0;
+  /** Date.now() when an up tunnel last closed. */
+  lastDownAt = 0;
+  /** Every welcome (Date.now()) and every close of an up tunnel ([Date.now(), close code]), for the timeline. */
+  readonly upAt: number[] = [];
+  readonly downAt: [number, number][] = [];
+  readonly runId = newId('r');
+  private readonly outbox = new Map<number, string>();
+  private readonly sentOnce = new Set<number>();
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private openedAt = 0;
+  private lastHeard = 0;
+  private beat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private heartbeatSeq = 0;
+  private nextSeq = 0;
+  private firstUp: (() => void) | undefined;
+  // Parsing key, certificate and CA for every attempt costs the simulator ~1 ms of its event loop per connect, which at
+  // thousands of reconnects makes the simulator, not the CP, the bottleneck. One context per sim, reused.
+  private secureContext: tls.SecureContext | undefined;
+
+  constructor(
+    private readonly id: SimIdentity,
+    private readonly target: FleetTarget,
+    private readonly localAddress: string,
+    private readonly policy: BackoffPolicy,
+  ) {}
+
+  /** Records emitted and not yet acknowledged. */
+  get pending(): number {
+    return this.outbox.size;
+  }
+
+  /** Connects (retrying by the policy) and resolves at the first welcome. */
+  start(): Promise<void> {
+    const up = new Promise<void>((resolve) => (this.firstUp = resolve));
+    this.connect();
+    return up;
+  }
+
+  /** Emits one finding: kept until acknowledged, sent now when the tunnel is up. */
+  emit(): void {
+    const seq = this.nextSeq++;
+    const ts = Date.now();
+    const text =
+      `{"run_id":"${this.runId}","seq":${seq},"event":{"type":"finding","ts":${ts},"agent":"bench-storm","severity":"low",` +
+      `"category":"other","title":"storm finding","resource":"item:${seq}","dedup_key":"${this.id.hostname}-${seq}"}}`;
+    this.outbox.set(seq, text);
+    this.emitted++;
+    if (this.up) this.send([[seq, text]]);
+  }
+
+  /** Stops reconnecting and drops the tunnel. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.beat);
+    this.ws?.terminate();
+  }
+
+  private send(records: [number, string][]): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    for (let i = 0; i < records.length; i += LIMITS.recordsPerFrame) {
+      const chunk = records.slice(i, i + LIMITS.recordsPerFrame);
+      for (const [seq] of chunk) {
+        if (this.sentOnce.has(seq)) this.resent++;
+        else this.sentOnce.add(seq);
+      }
+      ws.send(`{"type":"events","records":[${chunk.map(([, text]) => text).join(',')}]}`);
+    }
+  }
+
+  private connect(): void {
+    this.retry = undefined;
+    if (this.stopped) return;
+    this.openedAt = 0;
+    this.secureContext ??= tls.createSecureContext({ ca: this.id.ca, key: this.id.key, cert: this.id.cert });
+    // ws hands its options to tls.connect, which takes a ready secure context; ws's own types do not list it.
+    const options: WebSocket.ClientOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
+      secureContext: this.secureContext, localAddress: this.localAddress,
+      headers: { authorization: `Bearer ${this.id.credential}` },
+      perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 30_000,
+    };
+    const ws = new WebSocket(`wss://${this.target.host}:${this.target.port}/v1/tunnel`, options);
+    this.ws = ws;
+    // A refused upgrade (e.g. 503 while the CP starts): give up on this socket; 'close' follows and retries.
+    ws.on('unexpected-response', () => ws.terminate());
+    ws.on('error', () => undefined);
+    ws.on('open', () => {
+      this.openedAt = this.lastHeard = Date.now();
+      ws.send(JSON.stringify({ type: 'hello', protocol: 1, version: 'bench', os: 'linux', arch: 'x64', labels: {}, running: [this.runId], spool_depth: this.outbox.size }));
+    });
+    ws.on('message', (data: RawData) => {
+      this.lastHeard = Date.now();
+      this.onFrame(ws, JSON.parse(data.toString()) as { type?: string; [k: string]: unknown });
+    });
+    ws.on('close', (code: number) => {
+      clearInterval(this.beat);
+      if (this.up) {
+        this.lastDownAt = Date.now();
+        this.downAt.push([this.lastDownAt, code]);
+      } else {
+        this.failedAttempts++;
+      }
+      this.up = false;
+      if (this.ws === ws) this.ws = undefined;
+      this.scheduleReconnect();
+    });
+  }
+
+  private onFrame(ws: WebSocket, frame: { type?: string; [k: string]: unknown }): void {
+    switch (frame.type ?? '') {
+      case 'welcome': {
+        const intervalMs = Number(frame['heartbeat_interval_ms']) || 5000;
+        this.up = true;
+        this.welcomes++;
+        this.lastUpAt = Date.now();
+        this.upAt.push(this.lastUpAt);
+        clearInterval(this.beat);
+        this.beat = setInterval(() => {
+          // The daimon's watchdog: a CP silent for 3 intervals is dropped.
+          if (Date.now() - this.lastHeard > 3 * intervalMs) return ws.terminate();
+          ws.send(JSON.stringify({ type: 'heartbeat', seq: ++this.heartbeatSeq, ts: Date.now(), running: 1, spool_depth: this.outbox.size }));
+        }, intervalMs);
+        // Everything not yet acknowledged goes again, oldest first: the CP stores each (run, seq) once.
+        this.send([...this.outbox.entries()]);
+        this.firstUp?.();
+        this.firstUp = undefined;
+        return;
+      }
+      case 'ack':
+        for (const r of frame['records'] as { run_id: string; seq: number }[]) if (r.run_id === this.runId) this.outbox.delete(r.seq);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    if (this.openedAt > 0 && Date.now() - this.openedAt > this.policy.resetMs) this.attempt = 0;
+    const delay = Math.floor(Math.random() * Math.min(this.policy.capMs, this.policy.baseMs * 2 ** Math.min(this.attempt, 30)));
+    this.attempt++;
+    this.retry = setTimeout(() => this.connect(), delay);
+  }
+}
