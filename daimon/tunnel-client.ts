@@ -57,7 +57,7 @@ function readBody(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
 /**
  * The daimon's end of the tunnel (SPEC §3.1): a mutual-TLS WebSocket to `/v1/tunnel`, hello first, heartbeats at the
  * interval the CP's welcome names, every CP frame validated, silent CPs terminated after 3 intervals, and reconnects
- * with exponential backoff and full jitter. A refusal naming a fatal code goes to `onFatal` and ends the reconnecting.
+ * with exponential backoff and full jitter, over at least the reconnect window the CP's welcome names. A refusal naming a fatal code goes to `onFatal` and ends the reconnecting.
  */
 export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logger; now?: () => number; random?: () => number }): TunnelClient {
   const now = deps.now ?? Date.now;
@@ -78,6 +78,8 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
   let lastHeard = 0;
   let heartbeatSeq = 0;
   let intervalMs = opts.defaultHeartbeatMs ?? 5000;
+  // The CP's reconnect window for its fleet (welcome): every attempt's jitter spans at least this much.
+  let spreadMs = 0;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -110,6 +112,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     switch (frame.type) {
       case 'welcome':
         intervalMs = frame.heartbeat_interval_ms;
+        spreadMs = frame.reconnect_spread_ms ?? 0;
         clearInterval(heartbeatTimer);
         heartbeatTimer = setInterval(() => {
           const status = opts.status();
@@ -160,7 +163,9 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
   const scheduleReconnect = (): void => {
     if (stopped || fatal) return;
     if (openedAt > 0 && now() - openedAt > resetAfter) attempt = 0;
-    const delay = Math.floor(random() * Math.min(cap, base * 2 ** Math.min(attempt, 30)));
+    // Full jitter over the backoff window, or over the CP's fleet-sized window when that is longer: after a CP restart
+    // thousands of daimons then arrive at a pace it can take instead of overflowing its accept queue at once.
+    const delay = Math.floor(random() * Math.max(spreadMs, Math.min(cap, base * 2 ** Math.min(attempt, 30))));
     attempt++;
     log.info({ delay_ms: delay, attempt }, 'reconnecting to the CP');
     retryTimer = setTimeout(connect, delay);

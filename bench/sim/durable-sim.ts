@@ -4,7 +4,7 @@ import { LIMITS } from '../../src/protocol/limits.js';
 import { newId } from '../../src/protocol/ids.js';
 import type { BackoffSettings, FleetTarget } from './messages.js';
 
-/** Reconnect policy: full-jitter exponential backoff (first delay ceiling `baseMs`, doubling per failed attempt up to `capMs`; a connection up for `resetMs` resets it), as in `daimon/tunnel-client.ts`. */
+/** Reconnect policy: full-jitter exponential backoff (first delay ceiling `baseMs`, doubling per failed attempt up to `capMs`; a connection up for `resetMs` resets it; the window is at least the welcome's `reconnect_spread_ms`), as in `daimon/tunnel-client.ts`. */
 export type BackoffPolicy = BackoffSettings;
 
 /** The real daimon's defaults (`daimon/tunnel-client.ts`). */
@@ -46,6 +46,7 @@ export class DurableSim {
   private readonly sentOnce = new Set<number>();
   private ws: WebSocket | undefined;
   private attempt = 0;
+  private spreadMs = 0;
   private openedAt = 0;
   private lastHeard = 0;
   private beat: NodeJS.Timeout | undefined;
@@ -152,6 +153,7 @@ export class DurableSim {
     switch (frame.type ?? '') {
       case 'welcome': {
         const intervalMs = Number(frame['heartbeat_interval_ms']) || 5000;
+        this.spreadMs = Number(frame['reconnect_spread_ms']) || 0;
         this.up = true;
         this.welcomes++;
         this.lastUpAt = Date.now();
@@ -179,7 +181,8 @@ export class DurableSim {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     if (this.openedAt > 0 && Date.now() - this.openedAt > this.policy.resetMs) this.attempt = 0;
-    const delay = Math.floor(Math.random() * Math.min(this.policy.capMs, this.policy.baseMs * 2 ** Math.min(this.attempt, 30)));
+    // As the daimon: the jitter spans at least the CP's fleet-sized reconnect window from its last welcome.
+    const delay = Math.floor(Math.random() * Math.max(this.spreadMs, Math.min(this.policy.capMs, this.policy.baseMs * 2 ** Math.min(this.attempt, 30))));
     this.attempt++;
     this.retry = setTimeout(() => this.connect(), delay);
   }

@@ -1,8 +1,10 @@
 import type { BenchSuite } from '../lib/types.js';
+import { suite as tunnelCapacitySuite } from './tunnel-capacity.js';
 import { ingestSuite } from './ingest.js';
-import { daimonFootprintSuite } from './daimon-footprint.js';
+import { suite as fanOutSuite } from './fan-out.js';
 import { suite as e2eLatencySuite } from './e2e-latency.js';
+import { daimonFootprintSuite } from './daimon-footprint.js';
 import { suite as reconnectStormSuite } from './reconnect-storm.js';
 
-/** The suites this folder always has, in the order they run. Optional suites are found by `../lib/discover.ts`. */
-export const suites: BenchSuite[] = [ingestSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite];
+/** Every suite, in the order they run: the issue's numbering (the console suite comes with the console). */
+export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite];

@@ -28,6 +28,8 @@ export interface ControlPlaneOptions {
   port: number;
   /** Heartbeat interval told to daimons at connect (default 5 s). */
   heartbeatIntervalMs?: number;
+  /** Tunnel handshakes per second daimons are paced to after a CP restart (default 150). */
+  reconnectRatePerS?: number;
   /** How often "last heard" is flushed to the store (default 1 s). */
   livenessFlushMs?: number;
   /** Extra names for the server certificate. */
@@ -67,15 +69,17 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const waiters = createRunWaiters();
       const liveness = createLiveness({
         hosts: st.hosts, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
-        onChange: (views) => {
+        transaction: (fn) => st.transaction(fn),
+        writeChanges: (views) => {
           const at = now();
-          const cursors = st.transaction(() => views.map((view) => st.feed.append(at, 'host', view)));
-          views.forEach((view, i) => stream.publish('host', cursors[i] as number, view));
+          return views.map((view) => st.feed.append(at, 'host', view));
         },
+        publishChanges: (views, cursors) => views.forEach((view, i) => stream.publish('host', cursors[i] as number, view)),
       });
       liveness.load();
       const ingest = createIngestQueue({
         store: st, now, log,
+        alongside: () => liveness.pendingAnnouncements(),
         onCommitted: (r) => {
           for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
           for (const run of r.runs) stream.publish('run', run.cursor, run.run);
@@ -85,7 +89,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
       const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const tunnels = createTunnelHub({
-        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, now, log,
+        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log,
         events: {
           onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),

@@ -4,6 +4,13 @@ import type { EventIngest } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { IngestResult } from './store/ingest.js';
 
+/** A write that rides in an ingest commit: made inside its transaction, then told how the commit went. */
+export interface AlongsideWrite {
+  write(): void;
+  committed(): void;
+  rolledBack(): void;
+}
+
 interface Pending {
   hostname: string;
   records: readonly EventRecord[];
@@ -47,6 +54,8 @@ export function createIngestQueue(deps: {
   now: () => number;
   log: Logger;
   onCommitted: (r: IngestResult, hostname: string) => void;
+  /** Other writes to make in each commit's transaction, before the records (the CP's pending host changes). */
+  alongside?: () => AlongsideWrite | undefined;
   limits?: Partial<IngestQueueLimits>;
 }): IngestQueue {
   const limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
@@ -56,7 +65,21 @@ export function createIngestQueue(deps: {
   let scheduled = false;
   const drainedListeners: (() => void)[] = [];
 
-  const commit = (items: Pending[]): IngestResult[] => deps.store.ingest.ingestBatch(items, deps.now());
+  const commit = (items: Pending[]): IngestResult[] => {
+    const other = deps.alongside?.();
+    let results: IngestResult[];
+    try {
+      results = deps.store.transaction(() => {
+        other?.write();
+        return deps.store.ingest.ingestBatch(items, deps.now());
+      });
+    } catch (err) {
+      other?.rolledBack();
+      throw err;
+    }
+    other?.committed();
+    return results;
+  };
 
   const settle = (item: Pending, result: IngestResult): void => {
     if (result.foreign > 0) deps.log.warn({ host: item.hostname, count: result.foreign }, 'refused events for runs of another host');

@@ -1,5 +1,6 @@
 import type { HostState, HostView } from '../protocol/api.js';
 import type { HostRow, HostsRepo } from './store/hosts.js';
+import type { AlongsideWrite } from './ingest-queue.js';
 
 /** Liveness from "last heard" and the transport's heartbeat interval (SPEC §2.3). */
 export function hostState(lastHeard: number | null, intervalMs: number, now: number): HostState {
@@ -9,6 +10,9 @@ export function hostState(lastHeard: number | null, intervalMs: number, now: num
   if (silence < 12 * intervalMs) return 'stale';
   return 'offline';
 }
+
+/** The least time between two writes of host changes to the feed. */
+const ANNOUNCE_GAP_MS = 50;
 
 interface LiveEntry {
   lastHeard: number;
@@ -29,15 +33,22 @@ export function createLiveness(deps: {
   now: () => number;
   intervalMs: number;
   flushMs: number;
-  /** Host views that changed, coalesced: called once per event-loop turn with every host that changed in it. */
-  onChange: (views: HostView[]) => void;
+  /** Writes changed host views to the feed (called inside a transaction); returns their cursors. */
+  writeChanges: (views: HostView[]) => number[];
+  /** Runs a function in one store transaction. */
+  transaction: <T>(fn: () => T) => T;
+  /** Publishes written host views, after their commit. */
+  publishChanges: (views: HostView[], cursors: number[]) => void;
 }) {
   const live = new Map<string, LiveEntry>();
   let timer: NodeJS.Timeout | undefined;
-  // Hosts whose state or tunnel changed this turn. A reconnect storm changes thousands at once; announcing them in
-  // one batch lets the CP write the feed in one transaction instead of one fsync per host.
+  // Hosts whose state or tunnel changed since the last announcement. Announcements are written at most every
+  // ANNOUNCE_GAP_MS: a reconnect storm brings tunnels up one per loop turn, and one synchronous commit (fsync) per
+  // host throttled the CP. Ingest writes pending announcements inside its own commits (`pendingAnnouncements`), so a
+  // host is announced before the findings it sends, at no extra fsync.
   const changed = new Set<string>();
   let announceScheduled = false;
+  let lastAnnounced = 0;
 
   const view = (row: HostRow, now: number): HostView => {
     const entry = live.get(row.hostname);
@@ -59,26 +70,52 @@ export function createLiveness(deps: {
     };
   };
 
-  const announceNow = (): void => {
-    announceScheduled = false;
-    if (changed.size === 0) return;
-    const now = deps.now();
-    const views: HostView[] = [];
-    for (const hostname of changed) {
-      const row = deps.hosts.get(hostname);
-      if (row) views.push(view(row, now));
-    }
+  /** Takes the pending changes as a write to make inside a caller's transaction, or undefined when there are none. */
+  const takePending = (): AlongsideWrite | undefined => {
+    if (changed.size === 0) return undefined;
+    const hostnames = [...changed];
     changed.clear();
-    if (views.length > 0) deps.onChange(views);
+    lastAnnounced = performance.now();
+    let views: HostView[] = [];
+    let cursors: number[] = [];
+    return {
+      write() {
+        const now = deps.now();
+        views = hostnames.flatMap((hostname) => {
+          const row = deps.hosts.get(hostname);
+          return row ? [view(row, now)] : [];
+        });
+        cursors = deps.writeChanges(views);
+      },
+      committed: () => deps.publishChanges(views, cursors),
+      rolledBack: () => {
+        for (const hostname of hostnames) announce(hostname);
+      },
+    };
   };
 
-  const announce = (hostname: string): void => {
+  const announceNow = (): void => {
+    announceScheduled = false;
+    const pending = takePending();
+    if (!pending) return;
+    try {
+      deps.transaction(() => pending.write());
+    } catch (err) {
+      pending.rolledBack();
+      throw err;
+    }
+    pending.committed();
+  };
+
+  function announce(hostname: string): void {
     changed.add(hostname);
     if (!announceScheduled) {
       announceScheduled = true;
-      setImmediate(announceNow);
+      const wait = lastAnnounced + ANNOUNCE_GAP_MS - performance.now();
+      if (wait <= 0) setImmediate(announceNow);
+      else setTimeout(announceNow, wait).unref();
     }
-  };
+  }
 
   const tick = (): void => {
     const now = deps.now();
@@ -135,6 +172,8 @@ export function createLiveness(deps: {
         announce(hostname);
       }
     },
+    /** Pending host changes as a write for the caller's transaction (ingest: feed order follows causality). */
+    pendingAnnouncements: takePending,
     /** Forgets a removed host. */
     forget(hostname: string): void {
       live.delete(hostname);

@@ -59,6 +59,11 @@ export const cpFrameSchema = z.discriminatedUnion('type', [
     hostname: z.string(),
     heartbeat_interval_ms: z.number().int().positive(),
     server_time: z.number(),
+    /**
+     * The least window a daimon spreads its reconnect attempts over after losing this tunnel, sized by the CP to its
+     * fleet, so a CP restart is met by a paced stream of handshakes instead of one burst. Absent: no floor.
+     */
+    reconnect_spread_ms: z.number().int().nonnegative().max(600_000).optional(),
   }),
   z.object({ type: z.literal('heartbeat_ack'), seq: z.number().int().nonnegative() }),
   z.object({ type: z.literal('ack'), records: z.array(recordKeySchema).max(LIMITS.recordsPerFrame) }),

@@ -95,8 +95,10 @@ describe('live stream', () => {
     // cursors are ordered, so once the last matching one is here every earlier one would be too
     await s.next((f) => f.type === 'finding' && (f['finding'] as { title: string }).title === 'last high');
     expect(delivered(s).map((g) => g.title)).toEqual(['high', 'critical', 'last high']);
-    // the filter applies to findings only: host messages still flow
+    // the filter applies to findings only: host messages still flow, and a host is announced before its findings
+    // (its change is written in the same commit as the findings, ahead of them)
     expect(s.ofType('host').length).toBeGreaterThan(0);
+    expect(s.ofType('host')[0]?.['cursor'] as number).toBeLessThan(s.ofType('finding')[0]?.['cursor'] as number);
   });
 
   it('hands over from GET /v1/findings: streaming after its cursor delivers only newer findings', async () => {

@@ -4,7 +4,7 @@ import { loadAgentCatalog, builtinAgentsDir } from '../../specs/agent-catalog.js
 import { formatSpecError } from '../../specs/parse-agent.js';
 import { VERSION } from '../../version.js';
 import { action, untilStopped, usageError, type CliContext } from '../context.js';
-import { durationArg } from '../options.js';
+import { durationArg, positiveIntArg } from '../options.js';
 import { createLogger } from '../logger.js';
 
 /** Splits `HOST:PORT` (IPv6 as `[::]:8443`). */
@@ -35,12 +35,13 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--state <dir>', 'state directory (CA, store, admin.yaml)', './.okesu/cp')
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8443')
     .option('--heartbeat-interval <dur>', 'heartbeat interval told to daimons', durationArg, 5000)
+    .option('--reconnect-rate <n>', 'tunnel handshakes per second daimons are paced to after a CP restart', positiveIntArg, 150)
     .option('--san <name>', 'extra DNS name or IP for the server certificate (repeatable)', collect, [])
     .option('--advertise-url <url>', 'CP URL written into admin.yaml')
     .option('--agents <dir>', 'agent definitions sent with dispatches (repeatable; built-ins come last)', collect, [])
     .option('--log-level <level>', 'log level', 'info')
     .action(
-      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
+      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; reconnectRate: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
@@ -49,7 +50,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         const { createControlPlane } = await import('../../cp/cp-server.js');
         const server = createControlPlane(
           {
-            stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval,
+            stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
             sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
           },
           { log },

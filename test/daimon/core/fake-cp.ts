@@ -60,6 +60,8 @@ export interface FakeCp {
   heartbeatMs: number;
   /** Whether to send `welcome` on connect (default true). */
   welcome: boolean;
+  /** `reconnect_spread_ms` of the welcome frame (absent when undefined). */
+  reconnectSpreadMs?: number;
   /** Whether to acknowledge `events` frames (default false: records stay un-acked). */
   ackEvents: boolean;
   /** Whether to answer heartbeats with `heartbeat_ack` (default true); false makes the CP silent. */
@@ -160,7 +162,10 @@ export async function startFakeCp(opts: { heartbeatMs?: number } = {}): Promise<
       });
       ws.on('close', () => (tunnel.closed = true));
       cp.tunnels.push(tunnel);
-      if (cp.welcome) tunnel.send({ type: 'welcome', hostname: tunnel.hostname ?? '', heartbeat_interval_ms: cp.heartbeatMs, server_time: Date.now() });
+      if (cp.welcome) {
+        const spread = cp.reconnectSpreadMs === undefined ? {} : { reconnect_spread_ms: cp.reconnectSpreadMs };
+        tunnel.send({ type: 'welcome', hostname: tunnel.hostname ?? '', heartbeat_interval_ms: cp.heartbeatMs, server_time: Date.now(), ...spread });
+      }
     });
   });
 

@@ -27,7 +27,7 @@ interface Seen {
   acks: RecordKey[][];
 }
 
-function startClient(over: { onUp?: () => void; onAck?: (k: readonly RecordKey[]) => void; running?: string[] } = {}): { client: TunnelClient; seen: Seen; log: ReturnType<typeof captureLogger> } {
+function startClient(over: { onUp?: () => void; onAck?: (k: readonly RecordKey[]) => void; running?: string[]; random?: () => number } = {}): { client: TunnelClient; seen: Seen; log: ReturnType<typeof captureLogger> } {
   const seen: Seen = { up: 0, down: [], fatal: [], dispatches: [], cancels: [], acks: [] };
   const log = captureLogger();
   const c = createTunnelClient(
@@ -36,7 +36,7 @@ function startClient(over: { onUp?: () => void; onAck?: (k: readonly RecordKey[]
       status: () => ({ running: over.running ?? [], spoolDepth: spool?.depth() ?? 0 }),
       backoffBaseMs: 20, backoffCapMs: 100,
     },
-    { log: log.log },
+    { log: log.log, ...(over.random ? { random: over.random } : {}) },
   );
   c.start({
     onDispatch: (e) => seen.dispatches.push(e),
@@ -76,6 +76,7 @@ beforeEach(() => {
   cp.welcome = true;
   cp.ackHeartbeats = true;
   cp.heartbeatMs = 50;
+  cp.reconnectSpreadMs = undefined;
 });
 afterEach(async () => {
   await client?.stop();
@@ -118,6 +119,18 @@ describe('tunnel client', () => {
     expect(seen.down).toHaveLength(1);
   });
 
+
+  it('spreads its reconnect over the window the welcome names, not only its own short backoff', async () => {
+    // random 0.5: the delay is half the window — 10 ms of the 20 ms backoff, 750 ms of a 1.5 s fleet window
+    cp.reconnectSpreadMs = 1500;
+    startClient({ random: () => 0.5 });
+    const first = await tunnel(0);
+    await waitFor(() => framesOf(first, 'heartbeat').length >= 1, 10_000, 'a heartbeat');
+    const droppedAt = performance.now();
+    first.ws.terminate();
+    await tunnel(1);
+    expect(performance.now() - droppedAt).toBeGreaterThanOrEqual(700);
+  });
   it('resends every un-acknowledged record after a reconnect, and the spool empties once the CP acks', async () => {
     spool = await openSpool({ dir: tempDir('spool') });
     const s = spool;
