@@ -26,14 +26,19 @@ export interface Child {
 /** Starts `node ARGS` as a child process; stdout is discarded, stderr kept (last 64 KiB). */
 export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
+  return asChild(child);
+}
+
+/** Wraps a spawned process (with piped stderr) as a Child: its last 64 KiB of stderr kept, stop = SIGTERM then SIGKILL. */
+export function asChild(child: ChildProcess): Child {
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-64 * 1024);
   });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
   return {
-    child, pid: child.pid, exited, stderr: () => stderr,
+    child, pid: child.pid as number, exited, stderr: () => stderr,
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { OKESU, type Child, type CpChild } from './cp-process.js';
+import { OKESU, asChild, type Child, type CpChild } from './cp-process.js';
 
 /** A line `okesu tail --json` printed, with the wall-clock time (ms, sub-ms precision) it reached this process. */
 export interface TailLine {
@@ -28,19 +28,5 @@ export function startTail(cp: CpChild, onLine: (l: TailLine) => void, extra: str
     partial = parts.pop() ?? '';
     for (const line of parts) if (line) onLine({ at, line });
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-64 * 1024);
-  });
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return {
-    child, pid: child.pid, exited, stderr: () => stderr,
-    async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return asChild(child);
 }
