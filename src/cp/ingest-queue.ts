@@ -67,17 +67,19 @@ export function createIngestQueue(deps: {
 
   const commit = (items: Pending[]): IngestResult[] => {
     const other = deps.alongside?.();
+    // Nothing to write alongside (the usual case): the ingest's own transaction, no savepoint around it.
+    if (!other) return deps.store.ingest.ingestBatch(items, deps.now());
     let results: IngestResult[];
     try {
       results = deps.store.transaction(() => {
-        other?.write();
+        other.write();
         return deps.store.ingest.ingestBatch(items, deps.now());
       });
     } catch (err) {
-      other?.rolledBack();
+      other.rolledBack();
       throw err;
     }
-    other?.committed();
+    other.committed();
     return results;
   };
 
