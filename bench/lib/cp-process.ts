@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { clientConfigSchema, type ClientConfig } from '../../src/protocol/client-config.js';
-import { registerResponseSchema } from '../../src/protocol/api.js';
 import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
-import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
+import { registerHost, type HostIdentity } from './register-host.js';
 import { waitUntil } from './stats.js';
 
 /** The bundled CLI every child process runs (`OKESU_BENCH_BIN=path` runs another build, e.g. to compare two). */
@@ -49,15 +47,6 @@ export function asChild(child: ChildProcess): Child {
   };
 }
 
-/** An identity a simulated daimon obtained through `/v1/register`. */
-export interface HostIdentity {
-  hostname: string;
-  key: string;
-  cert: string;
-  credential: string;
-  ca: string;
-}
-
 /** A `okesu cp serve` child on loopback, its admin context and helpers that act through the public API only. */
 export interface CpChild extends Child {
   stateDir: string;
@@ -71,48 +60,48 @@ export interface CpChild extends Child {
   close(): Promise<void>;
 }
 
-/** Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir and waits until it listens. */
-export async function startCpChild(extra: string[] = []): Promise<CpChild> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
-  // BENCH_CPU_PROF=DIR profiles the CP (`--cpu-prof`): the way to find where a missed target's time goes.
+/**
+ * Starts `okesu cp serve` on `stateDir` and `listen`, with `nodeArgs` before the script, and resolves once it listens
+ * (stopping it on failure). BENCH_CPU_PROF=DIR adds `--cpu-prof` to every CP started here; a SIGKILLed one writes none.
+ */
+export async function spawnCp(stateDir: string, listen: string, cpArgs: string[] = [], nodeArgs: string[] = []): Promise<Child> {
   const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env['BENCH_CPU_PROF'])] : [];
-  const proc = spawnNode([...prof, OKESU, 'cp', 'serve', '--state', stateDir, '--listen', '127.0.0.1:0', '--log-level', 'warn', ...extra]);
-  await waitUntil('the CP to listen', () => {
+  const proc = spawnNode([...prof, ...nodeArgs, OKESU, 'cp', 'serve', '--state', stateDir, '--listen', listen, '--log-level', 'warn', ...cpArgs]);
+  try {
+    // Returning (not throwing) on exit ends the wait at once; waitUntil retries a throwing check until its timeout.
+    await waitUntil('the CP to listen', () => proc.child.exitCode !== null || /control plane on https:\/\//.test(proc.stderr()), 60_000, 20);
     if (proc.child.exitCode !== null) throw new Error(`cp exited ${proc.child.exitCode}: ${proc.stderr()}`);
-    return /control plane on https:\/\//.test(proc.stderr());
-  }, 30_000);
-  const config = clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/** The admin client config a CP wrote into its state dir on first start. */
+export function readAdminConfig(stateDir: string): ClientConfig {
+  return clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
+}
+
+/** Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir (`nodeArgs` before the script) and waits until it listens. */
+export async function startCpChild(extra: string[] = [], nodeArgs: string[] = []): Promise<CpChild> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
+  let proc: Child;
+  try {
+    proc = await spawnCp(stateDir, '127.0.0.1:0', extra, nodeArgs);
+  } catch (err) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  const config = readAdminConfig(stateDir);
   const port = Number(new URL(config.cp).port);
   return {
     ...proc, stateDir, port, url: config.cp, config,
     admin: createOperatorClient(config),
-    async register(hostname, joinToken) {
-      const { keyPem, csrPem } = await generateHostKeyAndCsr(hostname);
-      const body = JSON.stringify({ token: joinToken, csr: csrPem, hostname, os: 'linux', arch: 'x64', version: 'bench' });
-      const answer = await postJson(port, config.ca, '/v1/register', body);
-      if (answer.status !== 201) throw new Error(`register ${hostname}: HTTP ${answer.status} ${answer.text}`);
-      const res = registerResponseSchema.parse(JSON.parse(answer.text));
-      return { hostname: res.hostname, key: keyPem, cert: res.certificate, credential: res.credential, ca: res.ca };
-    },
+    register: (hostname, joinToken) => registerHost({ host: '127.0.0.1', port, ca: config.ca }, hostname, joinToken),
     async close() {
-      await proc.stop();
+      await proc.stop(15_000);
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
-}
-
-function postJson(port: number, ca: string, path: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolvePost, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port, path, method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }

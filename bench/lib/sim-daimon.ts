@@ -1,6 +1,6 @@
 import WebSocket, { type RawData } from 'ws';
 import { LIMITS } from '../../src/protocol/limits.js';
-import type { HostIdentity } from './cp-process.js';
+import type { HostIdentity } from './register-host.js';
 
 /** How a streaming client learns that records were taken: from one incoming message, how many. */
 export type AckCounter = (data: RawData) => number;

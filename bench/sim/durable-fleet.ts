@@ -1,10 +1,11 @@
-import { DurableSim, type BackoffPolicy, type SimIdentity } from './durable-sim.js';
+import { DurableSim, type BackoffPolicy } from './durable-sim.js';
+import type { HostIdentity } from '../lib/register-host.js';
 import type { DurableStats, FleetTarget, SimTimeline } from './messages.js';
 
 /** The durable sims of one simulator process and the one timer that makes them emit, in turn. */
 export interface DurableFleet {
   /** Starts sims for `identities` (at most `concurrency` connecting at once) and resolves when each had its first welcome. */
-  start(identities: readonly SimIdentity[], concurrency: number): Promise<void>;
+  start(identities: readonly HostIdentity[], concurrency: number): Promise<void>;
   /** Emits `perSecond` findings per second across the sims, round robin (0 stops). */
   emitRate(perSecond: number): void;
   stats(): DurableStats;
@@ -27,7 +28,7 @@ export function createDurableFleet(target: FleetTarget, localAddress: string, ba
       let i = 0;
       const worker = async (): Promise<void> => {
         while (i < identities.length) {
-          const sim = new DurableSim(identities[i++] as SimIdentity, target, localAddress, backoff);
+          const sim = new DurableSim(identities[i++] as HostIdentity, target, localAddress, backoff);
           sims.push(sim);
           await sim.start();
         }

@@ -3,6 +3,7 @@ import WebSocket, { type RawData } from 'ws';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { newId } from '../../src/protocol/ids.js';
 import type { BackoffSettings, FleetTarget } from './messages.js';
+import type { HostIdentity } from '../lib/register-host.js';
 
 /** Reconnect policy: full-jitter exponential backoff (first delay ceiling `baseMs`, doubling per failed attempt up to `capMs`; a connection up for `resetMs` resets it; the window is at least the welcome's `reconnect_spread_ms`), as in `daimon/tunnel-client.ts`. */
 export type BackoffPolicy = BackoffSettings;
@@ -11,14 +12,6 @@ export type BackoffPolicy = BackoffSettings;
 export const DAIMON_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 60_000, resetMs: 30_000 };
 
 /** What a simulated daimon needs to open its tunnel. */
-export interface SimIdentity {
-  hostname: string;
-  key: string;
-  cert: string;
-  credential: string;
-  ca: string;
-}
-
 /**
  * A simulated daimon that behaves like the real one across CP restarts: it reconnects with the daimon's backoff and
  * jitter, numbers its events (run_id, seq) in one daimon-started run, keeps each record until the CP acknowledges it
@@ -60,7 +53,7 @@ export class DurableSim {
   private secureContext: tls.SecureContext | undefined;
 
   constructor(
-    private readonly id: SimIdentity,
+    private readonly id: HostIdentity,
     private readonly target: FleetTarget,
     private readonly localAddress: string,
     private readonly policy: BackoffPolicy,

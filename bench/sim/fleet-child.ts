@@ -6,30 +6,21 @@
 import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
-import { registerResponseSchema } from '../../src/protocol/api.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import { percentile } from '../lib/stats.js';
 import { createDurableFleet, NO_DURABLE_STATS, type DurableFleet } from './durable-fleet.js';
 import type { FleetTarget, FromChild, ToChild } from './messages.js';
-
-interface Identity {
-  hostname: string;
-  key: string;
-  cert: string;
-  credential: string;
-  ca: string;
-}
+import { registerHost, type HostIdentity } from '../lib/register-host.js';
 
 interface Sim {
-  id: Identity;
+  id: HostIdentity;
   ws: WebSocket;
   seq: number;
   sentAt: Map<number, number>;
   timer?: NodeJS.Timeout;
 }
 
-const identities: Identity[] = [];
+const identities: HostIdentity[] = [];
 const sims: Sim[] = [];
 let target: FleetTarget | undefined;
 let localAddress = '127.0.0.1';
@@ -53,34 +44,13 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-function postJson(agent: https.Agent, t: FleetTarget, path: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: t.host, port: t.port, path, method: 'POST', ca: t.ca, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function register(msg: Extract<ToChild, { type: 'register' }>): Promise<void> {
   target = msg.target;
   localAddress = msg.localAddress;
   const agent = new https.Agent({ keepAlive: true, maxSockets: msg.concurrency, localAddress });
   const t0 = performance.now();
   await pool(msg.hostnames, msg.concurrency, async (hostname) => {
-    const { keyPem, csrPem } = await generateHostKeyAndCsr(hostname);
-    const body = JSON.stringify({ token: msg.joinToken, csr: csrPem, hostname, os: 'linux', arch: 'x64', version: 'bench' });
-    const answer = await postJson(agent, msg.target, '/v1/register', body);
-    if (answer.status !== 201) throw new Error(`register ${hostname}: HTTP ${answer.status} ${answer.text}`);
-    const res = registerResponseSchema.parse(JSON.parse(answer.text));
-    identities.push({ hostname: res.hostname, key: keyPem, cert: res.certificate, credential: res.credential, ca: res.ca });
+    identities.push(await registerHost(msg.target, hostname, msg.joinToken, agent));
   });
   agent.destroy();
   send({ type: 'registered', count: identities.length, ms: performance.now() - t0 });
@@ -130,7 +100,7 @@ function onFrame(sim: Sim, data: RawData, onWelcome: (intervalMs: number) => voi
   }
 }
 
-function connectOne(id: Identity, t: FleetTarget): Promise<Sim> {
+function connectOne(id: HostIdentity, t: FleetTarget): Promise<Sim> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://${t.host}:${t.port}/v1/tunnel`, {
       ca: id.ca, key: id.key, cert: id.cert, localAddress,

@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { clientConfigSchema, type ClientConfig } from '../../src/protocol/client-config.js';
+import { join } from 'node:path';
+import type { ClientConfig } from '../../src/protocol/client-config.js';
 import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
-import { OKESU, spawnNode, type Child } from '../lib/cp-process.js';
-import { waitUntil } from '../lib/stats.js';
+import { readAdminConfig, spawnCp, type Child } from '../lib/cp-process.js';
 
 /** A port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
 export function freePort(): Promise<number> {
@@ -36,33 +34,18 @@ export interface RestartableCp {
   close(): Promise<void>;
 }
 
-async function spawnCp(stateDir: string, port: number, cpArgs: string[]): Promise<Child> {
-  // BENCH_CPU_PROF=DIR profiles every CP started here (`--cpu-prof`); a SIGKILLed one writes no profile.
-  const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env['BENCH_CPU_PROF'])] : [];
-  const proc = spawnNode([...prof, OKESU, 'cp', 'serve', '--state', stateDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...cpArgs]);
-  try {
-    // Returning (not throwing) on exit ends the wait at once; waitUntil retries a throwing check until its timeout.
-    await waitUntil('the CP to listen', () => proc.child.exitCode !== null || /control plane on https:\/\//.test(proc.stderr()), 60_000, 20);
-    if (proc.child.exitCode !== null) throw new Error(`cp exited ${proc.child.exitCode}: ${proc.stderr()}`);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
-}
-
 /** Starts `okesu cp serve` in a fresh state dir on a fixed free port, so it can restart where daimons expect it. */
 export async function startRestartableCp(cpArgs: string[]): Promise<RestartableCp> {
   const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
   const port = await freePort();
   let current: Child;
   try {
-    current = await spawnCp(stateDir, port, cpArgs);
+    current = await spawnCp(stateDir, `127.0.0.1:${port}`, cpArgs);
   } catch (err) {
     rmSync(stateDir, { recursive: true, force: true });
     throw err;
   }
-  const config = clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
+  const config = readAdminConfig(stateDir);
   return {
     stateDir, port, config,
     admin: createOperatorClient(config),
@@ -74,7 +57,7 @@ export async function startRestartableCp(cpArgs: string[]): Promise<RestartableC
       await current.exited;
     },
     async start() {
-      current = await spawnCp(stateDir, port, cpArgs);
+      current = await spawnCp(stateDir, `127.0.0.1:${port}`, cpArgs);
       return current;
     },
     async close() {

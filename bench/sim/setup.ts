@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from '../lib/stats.js';
-import { startFleetCp, type FleetCp } from './cp.js';
+import { startCpChild, type CpChild } from '../lib/cp-process.js';
 import { topSelfTime } from './cpu-profile.js';
 import { startFleet, type Fleet } from './fleet.js';
 
 /** A CP child and a registered simulated fleet against it. */
 export interface FleetBench {
-  cp: FleetCp;
+  cp: CpChild;
   fleet: Fleet;
   registerMs: number;
   /** Hosts the CP lists as online. */
@@ -23,7 +23,7 @@ export interface FleetBench {
  */
 export async function startFleetBench(size: number, prefix: string, cpArgs: string[], log: (msg: string) => void): Promise<FleetBench> {
   const profDir = process.env['OKESU_BENCH_CPU_PROF'] === '1' ? mkdtempSync(join(tmpdir(), 'okesu-bench-prof-')) : undefined;
-  const cp = await startFleetCp(cpArgs, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+  const cp = await startCpChild(cpArgs, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
   let fleet: Fleet | undefined;
   const close = async (): Promise<string[]> => {
     await fleet?.close();
