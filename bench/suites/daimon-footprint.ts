@@ -14,8 +14,8 @@ const CPU_TARGET = 0.5;
 export const daimonFootprintSuite: BenchSuite = {
   name: 'daimon-footprint',
   async run({ quick, log }): Promise<BenchResult> {
-    const seconds = quick ? 10 : 60;
-    const settleMs = quick ? 2000 : 5000;
+    const seconds = quick ? 5 : 60;
+    const settleMs = quick ? 1000 : 5000;
     const cp = await startCpChild();
     const state = mkdtempSync(join(tmpdir(), 'okesu-bench-daimon-'));
     const bare = spawnNode(['-e', 'setInterval(()=>{},1000)']);

@@ -27,7 +27,7 @@ interface Arrival {
 export const suite: BenchSuite = {
   name: 'e2e-latency',
   async run({ quick, log }): Promise<BenchResult> {
-    const seconds = quick ? 5 : 20;
+    const seconds = quick ? 3 : 20;
     const warmSeconds = quick ? 1 : 2;
     const expected = RATE * seconds;
     const cp = await startCpChild();

@@ -10,7 +10,7 @@ const AGENT = 'bench-trivial';
 export const suite: BenchSuite = {
   name: 'fan-out',
   async run({ quick, log }): Promise<BenchResult> {
-    const n = quick ? 1000 : 10_000;
+    const n = quick ? 500 : 10_000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
     const bench = await startFleetBench(n, 'fan', [], log);

@@ -83,9 +83,9 @@ async function measureCeiling(cp: CpChild, identities: HostIdentity[], seconds: 
 export const ingestSuite: BenchSuite = {
   name: 'ingest',
   async run({ quick, log }): Promise<BenchResult> {
-    const daimons = quick ? 20 : 100;
-    const seconds = quick ? 5 : 20;
-    const warmupMs = quick ? 1000 : 2000;
+    const daimons = quick ? 10 : 100;
+    const seconds = quick ? 3 : 20;
+    const warmupMs = quick ? 500 : 2000;
     const notes: string[] = [];
     // OKESU_BENCH_CPU_PROF=1 runs the CP under --cpu-prof (through startCpChild's BENCH_CPU_PROF) and notes its top self time.
     const profDir = process.env['OKESU_BENCH_CPU_PROF'] === '1' ? mkdtempSync(join(tmpdir(), 'okesu-bench-prof-')) : undefined;

@@ -40,9 +40,9 @@ const connectedAtCp = async (admin: OperatorClient): Promise<number> => (await a
 export const suite: BenchSuite = {
   name: 'reconnect-storm',
   async run({ quick, log }): Promise<BenchResult> {
-    const daimons = quick ? 1000 : 10_000;
+    const daimons = quick ? 300 : 10_000;
     const rate = quick ? 200 : 300;
-    const steadyMs = quick ? 3000 : 5000;
+    const steadyMs = quick ? 2000 : 5000;
     const afterMs = 2000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
