@@ -1,5 +1,6 @@
 import type { EventBody } from '../src/protocol/event.js';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
+import type { Toolbox } from './tools/tool.js';
 
 /** The logging a provider needs; a pino logger fits. */
 export interface Logger {
@@ -13,12 +14,32 @@ export interface RunContext {
   runId: string;
   hostname: string;
   agent: AgentSpec;
-  /** The rendered prompt of this run. */
+  /** The task of this run: the dispatch's prompt, or the default task of a tick (the first user message). */
   prompt: string;
+  /** The agent's body rendered over host, time, inputs and collector outputs: the system prompt. Empty when not rendered. */
+  system?: string;
+  /** Collector outputs of this run, for providers that hand them on (custom) — already fenced as data in `system`/`prompt`. */
+  collectors?: CollectorOutput[];
+  /** The host tools this run may call (default: none). */
+  toolbox?: Toolbox;
   inputs: Record<string, unknown>;
   /** Aborted on cancel or timeout: stop promptly, then resolve. */
   signal: AbortSignal;
   log: Logger;
+}
+
+/** What one collector produced (SPEC §4, `collectors`). */
+export interface CollectorOutput {
+  name: string;
+  /** stdout, capped; empty when skipped or failed before output. */
+  output: string;
+  exitCode: number | null;
+  durationMs: number;
+  truncated: boolean;
+  /** The collector exited 77 (or its command is missing): nothing to collect on this host. */
+  skipped: boolean;
+  /** Why it failed (timeout, exit code, denied by policy); undefined when it succeeded or was skipped. */
+  error?: string;
 }
 
 /** Token usage a provider reports, in the names of `run_end.usage`. */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../protocol/duration.js';
 import { agentNameSchema } from '../protocol/dispatch.js';
+import { ruleSchema } from './rule-spec.js';
+import type { RuleSpec } from './rule-spec.js';
 
 /** Providers an agent can be driven by (SPEC §4.1). */
 export const PROVIDER_NAMES = ['claude', 'codex', 'custom'] as const;
@@ -35,6 +37,17 @@ export interface CollectorSpec {
   command: string;
   timeoutMs: number;
   optional: boolean;
+  /** Copy the output (capped) into the `collector_result` event, e.g. for a forensic collection. */
+  emitOutput: boolean;
+}
+
+/** A value an input can take: what `--input k=v` and dispatch inputs override. */
+export type InputValue = string | number | boolean | string[];
+
+/** An input the agent declares, with its default (watched paths, endpoints, thresholds…). */
+export interface InputSpec {
+  default: InputValue;
+  description: string;
 }
 
 /** A parsed, fully defaulted agent (SPEC §4). Durations are in milliseconds. */
@@ -54,8 +67,10 @@ export interface AgentSpec {
   tools: string[];
   rbac: { allow: RbacRule[]; deny: RbacRule[] };
   collectors: CollectorSpec[];
-  /** Deterministic checks; kept loose until their schema is defined. */
-  rules: Record<string, unknown>[];
+  /** Inputs the agent declares, by name, with defaults; a run's inputs override them. */
+  inputs: Record<string, InputSpec>;
+  /** Deterministic checks over collector output (no LLM). */
+  rules: RuleSpec[];
   dedupeTtlMs: number;
   /** For `provider: custom`: an argv list (run directly) or a string (run under `sh -c`). */
   command?: string | string[];
@@ -107,7 +122,18 @@ const collectorSchema = z.strictObject({
   command: text(16 * 1024),
   timeout: duration(100, DAY_MS).default(30_000),
   optional: z.boolean().default(false),
+  emit_output: z.boolean().default(false),
 });
+
+const inputValueSchema = z.union([z.string().max(16 * 1024), z.number(), z.boolean(), z.array(z.string().max(4096)).max(1024)], {
+  error: 'expected a string, a number, true/false or a list of strings',
+});
+
+/** `name: default` or `name: { default, description }`. */
+const inputSchema = z.union([
+  inputValueSchema.transform((v): InputSpec => ({ default: v, description: '' })),
+  z.strictObject({ default: inputValueSchema, description: z.string().max(4096).default('') }),
+]);
 
 const commandSchema = z.union(
   [text(16 * 1024), z.array(z.string().max(16 * 1024)).min(1, 'must not be empty').max(256)],
@@ -133,7 +159,8 @@ const frontmatterFieldsSchema = z.strictObject({
     .strictObject({ allow: z.array(rbacRuleSchema).max(1024).default([]), deny: z.array(rbacRuleSchema).max(1024).default([]) })
     .default({ allow: [], deny: [] }),
   collectors: z.array(collectorSchema).max(256).default([]),
-  rules: z.array(z.record(z.string(), z.unknown(), { error: 'expected a mapping' })).max(1024).default([]),
+  inputs: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected an input name (a-z, 0-9, _)'), inputSchema).default({}),
+  rules: z.array(ruleSchema).max(1024).default([]),
   dedupeTtl: duration(0, 366 * DAY_MS).default(DAY_MS),
   command: commandSchema.optional(),
 });
@@ -176,6 +203,14 @@ export const agentFrontmatterSchema = frontmatterFieldsSchema
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['collectors', i, 'name'], message: `duplicate collector name "${c.name}"` });
       seen.add(c.name);
     });
+    const ruleNames = new Set<string>();
+    f.rules.forEach((r, i) => {
+      if (ruleNames.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
+      ruleNames.add(r.name);
+      if (!seen.has(r.collector)) {
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'collector'], message: `no collector named "${r.collector}" (have: ${[...seen].join(', ') || 'none'})` });
+      }
+    });
   })
   .transform((f): Omit<AgentSpec, 'body' | 'source'> => ({
     name: f.name,
@@ -192,7 +227,8 @@ export const agentFrontmatterSchema = frontmatterFieldsSchema
     overlap: f.overlap,
     tools: [...new Set(f.tools)],
     rbac: f.rbac,
-    collectors: f.collectors.map((c) => ({ name: c.name, command: c.command, timeoutMs: c.timeout, optional: c.optional })),
+    collectors: f.collectors.map((c) => ({ name: c.name, command: c.command, timeoutMs: c.timeout, optional: c.optional, emitOutput: c.emit_output })),
+    inputs: f.inputs,
     rules: f.rules,
     dedupeTtlMs: f.dedupeTtl,
     ...(f.command !== undefined && { command: f.command }),

@@ -116,13 +116,18 @@ function issueText(issue: z.core.$ZodIssue): string {
 
 /** The keys allowed in the mapping at `path`, for "did you mean" hints. */
 function knownKeys(path: (string | number)[]): readonly string[] {
-  const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('.');
+  // Positions in lists, and the user-chosen names under `inputs`, are wildcards.
+  const shape = path.map((p, i) => (typeof p === 'number' || (i === 1 && path[0] === 'inputs') ? '#' : p)).join('.');
   switch (shape) {
     case '': return FRONTMATTER_FIELDS;
     case 'rbac': return ['allow', 'deny'];
     case 'rbac.allow.#':
     case 'rbac.deny.#': return ['tool', 'pattern', 'reason'];
-    case 'collectors.#': return ['name', 'command', 'timeout', 'optional'];
+    case 'collectors.#': return ['name', 'command', 'timeout', 'optional', 'emit_output'];
+    case 'rules.#': return ['name', 'collector', 'match', 'flags', 'threshold', 'new_since', 'key', 'max_findings', 'finding'];
+    case 'rules.#.threshold': return ['capture', 'op', 'value'];
+    case 'rules.#.finding': return ['severity', 'title', 'category', 'resource', 'dedup_key', 'evidence', 'recommended_action', 'tags'];
+    case 'inputs.#': return ['default', 'description'];
     default: return [];
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/cp/store/store.js';
-import { fingerprintFinding, normalizeTitle, resourceRoot } from '../../src/cp/findings/fingerprint.js';
+import { fingerprintFinding, normalizeTitle, resourceRoot } from '../../src/protocol/fingerprint.js';
 import { extractIndicators } from '../../src/cp/findings/indicators.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 import { findingRecord, record, runId } from './cp-harness.js';

@@ -6,7 +6,7 @@ import type { EventRecord, RecordKey } from '../../protocol/tunnel.js';
 import { runEndEventSchema } from '../../protocol/event.js';
 import { severityRank, type StoredFinding } from '../../protocol/finding.js';
 import type { RunView } from '../../protocol/api.js';
-import { fingerprintFinding } from '../findings/fingerprint.js';
+import { fingerprintFinding } from '../../protocol/fingerprint.js';
 import { extractIndicators } from '../findings/indicators.js';
 import { agentVersionOf, toStoredFinding, validateFindingFields } from '../findings/stored-finding.js';
 

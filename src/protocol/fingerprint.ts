@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { FindingFields } from '../../protocol/finding.js';
+import type { FindingFields } from './finding.js';
 
 // Keys whose values change between occurrences of the same issue; they never enter a fingerprint.
 const VOLATILE_RESOURCE_KEYS = new Set(['pid', 'ppid', 'tid', 'ts', 'time', 'timestamp', 'count', 'seq', 'uptime']);
