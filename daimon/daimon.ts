@@ -1,21 +1,29 @@
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ErrorCode } from '../src/errors.js';
+import { OkesuError } from '../src/errors.js';
 import type { DispatchEnvelope } from '../src/protocol/dispatch.js';
-import type { AgentSpec } from '../src/specs/agent-spec.js';
-import { builtinAgentsDir, loadAgentCatalog } from '../src/specs/agent-catalog.js';
-import { formatSpecError, parseAgent } from '../src/specs/parse-agent.js';
+import { loadAgentCatalog } from '../src/specs/agent-catalog.js';
+import { formatSpecError } from '../src/specs/parse-agent.js';
+import { DEFAULT_POLICY_PATH } from '../src/specs/policy-spec.js';
+import { createAgentPipeline } from './agent-run/agent-pipeline.js';
+import { agentDirs } from './agent-dirs.js';
 import { createEventRelay } from './event-relay.js';
 import type { EventRelay } from './event-relay.js';
 import type { DaimonIdentity } from './identity.js';
+import { loadHostPolicy } from './policy/load-policy.js';
 import type { Provider } from './provider.js';
-import { createCustomProvider } from './providers/custom-provider.js';
+import { createProviderSet } from './providers/provider-set.js';
 import { ensureIdentity } from './registration.js';
-import { executeRun } from './run-executor.js';
+import { resolveDispatch } from './resolve-dispatch.js';
 import { createRunRegistry, recoverInterruptedRuns } from './run-registry.js';
+import { createRunStarter } from './run-starter.js';
+import type { Clock } from './scheduler/clock.js';
+import { systemClock } from './scheduler/clock.js';
 import { createSender } from './sender.js';
 import { openSpool } from './spool/spool.js';
+import { createTicker, selectTickedAgents } from './ticks.js';
+import { createToolbox } from './tools/toolbox.js';
 import { createTunnelClient } from './tunnel-client.js';
 import type { TunnelClientOptions } from './tunnel-client.js';
 
@@ -39,6 +47,12 @@ export interface DaimonOptions {
   version: string;
   /** How long stop() lets cancelled runs wind down before it closes the spool under them (default 15 s). */
   stopGraceMs?: number;
+  /** The host policy file; when given it must exist (default: /etc/okesu/policy.yaml if present). */
+  policyPath?: string;
+  /** `mode: daemon` agents to tick (`all` for every one); default none. */
+  enable?: readonly string[];
+  /** Inputs of the ticked agents, by agent name (`--input edr.exec_dirs=/srv/tmp`). */
+  agentInputs?: Record<string, Record<string, unknown>>;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs'>;
 }
@@ -51,6 +65,10 @@ export interface DaimonDeps {
   onFatal?: (code: string, message: string) => void;
   /** The provider for `provider: custom` (default: createCustomProvider()). */
   customProvider?: Provider;
+  /** Environment of collectors and the model providers (keys, base URLs); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Clock of the tick scheduler (default: the system clock). */
+  clock?: Clock;
 }
 
 /** A daimon process's core. */
@@ -63,24 +81,12 @@ export interface Daimon {
   hostname(): string;
 }
 
-type Resolved = { ok: true; agent: AgentSpec } | { ok: false; code: ErrorCode; message: string };
-
-/** Stands in for a provider this build does not have: reports `api_unavailable` and lets the run complete (SPEC §4.1). */
-function unavailableProvider(name: string): Provider {
-  return {
-    async run(ctx, emit) {
-      ctx.log.warn({ provider: name }, 'provider not available in this build');
-      await emit({ type: 'api_unavailable', provider: name, error: 'provider not available in this build' });
-      return { status: 'completed' };
-    },
-  };
-}
-
 /**
- * Builds the daimon (SPEC §2–3): identity, durable spool, tunnel, sender and relay, plus dispatch handling — the
- * host's own agent of a name wins over the CP's definition; unknown or invalid agents are refused with an ack and
- * a failed run. On stop, running runs are cancelled (they end `cancelled`) rather than left to recovery, so the CP
- * hears a true status whenever the daimon had the chance to say it.
+ * Builds the daimon (SPEC §2–4): identity, durable spool, tunnel, sender and relay, dispatch handling (see
+ * resolveDispatch: the host's own agent and its policy win over the CP), the agent pipeline (collectors, rules,
+ * model, tools), and the tick scheduler for the `--enable`d `mode: daemon` agents. On stop, running runs are
+ * cancelled (they end `cancelled`) rather than left to recovery, so the CP hears a true status whenever the daimon
+ * had the chance to say it.
  */
 export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
   const now = deps.now ?? Date.now;
@@ -94,6 +100,19 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
     },
     async start() {
       if (shutdown) throw new Error('the daimon is already started');
+      // Policy and agents first: a broken policy file or a bad --enable stops the start before anything is written.
+      const policyLoad = await loadHostPolicy(options.policyPath ?? DEFAULT_POLICY_PATH, { required: options.policyPath !== undefined });
+      if (!policyLoad.ok) {
+        throw new OkesuError('OKS_ERR_CONFIG', `host policy: ${policyLoad.errors.map(formatSpecError).join('; ')}`);
+      }
+      const policy = policyLoad.policy;
+      const catalog = await loadAgentCatalog(agentDirs(options, deps.log));
+      for (const e of catalog.errors) deps.log.warn({ problem: formatSpecError(e) }, 'agent file skipped');
+      const ticked = selectTickedAgents(catalog.agents, options.enable ?? [], policy);
+      if (!ticked.ok) {
+        throw new OkesuError('OKS_ERR_CONFIG', ticked.error);
+      }
+      for (const d of ticked.denied) deps.log.warn({ agent: d.name, reason: d.reason }, 'enabled agent denied by the host policy: not ticked');
       identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
       const host = identity.hostname;
       const log = deps.log.child({ host });
@@ -108,8 +127,6 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           full.relay?.broadcast({ type: 'spool_full', records: info.records, bytes: info.bytes });
         },
       });
-      const catalog = await loadAgentCatalog(agentDirs(options, log));
-      for (const e of catalog.errors) log.warn({ problem: formatSpecError(e) }, 'agent file skipped');
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
       const transport = createTunnelClient(
         { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), ...options.tunnel },
@@ -118,61 +135,21 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       const sender = createSender(spool, transport);
       const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now });
       full.relay = activeRelay;
-      const custom = deps.customProvider ?? createCustomProvider();
+      const pipeline = createAgentPipeline({
+        policy,
+        stateDir: join(options.stateDir, 'agents'),
+        providerFor: createProviderSet({ env: deps.env, custom: deps.customProvider }),
+        toolboxFor: (agent, p) => createToolbox(agent, p),
+        env: deps.env,
+        now,
+      });
+      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now });
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {
         work.add(p);
         void p.finally(() => work.delete(p));
       };
       let stopping = false;
-
-      const resolve = (env: DispatchEnvelope): Resolved => {
-        const local = catalog.agents.get(env.agent);
-        if (local) return { ok: true, agent: local };
-        if (env.definition === undefined) {
-          return { ok: false, code: 'OKS_ERR_AGENT_UNKNOWN', message: `no agent named ${env.agent} on ${host}, and the dispatch carried no definition` };
-        }
-        const parsed = parseAgent(env.definition, `<dispatch:${env.agent}>`);
-        if (!parsed.ok) return { ok: false, code: 'OKS_ERR_AGENT_INVALID', message: parsed.errors.map(formatSpecError).join('; ') };
-        if (parsed.agent.name !== env.agent) {
-          return { ok: false, code: 'OKS_ERR_AGENT_INVALID', message: `the definition is agent ${parsed.agent.name}, the dispatch asked for ${env.agent}` };
-        }
-        return { ok: true, agent: parsed.agent };
-      };
-      const providerFor = (agent: AgentSpec): Provider => {
-        switch (agent.provider) {
-          case 'custom':
-            return custom;
-          case 'claude':
-          case 'codex':
-            return unavailableProvider(agent.provider);
-        }
-      };
-      // A refused dispatch still gets a transcript that ends, so the CP's run record does not hang.
-      const refuse = async (env: DispatchEnvelope, code: ErrorCode, message: string): Promise<void> => {
-        const channel = activeRelay.open({ runId: env.run_id, agent: env.agent, agentVersion: '' }, { broadcasts: false });
-        try {
-          await channel.emit({ type: 'run_start', agent: env.agent, version: '', prompt: env.prompt });
-          await channel.emit({ type: 'error', code, message });
-          await channel.emit({ type: 'run_end', status: 'failed', duration_ms: 0, findings: 0, error: `${code}: ${message}` });
-        } finally {
-          channel.close();
-        }
-      };
-      const run = (env: DispatchEnvelope, agent: AgentSpec, controller: AbortController): Promise<void> => {
-        const runLog = log.child({ run_id: env.run_id, agent: agent.name });
-        const channel = activeRelay.open({ runId: env.run_id, agent: agent.name, agentVersion: agent.version });
-        return executeRun({
-          runId: env.run_id, hostname: host, agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms,
-          signal: controller.signal, provider: providerFor(agent), emit: channel.emit, log: runLog, now,
-        }).then(
-          () => registry.finish(env.run_id, true),
-          (err: unknown) => {
-            runLog.error({ err }, 'the run could not record its events; the next start ends it');
-            registry.finish(env.run_id, false);
-          },
-        ).finally(() => channel.close());
-      };
 
       const onDispatch = (env: DispatchEnvelope): void => {
         const runLog = log.child({ run_id: env.run_id, agent: env.agent });
@@ -181,16 +158,17 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           runLog.info('repeated dispatch of a known run ignored');
           return transport.ackDispatch(env.run_id, true);
         }
-        const resolved = resolve(env);
+        const resolved = resolveDispatch(env, catalog.agents, policy, host);
         if (!resolved.ok) {
           runLog.warn({ code: resolved.code, problem: resolved.message }, 'dispatch refused');
           registry.refuse(env.run_id);
           transport.ackDispatch(env.run_id, false, { code: resolved.code, message: resolved.message });
-          return track(refuse(env, resolved.code, resolved.message).catch((err: unknown) => runLog.error({ err }, 'could not record the refusal')));
+          const refusal = starter.refuse(env.run_id, env.agent, env.prompt, resolved.code, resolved.message);
+          return track(refusal.catch((err: unknown) => runLog.error({ err }, 'could not record the refusal')));
         }
-        const controller = new AbortController();
+        let started: { done: Promise<void> };
         try {
-          registry.begin({ run_id: env.run_id, agent: resolved.agent.name, agent_version: resolved.agent.version, started_at: now() }, controller);
+          started = starter.start({ runId: env.run_id, agent: resolved.agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms });
         } catch (err) {
           runLog.error({ err }, 'cannot write the run marker; dispatch refused');
           registry.refuse(env.run_id);
@@ -198,8 +176,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         }
         transport.ackDispatch(env.run_id, true);
         runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms }, 'run started');
-        track(run(env, resolved.agent, controller));
+        track(started.done);
       };
+      const ticker = createTicker({
+        agents: ticked.agents, inputsFor: (name) => options.agentInputs?.[name] ?? {}, starter, clock: deps.clock ?? systemClock,
+        canStart: () => !stopping, log: log.child({ component: 'scheduler' }),
+      });
 
       transport.start({
         onDispatch,
@@ -212,16 +194,21 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         onFatal: (code, message) => deps.onFatal?.(code, message),
       });
       track(recoverInterruptedRuns(registry, activeRelay, log).then(() => undefined, (err: unknown) => log.error({ err }, 'recovering interrupted runs failed')));
-      log.info({ cp: identity.cp, state: options.stateDir, agents: catalog.agents.size, spool_depth: spool.depth() }, 'daimon started');
+      ticker.start();
+      log.info(
+        { cp: identity.cp, state: options.stateDir, agents: catalog.agents.size, ticked: ticked.agents.map((a) => a.name), policy: policy.source, spool_depth: spool.depth() },
+        'daimon started',
+      );
 
       shutdown = async () => {
         stopping = true;
         registry.abortAll('the daimon is stopping');
+        const ticksStopped = ticker.stop();
         // Runs end `cancelled` while the tunnel is still up, so the CP may hear it now. A run stuck on a full spool
         // cannot end; after the grace the spool closes under it, and its marker makes the next start end it.
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((res) => (timer = setTimeout(res, options.stopGraceMs ?? 15_000)));
-        await Promise.race([Promise.allSettled([...work]), grace]);
+        await Promise.race([Promise.allSettled([...work, ticksStopped]), grace]);
         clearTimeout(timer);
         sender.stop();
         await transport.stop();
@@ -236,17 +223,4 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       await fn?.();
     },
   };
-}
-
-/** The directories agents load from, in order of precedence: the host's, then the built-ins. */
-function agentDirs(options: DaimonOptions, log: Logger): string[] {
-  const dirs = [...(options.agentDirs ?? [])];
-  if (options.builtinAgents === false) return dirs;
-  if (typeof options.builtinAgents === 'string') return [...dirs, options.builtinAgents];
-  try {
-    return [...dirs, builtinAgentsDir()];
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'built-in agents not found');
-    return dirs;
-  }
 }

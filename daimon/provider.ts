@@ -38,6 +38,8 @@ export interface CollectorOutput {
   truncated: boolean;
   /** The collector exited 77 (or its command is missing): nothing to collect on this host. */
   skipped: boolean;
+  /** Why it was skipped (its last stderr line). */
+  skipReason?: string;
   /** Why it failed (timeout, exit code, denied by policy); undefined when it succeeded or was skipped. */
   error?: string;
 }

@@ -20,6 +20,8 @@ export interface ExecuteRunOptions {
   emit: EmitEvent;
   log: Logger;
   now?: () => number;
+  /** The scheduled tick this run is: framed by `tick_start` after `run_start` and `tick_done` before `run_end`. */
+  tick?: { tick: number; scheduledAt: number };
   /** How long to wait for a provider to wind down after an abort before ending the run without it (default 10 s). */
   abortGraceMs?: number;
 }
@@ -47,6 +49,7 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
   };
 
   await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt });
+  if (opts.tick) await opts.emit({ type: 'tick_start', tick: opts.tick.tick, scheduled_at: opts.tick.scheduledAt });
 
   const abort = new AbortController();
   let reason: 'timeout' | 'cancelled' | undefined;
@@ -89,6 +92,7 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
     error = typeof why === 'string' ? why : why instanceof Error && why.name !== 'AbortError' ? why.message : 'cancelled';
   }
   ended = true;
+  if (opts.tick) await opts.emit({ type: 'tick_done', tick: opts.tick.tick, status, findings, duration_ms: Math.max(0, now() - started) });
   const runEnd: EventBody = {
     type: 'run_end',
     status,

@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_RUN_FINISHED: { status: 409, message: 'the run has already finished' },
   OKS_ERR_AGENT_UNKNOWN: { status: 404, message: 'no agent by that name' },
   OKS_ERR_AGENT_INVALID: { status: 400, message: 'agent definition is invalid' },
+  OKS_ERR_POLICY_DENIED: { status: 403, message: 'the host’s policy file forbids this' },
   OKS_ERR_EVENT_INVALID: { status: 400, message: 'event is invalid' },
   OKS_ERR_SPOOL_FULL: { status: 507, message: 'the event spool is full; runs are paused until the CP acknowledges' },
   OKS_ERR_TUNNEL_REPLACED: { status: 409, message: 'a newer tunnel of the same host replaced this one' },

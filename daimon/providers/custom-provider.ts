@@ -24,8 +24,12 @@ export interface CustomRunInput {
   run_id: string;
   host: string;
   agent: { name: string; version: string };
+  /** The agent's body rendered over host, inputs and collector outputs (the system prompt), when the pipeline rendered it. */
+  system?: string;
   prompt: string;
   inputs: Record<string, unknown>;
+  /** This run's collector outputs. */
+  collectors: { name: string; output: string; exit_code: number | null; truncated: boolean; skipped: boolean; skip_reason?: string; error?: string }[];
 }
 
 /**
@@ -82,8 +86,13 @@ export function createCustomProvider(options: CustomProviderOptions = {}): Provi
         run_id: ctx.runId,
         host: ctx.hostname,
         agent: { name: ctx.agent.name, version: ctx.agent.version },
+        ...(ctx.system !== undefined && { system: ctx.system }),
         prompt: ctx.prompt,
         inputs: ctx.inputs,
+        collectors: (ctx.collectors ?? []).map((c) => ({
+          name: c.name, output: c.output, exit_code: c.exitCode, truncated: c.truncated, skipped: c.skipped,
+          ...(c.skipReason !== undefined && { skip_reason: c.skipReason }), ...(c.error !== undefined && { error: c.error }),
+        })),
       };
       child.stdin?.on('error', () => {}); // EPIPE: the executable need not read its input
       child.stdin?.end(`${JSON.stringify(input)}\n`);

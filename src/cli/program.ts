@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createContext } from './context.js';
 import type { CliContext, CliDeps } from './context.js';
+import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
@@ -42,6 +43,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerWhoami(program, ctx);
+  registerAgents(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../protocol/duration.js';
 import { agentNameSchema } from '../protocol/dispatch.js';
+import { cronCanMatch, parseCron } from './cron.js';
+import { subjectKind } from './gate.js';
+import { patternError } from './glob-match.js';
 import { ruleSchema } from './rule-spec.js';
 import type { RuleSpec } from './rule-spec.js';
 
@@ -108,8 +111,6 @@ function duration(min: number, max: number) {
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
-// A light shape check: five fields of digits, names, `*`, `,`, `-`, `/`, or an @macro. The scheduler parses the values.
-const CRON_RE = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([\w*,/-]+\s+){4}[\w*,/-]+)$/i;
 
 const rbacRuleSchema = z.strictObject({
   tool: text(64),
@@ -130,10 +131,13 @@ const inputValueSchema = z.union([z.string().max(16 * 1024), z.number(), z.boole
 });
 
 /** `name: default` or `name: { default, description }`. */
-const inputSchema = z.union([
-  inputValueSchema.transform((v): InputSpec => ({ default: v, description: '' })),
-  z.strictObject({ default: inputValueSchema, description: z.string().max(4096).default('') }),
-]);
+const inputSchema = z.union(
+  [
+    inputValueSchema.transform((v): InputSpec => ({ default: v, description: '' })),
+    z.strictObject({ default: inputValueSchema, description: z.string().max(4096).default('') }),
+  ],
+  { error: 'expected a default value (a string, a number, true/false or a list of strings) or { default, description }' },
+);
 
 const commandSchema = z.union(
   [text(16 * 1024), z.array(z.string().max(16 * 1024)).min(1, 'must not be empty').max(256)],
@@ -152,7 +156,15 @@ const frontmatterFieldsSchema = z.strictObject({
   timeout: duration(1000, 7 * DAY_MS).default(300_000),
   mode: z.enum(AGENT_MODES, { error: oneOf(AGENT_MODES) }).default('oneshot'),
   interval: duration(1000, 366 * DAY_MS).optional(),
-  cron: z.string().trim().regex(CRON_RE, 'expected a cron expression of five fields, e.g. "*/5 * * * *", or @hourly/@daily').optional(),
+  cron: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      const r = parseCron(v);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
+      else if (!cronCanMatch(r.cron)) ctx.addIssue({ code: 'custom', message: 'never matches a date (e.g. 31 February)' });
+    })
+    .optional(),
   overlap: z.enum(OVERLAP_POLICIES, { error: oneOf(OVERLAP_POLICIES) }).default('skip'),
   tools: z.array(z.string().regex(/^[A-Za-z][\w.-]{0,63}$/, 'expected a tool name such as bash or read_file')).max(256).default([]),
   rbac: z
@@ -197,6 +209,13 @@ export const agentFrontmatterSchema = frontmatterFieldsSchema
       for (const key of ['interval', 'cron'] as const) {
         if (f[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is only used with mode: daemon' });
       }
+    }
+    for (const side of ['allow', 'deny'] as const) {
+      f.rbac[side].forEach((rule, i) => {
+        if (rule.pattern === undefined) return;
+        const problem = patternError(rule.pattern, subjectKind(rule.tool));
+        if (problem) ctx.addIssue({ code: 'custom', path: ['rbac', side, i, 'pattern'], message: problem });
+      });
     }
     const seen = new Set<string>();
     f.collectors.forEach((c, i) => {

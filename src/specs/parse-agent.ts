@@ -107,6 +107,8 @@ function locate(doc: Document, path: (string | number)[], firstLine: number, at:
 /** A short, lower-case message for a zod issue (drops zod's "Invalid input:" prefix). */
 function issueText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'is required';
+  // A record key that fails its schema: the key's own message says what was expected.
+  if (issue.code === 'invalid_key' && issue.issues[0]) return issueText(issue.issues[0]);
   if (issue.code === 'invalid_value' && issue.message.startsWith('Invalid option')) {
     return `expected one of ${issue.values.map(String).join(', ')}`;
   }

@@ -27,6 +27,9 @@ export interface HostPolicy {
   cpDefinitions: boolean;
 }
 
+/** The default host policy file (SPEC §4.3). */
+export const DEFAULT_POLICY_PATH = '/etc/okesu/policy.yaml';
+
 /** The policy of a host with no policy file: nothing denied beyond the agent files' own rules. */
 export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true };
 

@@ -80,7 +80,7 @@ export const ruleSchema = z
     key: captureName.optional(),
     max_findings: z.number().int('must be a whole number').min(1).max(1000).default(50),
     finding: findingTemplateSchema,
-  })
+  }, { error: (iss) => (iss.code === 'invalid_type' ? 'expected a rule: a mapping of name, collector, match, finding…' : undefined) })
   .superRefine((r, ctx) => {
     let groups: Set<string>;
     try {

@@ -71,7 +71,7 @@ describe('custom provider: events', () => {
     const { events } = await run(['node', fixture('echo-stdin.mjs'), 'x']);
     expect(events).toEqual([{
       type: 'stdin_echo',
-      received: { run_id: RUN_ID, host: 'web-1', agent: { name: 'probe', version: '1.2.3' }, prompt: 'check the disk', inputs: { path: '/var' } },
+      received: { run_id: RUN_ID, host: 'web-1', agent: { name: 'probe', version: '1.2.3' }, prompt: 'check the disk', inputs: { path: '/var' }, collectors: [] },
       env: { OKESU_RUN_ID: RUN_ID, OKESU_HOST: 'web-1', OKESU_AGENT: 'probe' },
       argv: ['x'],
     }]);

@@ -35,6 +35,7 @@ describe('parseAgent: defaults', () => {
       tools: [],
       rbac: { allow: [], deny: [] },
       collectors: [],
+      inputs: {},
       rules: [],
       dedupeTtlMs: 86_400_000,
       body: 'You are a careful agent.',
@@ -63,9 +64,16 @@ describe('parseAgent: defaults', () => {
       '      pattern: rm',
       'collectors:',
       '  - { name: df, command: df -P }',
-      '  - { name: units, command: systemctl --failed, timeout: 5s, optional: true }',
+      '  - { name: units, command: systemctl --failed, timeout: 5s, optional: true, emit_output: true }',
+      'inputs:',
+      '  disk_full_pct: 95',
+      '  mounts: { default: [/, /var], description: what to check }',
       'rules:',
-      '  - { id: disk-full, when: "df.use >= 95" }',
+      '  - name: disk-full',
+      '    collector: df',
+      '    match: \'^(?<fs>\\S+)\\s+\\d+\\s+\\d+\\s+\\d+\\s+(?<pct>\\d+)%\\s+(?<mount>\\S+)$\'',
+      '    threshold: { capture: pct, op: ">=", value: "{{inputs.disk_full_pct}}" }',
+      '    finding: { severity: high, title: "Filesystem {{mount}} is full", category: config, resource: "mount:{{mount}}" }',
       'dedupeTtl: 1h30m',
     ]));
     expect(agent).toMatchObject({
@@ -73,10 +81,15 @@ describe('parseAgent: defaults', () => {
       timeoutMs: 90_000, mode: 'daemon', cron: '*/5 * * * *', overlap: 'queue', tools: ['bash', 'read_file'],
       rbac: { allow: [{ tool: 'bash', pattern: '^df ', reason: 'disk usage' }], deny: [{ tool: 'bash', pattern: 'rm' }] },
       collectors: [
-        { name: 'df', command: 'df -P', timeoutMs: 30_000, optional: false },
-        { name: 'units', command: 'systemctl --failed', timeoutMs: 5_000, optional: true },
+        { name: 'df', command: 'df -P', timeoutMs: 30_000, optional: false, emitOutput: false },
+        { name: 'units', command: 'systemctl --failed', timeoutMs: 5_000, optional: true, emitOutput: true },
       ],
-      rules: [{ id: 'disk-full', when: 'df.use >= 95' }],
+      inputs: { disk_full_pct: { default: 95, description: '' }, mounts: { default: ['/', '/var'], description: 'what to check' } },
+      rules: [{
+        name: 'disk-full', collector: 'df', flags: '', newSince: 'always', maxFindings: 50,
+        threshold: { capture: 'pct', op: '>=', value: '{{inputs.disk_full_pct}}' },
+        finding: { severity: 'high', title: 'Filesystem {{mount}} is full', category: 'config', resource: 'mount:{{mount}}', dedup_key: '', evidence: '{{line}}', tags: [] },
+      }],
       dedupeTtlMs: 5_400_000,
     });
     expect(agent.intervalMs).toBeUndefined();
@@ -140,18 +153,30 @@ describe('parseAgent: errors', () => {
     ['no provider, model or command', ['name: a'], 'a.md:2:1: provider: is required when there is no model or command (claude, codex, custom)'],
     ['a daemon without schedule', ['name: a', 'model: opus', 'mode: daemon'], 'a.md:4:7: mode: mode: daemon needs a schedule: set interval or cron'],
     ['a schedule on a oneshot', ['name: a', 'model: opus', 'interval: 5m'], 'a.md:4:11: interval: is only used with mode: daemon'],
-    ['a bad cron', ['name: a', 'model: opus', 'mode: daemon', 'cron: every day'], 'a.md:5:7: cron: expected a cron expression of five fields, e.g. "*/5 * * * *", or @hourly/@daily'],
+    ['a bad cron', ['name: a', 'model: opus', 'mode: daemon', 'cron: every day'], 'a.md:5:7: cron: expected 5 fields (minute hour day-of-month month day-of-week), got 2'],
+    ['an impossible cron', ['name: a', 'model: opus', 'mode: daemon', 'cron: "0 0 31 2 *"'], 'a.md:5:7: cron: never matches a date (e.g. 31 February)'],
+    ['an rbac path pattern that cannot match', ['name: a', 'model: opus', 'rbac:', '  deny: [{ tool: read_file, pattern: "*.pem" }]'], 'a.md:5:38: rbac.deny.0.pattern: paths are matched as absolute paths: start the pattern with / or **'],
     ['a command of the wrong type', ['name: a', 'command: { run: x }'], 'a.md:3:10: command: expected a string (run under sh -c) or a list of arguments (run directly)'],
     ['an empty command list', ['name: a', 'command: []'], 'a.md:3:10: command: must not be empty'],
     ['a nested unknown field', ['name: a', 'model: opus', 'collectors:', '  - name: ps', '    command: ps', '    timeot: 3s'], 'a.md:7:5: collectors.0.timeot: unknown field; did you mean timeout?'],
     ['a nested bad value', ['name: a', 'model: opus', 'collectors:', '  - { name: ps, command: ps, timeout: soon }'], 'a.md:5:39: collectors.0.timeout: expected a duration like 30s, 5m, 1h or 7d, got "soon"'],
     ['a duplicate collector', ['name: a', 'model: opus', 'collectors:', '  - { name: ps, command: ps }', '  - { name: ps, command: ps -ef }'], 'a.md:6:13: collectors.1.name: duplicate collector name "ps"'],
     ['an rbac rule without tool', ['name: a', 'model: opus', 'rbac:', '  deny:', '    - pattern: rm'], 'a.md:6:7: rbac.deny.0.tool: is required'],
-    ['a rule that is not a mapping', ['name: a', 'model: opus', 'rules: [disk-full]'], 'a.md:4:9: rules.0: expected a mapping'],
+    ['a rule that is not a mapping', ['name: a', 'model: opus', 'rules: [disk-full]'], 'a.md:4:9: rules.0: expected a rule: a mapping of name, collector, match, finding…'],
+    ['a rule over an unknown collector', ['name: a', 'model: opus', 'collectors: [{ name: ps, command: ps }]', 'rules:', '  - { name: r, collector: pss, match: x, finding: { severity: high, title: t } }'],
+      'a.md:6:27: rules.0.collector: no collector named "pss" (have: ps)'],
+    ['a rule with a bad regex', ['name: a', 'model: opus', 'collectors: [{ name: ps, command: ps }]', 'rules:', '  - { name: r, collector: ps, match: "(?<x", finding: { severity: high, title: t } }'],
+      'a.md:6:38: rules.0.match: invalid regular expression: Invalid regular expression: /(?<x/: Invalid capture group name'],
+    ['a threshold on a missing capture', ['name: a', 'model: opus', 'collectors: [{ name: ps, command: ps }]', 'rules:', `  - { name: r, collector: ps, match: '(?<n>\\d+)', threshold: { capture: m, op: ">", value: 1 }, finding: { severity: high, title: t } }`],
+      'a.md:6:73: rules.0.threshold.capture: match has no named group (?<m>…)'],
+    ['a rule with an unknown field', ['name: a', 'model: opus', 'collectors: [{ name: ps, command: ps }]', 'rules:', '  - { name: r, collector: ps, mach: x, finding: { severity: high, title: t } }'],
+      'a.md:6:31: rules.0.mach: unknown field; did you mean match?'],
+    ['an input with a bad name', ['name: a', 'model: opus', 'inputs: { Disk: 1 }'], 'a.md:4:17: inputs.Disk: expected an input name (a-z, 0-9, _)'],
+    ['an input of a bad type', ['name: a', 'model: opus', 'inputs: { disk: { nested: 1 } }'], 'a.md:4:17: inputs.disk: expected a default value (a string, a number, true/false or a list of strings) or { default, description }'],
     ['invalid YAML', ['name: a', 'tools: [bash', 'model: opus'], 'a.md:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
     ['a duplicate key', ['name: a', 'model: opus', 'model: sonnet'], 'a.md:4:1: invalid YAML: Map keys must be unique'],
   ])('%s', (_label, front, expected) => {
-    expect(errors(file(front))).toContain(expected);
+    expect(errors(file(front)), JSON.stringify(errors(file(front)))).toContain(expected);
   });
 
   it('reports every error at once, in file order', () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
-import { positiveIntArg } from '../options.js';
+import { parseInput, positiveIntArg } from '../options.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
 export const FATAL_EXIT_CODE = 78;
@@ -22,6 +22,26 @@ interface DaemonFlags {
   label: Record<string, string>;
   spoolMaxRecords?: number;
   logLevel: string;
+  policy?: string;
+  enable: string[];
+  input: Record<string, Record<string, unknown>>;
+}
+
+/** Commander collector for repeatable `--enable a,b`. */
+export function collectEnable(value: string, previous: string[]): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (names.length === 0) throw new InvalidArgumentError('expected agent names separated by commas, or all.');
+  return [...previous, ...names];
+}
+
+/** Commander collector for repeatable `--input AGENT.KEY=VALUE`: inputs of the ticked agents, by agent. */
+export function collectAgentInput(value: string, previous: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const dot = value.indexOf('.');
+  const eq = value.indexOf('=');
+  if (dot <= 0 || eq < dot + 2) throw new InvalidArgumentError('expected AGENT.KEY=VALUE, e.g. sre-health.disk_full_pct=85.');
+  const agent = value.slice(0, dot);
+  const [key, parsed] = parseInput(value.slice(dot + 1));
+  return { ...previous, [agent]: { ...previous[agent], [key]: parsed } };
 }
 
 /** Default state directory: /var/lib/okesu for root (the systemd unit), ./.okesu/daimon otherwise. */
@@ -49,6 +69,9 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--hostname <name>', 'hostname to register as (default: this machine’s)')
     .option('--agents <dir>', 'this host’s agent directory, searched before the built-ins (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--label <k=v>', 'host label sent to the CP (repeatable)', collectLabel, {})
+    .option('--policy <file>', 'host policy file: tools, commands, paths and agents this host refuses (default /etc/okesu/policy.yaml when present)')
+    .option('--enable <agents>', 'mode: daemon agents to tick, comma separated, or all (repeatable; default none)', collectEnable, [])
+    .option('--input <agent.k=v>', 'an input of a ticked agent, e.g. sre-health.disk_full_pct=85 (repeatable)', collectAgentInput, {})
     .option('--spool-max-records <n>', 'most un-acknowledged events kept before runs pause', positiveIntArg)
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
     .action(
@@ -62,6 +85,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
           {
             stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
+            ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
           },
           {
             log,

@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventBody } from '../../src/protocol/event.js';
+import type { AgentSpec } from '../../src/specs/agent-spec.js';
+import { checkAgent, checkCommand } from '../../src/specs/gate.js';
+import type { HostPolicy } from '../../src/specs/policy-spec.js';
+import { resolveInputs } from '../../src/specs/resolve-inputs.js';
+import { collectorResultEvent } from '../collectors/collector-event.js';
+import { inputsToEnv } from '../collectors/input-env.js';
+import { runCollectors } from '../collectors/run-collectors.js';
+import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
+import { NO_TOOLS } from '../tools/tool.js';
+import type { Toolbox } from '../tools/tool.js';
+import { applyRules } from './apply-rules.js';
+import type { AgentState } from './agent-state.js';
+import { openAgentState } from './agent-state.js';
+import { renderAgentPrompt } from './render-prompt.js';
+
+/** Which scheduled tick a run is (absent for dispatched and local runs). */
+export interface TickContext {
+  tick: number;
+  scheduledAt: number;
+}
+
+/** What the pipeline needs from its host: the policy, where agent state lives, the model providers and the tools. */
+export interface AgentPipelineDeps {
+  policy: HostPolicy;
+  /** Root of per-agent state (`<dir>/<agent>/rules.json`, `dedup.json`, `last-run.json`). */
+  stateDir: string;
+  /** The provider that drives an agent after its collectors and rules (custom, claude or codex). */
+  providerFor: (agent: AgentSpec) => Provider;
+  /** The host tools one run may call. */
+  toolboxFor: (agent: AgentSpec, policy: HostPolicy) => Toolbox;
+  /** Environment for collectors (default process.env); inputs are added as OKESU_INPUT_*. */
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+/** Per-run extras the executor's RunContext does not carry. */
+export interface PipelineRunOptions {
+  tick?: TickContext;
+}
+
+/**
+ * Builds the Provider that runs a whole agent (SPEC §4): host policy check, inputs, collectors in parallel
+ * (`collector_result` each), deterministic rules (findings with no LLM), the prompt rendered with collector output
+ * fenced as data, then the agent's model provider with its toolbox. Every finding of a scheduled tick — from rules or
+ * the model — passes the host's local dedup. The executor around it emits `run_start`/`run_end` (and a tick's `tick_start`/`tick_done`)
+ * and enforces the timeout.
+ */
+export function createAgentPipeline(deps: AgentPipelineDeps): (options?: PipelineRunOptions) => Provider {
+  const now = deps.now ?? Date.now;
+  const states = new Map<string, AgentState>();
+  const stateOf = (agent: string): AgentState => {
+    let state = states.get(agent);
+    if (!state) {
+      const dir = join(deps.stateDir, agent);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      state = openAgentState(dir, now);
+      states.set(agent, state);
+    }
+    return state;
+  };
+
+  return (options = {}) => ({
+    async run(ctx: RunContext, rawEmit: EmitEvent): Promise<ProviderOutcome> {
+      const { agent } = ctx;
+      const started = now();
+      const state = stateOf(agent.name);
+      // Monitors repeat themselves, so a scheduled run's finding already sent within dedupeTtl is not sent again. A
+      // dispatched or local run reports everything it finds: someone asked now, and the CP groups repeats anyway.
+      const dedup = options.tick ? state.dedup(agent.dedupeTtlMs) : undefined;
+      let suppressed = 0;
+      const emit: EmitEvent = async (body: EventBody) => {
+        if (body.type === 'finding' && dedup && !dedup.admit(body)) {
+          suppressed++;
+          return;
+        }
+        await rawEmit(body);
+      };
+
+      const denied = checkAgent(deps.policy, agent.name);
+      if (denied) {
+        await emit({ type: 'action_denied', tool: 'agent', input: { agent: agent.name }, by: denied.by, reason: denied.reason });
+        return { status: 'failed', error: `agent ${agent.name} is denied by the host policy: ${denied.reason}` };
+      }
+      const inputs = resolveInputs(agent, ctx.inputs);
+      if (!inputs.ok) {
+        await emit({ type: 'error', code: 'bad_input', message: inputs.error });
+        return { status: 'failed', error: inputs.error };
+      }
+
+      const outputs = await runCollectors(agent.collectors, {
+        env: { ...(deps.env ?? process.env), ...inputsToEnv(inputs.inputs), OKESU_HOST: ctx.hostname, OKESU_AGENT: agent.name, OKESU_RUN_ID: ctx.runId },
+        policy: deps.policy,
+        signal: ctx.signal,
+        checkCommand: (command) => checkCommand(deps.policy, command),
+      });
+      for (const [i, output] of outputs.entries()) {
+        const spec = agent.collectors[i];
+        if (!spec) continue;
+        await emit(collectorResultEvent(output, spec));
+        if (output.error !== undefined && !spec.optional && !ctx.signal.aborted) {
+          await emit({ type: 'error', code: 'collector_failed', collector: spec.name, message: `collector ${spec.name} failed: ${output.error}` });
+        }
+      }
+      if (ctx.signal.aborted) {
+        return { status: 'failed', error: 'aborted' };
+      }
+
+      await applyRules(agent, outputs, state, { host: ctx.hostname, agent: agent.name, inputs: inputs.inputs }, emit, ctx.log);
+
+      const rendered = renderAgentPrompt({
+        agent, host: ctx.hostname, time: started, inputs: inputs.inputs, collectors: outputs, task: ctx.prompt,
+        ...(options.tick && { tick: options.tick.tick }),
+        ...(state.lastRunAt() !== undefined && { lastRunAt: state.lastRunAt() }),
+      });
+      if (rendered.missing.length > 0) ctx.log.warn({ missing: rendered.missing }, 'prompt placeholders with no value');
+
+      let outcome: ProviderOutcome;
+      const commandDenied = agent.provider === 'custom' && agent.command !== undefined
+        ? checkCommand(deps.policy, typeof agent.command === 'string' ? agent.command : agent.command.join(' '))
+        : undefined;
+      if (commandDenied) {
+        await emit({ type: 'action_denied', tool: 'command', input: { command: agent.command }, by: commandDenied.by, reason: commandDenied.reason });
+        outcome = { status: 'failed', error: `the agent's command is denied by the host policy: ${commandDenied.reason}` };
+      } else {
+        outcome = await deps.providerFor(agent).run(
+          { ...ctx, inputs: inputs.inputs, system: rendered.system, prompt: rendered.prompt, collectors: outputs, toolbox: deps.toolboxFor(agent, deps.policy) ?? NO_TOOLS },
+          emit,
+        );
+      }
+      state.finishRun(started);
+      if (suppressed > 0) ctx.log.info({ suppressed }, 'findings already reported within dedupeTtl were not sent again');
+      return outcome;
+    },
+  });
+}

@@ -1,0 +1,64 @@
+import type { EventBody } from '../protocol/event.js';
+import { formatClock } from './format.js';
+import { paint } from './output.js';
+import type { Tone } from './output.js';
+
+const SEVERITY_TONE: Record<string, Tone> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+const oneLine = (text: string, max = 160): string => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+const size = (bytes: unknown): string => {
+  const n = typeof bytes === 'number' ? bytes : 0;
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+};
+
+/** One human line for a run event (`okesu agents run --local` without --json): time, kind, the gist. Host text is flattened to one line. */
+export function formatRunEvent(event: EventBody & { ts?: number }, color: boolean): string {
+  const at = typeof event.ts === 'number' ? `${formatClock(event.ts)} ` : '';
+  const e = event as Record<string, unknown>;
+  switch (event.type) {
+    case 'run_start':
+      return `${at}run ${str(e.run_id)} of ${str(e.agent)} ${str(e.version)}`.trimEnd();
+    case 'tick_start':
+      return `${at}tick ${str(e.tick)}`;
+    case 'collector_result': {
+      const how = e.skipped ? paint(`skipped${e.error ? `: ${oneLine(str(e.error))}` : ''}`, 'muted', color)
+        : e.error ? paint(`failed: ${oneLine(str(e.error))}`, 'error', color)
+        : `${size(e.bytes)}${e.truncated ? ' (truncated)' : ''}`;
+      return `${at}collector ${str(e.name)}: ${how} in ${str(e.duration_ms)} ms`;
+    }
+    case 'finding': {
+      const severity = str(e.severity).toUpperCase();
+      const resource = e.resource ? `  ${oneLine(str(e.resource), 80)}` : '';
+      return `${at}${paint(`finding ${severity}`, SEVERITY_TONE[severity], color)} ${oneLine(str(e.title), 120)}${resource}`;
+    }
+    case 'text':
+      return `${at}text: ${oneLine(str(e.text))}`;
+    case 'tool_call':
+      return `${at}→ ${str(e.tool)} ${oneLine(JSON.stringify(e.input ?? {}), 120)}`;
+    case 'tool_result':
+      return `${at}← ${str(e.tool)} ${size(Buffer.byteLength(str(e.output)))}${e.truncated ? ' (truncated)' : ''}${e.is_error ? paint(' error', 'error', color) : ''}`;
+    case 'action_denied':
+      return `${at}${paint(`denied ${str(e.tool)}`, 'warn', color)} (${str(e.by)}): ${oneLine(str(e.reason))}`;
+    case 'api_unavailable':
+      return `${at}${paint(`api unavailable (${str(e.provider)})`, 'warn', color)}: ${oneLine(str(e.error))}${e.status ? ` [${str(e.status)}]` : ''}`;
+    case 'orchestration_result':
+      return `${at}result: ${oneLine(JSON.stringify(e.attributes ?? {}), 200)}`;
+    case 'error':
+      return `${at}${paint('error', 'error', color)}: ${oneLine(str(e.message))}`;
+    case 'tick_done':
+      return `${at}tick ${str(e.tick)} done: ${str(e.findings)} findings`;
+    case 'run_end': {
+      const status = str(e.status);
+      const tone: Tone = status === 'completed' ? 'ok' : 'error';
+      const usage = e.usage as { input_tokens?: number; output_tokens?: number } | undefined;
+      const tokens = usage ? `, ${usage.input_tokens ?? 0}+${usage.output_tokens ?? 0} tokens` : '';
+      return `${at}run ${paint(status, tone, color)} in ${str(e.duration_ms)} ms, ${str(e.findings)} findings${tokens}${e.error ? `: ${oneLine(str(e.error))}` : ''}`;
+    }
+    default:
+      return `${at}${event.type}`;
+  }
+}

@@ -1,0 +1,80 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliEvent, CliRun } from './sandbox.js';
+import { runAgentCli, sandbox, startSleeper, stopChild } from './sandbox.js';
+
+// `okesu agents run edr --local` against a sandbox: real processes started from the sandbox, a sandbox auth log,
+// no model key. Process rules look at the real /proc, narrowed to the sandbox by process_scope.
+
+let box: ReturnType<typeof sandbox>;
+let deleted: Awaited<ReturnType<typeof startSleeper>> | undefined;
+let fromTmp: Awaited<ReturnType<typeof startSleeper>> | undefined;
+let authLog: string;
+let execDir: string;
+
+beforeAll(async () => {
+  box = sandbox('okesu-edr-e2e-');
+  execDir = join(box.dir, 'tmp');
+  deleted = await startSleeper(join(box.dir, 'dropped'), 'payload', true);
+  fromTmp = await startSleeper(execDir, 'kworkerd');
+  authLog = join(box.dir, 'auth.log');
+  const line = (i: number) => `Jan  5 12:00:${String(i % 60).padStart(2, '0')} web sshd[${900 + i}]: Failed password for root from 203.0.113.9 port ${41000 + i} ssh2`;
+  writeFileSync(authLog, `${Array.from({ length: 25 }, (_, i) => line(i)).join('\n')}\n`);
+});
+afterAll(async () => {
+  await stopChild(deleted?.child);
+  await stopChild(fromTmp?.child);
+  box.cleanup();
+});
+
+const summary = (f: CliEvent) => ({ severity: f.severity, title: f.title, category: f.category, resource: f.resource });
+
+function expectCompletedWithoutModel(r: CliRun): void {
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.events.some((e) => e.type === 'api_unavailable')).toBe(true);
+  expect(r.events.at(-1)).toMatchObject({ type: 'run_end', status: 'completed' });
+}
+
+describe('edr through the CLI', () => {
+  const inputs = () => ({ process_scope: [box.dir], exec_dirs: [execDir], auth_source: 'files', auth_log_files: [authLog] });
+  const state = () => join(box.dir, 'state');
+
+  it('reports a deleted executable, a process running from an exec dir and SSH brute force, with no API key', async () => {
+    const r = await runAgentCli('edr', inputs(), state(), box.policy);
+    expectCompletedWithoutModel(r);
+    expect(r.findings.map(summary).sort((a, b) => String(a.title).localeCompare(String(b.title)))).toEqual([
+      { severity: 'HIGH', title: 'Process running from a deleted executable', category: 'process', resource: `binary:${deleted?.exe}, pid:${deleted?.pid}` },
+      { severity: 'HIGH', title: 'Process running from a world-writable directory', category: 'process', resource: `binary:${fromTmp?.exe}, pid:${fromTmp?.pid}` },
+      { severity: 'MEDIUM', title: 'Repeated SSH authentication failures from one source', category: 'identity', resource: 'ip:203.0.113.9' },
+    ]);
+    const deletedFinding = r.findings.find((f) => f.title === 'Process running from a deleted executable');
+    expect(deletedFinding?.evidence).toEqual([expect.stringMatching(new RegExp(`^pid=${deleted?.pid} .* exe=${deleted?.exe} \\(deleted\\)$`))]);
+    expect(deletedFinding?.attributes).toMatchObject({ rule: 'deleted-executable', collector: 'processes' });
+  });
+
+  it('then reports only the executable dropped since the previous run, and nothing on the run after', async () => {
+    writeFileSync(join(execDir, 'dropper.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    const second = await runAgentCli('edr', inputs(), state(), box.policy);
+    expectCompletedWithoutModel(second);
+    // The process findings repeat in the rules' output but the host's dedup keeps them from being sent twice.
+    expect(second.findings.map(summary)).toEqual([
+      { severity: 'MEDIUM', title: 'New executable file in a world-writable directory', category: 'file', resource: `path:${execDir}/dropper.sh` },
+    ]);
+    const third = await runAgentCli('edr', inputs(), state(), box.policy);
+    expectCompletedWithoutModel(third);
+    expect(third.findings).toEqual([]);
+  });
+
+  it('finds nothing on a clean sandbox', async () => {
+    const clean = join(box.dir, 'clean');
+    mkdirSync(join(clean, 'tmp'), { recursive: true });
+    writeFileSync(join(clean, 'auth.log'), '');
+    const r = await runAgentCli('edr', { process_scope: [clean], exec_dirs: [join(clean, 'tmp')], auth_source: 'files', auth_log_files: [join(clean, 'auth.log')] },
+      join(clean, 'state'), box.policy);
+    expectCompletedWithoutModel(r);
+    expect(r.findings).toEqual([]);
+    expect(r.collector('processes')).toMatchObject({ exit_code: 0, bytes: 0 });
+    expect(r.collector('ssh_auth')).toMatchObject({ exit_code: 0 });
+  });
+});
