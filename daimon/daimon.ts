@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { OkesuError } from '../src/errors.js';
 import type { DispatchEnvelope } from '../src/protocol/dispatch.js';
 import { loadAgentCatalog } from '../src/specs/agent-catalog.js';
+import type { AgentCatalog } from '../src/specs/agent-catalog.js';
 import { formatSpecError } from '../src/specs/parse-agent.js';
 import { DEFAULT_POLICY_PATH } from '../src/specs/policy-spec.js';
 import { createAgentPipeline } from './agent-run/agent-pipeline.js';
@@ -69,6 +70,8 @@ export interface DaimonDeps {
   env?: NodeJS.ProcessEnv;
   /** Clock of the tick scheduler (default: the system clock). */
   clock?: Clock;
+  /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
+  loadCatalog?: (dirs: string[]) => Promise<AgentCatalog>;
 }
 
 /** A daimon process's core. */
@@ -106,7 +109,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         throw new OkesuError('OKS_ERR_CONFIG', `host policy: ${policyLoad.errors.map(formatSpecError).join('; ')}`);
       }
       const policy = policyLoad.policy;
-      const catalog = await loadAgentCatalog(agentDirs(options, deps.log));
+      const catalog = await (deps.loadCatalog ?? loadAgentCatalog)(agentDirs(options, deps.log));
       for (const e of catalog.errors) deps.log.warn({ problem: formatSpecError(e) }, 'agent file skipped');
       const ticked = selectTickedAgents(catalog.agents, options.enable ?? [], policy);
       if (!ticked.ok) {

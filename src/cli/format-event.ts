@@ -25,7 +25,8 @@ export function formatRunEvent(event: EventBody & { ts?: number }, color: boolea
     case 'tick_start':
       return `${at}tick ${str(e.tick)}`;
     case 'collector_result': {
-      const how = e.skipped ? paint(`skipped${e.error ? `: ${oneLine(str(e.error))}` : ''}`, 'muted', color)
+      const reason = oneLine(str(e.skip_reason));
+      const how = e.skipped ? paint(/^skipped\b/i.test(reason) ? reason : `skipped${reason ? `: ${reason}` : ''}`, 'muted', color)
         : e.error ? paint(`failed: ${oneLine(str(e.error))}`, 'error', color)
         : `${size(e.bytes)}${e.truncated ? ' (truncated)' : ''}`;
       return `${at}collector ${str(e.name)}: ${how} in ${str(e.duration_ms)} ms`;

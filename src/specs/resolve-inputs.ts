@@ -53,6 +53,8 @@ function coerce(value: unknown, model: InputValue): InputValue | { error: string
   if (Array.isArray(model)) {
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
     if (typeof value === 'string') return value.split(/[,\n]/).map((v) => v.trim()).filter((v) => v !== '');
+    // `--input ports=3333` reads as a number: a list of one.
+    if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
     return { error: `expected a list of strings (or one string of items separated by commas or newlines), got ${describe(value)}` };
   }
   if (typeof model === 'number') {

@@ -28,6 +28,7 @@ afterAll(async () => {
   box.cleanup();
 });
 
+const fromRule = (rule: string) => (f: CliEvent) => (f.attributes as { rule?: string } | undefined)?.rule === rule;
 const summary = (f: CliEvent) => ({ severity: f.severity, title: f.title, category: f.category, resource: f.resource });
 
 function expectCompletedWithoutModel(r: CliRun): void {
@@ -53,17 +54,19 @@ describe('edr through the CLI', () => {
     expect(deletedFinding?.attributes).toMatchObject({ rule: 'deleted-executable', collector: 'processes' });
   });
 
-  it('then reports only the executable dropped since the previous run, and nothing on the run after', async () => {
+  it('then reports the executable dropped since the previous run once, while the running processes are reported again', async () => {
     writeFileSync(join(execDir, 'dropper.sh'), '#!/bin/sh\n', { mode: 0o755 });
     const second = await runAgentCli('edr', inputs(), state(), box.policy);
     expectCompletedWithoutModel(second);
-    // The process findings repeat in the rules' output but the host's dedup keeps them from being sent twice.
-    expect(second.findings.map(summary)).toEqual([
+    // A local run reports everything its always-rules see (only scheduled ticks dedup); last_run rules report news only.
+    expect(second.findings.filter(fromRule('new-executable-in-writable-dir')).map(summary)).toEqual([
       { severity: 'MEDIUM', title: 'New executable file in a world-writable directory', category: 'file', resource: `path:${execDir}/dropper.sh` },
     ]);
+    expect(second.findings.filter(fromRule('deleted-executable'))).toHaveLength(1);
     const third = await runAgentCli('edr', inputs(), state(), box.policy);
     expectCompletedWithoutModel(third);
-    expect(third.findings).toEqual([]);
+    expect(third.findings.filter(fromRule('new-executable-in-writable-dir'))).toEqual([]);
+    expect(third.findings).toHaveLength(3);
   });
 
   it('finds nothing on a clean sandbox', async () => {

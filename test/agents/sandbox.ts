@@ -93,8 +93,9 @@ export interface CliRun {
 export async function runAgentCli(name: string, given: Inputs, stateDir: string, policyFile: string): Promise<CliRun> {
   if (!existsSync(OKESU_BIN)) throw new Error(`${OKESU_BIN} is missing: run npm run build first`);
   const args = [OKESU_BIN, 'agents', 'run', name, '--local', '--json', '--state-dir', stateDir, '--policy', policyFile];
-  for (const [k, v] of Object.entries(given)) args.push('--input', `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
-  const env = { ...process.env, OKESU_LOG_LEVEL: 'warn' };
+  // Lists go as JSON arrays (the CLI parses a JSON value), so a one-item list of digits stays a list.
+  for (const [k, v] of Object.entries(given)) args.push('--input', `${k}=${Array.isArray(v) ? JSON.stringify(v) : String(v)}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, OKESU_LOG_LEVEL: 'warn' };
   delete env.ANTHROPIC_API_KEY;
   delete env.OPENAI_API_KEY;
   const r = await run(process.execPath, args, env, 120_000);

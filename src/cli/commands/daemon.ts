@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
@@ -80,7 +81,11 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         let fatal: { code: string; message: string } | undefined;
         let onFatal: () => void = () => undefined;
         const fatalSeen = new Promise<void>((res) => (onFatal = res));
-        const { createDaimon } = await import('../../../daimon/daimon.js');
+        const [{ createDaimon }, { loadAgentCatalogInChild }] = await Promise.all([
+          import('../../../daimon/daimon.js'),
+          import('../../../daimon/agent-catalog-child.js'),
+        ]);
+        const entry = realpathSync(process.argv[1] ?? '');
         const daimon = createDaimon(
           {
             stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,
@@ -89,6 +94,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
           },
           {
             log,
+            loadCatalog: (dirs) => loadAgentCatalogInChild(entry, dirs),
             onFatal: (code, message) => {
               fatal ??= { code, message };
               onFatal();
