@@ -19,6 +19,8 @@ export interface CliDeps {
   signal?: AbortSignal;
   /** Clock for ages and `--since` (default Date.now). */
   now?: () => number;
+  /** The okesu entry script, when running as the binary; the daimon starts it as a child to parse its agents. */
+  entry?: string;
   /** Builds the API client (default: the HTTPS client). */
   createClient?: (config: ClientConfig) => OperatorClient;
   /** Opens the live stream (default: the WebSocket stream client). */

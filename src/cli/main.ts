@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { VERSION } from '../version.js';
 
 // The entry point of the `okesu` binary: wiring only. The daimon also runs this file as a short-lived child that
@@ -8,5 +9,6 @@ if (args[0] === '__okesu-agent-catalog') {
   await printAgentCatalog(args.slice(1), process.stdout);
 } else {
   const { runCli } = await import('./program.js');
-  process.exitCode = await runCli(args, { version: VERSION, stdout: process.stdout, stderr: process.stderr, env: process.env });
+  const deps = { version: VERSION, stdout: process.stdout, stderr: process.stderr, env: process.env, entry: fileURLToPath(import.meta.url) };
+  process.exitCode = await runCli(args, deps);
 }

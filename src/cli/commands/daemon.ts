@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
@@ -85,7 +84,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
           import('../../../daimon/daimon.js'),
           import('../../../daimon/agent-catalog-child.js'),
         ]);
-        const entry = realpathSync(process.argv[1] ?? '');
+        const entry = ctx.deps.entry;
         const daimon = createDaimon(
           {
             stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,
@@ -94,7 +93,8 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
           },
           {
             log,
-            loadCatalog: (dirs) => loadAgentCatalogInChild(entry, dirs),
+            // Run as the binary, the agents are parsed in a child of it; in-process (tests) they load here.
+            ...(entry !== undefined && { loadCatalog: (dirs: string[]) => loadAgentCatalogInChild(entry, dirs) }),
             onFatal: (code, message) => {
               fatal ??= { code, message };
               onFatal();
