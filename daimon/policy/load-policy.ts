@@ -1,12 +1,10 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import type { Document, Node } from 'yaml';
-import type { z } from 'zod';
 import { patternError } from '../../src/specs/glob-match.js';
 import type { PatternKind } from '../../src/specs/glob-match.js';
-import type { SpecError } from '../../src/specs/parse-agent.js';
+import { parseYamlSpec } from '../../src/specs/yaml-spec.js';
+import type { SpecError, SpecPath } from '../../src/specs/yaml-spec.js';
 import { EMPTY_POLICY, policyFileSchema } from '../../src/specs/policy-spec.js';
 import type { HostPolicy } from '../../src/specs/policy-spec.js';
 
@@ -75,75 +73,24 @@ export async function loadHostPolicy(path: string, opts: { required: boolean; ui
 
 /** Parses the text of a policy file (YAML) into a `HostPolicy`; `source` names it in errors. */
 export function parsePolicy(text: string, source: string): LoadPolicyResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const at = (offset: number): { line: number; column: number } => {
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  };
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => ({ source, ...at(e.pos[0]), field: '', message: `invalid YAML: ${e.message}` })) };
-  }
-  if (doc.contents !== null && !isMap(doc.contents)) {
-    return { ok: false, errors: [{ source, ...at(doc.contents.range[0]), field: '', message: 'the policy must be a mapping (deny:, cp_definitions:)' }] };
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS() ?? {};
-  } catch (err) {
-    return { ok: false, errors: [{ source, line: 1, column: 1, field: '', message: `invalid YAML: ${(err as Error).message}` }] };
-  }
-
-  const parsed = policyFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.flatMap((issue) => issueErrors(issue, doc, source, at));
-    return { ok: false, errors: errors.sort((a, b) => a.line - b.line || a.column - b.column) };
-  }
+  const parsed = parseYamlSpec(text, policyFileSchema, { source, notAMapping: 'the policy must be a mapping (deny:, cp_definitions:)', knownKeys });
+  if (!parsed.ok) return parsed;
   const policy: HostPolicy = { ...parsed.data, source };
-
   const errors: SpecError[] = [];
   for (const [list, kind] of Object.entries(LIST_KINDS)) {
     policy.deny[list as keyof HostPolicy['deny']].forEach((entry, i) => {
       const problem = patternError(entry.pattern, kind);
       if (!problem) return;
       const path = ['deny', list, i];
-      const node = doc.getIn(path, true);
-      const field = isMap(node) ? [...path, 'pattern'] : path;
-      errors.push({ source, ...locate(doc, field, at), field: field.join('.'), message: problem });
+      // At the pattern itself, whether the entry is a plain pattern or { pattern, reason }.
+      errors.push({ source, ...parsed.locate([...path, 'pattern']), field: path.join('.'), message: problem });
     });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
 }
 
-type Locate = (offset: number) => { line: number; column: number };
-
-/** Maps one zod issue to errors at the YAML node it is about; an unknown key yields one error per key, at the key. */
-function issueErrors(issue: z.core.$ZodIssue, doc: Document, source: string, at: Locate): SpecError[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  if (issue.code === 'unrecognized_keys') {
-    const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
-    const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('.').replace(/^deny\.\w+/, 'deny.#');
-    const known = KNOWN_KEYS[shape] ?? [];
-    return issue.keys.map((key) => {
-      const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
-      const keyNode = pair && isScalar(pair.key) ? pair.key : undefined;
-      return {
-        source,
-        ...(keyNode?.range ? at(keyNode.range[0]) : locate(doc, path, at)),
-        field: [...path, key].join('.'),
-        message: `unknown field${known.length ? ` (expected ${known.join(', ')})` : ''}`,
-      };
-    });
-  }
-  const message = issue.message.replace(/^Invalid input: /, '');
-  return [{ source, ...locate(doc, path, at), field: path.join('.'), message: message.charAt(0).toLowerCase() + message.slice(1) }];
-}
-
-/** Line and column of the deepest existing node on `path`. */
-function locate(doc: Document, path: (string | number)[], at: Locate): { line: number; column: number } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
-    if (node?.range) return at(node.range[0]);
-  }
-  return { line: 1, column: 1 };
+/** The keys allowed at `path` of a policy file. */
+function knownKeys(path: SpecPath): readonly string[] {
+  const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('.').replace(/^deny\.\w+/, 'deny.#');
+  return KNOWN_KEYS[shape] ?? [];
 }

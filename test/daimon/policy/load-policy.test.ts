@@ -95,8 +95,8 @@ describe('loadHostPolicy', () => {
   it('names an unknown field with its line and column', async () => {
     const path = policyFile('deny:\n  tools: [bash]\n  command: ["rm *"]\ncp_definition: true\n');
     expect(await errorsOf(path)).toEqual([
-      `${path}:3:3: deny.command: unknown field (expected agents, tools, commands, paths)`,
-      `${path}:4:1: cp_definition: unknown field (expected deny, cp_definitions)`,
+      `${path}:3:3: deny.command: unknown field; did you mean commands?`,
+      `${path}:4:1: cp_definition: unknown field; did you mean cp_definitions?`,
     ]);
   });
 
@@ -112,7 +112,7 @@ describe('loadHostPolicy', () => {
     const path = policyFile('deny:\n  commands:\n    - "ok *"\n    - pattern: "/(unclosed/"\n      reason: typo\n  agents: ["/[/"]\n');
     expect(await errorsOf(path)).toEqual([
       `${path}:6:12: deny.agents.0: invalid regular expression: Invalid regular expression: /[/: Unterminated character class`,
-      `${path}:4:16: deny.commands.1.pattern: invalid regular expression: Invalid regular expression: /(unclosed/: Unterminated group`,
+      `${path}:4:16: deny.commands.1: invalid regular expression: Invalid regular expression: /(unclosed/: Unterminated group`,
     ]);
   });
 
@@ -176,7 +176,7 @@ describe('parsePolicy', () => {
   });
 
   it.each([
-    ['a misspelt key', 'deny:\n  tools:\n    - {pattern: bash, reson: typo}\n', '<text>:3:23: deny.tools.0.reson: unknown field (expected pattern, reason)'],
+    ['a misspelt key', 'deny:\n  tools:\n    - {pattern: bash, reson: typo}\n', '<text>:3:23: deny.tools.0.reson: unknown field; did you mean reason?'],
     ['a number', 'deny:\n  tools:\n    - 42\n', '<text>:3:7: deny.tools.0: expected a pattern, or { pattern, reason }'],
   ])('refuses an entry with %s', (_name, text, error) => {
     const r = parsePolicy(text, '<text>');
