@@ -7,12 +7,15 @@ import type { HostPolicy, PolicyPattern } from '../../src/specs/policy-spec.js';
 
 const ALL = ['bash', 'read_file', 'list_files', 'search'];
 
-/** An agent with these tools and rbac rules, parsed like a real agent file. */
+/**
+ * An agent with these tools, parsed like a real agent file, and these rbac rules set after parsing: the parser refuses
+ * a broken pattern, but the gate must still fail closed on one (a spec built some other way).
+ */
 function agent(tools: string[], rbac: { allow?: RbacRule[]; deny?: RbacRule[] } = {}): AgentSpec {
-  const fm = { name: 'probe', model: 'claude-sonnet-4-5', tools, rbac: { allow: rbac.allow ?? [], deny: rbac.deny ?? [] } };
+  const fm = { name: 'probe', model: 'claude-sonnet-4-5', tools };
   const r = parseAgent(`---\n${JSON.stringify(fm)}\n---\nbody\n`, '<test>');
   if (!r.ok) throw new Error(r.errors.map(formatSpecError).join('\n'));
-  return r.agent;
+  return { ...r.agent, rbac: { allow: rbac.allow ?? [], deny: rbac.deny ?? [] } };
 }
 
 /** A host policy denying these patterns. */
