@@ -16,7 +16,7 @@ import { parseListen, loadDefinitions } from './cp-serve.js';
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('run an embedded control plane and a daimon for this host, dispatch the built-in host-check agent and follow findings')
+    .description('run an embedded control plane and a daimon for this host (ticking the edr and sre-health monitors), dispatch the built-in host-check agent and follow findings')
     .option('--state <dir>', 'demo state directory', './.okesu/demo')
     .option('--listen <host:port>', 'where the embedded CP listens (port 0 picks a free one)', '127.0.0.1:0')
     .option('--agent <name>', 'agent to dispatch', 'host-check')
@@ -50,7 +50,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         } catch {
           token = (await client.createToken({ kind: 'join', ttl_ms: 600_000, uses: 1, name: 'demo' })).token;
         }
-        const daimon = createDaimon({ stateDir: daimonState, cp: url, token, hostname, version: VERSION }, { log: log.child({ role: 'daimon' }) });
+        // The demo's daimon also ticks two built-in monitors: their deterministic rules report with no API key.
+        const daimon = createDaimon(
+          { stateDir: daimonState, cp: url, token, hostname, version: VERSION, enable: ['edr', 'sre-health'] },
+          { log: log.child({ role: 'daimon' }) },
+        );
         await daimon.start();
 
         ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}; logs in ${logPath}`);
