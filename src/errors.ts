@@ -28,6 +28,8 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_TUNNEL_REPLACED: { status: 409, message: 'a newer tunnel of the same host replaced this one' },
   OKS_ERR_CONFIG: { status: 0, message: 'configuration is missing or invalid' },
   OKS_ERR_CP_UNREACHABLE: { status: 0, message: 'cannot reach the control plane' },
+  OKS_ERR_SPEC_INVALID: { status: 400, message: 'orchestration spec is invalid' },
+  OKS_ERR_STATE: { status: 409, message: 'the run is not in a state that allows this' },
   OKS_ERR_STREAM_GAP: { status: 410, message: 'resume point is older than the retained feed' },
   OKS_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;

@@ -5,6 +5,7 @@ import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
+import { registerOrchestrate } from './commands/orchestrate.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTail } from './commands/tail.js';
@@ -44,6 +45,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerAudit(program, ctx);
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
+  registerOrchestrate(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);

@@ -15,7 +15,11 @@ import { createRunWaiters } from './run-waiters.js';
 import { addFleetRoutes } from './api/fleet-routes.js';
 import { addRunRoutes } from './api/run-routes.js';
 import { addAdminRoutes } from './api/admin-routes.js';
+import { addOrchestrationRoutes } from './api/orchestration-routes.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
+import { realClock, type CpClock } from './orchestration/clock.js';
+import { createOrchestrationEngine } from './orchestration/engine.js';
+import { createTriggers } from './orchestration/triggers.js';
 import { OkesuError } from '../errors.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
@@ -38,6 +42,8 @@ export interface ControlPlaneOptions {
   advertiseUrl?: string;
   /** Agent definitions the CP sends with dispatches, by name. */
   resolveDefinition?: (agent: string) => string | undefined;
+  /** Time and timers of the orchestration schedules (cron triggers); default the real clock. Tests inject a manual one. */
+  clock?: CpClock;
   version: string;
 }
 
@@ -77,6 +83,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         publishChanges: (views, cursors) => views.forEach((view, i) => stream.publish('host', cursors[i] as number, view)),
       });
       liveness.load();
+      // The engine is told of agent runs that end (ingest, dispatcher) and the triggers of new findings; both late-bound.
+      const orch: { engine?: ReturnType<typeof createOrchestrationEngine>; triggers?: ReturnType<typeof createTriggers> } = {};
       const ingest = createIngestQueue({
         store: st, now, log,
         alongside: () => liveness.pendingAnnouncements(),
@@ -84,6 +92,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
           for (const run of r.runs) stream.publish('run', run.cursor, run.run);
           for (const runId of r.touchedRuns) waiters.notify(runId);
+          for (const run of r.runs) orch.engine?.onRunChanged(run.run);
+          if (r.findings.length > 0) orch.triggers?.onFindings(r.findings.map((f) => f.finding));
         },
       });
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
@@ -100,15 +110,33 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         publishRun: (run, cursor) => {
           stream.publish('run', cursor, run);
           waiters.notify(run.run_id);
+          orch.engine?.onRunChanged(run);
         },
       });
       late.dispatcher = dispatcher;
+      const clock = options.clock ?? realClock;
+      const engine = createOrchestrationEngine({
+        store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,
+        publish: (view, cursor) => stream.publish('orchestration_run', cursor, view),
+        hostState: (hostname) => {
+          const row = st.hosts.get(hostname);
+          return row ? liveness.view(row, now()).state : undefined;
+        },
+        offlineAfterMs: 12 * intervalMs,
+      });
+      const triggers = createTriggers({
+        repo: st.orchestrations, clock, log: log.child({ component: 'orchestration-triggers' }),
+        start: (spec, fields, triggeredBy) => engine.runTriggered(spec, fields, triggeredBy),
+      });
+      orch.engine = engine;
+      orch.triggers = triggers;
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
       const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, now, log, version: options.version };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addAdminRoutes(router, api);
+      addOrchestrationRoutes(router, api, { engine, triggers });
 
       // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
       const srv = createServer({
@@ -140,6 +168,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       tunnels.start();
       stream.start();
       dispatcher.start();
+      engine.start();
+      triggers.start();
       const feedPruner = setInterval(() => st.feed.prune(now() - 7 * 86_400_000), 3_600_000);
       feedPruner.unref();
       log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken) }, 'control plane listening');
@@ -147,6 +177,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       stopAll = async () => {
         clearInterval(feedPruner);
         dispatcher.stop();
+        triggers.stop();
+        engine.stop();
         waiters.releaseAll();
         const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
         srv.closeAllConnections();
@@ -155,6 +187,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         await tunnels.stop();
         await stream.stop();
         await closed;
+        await engine.idle();
         ingest.flush();
         liveness.stop();
         st.close();

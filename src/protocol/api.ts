@@ -4,6 +4,7 @@ import { LIMITS } from './limits.js';
 import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
 import { parseHostSelector } from './host-selector.js';
+import { orchestrationRunViewSchema } from './orchestration-api.js';
 
 /** Operator roles, least to most powerful. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -223,6 +224,7 @@ export const streamMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('finding'), cursor: z.number(), finding: storedFindingSchema }),
   z.object({ type: z.literal('host'), cursor: z.number(), host: hostViewSchema }),
   z.object({ type: z.literal('run'), cursor: z.number(), run: runViewSchema }),
+  z.object({ type: z.literal('orchestration_run'), cursor: z.number(), run: orchestrationRunViewSchema }),
   z.object({ type: z.literal('ready'), cursor: z.number() }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);

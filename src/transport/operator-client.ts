@@ -10,6 +10,9 @@ import { describeIssues, runEventSchema } from '../protocol/event.js';
 import type { RunEvent } from '../protocol/event.js';
 import { storedFindingSchema } from '../protocol/finding.js';
 import type { StoredFinding } from '../protocol/finding.js';
+import { orchestrationRunViewSchema, orchestrationViewSchema, specErrorSchema } from '../protocol/orchestration-api.js';
+import type { hostLabelsSchema, OrchestrationRunView, OrchestrationView, startOrchestrationSchema } from '../protocol/orchestration-api.js';
+import { formatSpecError } from '../specs/yaml-spec.js';
 
 /** Largest response body the client reads before giving up. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -28,6 +31,22 @@ const tokensAnswer = z.object({ tokens: z.array(tokenViewSchema) });
 const tokenRevokedAnswer = z.object({ id: z.string(), revoked: z.literal(true) });
 const auditAnswer = z.object({ entries: z.array(auditEntrySchema) });
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+// A spec refusal may list where the YAML is wrong, inside `error` or beside it; an unwrapped `{code, message}` is accepted too.
+const specErrorsSchema = z.object({ errors: z.array(specErrorSchema) });
+const bareErrorSchema = z.object({ code: z.string().regex(/^OKS_ERR_/), message: z.string() });
+
+/** Accepts a body bare or wrapped in `{key: body}` (the orchestration endpoints answer views; the older ones wrap them). */
+function envelope<T>(schema: z.ZodType<T>, key: string): z.ZodType<T> {
+  const unwrap = (body: unknown): unknown =>
+    body !== null && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, key) ? (body as Record<string, unknown>)[key] : body;
+  return z.preprocess(unwrap, schema);
+}
+const orchestrationAnswer = envelope(orchestrationViewSchema, 'orchestration');
+const orchestrationsAnswer = envelope(z.array(orchestrationViewSchema), 'orchestrations');
+const orchestrationSpecAnswer = z.object({ view: orchestrationViewSchema, spec: z.string() });
+const orchestrationRunAnswer = envelope(orchestrationRunViewSchema, 'run');
+const orchestrationRunsAnswer = envelope(z.array(orchestrationRunViewSchema), 'runs');
+const hostAnswer = envelope(hostViewSchema, 'host');
 
 /** Who the configured token is. */
 export interface WhoAmI { name: string; role: Role; token_id: string }
@@ -48,6 +67,12 @@ export type CreateRunsInput = z.input<typeof fanOutRequestSchema>;
 export type CreateTokenInput = z.input<typeof createTokenRequestSchema>;
 /** A freshly created token: the secret (shown once) and its listing. */
 export interface CreatedToken { token: string; view: TokenView }
+/** Body of `POST /v1/orchestration-runs` (a stored name or an inline spec, and the inputs) before defaults. */
+export type StartOrchestrationInput = z.input<typeof startOrchestrationSchema>;
+/** Body of `PUT /v1/hosts/:host/labels` before defaults. */
+export type HostLabelsInput = z.input<typeof hostLabelsSchema>;
+/** A stored orchestration with its YAML text. */
+export interface StoredOrchestration { view: OrchestrationView; spec: string }
 
 /** Typed access to every operator endpoint of the CP (docs/api.md), shared by the CLI and the console. */
 export interface OperatorClient {
@@ -68,12 +93,26 @@ export interface OperatorClient {
   listTokens(): Promise<TokenView[]>;
   revokeToken(id: string): Promise<{ id: string; revoked: true }>;
   audit(limit?: number): Promise<AuditEntry[]>;
+  /** Stores or replaces an orchestration from its YAML text (its `name:` must equal `name`). */
+  applyOrchestration(name: string, spec: string): Promise<OrchestrationView>;
+  listOrchestrations(): Promise<OrchestrationView[]>;
+  getOrchestration(name: string): Promise<StoredOrchestration>;
+  /** Starts a run of a stored orchestration (`name`) or of an inline spec (`spec`, not stored). */
+  startOrchestration(request: StartOrchestrationInput): Promise<OrchestrationRunView>;
+  /** Orchestration runs, newest first. */
+  listOrchestrationRuns(query?: { limit?: number }): Promise<OrchestrationRunView[]>;
+  getOrchestrationRun(id: string): Promise<OrchestrationRunView>;
+  approveStep(runId: string, step: string, reason?: string): Promise<OrchestrationRunView>;
+  rejectStep(runId: string, step: string, reason?: string): Promise<OrchestrationRunView>;
+  cancelOrchestrationRun(id: string, reason?: string): Promise<OrchestrationRunView>;
+  /** Sets and removes operator labels of a host (used by `nodes_selector`). */
+  setHostLabels(host: string, change: HostLabelsInput): Promise<HostView>;
 }
 
 type Query = Record<string, string | number | undefined>;
 
 interface Call<T> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Query;
   body?: unknown;
@@ -87,6 +126,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const call = <T>(c: Call<T>): Promise<T> => request(config, agent, { ...c, timeoutMs: c.timeoutMs ?? timeoutMs });
   const seg = encodeURIComponent;
+  const reasonBody = (reason: string | undefined): { reason?: string } => (reason === undefined ? {} : { reason });
 
   return {
     whoami: () => call({ method: 'GET', path: '/v1/whoami', answer: whoamiSchema }),
@@ -113,6 +153,19 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
     listTokens: async () => (await call({ method: 'GET', path: '/v1/tokens', answer: tokensAnswer })).tokens,
     revokeToken: (id) => call({ method: 'DELETE', path: `/v1/tokens/${seg(id)}`, answer: tokenRevokedAnswer }),
     audit: async (limit) => (await call({ method: 'GET', path: '/v1/audit', query: { limit }, answer: auditAnswer })).entries,
+    applyOrchestration: (name, spec) => call({ method: 'PUT', path: `/v1/orchestrations/${seg(name)}`, body: { spec }, answer: orchestrationAnswer }),
+    listOrchestrations: () => call({ method: 'GET', path: '/v1/orchestrations', answer: orchestrationsAnswer }),
+    getOrchestration: (name) => call({ method: 'GET', path: `/v1/orchestrations/${seg(name)}`, answer: orchestrationSpecAnswer }),
+    startOrchestration: (body) => call({ method: 'POST', path: '/v1/orchestration-runs', body, answer: orchestrationRunAnswer }),
+    listOrchestrationRuns: (query = {}) => call({ method: 'GET', path: '/v1/orchestration-runs', query: { ...query }, answer: orchestrationRunsAnswer }),
+    getOrchestrationRun: (id) => call({ method: 'GET', path: `/v1/orchestration-runs/${seg(id)}`, answer: orchestrationRunAnswer }),
+    approveStep: (id, step, reason) =>
+      call({ method: 'POST', path: `/v1/orchestration-runs/${seg(id)}/steps/${seg(step)}/approve`, body: reasonBody(reason), answer: orchestrationRunAnswer }),
+    rejectStep: (id, step, reason) =>
+      call({ method: 'POST', path: `/v1/orchestration-runs/${seg(id)}/steps/${seg(step)}/reject`, body: reasonBody(reason), answer: orchestrationRunAnswer }),
+    cancelOrchestrationRun: (id, reason) =>
+      call({ method: 'POST', path: `/v1/orchestration-runs/${seg(id)}/cancel`, body: reasonBody(reason), answer: orchestrationRunAnswer }),
+    setHostLabels: (host, change) => call({ method: 'PUT', path: `/v1/hosts/${seg(host)}/labels`, body: change, answer: hostAnswer }),
   };
 }
 
@@ -127,11 +180,21 @@ export function apiUrl(cp: string, path: string, query: Query = {}): URL {
 
 /** Turns a non-2xx answer or an `{error}` body into an OkesuError carrying the CP's code. */
 export function errorFromBody(status: number, body: unknown): OkesuError {
-  const parsed = errorBodySchema.safeParse(body);
-  if (!parsed.success) return new OkesuError('OKS_ERR_INTERNAL', `CP answered HTTP ${status} without an error body`);
-  const { code, message } = parsed.data.error;
-  if (!isErrorCode(code)) return new OkesuError('OKS_ERR_INTERNAL', `${code}: ${message}`);
-  return withMessage(new OkesuError(code), message);
+  const wrapped = errorBodySchema.safeParse(body);
+  const error = wrapped.success ? wrapped.data.error : bareErrorSchema.safeParse(body).data;
+  if (error === undefined) return new OkesuError('OKS_ERR_INTERNAL', `CP answered HTTP ${status} without an error body`);
+  const message = error.message + specErrorLines(wrapped.success ? (body as { error: unknown }).error : undefined, body);
+  if (!isErrorCode(error.code)) return new OkesuError('OKS_ERR_INTERNAL', `${error.code}: ${message}`);
+  return withMessage(new OkesuError(error.code), message);
+}
+
+/** The `errors: SpecError[]` of a spec refusal, one `file:line:col: field: message` line each. */
+function specErrorLines(...places: unknown[]): string {
+  for (const place of places) {
+    const found = specErrorsSchema.safeParse(place);
+    if (found.success && found.data.errors.length > 0) return found.data.errors.map((e) => `\n  ${formatSpecError(e)}`).join('');
+  }
+  return '';
 }
 
 /** An OkesuError whose message is exactly the CP's (it already starts with the catalogue text). */

@@ -81,8 +81,9 @@ describe('help and version', () => {
     const program = createProgram(testDeps());
     const walk = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(walk)];
     const commands = walk(program).filter((c) => c !== program);
-    // The agent authoring tools work on this machine's files, with no CP.
-    const local = new Set(walk(program.commands.find((c) => c.name() === 'agents') as Command));
+    // The agent authoring tools and `orchestrate validate` work on this machine's files, with no CP.
+    const orchestrate = program.commands.find((c) => c.name() === 'orchestrate') as Command;
+    const local = new Set([...walk(program.commands.find((c) => c.name() === 'agents') as Command), orchestrate.commands.find((c) => c.name() === 'validate') as Command]);
     expect(commands.map((c) => c.name())).toEqual(expect.arrayContaining(['hosts', 'rm', 'run', 'findings', 'summary', 'tail', 'token', 'create', 'list', 'revoke', 'audit']));
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');

@@ -41,7 +41,9 @@ export interface OkesuProcess {
 
 /** Starts `okesu ARGS` as a child process (`binary` defaults to the bundle in dist/). */
 export function spawnOkesu(args: string[], env: NodeJS.ProcessEnv = {}, binary: string = OKESU): OkesuProcess {
-  const child = spawn(process.execPath, [binary, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No model keys or endpoints from the machine running the tests: agents here see "no key" (api_unavailable) always.
+  const { ANTHROPIC_API_KEY: _a, ANTHROPIC_BASE_URL: _b, OPENAI_API_KEY: _o, OPENAI_BASE_URL: _u, ...inherited } = process.env;
+  const child = spawn(process.execPath, [binary, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdoutLines: string[] = [];
   let partial = '';
   let stderr = '';

@@ -1,7 +1,8 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { HostView } from '../../protocol/api.js';
 import { formatAge, formatHostState, formatLabels, hostStateTone } from '../format.js';
-import { action } from '../context.js';
+import { action, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
 import { configOption } from '../options.js';
 import type { Column } from '../output.js';
@@ -26,7 +27,23 @@ export function sortHosts(hosts: readonly HostView[]): HostView[] {
   return [...hosts].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || a.hostname.localeCompare(b.hostname));
 }
 
-/** Registers `okesu hosts` and `okesu hosts rm HOST`. */
+const LABEL_KEY = /^[A-Za-z0-9._/-]{1,63}$/;
+
+/** Splits `k=v` of `hosts label` (the value is kept as text; empty is allowed); a bad pair is a usage error. */
+export function parseLabel(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${text}".`);
+  const key = text.slice(0, eq);
+  if (!LABEL_KEY.test(key)) throw new InvalidArgumentError(`label key "${key}": expected 1 to 63 of A-Z a-z 0-9 . _ / -.`);
+  return [key, text.slice(eq + 1)];
+}
+
+const collectKey = (value: string, previous: string[] | undefined): string[] => {
+  if (!LABEL_KEY.test(value)) throw new InvalidArgumentError(`expected a label key (1 to 63 of A-Z a-z 0-9 . _ / -).`);
+  return [...(previous ?? []), value];
+};
+
+/** Registers `okesu hosts`, `okesu hosts rm HOST` and `okesu hosts label HOST k=v… [--remove KEY]…`. */
 export function registerHosts(program: Command, ctx: CliContext): void {
   const hosts = program
     .command('hosts')
@@ -54,4 +71,31 @@ export function registerHosts(program: Command, ctx: CliContext): void {
         ctx.out.printLine(`removed ${res.hostname}`);
       }),
     );
+
+  const label = hosts
+    .command('label')
+    .description('set or remove operator labels of a host (operator); orchestration steps select hosts by label')
+    .argument('<host>', 'hostname')
+    .argument('[labels...]', 'labels to set, as key=value')
+    .option('--remove <key>', 'a label to remove (repeatable)', collectKey)
+    .option('--json', 'print the HostView as JSON')
+    .addOption(configOption())
+    .addHelpText('after', '\nExamples:\n  okesu hosts label web-01 env=prod role=web\n  okesu hosts label web-01 --remove role');
+  label.action(
+    action(ctx, async (host: string, pairs: string[], opts: { remove?: string[]; json?: boolean; config?: string }) => {
+      let set: Record<string, string>;
+      try {
+        set = Object.fromEntries(pairs.map(parseLabel));
+      } catch (err) {
+        usageError(label, err instanceof Error ? err.message : String(err));
+      }
+      const remove = opts.remove ?? [];
+      if (pairs.length === 0 && remove.length === 0) usageError(label, 'give labels to set (key=value) or --remove KEY');
+      const both = remove.filter((k) => Object.hasOwn(set, k));
+      if (both.length > 0) usageError(label, `${both.join(', ')}: set and removed at once`);
+      const view = await ctx.connect(opts.config).client.setHostLabels(host, { set, remove });
+      if (opts.json) ctx.out.printJson(view);
+      else ctx.out.printLine(`${view.hostname}: ${formatLabels(view.labels) || '(no labels)'}`);
+    }),
+  );
 }

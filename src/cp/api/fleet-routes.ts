@@ -1,5 +1,7 @@
 import { OkesuError } from '../../errors.js';
 import { registerRequestSchema } from '../../protocol/api.js';
+import { hostLabelsSchema } from '../../protocol/orchestration-api.js';
+import { applyLabelOverrides } from '../orchestration/store.js';
 import type { createRouter } from '../http/router.js';
 import { registerHost } from '../registration.js';
 import type { ApiContext } from './context.js';
@@ -25,6 +27,28 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
   router.add('GET', '/v1/hosts', 'viewer', () => {
     const now = api.now();
     return { json: { hosts: api.store.hosts.list().map((row) => api.liveness.view(row, now)) } };
+  });
+  // Operator labels are kept apart from the daimon's own (`--label`) and win over them: a reconnect announcing other
+  // labels does not undo them (the orchestration engine applies them over whatever the daimon announces).
+  router.add('PUT', '/v1/hosts/:hostname/labels', 'operator', async (ctx) => {
+    const hostname = ctx.params['hostname'] as string;
+    const change = await ctx.body(hostLabelsSchema);
+    const both = change.remove.filter((k) => Object.hasOwn(change.set, k));
+    if (both.length > 0) throw new OkesuError('OKS_ERR_BAD_REQUEST', `label ${both.join(', ')} is both set and removed`);
+    const now = api.now();
+    const { view, cursor } = api.store.transaction(() => {
+      const row = api.store.hosts.get(hostname);
+      if (!row) throw new OkesuError('OKS_ERR_NOT_FOUND', `no host named ${hostname}`);
+      for (const [k, v] of Object.entries(change.set)) api.store.orchestrations.setLabelOverride(hostname, k, v);
+      for (const k of change.remove) api.store.orchestrations.setLabelOverride(hostname, k, null);
+      const labels = applyLabelOverrides(row.labels, api.store.orchestrations.labelOverrides(hostname));
+      api.store.hosts.updateFacts(row.id, { version: row.version, os: row.os, arch: row.arch, labels });
+      api.store.audit.record(now, ctx.operator as NonNullable<typeof ctx.operator>, 'host.labels', hostname, { set: change.set, remove: change.remove });
+      const view = api.liveness.view({ ...row, labels }, now);
+      return { view, cursor: api.store.feed.append(now, 'host', view) };
+    });
+    api.stream.publish('host', cursor, view);
+    return { json: view };
   });
   router.add('DELETE', '/v1/hosts/:hostname', 'admin', (ctx) => {
     const hostname = ctx.params['hostname'] as string;

@@ -131,3 +131,82 @@ CREATE TABLE audit (
   detail TEXT NOT NULL DEFAULT '{}'
 );
 `;
+
+/**
+ * Version 2: orchestrations (SPEC §6). A run keeps the parsed spec it started with (a later apply does not change
+ * it); steps and their hosts are rows, so a CP restart resumes from here. Operator host labels are kept apart from
+ * the labels a daimon announces, so a reconnect never undoes them.
+ */
+export const SCHEMA_V2 = `
+CREATE TABLE orchestrations (
+  name TEXT PRIMARY KEY,
+  yaml TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+
+CREATE TABLE orchestration_runs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL,
+  trigger TEXT NOT NULL DEFAULT '{}',
+  triggered_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  error TEXT
+);
+CREATE INDEX orchestration_runs_created ON orchestration_runs(created_at);
+CREATE INDEX orchestration_runs_active ON orchestration_runs(status) WHERE status IN ('pending', 'running', 'approval_required');
+
+-- One row per step of a run; rendered holds the prompt, inputs and targets as rendered when the step was reached.
+CREATE TABLE orchestration_steps (
+  run_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  step_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  status TEXT NOT NULL,
+  rendered TEXT,
+  approved INTEGER NOT NULL DEFAULT 0,
+  result TEXT,
+  error TEXT,
+  started_at INTEGER,
+  ended_at INTEGER,
+  decided_by TEXT,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+
+-- One row per host of a step, with the agent run dispatched there.
+CREATE TABLE orchestration_step_hosts (
+  run_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  pos INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  status TEXT NOT NULL,
+  agent_run_id TEXT,
+  result TEXT,
+  findings INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  PRIMARY KEY (run_id, idx, pos)
+) WITHOUT ROWID;
+CREATE INDEX orchestration_step_hosts_agent_run ON orchestration_step_hosts(agent_run_id) WHERE agent_run_id IS NOT NULL;
+
+-- The last cron slot fired per orchestration and trigger: a slot never fires twice, across restarts too.
+CREATE TABLE orchestration_cron_fired (
+  name TEXT NOT NULL,
+  trigger_idx INTEGER NOT NULL,
+  cron TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  PRIMARY KEY (name, trigger_idx)
+) WITHOUT ROWID;
+
+-- Labels an operator set (value) or removed (NULL) on a host; they win over the daimon's own labels.
+CREATE TABLE host_label_overrides (
+  hostname TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT,
+  PRIMARY KEY (hostname, key)
+) WITHOUT ROWID;
+`;

@@ -6,6 +6,7 @@ import { createFindingsRepo } from './findings.js';
 import { createFeedRepo } from './feed.js';
 import { createAuditRepo } from './audit.js';
 import { createIngest } from './ingest.js';
+import { createOrchestrationRepo } from '../orchestration/store.js';
 
 /** The CP's embedded store (SQLite, WAL) with one repository per concept. */
 export function openStore(path: string) {
@@ -23,6 +24,7 @@ export function openStore(path: string) {
     feed,
     audit: createAuditRepo(db),
     ingest: createIngest(db, runs, feed),
+    orchestrations: createOrchestrationRepo(db),
     meta: {
       get: (key: string): string | undefined => metaGet.get(key)?.value,
       set: (key: string, value: string): void => void metaSet.run(key, value),

@@ -13,7 +13,7 @@ import type { FeedEntry, FeedKind, FeedRepo } from '../store/feed.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
 
-const KINDS = ['finding', 'host', 'run'] as const;
+const KINDS = ['finding', 'host', 'run', 'orchestration_run'] as const;
 const REPLAY_PAGE = 500;
 // A client this far behind is cut off; it reconnects with its cursor and catches up from the feed.
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -55,6 +55,7 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
     const msg =
       kind === 'finding' ? { type: 'finding', cursor, finding: payload }
       : kind === 'host' ? { type: 'host', cursor, host: payload }
+      : kind === 'orchestration_run' ? { type: 'orchestration_run', cursor, run: payload }
       : { type: 'run', cursor, run: payload };
     c.ws.send(JSON.stringify(msg));
   };

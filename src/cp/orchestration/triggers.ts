@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import type { StoredFinding } from '../../protocol/finding.js';
+import { nextCronTime, parseCron } from '../../specs/cron.js';
+import { evaluateExpression, parseExpression, truthy, type Expr } from '../../specs/expr/index.js';
+import type { OrchestrationSpec } from '../../specs/orchestration/orchestration-types.js';
+import type { CpClock } from './clock.js';
+import type { OrchestrationRepo } from './store.js';
+
+/** What the triggers need: the repo, a clock, and a way to start a run. */
+export interface TriggerDeps {
+  repo: OrchestrationRepo;
+  clock: CpClock;
+  log: Logger;
+  /** Starts a run with `fields` bound under `trigger`. */
+  start(spec: OrchestrationSpec, fields: Record<string, unknown>, triggeredBy: string): Promise<unknown>;
+}
+
+interface Armed {
+  spec: OrchestrationSpec;
+  timers: unknown[];
+  filters: { source: string; expr: Expr }[];
+  /** A filter failed to evaluate: logged once per orchestration, not per finding. */
+  warned: boolean;
+}
+
+/**
+ * Cron and finding triggers of the stored orchestrations. Cron: each trigger fires at its next slot (CP local time);
+ * the slot is stored before the run starts, so a slot never fires twice, across restarts too; slots missed while the
+ * CP was down are not caught up. Finding: each trigger's filter is evaluated over every new finding with scope
+ * `{ finding }`; a match starts one run with the finding's fields under `trigger`. Findings of a run of the same
+ * orchestration never trigger it (no feedback loops).
+ */
+export function createTriggers(deps: TriggerDeps) {
+  const armed = new Map<string, Armed>();
+  let stopped = true;
+
+  const fire = (name: string, idx: number, cron: string, slot: number): void => {
+    const a = armed.get(name);
+    if (!a || stopped) return;
+    // A timer may wake early (a clock change); wait for the slot itself.
+    if (deps.clock.now() < slot) {
+      a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, slot), slot - deps.clock.now());
+      return;
+    }
+    const last = deps.repo.lastFired(name, idx, cron);
+    if (last === undefined || last < slot) {
+      deps.repo.setFired(name, idx, cron, slot);
+      deps.start(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`).catch((err: unknown) => deps.log.error({ err, orchestration: name }, 'cron-triggered run failed to start'));
+    }
+    schedule(name, idx, cron);
+  };
+
+  function schedule(name: string, idx: number, cron: string): void {
+    const a = armed.get(name);
+    const parsed = parseCron(cron);
+    if (!a || !parsed.ok) return;
+    const now = deps.clock.now();
+    const next = nextCronTime(parsed.cron, Math.max(now, deps.repo.lastFired(name, idx, cron) ?? now));
+    if (Number.isNaN(next)) return;
+    a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, next), next - now);
+  }
+
+  const disarm = (name: string): void => {
+    const a = armed.get(name);
+    if (!a) return;
+    for (const t of a.timers) if (t !== undefined) deps.clock.clearTimer(t);
+    armed.delete(name);
+  };
+
+  const arm = (spec: OrchestrationSpec): void => {
+    disarm(spec.name);
+    const filters: Armed['filters'] = [];
+    for (const t of spec.triggers) {
+      if (t.type !== 'finding') continue;
+      const parsed = parseExpression(t.filter);
+      if (parsed.ok) filters.push({ source: t.filter, expr: parsed.expr });
+      else deps.log.warn({ orchestration: spec.name, filter: t.filter, reason: parsed.error }, 'finding trigger filter does not parse; ignored');
+    }
+    const a: Armed = { spec, timers: [], filters, warned: false };
+    armed.set(spec.name, a);
+    spec.triggers.forEach((t, idx) => {
+      if (t.type === 'cron') schedule(spec.name, idx, t.cron);
+    });
+  };
+
+  /** The orchestration whose run produced a finding, if any. */
+  const originOf = (finding: StoredFinding): string | undefined => {
+    const h = deps.repo.hostByAgentRun(finding.run_id);
+    return h ? deps.repo.getRun(h.run_id)?.name : undefined;
+  };
+
+  return {
+    /** Arms the triggers of every stored orchestration. */
+    start(): void {
+      stopped = false;
+      for (const o of deps.repo.listOrchestrations()) arm(o.spec);
+    },
+    /** Re-arms one orchestration after it was applied. */
+    update(spec: OrchestrationSpec): void {
+      if (!stopped) arm(spec);
+    },
+    stop(): void {
+      stopped = true;
+      for (const name of [...armed.keys()]) disarm(name);
+    },
+    /** Evaluates the finding triggers over newly stored findings; each match starts one run. Never throws. */
+    onFindings(findings: readonly StoredFinding[]): void {
+      if (stopped) return;
+      for (const a of armed.values()) {
+        if (a.filters.length === 0) continue;
+        for (const finding of findings) {
+          const matched = a.filters.some((f) => {
+            try {
+              return truthy(evaluateExpression(f.expr, { finding }, f.source));
+            } catch (err) {
+              if (!a.warned) deps.log.warn({ orchestration: a.spec.name, err: (err as Error).message }, 'finding trigger filter failed to evaluate');
+              a.warned = true;
+              return false;
+            }
+          });
+          if (!matched || originOf(finding) === a.spec.name) continue;
+          deps.start(a.spec, { ...finding }, `finding:${finding.id}`).catch((err: unknown) => deps.log.error({ err, orchestration: a.spec.name }, 'finding-triggered run failed to start'));
+        }
+      }
+    },
+  };
+}
+/** The orchestration triggers. */
+export type Triggers = ReturnType<typeof createTriggers>;
