@@ -123,6 +123,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           return row ? liveness.view(row, now()).state : undefined;
         },
         offlineAfterMs: 12 * intervalMs,
+        // The fleet comes back at the reconnect pace (cp serve --reconnect-rate) plus a couple of heartbeats.
+        resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.list().length / (options.reconnectRatePerS ?? 150)) * 1000)),
       });
       const triggers = createTriggers({
         repo: st.orchestrations, clock, log: log.child({ component: 'orchestration-triggers' }),

@@ -26,6 +26,12 @@ export interface EngineDeps {
   hostState: (hostname: string) => HostState | undefined;
   /** How long a host goes unheard before liveness calls it offline (12 heartbeat intervals). */
   offlineAfterMs: number;
+  /**
+   * After a CP restart, how long to let daimons reconnect before resuming runs (which may dispatch their next step).
+   * Agent runs that end meanwhile are applied at once; only fresh dispatches wait, so they do not fail as
+   * "unreachable" against hosts still on their way back. Default 0.
+   */
+  resumeAfterMs?: number;
   clock: CpClock;
 }
 
@@ -44,6 +50,7 @@ export function createOrchestrationEngine(deps: EngineDeps) {
   const watched = new Map<string, string>();
   let startedAt = 0;
   let watchTimer: unknown;
+  let resumeTimer: unknown;
   let stopped = true;
 
   const load = (runId: string): OrchestrationRunView => {
@@ -161,15 +168,22 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     start(): void {
       stopped = false;
       startedAt = deps.now();
+      const resume: string[] = [];
       for (const run of repo.activeRuns()) {
         for (const h of repo.hosts(run.id)) if (h.status === 'running' && h.agent_run_id) watched.set(h.agent_run_id, h.host);
-        if (run.status !== 'approval_required') kick(run.id);
+        if (run.status !== 'approval_required') resume.push(run.id);
       }
+      const resumeAll = (): void => {
+        for (const id of resume) if (!stopped) kick(id);
+      };
+      if ((deps.resumeAfterMs ?? 0) > 0 && resume.length > 0) resumeTimer = deps.clock.setTimer(resumeAll, deps.resumeAfterMs ?? 0);
+      else resumeAll();
       if (watched.size > 0) watchTimer = deps.clock.setTimer(checkOffline, Math.max(100, Math.min(deps.offlineAfterMs / 4, 5000)));
     },
     stop(): void {
       stopped = true;
       if (watchTimer !== undefined) deps.clock.clearTimer(watchTimer);
+      if (resumeTimer !== undefined) deps.clock.clearTimer(resumeTimer);
     },
     /** Waits until every change queued so far has finished (shutdown, tests). */
     async idle(): Promise<void> {
