@@ -11,8 +11,11 @@ const procs: OkesuProcess[] = [];
 let cp: CpProcess;
 let cpDir: string;
 let specs: string;
+const daimons = new Map<string, { state: string; proc: OkesuProcess }>();
 
 const track = (p: OkesuProcess): OkesuProcess => (procs.push(p), p);
+const startDaimon = (host: string, state: string, extra: string[] = []): OkesuProcess =>
+  track(spawnOkesu(['daemon', '--cp', cp.url, '--state', state, '--hostname', host, '--log-level', 'warn', '--agents', TEST_AGENTS, ...extra]));
 const spec = (name: string, lines: string[]): string => {
   const file = join(specs, `${name}.yaml`);
   writeFileSync(file, [`name: ${name}`, ...lines, ''].join('\n'));
@@ -41,10 +44,8 @@ beforeAll(async () => {
   cp = await startCp(cpDir);
   for (const [i, host] of HOSTS.entries()) {
     const token = (await runOkesu(['token', 'create', '--join'], cp.env)).stdout.trim();
-    track(spawnOkesu([
-      'daemon', '--cp', cp.url, '--token', token, '--state', tempDir(`orch-${host}`), '--hostname', host, '--log-level', 'warn',
-      '--agents', TEST_AGENTS, '--label', `role=${i < 2 ? 'web' : 'db'}`,
-    ]));
+    const state = tempDir(`orch-${host}`);
+    daimons.set(host, { state, proc: startDaimon(host, state, ['--token', token, '--label', `role=${i < 2 ? 'web' : 'db'}`]) });
   }
   await waitFor('three daimons online', async () => (await okesuJson<HostView[]>(['hosts'], cp.env)).filter((h) => h.connected).length === 3, 60_000);
 }, 120_000);
@@ -113,6 +114,27 @@ describe('orchestrations across three real daimons', () => {
     const done = await until(run.id, 'completed');
     expect(step(done, 'sleep')).toMatchObject({ status: 'completed', result: { slept: 4 } });
     expect(step(done, 'after').result).toMatchObject({ x: '4' });
+  });
+
+  it('after a CP restart, holds a step for a host that has not reconnected yet instead of failing it', async () => {
+    const file = spec('e2e-late-host', [
+      'steps:',
+      '  - { id: sleep, agent: orch-sleep, node: e2e-o2, inputs: { seconds: 3 } }',
+      '  - { id: after, agent: orch-echo, node: e2e-o3, inputs: { x: late } }',
+    ]);
+    const run = await start(file);
+    await waitFor('the sleep step running', async () => step(await show(run.id), 'sleep').status === 'running');
+    const o3 = daimons.get('e2e-o3');
+    if (!o3) throw new Error('no e2e-o3');
+    await stop(o3.proc);
+    await stop(cp.proc, 'SIGKILL');
+    cp = await startCp(cpDir, cp.port);
+    // The sleep ends and reaches the new CP while e2e-o3 is still down: its step must wait for it.
+    await waitFor('the sleep step completed', async () => step(await show(run.id), 'sleep').status === 'completed');
+    expect(step(await show(run.id), 'after').hosts.every((h) => h.status !== 'failed')).toBe(true);
+    o3.proc = startDaimon('e2e-o3', o3.state);
+    const done = await until(run.id, 'completed');
+    expect(step(done, 'after')).toMatchObject({ status: 'completed', result: { x: 'late', host: 'e2e-o3' } });
   });
 
   it('runs the shipped examples against the built-in agents (no model key: the investigator reports nothing, the gated steps are skipped)', async () => {

@@ -32,6 +32,8 @@ export interface EngineDeps {
    * "unreachable" against hosts still on their way back. Default 0.
    */
   resumeAfterMs?: number;
+  /** True when a transport can deliver to the host now (the tunnel is up). */
+  canReach?: (host: string) => boolean;
   clock: CpClock;
 }
 
@@ -68,7 +70,17 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     deps.publish(written.view, written.cursor);
     return written.view;
   };
-  const runner = createStepRunner({ store: deps.store, dispatcher: deps.dispatcher, log: deps.log, commit });
+  // After a restart with runs in flight, a step dispatched before its hosts have reconnected would fail them as
+  // unreachable; within the reconnect window the dispatch waits (polling) for them instead.
+  let reconnectWindowEnds = 0;
+  const awaitReachable = async (hosts: readonly string[]): Promise<void> => {
+    const canReach = deps.canReach;
+    if (!canReach) return;
+    while (deps.now() < reconnectWindowEnds && !stopped && !hosts.every((h) => canReach(h))) {
+      await new Promise<void>((resolve) => deps.clock.setTimer(resolve, 100));
+    }
+  };
+  const runner = createStepRunner({ store: deps.store, dispatcher: deps.dispatcher, log: deps.log, commit, awaitReachable });
 
   /** Runs `fn` after every earlier change of the same run has finished. */
   const serial = <T>(runId: string, fn: () => Promise<T> | T): Promise<T> => {
@@ -173,6 +185,7 @@ export function createOrchestrationEngine(deps: EngineDeps) {
         for (const h of repo.hosts(run.id)) if (h.status === 'running' && h.agent_run_id) watched.set(h.agent_run_id, h.host);
         if (run.status !== 'approval_required') resume.push(run.id);
       }
+      if (resume.length > 0) reconnectWindowEnds = startedAt + (deps.resumeAfterMs ?? 0);
       const resumeAll = (): void => {
         for (const id of resume) if (!stopped) kick(id);
       };

@@ -22,6 +22,8 @@ export interface StepRunnerDeps {
   log: Logger;
   /** Runs `mutate` in one transaction, appends the run's view to the feed and publishes it after the commit. */
   commit(runId: string, mutate: (at: number) => void): OrchestrationRunView;
+  /** Resolves when the hosts can be reached, or at once when waiting makes no sense (see the engine's reconnect window). */
+  awaitReachable?: (hosts: readonly string[]) => Promise<void>;
 }
 
 /** The identity agent runs of an orchestration run are dispatched (and audited) as. */
@@ -134,6 +136,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
       let created: Map<string, RunView> = new Map();
       let failure = 'no agent run was created';
       try {
+        await deps.awaitReachable?.(known);
         const res = await deps.dispatcher.createRuns(
           { hosts: known, agent: spec.agent, prompt: rendered.prompt, inputs: rendered.inputs, timeout_ms: spec.timeoutMs, dispatch: spec.dispatch },
           actorOf(run),
