@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { builtinAgentsDir } from '../src/specs/agent-catalog.js';
+import { builtinAgentsDir } from '../src/specs/builtin-agents-dir.js';
 
 /** The directories agents load from, in order of precedence: the host's, then the built-ins (`false`: none). */
 export function agentDirs(options: { agentDirs?: string[]; builtinAgents?: string | false }, log: Pick<Logger, 'warn'>): string[] {

@@ -3,17 +3,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { OkesuError } from '../src/errors.js';
 import type { DispatchEnvelope } from '../src/protocol/dispatch.js';
-import { loadAgentCatalog } from '../src/specs/agent-catalog.js';
 import type { AgentCatalog } from '../src/specs/agent-catalog.js';
-import { formatSpecError } from '../src/specs/parse-agent.js';
+import { formatSpecError } from '../src/specs/spec-error.js';
 import { DEFAULT_POLICY_PATH } from '../src/specs/policy-spec.js';
 import { createAgentPipeline } from './agent-run/agent-pipeline.js';
 import { agentDirs } from './agent-dirs.js';
 import { createEventRelay } from './event-relay.js';
 import type { EventRelay } from './event-relay.js';
 import type { DaimonIdentity } from './identity.js';
-import { loadHostPolicy } from './policy/load-policy.js';
 import type { Provider } from './provider.js';
+import { loadHostPolicy } from './policy/load-policy.js';
 import { createProviderSet } from './providers/provider-set.js';
 import { ensureIdentity } from './registration.js';
 import { resolveDispatch } from './resolve-dispatch.js';
@@ -109,7 +108,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         throw new OkesuError('OKS_ERR_CONFIG', `host policy: ${policyLoad.errors.map(formatSpecError).join('; ')}`);
       }
       const policy = policyLoad.policy;
-      const catalog = await (deps.loadCatalog ?? loadAgentCatalog)(agentDirs(options, deps.log));
+      const loadCatalog = deps.loadCatalog ?? (async (dirs: string[]) => (await import('../src/specs/agent-catalog.js')).loadAgentCatalog(dirs));
+      const catalog = await loadCatalog(agentDirs(options, deps.log));
       for (const e of catalog.errors) deps.log.warn({ problem: formatSpecError(e) }, 'agent file skipped');
       const ticked = selectTickedAgents(catalog.agents, options.enable ?? [], policy);
       if (!ticked.ok) {

@@ -1,21 +1,10 @@
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { z } from 'zod';
+import type { SpecError } from './spec-error.js';
 
-/** One problem in a spec file, located at the offending value (1-based line and column of the file). */
-export interface SpecError {
-  source: string;
-  line: number;
-  column: number;
-  /** Dotted path of the field, e.g. `collectors.0.timeout`; empty when the problem is not about one field. */
-  field: string;
-  message: string;
-}
-
-/** Formats an error the way compilers do: `file.md:3:5: provider: expected one of claude, codex, custom`. */
-export function formatSpecError(e: SpecError): string {
-  return `${e.source}:${e.line}:${e.column}: ${e.field ? `${e.field}: ` : ''}${e.message}`;
-}
+export { formatSpecError } from './spec-error.js';
+export type { SpecError } from './spec-error.js';
 
 /** A field path inside a spec: keys and list positions. */
 export type SpecPath = (string | number)[];

@@ -12,7 +12,7 @@ import { storedFindingSchema } from '../protocol/finding.js';
 import type { StoredFinding } from '../protocol/finding.js';
 import { orchestrationRunViewSchema, orchestrationViewSchema, specErrorSchema } from '../protocol/orchestration-api.js';
 import type { hostLabelsSchema, OrchestrationRunView, OrchestrationView, startOrchestrationSchema } from '../protocol/orchestration-api.js';
-import { formatSpecError } from '../specs/yaml-spec.js';
+import { formatSpecError } from '../specs/spec-error.js';
 
 /** Largest response body the client reads before giving up. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { OkesuError } from '../../errors.js';
 import type { RunEndStatus } from '../../protocol/event.js';
 import type { AgentSpec } from '../../specs/agent-spec.js';
-import { formatSpecError } from '../../specs/parse-agent.js';
+import { formatSpecError } from '../../specs/spec-error.js';
 import { DEFAULT_POLICY_PATH } from '../../specs/policy-spec.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';

@@ -6,9 +6,10 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { OkesuError } from '../../errors.js';
 import type { AgentSpec } from '../../specs/agent-spec.js';
-import { builtinAgentsDir, loadAgentCatalog } from '../../specs/agent-catalog.js';
-import { formatSpecError, parseAgent } from '../../specs/parse-agent.js';
-import type { SpecError } from '../../specs/parse-agent.js';
+import type { AgentCatalog } from '../../specs/agent-catalog.js';
+import { builtinAgentsDir } from '../../specs/builtin-agents-dir.js';
+import { formatSpecError } from '../../specs/spec-error.js';
+import type { SpecError } from '../../specs/spec-error.js';
 import { formatDuration } from '../../protocol/duration.js';
 import { action, exitWith } from '../context.js';
 import type { CliContext } from '../context.js';
@@ -17,6 +18,10 @@ import type { Column } from '../output.js';
 import { runLocal } from './agents-run.js';
 
 const collectDir = (v: string, p: string[]): string[] => [...p, v];
+
+// The parser (YAML, the agent schemas) is loaded on use: every okesu process, the daimon included, evaluates the
+// command modules, and the daimon's footprint is a measured target.
+const loadCatalog = async (dirs: string[]): Promise<AgentCatalog> => (await import('../../specs/agent-catalog.js')).loadAgentCatalog(dirs);
 
 /** The agent search path: every `--agents DIR`, then the built-ins shipped in the package. */
 export function agentSearchPath(dirs: string[]): string[] {
@@ -57,7 +62,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .option('--json', 'print the agents as JSON')
     .action(
       action(ctx, async (opts: { agents: string[]; json?: boolean }) => {
-        const catalog = await loadAgentCatalog(agentSearchPath(opts.agents));
+        const catalog = await loadCatalog(agentSearchPath(opts.agents));
         for (const e of catalog.errors) ctx.out.status(`warning: ${formatSpecError(e)}`);
         const list = [...catalog.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
         if (opts.json) ctx.out.printJson(list.map(agentSummary));
@@ -129,6 +134,7 @@ async function validateFile(file: string): Promise<{ file: string; agent?: Agent
   } catch (err) {
     return { file, errors: [{ source: file, line: 1, column: 1, field: '', message: `cannot read: ${(err as Error).message}` }] };
   }
+  const { parseAgent } = await import('../../specs/parse-agent.js');
   const parsed = parseAgent(text, file);
   return parsed.ok ? { file, agent: parsed.agent, errors: [] } : { file, errors: parsed.errors };
 }
@@ -141,7 +147,7 @@ async function findAgent(name: string, dirs: string[]): Promise<AgentSpec> {
     if (!r.agent) throw new OkesuError('OKS_ERR_AGENT_INVALID', r.errors.map(formatSpecError).join('\n'));
     return r.agent;
   }
-  const catalog = await loadAgentCatalog(agentSearchPath(dirs));
+  const catalog = await loadCatalog(agentSearchPath(dirs));
   const agent = catalog.agents.get(name);
   if (agent) return agent;
   const bad = catalog.errors.filter((e) => e.source.endsWith(`/${name}.md`));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadAgentCatalog, builtinAgentsDir } from '../../specs/agent-catalog.js';
-import { formatSpecError } from '../../specs/parse-agent.js';
+import { builtinAgentsDir } from '../../specs/builtin-agents-dir.js';
+import { formatSpecError } from '../../specs/spec-error.js';
 import { VERSION } from '../../version.js';
 import { action, untilStopped, usageError, type CliContext } from '../context.js';
 import { durationArg, positiveIntArg } from '../options.js';
@@ -18,6 +18,7 @@ export function parseListen(text: string): { host: string; port: number } | unde
 
 /** Loads agent definitions the CP sends with dispatches: `--agents` dirs first, then the built-ins. */
 export async function loadDefinitions(dirs: readonly string[], warn: (msg: string) => void): Promise<Map<string, string>> {
+  const { loadAgentCatalog } = await import('../../specs/agent-catalog.js');
   const catalog = await loadAgentCatalog([...dirs, builtinAgentsDir()]);
   for (const e of catalog.errors) warn(formatSpecError(e));
   const texts = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { OkesuError } from '../../errors.js';
-import { formatSpecError, parseOrchestration } from '../../specs/orchestration/parse-orchestration.js';
-import type { SpecError } from '../../specs/orchestration/parse-orchestration.js';
+import { formatSpecError } from '../../specs/spec-error.js';
+import type { SpecError } from '../../specs/spec-error.js';
 import type { OrchestrationSpec } from '../../specs/orchestration/orchestration-types.js';
 
 /** One orchestration file checked locally: its text and spec, or what is wrong with it. */
@@ -16,6 +16,9 @@ export async function checkOrchestrationFile(file: string): Promise<CheckedFile>
     const code = (err as NodeJS.ErrnoException).code;
     return { file, ok: false, errors: [{ source: file, line: 1, column: 1, field: '', message: `cannot read: ${code ?? String(err)}` }] };
   }
+  // The parser (YAML, the spec schemas, the expression language) is loaded on use: every okesu process, the daimon
+  // included, evaluates the command modules.
+  const { parseOrchestration } = await import('../../specs/orchestration/parse-orchestration.js');
   const parsed = parseOrchestration(text, file);
   return parsed.ok ? { file, ok: true, text, spec: parsed.spec } : { file, ok: false, errors: parsed.errors };
 }

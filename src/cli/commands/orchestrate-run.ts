@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { OkesuError } from '../../errors.js';
 import type { OrchestrationRunView } from '../../protocol/orchestration-api.js';
-import { resolveTrigger } from '../../specs/orchestration/resolve-trigger.js';
 import type { StartOrchestrationInput } from '../../transport/operator-client.js';
 import { action, exitWith } from '../context.js';
 import type { CliContext } from '../context.js';
@@ -28,6 +27,7 @@ export async function startRequest(ctx: CliContext, arg: string, inputs: Record<
     const n = checked.errors.length;
     throw new OkesuError('OKS_ERR_BAD_REQUEST', `${source.file} has ${n} error${n === 1 ? '' : 's'}; no run was started`);
   }
+  const { resolveTrigger } = await import('../../specs/orchestration/resolve-trigger.js');
   const trigger = resolveTrigger(checked.spec, inputs);
   if (!trigger.ok) throw new OkesuError('OKS_ERR_BAD_REQUEST', `--input: ${trigger.error}`);
   return { spec: checked.text, inputs };

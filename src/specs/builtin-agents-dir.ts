@@ -1,0 +1,19 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OkesuError } from '../errors.js';
+
+/**
+ * The package's built-in `agents/` directory: the nearest ancestor of this module that holds both
+ * `agents/` and `package.json` (works from `src/specs/` in a checkout and from `dist/okesu.js`).
+ */
+export function builtinAgentsDir(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    const agents = join(dir, 'agents');
+    if (existsSync(join(dir, 'package.json')) && existsSync(agents) && statSync(agents).isDirectory()) return agents;
+    const parent = dirname(dir);
+    if (parent === dir) throw new OkesuError('OKS_ERR_CONFIG', `cannot find the built-in agents/ directory above ${dirname(from)}`);
+    dir = parent;
+  }
+}
