@@ -51,6 +51,8 @@ describe('daimon core (fake CP)', () => {
     t.send({ type: 'dispatch', envelope });
     t.send({ type: 'dispatch', envelope });
     await waitFor(() => records().some((r) => r.event.type === 'run_end'), 10_000, 'run_end');
+    // The two answers and the run's events share one socket but not one moment: wait for both answers.
+    await waitFor(() => allFrames('dispatch_ack').length >= 2, 10_000, 'both dispatch answers');
     expect(allFrames('dispatch_ack')).toEqual([
       { type: 'dispatch_ack', run_id: runId, accepted: true },
       { type: 'dispatch_ack', run_id: runId, accepted: true },
