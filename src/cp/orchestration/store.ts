@@ -103,6 +103,9 @@ export function createOrchestrationRepo(db: Db) {
   const getRun = db.prepare<[string], RawRun>('SELECT * FROM orchestration_runs WHERE id = ?');
   const listRuns = db.prepare<[number], RawRun>('SELECT * FROM orchestration_runs ORDER BY created_at DESC, id DESC LIMIT ?');
   const activeRuns = db.prepare<[], RawRun>("SELECT * FROM orchestration_runs WHERE status IN ('pending', 'running', 'approval_required') ORDER BY created_at");
+  const activeFindingRuns = db.prepare<[string], { n: number }>(
+    "SELECT COUNT(*) AS n FROM orchestration_runs WHERE name = ? AND triggered_by LIKE 'finding:%' AND status IN ('pending', 'running', 'approval_required')",
+  );
   const insertStep = db.prepare(
     `INSERT INTO orchestration_steps (run_id, idx, step_id, agent, status, rendered, approved, result, error, started_at, ended_at, decided_by)
      VALUES (@run_id, @idx, @step_id, @agent, @status, @rendered, @approved, @result, @error, @started_at, @ended_at, @decided_by)`,
@@ -172,6 +175,10 @@ export function createOrchestrationRepo(db: Db) {
     /** Runs not yet completed, failed or cancelled, oldest first. */
     activeRuns(): RunRecord[] {
       return activeRuns.all().map(toRun);
+    },
+    /** How many runs of `name` that a finding started are still going. */
+    activeFindingRunCount(name: string): number {
+      return activeFindingRuns.get(name)?.n ?? 0;
     },
     steps(runId: string): StepRecord[] {
       return steps.all(runId).map(toStep);

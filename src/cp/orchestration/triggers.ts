@@ -15,8 +15,17 @@ export interface TriggerDeps {
   start(spec: OrchestrationSpec, fields: Record<string, unknown>, triggeredBy: string): Promise<unknown>;
 }
 
+/**
+ * Most runs one orchestration's finding triggers keep going at once. A flood of matching findings (a noisy host, an
+ * outbreak) must not turn into thousands of runs dispatching to the fleet; past the cap, matches are dropped with a
+ * warning and start again as runs finish.
+ */
+export const MAX_FINDING_RUNS_IN_FLIGHT = 20;
+
 interface Armed {
   spec: OrchestrationSpec;
+  /** Matches dropped at the cap since the last warning. */
+  dropped: number;
   timers: unknown[];
   filters: { source: string; expr: Expr }[];
   /** A filter failed to evaluate: logged once per orchestration, not per finding. */
@@ -76,7 +85,7 @@ export function createTriggers(deps: TriggerDeps) {
       if (parsed.ok) filters.push({ source: t.filter, expr: parsed.expr });
       else deps.log.warn({ orchestration: spec.name, filter: t.filter, reason: parsed.error }, 'finding trigger filter does not parse; ignored');
     }
-    const a: Armed = { spec, timers: [], filters, warned: false };
+    const a: Armed = { spec, timers: [], filters, warned: false, dropped: 0 };
     armed.set(spec.name, a);
     spec.triggers.forEach((t, idx) => {
       if (t.type === 'cron') schedule(spec.name, idx, t.cron);
@@ -119,6 +128,12 @@ export function createTriggers(deps: TriggerDeps) {
             }
           });
           if (!matched || originOf(finding) === a.spec.name) continue;
+          // The engine stores a run before its start returns, so the count includes the runs started just above.
+          if (deps.repo.activeFindingRunCount(a.spec.name) >= MAX_FINDING_RUNS_IN_FLIGHT) {
+            if (a.dropped++ === 0) deps.log.warn({ orchestration: a.spec.name, limit: MAX_FINDING_RUNS_IN_FLIGHT }, 'finding trigger at its limit of runs in flight: matches dropped until runs finish');
+            continue;
+          }
+          a.dropped = 0;
           deps.start(a.spec, { ...finding }, `finding:${finding.id}`).catch((err: unknown) => deps.log.error({ err, orchestration: a.spec.name }, 'finding-triggered run failed to start'));
         }
       }

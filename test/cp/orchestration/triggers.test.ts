@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../../daimon/scheduler/clock.js';
 import type { OrchestrationRunView } from '../../../src/protocol/orchestration-api.js';
 import { findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness } from '../cp-harness.js';
+import { MAX_FINDING_RUNS_IN_FLIGHT } from '../../../src/cp/orchestration/triggers.js';
 import { apply, fakeDaimons, stepOf, waitRun } from './orch-helpers.js';
 
 let h: CpHarness | undefined;
@@ -104,6 +105,29 @@ steps:
     await waitFor(async () => (await cp.admin.getRun(stepOf(triggered[0] as OrchestrationRunView, 'look').hosts[0]?.run_id as string)).findings === 1);
     await sendEvents(web?.tunnel as never, [findingRecord(runId(), 1, { severity: 'INFO', title: 'barrier' })]);
     expect(await runs(cp)).toHaveLength(2);
+  });
+
+  it('keeps at most MAX_FINDING_RUNS_IN_FLIGHT triggered runs going: a flood of matches does not flood the fleet', async () => {
+    const cp = await startCp();
+    h = cp;
+    const [web] = await fakeDaimons(cp, ['web-01'], () => ({ result: {} }));
+    // Each triggered run waits for an approval, so it stays in flight.
+    await apply(cp, `
+name: on-any
+triggers: [{ finding: "finding.agent == 'edr'" }]
+steps: [{ id: gate, agent: edr, node: web-01, approval: required }]
+`);
+    const monitor = runId();
+    const flood = Array.from({ length: MAX_FINDING_RUNS_IN_FLIGHT + 5 }, (_, i) => findingRecord(monitor, i + 1, { title: `beacon ${i}`, severity: 'HIGH' }));
+    await sendEvents(web?.tunnel as never, flood);
+    const started = await waitFor(async () => {
+      const list = await runs(cp);
+      return list.length >= MAX_FINDING_RUNS_IN_FLIGHT && list.every((r) => r.status === 'approval_required') ? list : undefined;
+    });
+    // A later barrier finding is matched too and dropped at the cap: still no more than the limit.
+    await sendEvents(web?.tunnel as never, [findingRecord(runId(), 1, { title: 'barrier', severity: 'HIGH' })]);
+    expect(started).toHaveLength(MAX_FINDING_RUNS_IN_FLIGHT);
+    expect(await runs(cp)).toHaveLength(MAX_FINDING_RUNS_IN_FLIGHT);
   });
 
   it('ignores a filter that fails to evaluate, without failing the ingest', async () => {
