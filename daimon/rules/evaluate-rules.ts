@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { EventBody } from '../../src/protocol/event.js';
 import { describeIssues } from '../../src/protocol/event.js';
 import { findingFieldsSchema } from '../../src/protocol/finding.js';
+import { parseDecimal } from '../../src/specs/input-values.js';
 import type { RuleSpec } from '../../src/specs/rule-spec.js';
 import { renderTemplate } from '../../src/specs/template.js';
 import type { CollectorOutput } from '../provider.js';
@@ -148,14 +149,6 @@ function templateScope(rule: RuleSpec, line: string, groups: Record<string, stri
   return { ...groups, line, host: scope.host, agent: scope.agent, collector: rule.collector, inputs: scope.inputs };
 }
 
-/** Parses a number the way thresholds read them: finite decimal text, else undefined. */
-function toNumber(text: string): number | undefined {
-  const t = text.trim();
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 function passes(threshold: NonNullable<RuleSpec['threshold']>, groups: Record<string, string | undefined>, vars: Record<string, unknown>, say: (p: string) => void): boolean {
   const captured = groups[threshold.capture];
   if (captured === undefined) return false; // the group took no part in this match
@@ -165,8 +158,8 @@ function passes(threshold: NonNullable<RuleSpec['threshold']>, groups: Record<st
     const listed = value.split(/[\s,]+/).filter((v) => v !== '').includes(captured);
     return op === 'in' ? listed : !listed;
   }
-  const a = toNumber(captured);
-  const b = toNumber(value);
+  const a = parseDecimal(captured);
+  const b = parseDecimal(value);
   if (op === '==' || op === '!=') {
     const equal = a !== undefined && b !== undefined ? a === b : captured === value;
     return op === '==' ? equal : !equal;

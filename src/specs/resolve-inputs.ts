@@ -1,4 +1,5 @@
 import type { AgentSpec, InputValue } from './agent-spec.js';
+import { describeValue, parseBooleanText, parseDecimal } from './input-values.js';
 
 /** Most inputs a run may be given. */
 export const MAX_GIVEN_INPUTS = 64;
@@ -10,8 +11,6 @@ export type ResolveInputsResult = { ok: true; inputs: Record<string, InputValue>
 
 // Undeclared names become environment variables (OKESU_INPUT_<NAME>) and template paths: keep them plain words.
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const BOOLEANS: Record<string, boolean> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
 
 /**
  * Resolves a run's inputs (SPEC §4): each declared input's default, overridden by `given`. A string given for a
@@ -55,34 +54,23 @@ function coerce(value: unknown, model: InputValue): InputValue | { error: string
     if (typeof value === 'string') return value.split(/[,\n]/).map((v) => v.trim()).filter((v) => v !== '');
     // `--input ports=3333` reads as a number: a list of one.
     if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-    return { error: `expected a list of strings (or one string of items separated by commas or newlines), got ${describe(value)}` };
+    return { error: `expected a list of strings (or one string of items separated by commas or newlines), got ${describeValue(value)}` };
   }
   if (typeof model === 'number') {
     if (typeof value === 'number') return Number.isFinite(value) ? value : { error: `expected a finite number, got ${String(value)}` };
-    if (typeof value === 'string' && DECIMAL.test(value.trim())) {
-      const n = Number(value.trim());
-      if (Number.isFinite(n)) return n;
-    }
-    return { error: `expected a number, got ${describe(value)}` };
+    const n = typeof value === 'string' ? parseDecimal(value) : undefined;
+    if (n !== undefined) return n;
+    return { error: `expected a number, got ${describeValue(value)}` };
   }
   if (typeof model === 'boolean') {
     if (typeof value === 'boolean') return value;
-    const key = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
-    if (key !== undefined && Object.hasOwn(BOOLEANS, key)) return BOOLEANS[key] as boolean;
-    return { error: `expected true/false, yes/no or 1/0, got ${describe(value)}` };
+    const b = typeof value === 'string' ? parseBooleanText(value) : undefined;
+    if (b !== undefined) return b;
+    return { error: `expected true/false, yes/no or 1/0, got ${describeValue(value)}` };
   }
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   // A list where one string was declared (several paths for one path): kept, it renders as `a, b` and one per env line.
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-  return { error: `expected a string (or a list of strings), got ${describe(value)}` };
-}
-
-/** A short description of a bad value for an error message (its type, and its text when short). */
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  return { error: `expected a string (or a list of strings), got ${describeValue(value)}` };
 }

@@ -1,4 +1,5 @@
 import { MAX_GIVEN_INPUTS, MAX_INPUT_VALUE_BYTES } from '../resolve-inputs.js';
+import { describeValue, parseBooleanText, parseDecimal } from '../input-values.js';
 import type { OrchestrationInput, OrchestrationSpec } from './orchestration-types.js';
 
 /** A value a declared orchestration input can take once coerced. */
@@ -8,8 +9,6 @@ export type OrchestrationInputValue = string | number | boolean | string[];
 export type ResolveTriggerResult = { ok: true; trigger: Record<string, unknown> } | { ok: false; error: string };
 
 const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const BOOLEANS: Record<string, boolean> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
 
 /**
  * Builds the `trigger` of a manual run (SPEC §6): every declared input, given or defaulted and coerced to its type, plus
@@ -47,7 +46,7 @@ export function resolveTrigger(spec: OrchestrationSpec, given: Record<string, un
 
 /** Coerces a given value to a declared input type: numeric strings to numbers, yes/no/1/0 to booleans, `a,b` to a list. */
 export function coerceInput(type: OrchestrationInput['type'], value: unknown): { ok: true; value: OrchestrationInputValue } | { ok: false; error: string } {
-  const fail = (expected: string) => ({ ok: false as const, error: `expected ${expected}, got ${describe(value)}` });
+  const fail = (expected: string) => ({ ok: false as const, error: `expected ${expected}, got ${describeValue(value)}` });
   switch (type) {
     case 'int': {
       if (typeof value === 'number') return Number.isSafeInteger(value) ? { ok: true, value } : fail('an integer');
@@ -59,16 +58,13 @@ export function coerceInput(type: OrchestrationInput['type'], value: unknown): {
     }
     case 'number': {
       if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : fail('a finite number');
-      if (typeof value === 'string' && DECIMAL.test(value.trim())) {
-        const n = Number(value.trim());
-        if (Number.isFinite(n)) return { ok: true, value: n };
-      }
-      return fail('a number');
+      const n = typeof value === 'string' ? parseDecimal(value) : undefined;
+      return n !== undefined ? { ok: true, value: n } : fail('a number');
     }
     case 'bool': {
       if (typeof value === 'boolean') return { ok: true, value };
-      const key = typeof value === 'string' || typeof value === 'number' ? String(value).trim().toLowerCase() : undefined;
-      if (key !== undefined && Object.hasOwn(BOOLEANS, key)) return { ok: true, value: BOOLEANS[key] as boolean };
+      const b = typeof value === 'string' || typeof value === 'number' ? parseBooleanText(String(value)) : undefined;
+      if (b !== undefined) return { ok: true, value: b };
       return fail('true/false, yes/no or 1/0');
     }
     case 'list': {
@@ -85,13 +81,4 @@ export function coerceInput(type: OrchestrationInput['type'], value: unknown): {
       return fail('a string');
     }
   }
-}
-
-/** A short description of a bad value for an error message (its type, and its text when short). */
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
