@@ -125,7 +125,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         offlineAfterMs: 12 * intervalMs,
         // The fleet comes back at the reconnect pace (cp serve --reconnect-rate) plus a couple of heartbeats.
         canReach: (host) => tunnels.route.canReach(host),
-        resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.list().length / (options.reconnectRatePerS ?? 150)) * 1000)),
+        resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.count() / (options.reconnectRatePerS ?? 150)) * 1000)),
       });
       const triggers = createTriggers({
         repo: st.orchestrations, clock, log: log.child({ component: 'orchestration-triggers' }),

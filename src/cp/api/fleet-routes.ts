@@ -1,7 +1,7 @@
 import { OkesuError } from '../../errors.js';
 import { registerRequestSchema } from '../../protocol/api.js';
 import { hostLabelsSchema } from '../../protocol/orchestration-api.js';
-import { applyLabelOverrides } from '../orchestration/store.js';
+import { applyLabelOverrides } from '../store/hosts.js';
 import type { createRouter } from '../http/router.js';
 import { registerHost } from '../registration.js';
 import type { ApiContext } from './context.js';
@@ -29,7 +29,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
     return { json: { hosts: api.store.hosts.list().map((row) => api.liveness.view(row, now)) } };
   });
   // Operator labels are kept apart from the daimon's own (`--label`) and win over them: a reconnect announcing other
-  // labels does not undo them (the orchestration engine applies them over whatever the daimon announces).
+  // labels does not undo them (the tunnel's hello applies them over whatever the daimon announces).
   router.add('PUT', '/v1/hosts/:hostname/labels', 'operator', async (ctx) => {
     const hostname = ctx.params['hostname'] as string;
     const change = await ctx.body(hostLabelsSchema);
@@ -39,9 +39,9 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
     const { view, cursor } = api.store.transaction(() => {
       const row = api.store.hosts.get(hostname);
       if (!row) throw new OkesuError('OKS_ERR_NOT_FOUND', `no host named ${hostname}`);
-      for (const [k, v] of Object.entries(change.set)) api.store.orchestrations.setLabelOverride(hostname, k, v);
-      for (const k of change.remove) api.store.orchestrations.setLabelOverride(hostname, k, null);
-      const labels = applyLabelOverrides(row.labels, api.store.orchestrations.labelOverrides(hostname));
+      for (const [k, v] of Object.entries(change.set)) api.store.hosts.setLabelOverride(hostname, k, v);
+      for (const k of change.remove) api.store.hosts.setLabelOverride(hostname, k, null);
+      const labels = applyLabelOverrides(row.labels, api.store.hosts.labelOverrides(hostname));
       api.store.hosts.updateFacts(row.id, { version: row.version, os: row.os, arch: row.arch, labels });
       api.store.audit.record(now, ctx.operator as NonNullable<typeof ctx.operator>, 'host.labels', hostname, { set: change.set, remove: change.remove });
       const view = api.liveness.view({ ...row, labels }, now);

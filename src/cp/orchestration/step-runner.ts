@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { evaluateWhen, renderStep, resolveTargets, stepOutcome } from './advance-step.js';
 import { stepScope } from './step-scope.js';
-import { applyLabelOverrides, type Rendered, type RunRecord, type StepHostRecord, type StepRecord } from './store.js';
+import { type Rendered, type RunRecord, type StepHostRecord, type StepRecord } from './store.js';
 
 /** Run states a run never leaves. */
 export const RUN_DONE: ReadonlySet<OrchestrationRunState> = new Set(['completed', 'failed', 'cancelled']);
@@ -108,9 +108,8 @@ export function createStepRunner(deps: StepRunnerDeps) {
   /** Creates the step's hosts and dispatches one agent run to each; unknown hosts fail on their own. */
   const dispatchStep = async (run: RunRecord, steps: readonly StepRecord[], step: StepRecord, spec: StepSpec): Promise<void> => {
     const rendered = step.rendered as Rendered;
-    const overrides = repo.allLabelOverrides();
-    const live = deps.store.hosts.list().map((h) => ({ hostname: h.hostname, labels: applyLabelOverrides(h.labels, overrides.get(h.hostname) ?? {}) }));
-    const targets = resolveTargets(rendered.targets, live);
+    // Stored labels already carry the operators' overrides (applied on every write).
+    const targets = resolveTargets(rendered.targets, deps.store.hosts.list());
     if (!targets.ok) {
       deps.commit(run.id, (at) => failStep(deps.store, run, steps, step, targets.error, at));
       return;

@@ -87,7 +87,7 @@ const toStep = (r: RawStep): StepRecord => ({ ...r, rendered: parse<Rendered>(r.
 const toHost = (r: RawHost): StepHostRecord => ({ ...r, result: parse<Record<string, unknown>>(r.result) });
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
-/** Orchestrations, their runs, steps and step hosts, cron bookkeeping and operator host labels. */
+/** Orchestrations, their runs, steps and step hosts, and cron bookkeeping. */
 export function createOrchestrationRepo(db: Db) {
   const upsertOrch = db.prepare(
     `INSERT INTO orchestrations (name, yaml, spec, updated_at, updated_by) VALUES (@name, @yaml, @spec, @updated_at, @updated_by)
@@ -129,11 +129,6 @@ export function createOrchestrationRepo(db: Db) {
   const firedSet = db.prepare(
     `INSERT INTO orchestration_cron_fired (name, trigger_idx, cron, slot) VALUES (?, ?, ?, ?)
      ON CONFLICT (name, trigger_idx) DO UPDATE SET cron = excluded.cron, slot = excluded.slot`,
-  );
-  const overrides = db.prepare<[string], { key: string; value: string | null }>('SELECT key, value FROM host_label_overrides WHERE hostname = ?');
-  const allOverrides = db.prepare<[], { hostname: string; key: string; value: string | null }>('SELECT hostname, key, value FROM host_label_overrides');
-  const setOverride = db.prepare(
-    'INSERT INTO host_label_overrides (hostname, key, value) VALUES (?, ?, ?) ON CONFLICT (hostname, key) DO UPDATE SET value = excluded.value',
   );
   const resultEvent = db.prepare<[string], { body: string }>(
     "SELECT body FROM events WHERE run_id = ? AND json_extract(body, '$.type') = 'orchestration_result' ORDER BY seq DESC LIMIT 1",
@@ -208,23 +203,6 @@ export function createOrchestrationRepo(db: Db) {
     setFired(name: string, triggerIdx: number, cron: string, slot: number): void {
       firedSet.run(name, triggerIdx, cron, slot);
     },
-    /** Operator label overrides of a host: a string sets the label, null removes it. */
-    labelOverrides(hostname: string): Record<string, string | null> {
-      return Object.fromEntries(overrides.all(hostname).map((r) => [r.key, r.value]));
-    },
-    /** Every host's label overrides, by hostname. */
-    allLabelOverrides(): Map<string, Record<string, string | null>> {
-      const out = new Map<string, Record<string, string | null>>();
-      for (const r of allOverrides.all()) {
-        const own = out.get(r.hostname) ?? {};
-        own[r.key] = r.value;
-        out.set(r.hostname, own);
-      }
-      return out;
-    },
-    setLabelOverride(hostname: string, key: string, value: string | null): void {
-      setOverride.run(hostname, key, value);
-    },
     /** The attributes of an agent run's (last) `orchestration_result` event. */
     resultOf(agentRunId: string): Record<string, unknown> | null {
       const row = resultEvent.get(agentRunId);
@@ -246,13 +224,3 @@ export function createOrchestrationRepo(db: Db) {
 }
 /** The orchestration repository. */
 export type OrchestrationRepo = ReturnType<typeof createOrchestrationRepo>;
-
-/** A host's labels with an operator's overrides applied over the daimon's own. */
-export function applyLabelOverrides(labels: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string | null>>): Record<string, string> {
-  const out: Record<string, string> = { ...labels };
-  for (const [k, v] of Object.entries(overrides)) {
-    if (v === null) delete out[k];
-    else out[k] = v;
-  }
-  return out;
-}

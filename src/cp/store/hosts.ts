@@ -37,6 +37,11 @@ export function createHostsRepo(db: Db) {
   const byName = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE hostname = ? AND revoked_at IS NULL');
   const byCredential = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE credential_id = ?');
   const all = db.prepare<[], RawHostRow>('SELECT * FROM hosts WHERE revoked_at IS NULL ORDER BY hostname');
+  const countLive = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM hosts WHERE revoked_at IS NULL');
+  const overrides = db.prepare<[string], { key: string; value: string | null }>('SELECT key, value FROM host_label_overrides WHERE hostname = ?');
+  const setOverride = db.prepare(
+    'INSERT INTO host_label_overrides (hostname, key, value) VALUES (?, ?, ?) ON CONFLICT (hostname, key) DO UPDATE SET value = excluded.value',
+  );
   const insert = db.prepare(
     `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at)
      VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at)`,
@@ -65,6 +70,17 @@ export function createHostsRepo(db: Db) {
     list(): HostRow[] {
       return all.all().map(toRow);
     },
+    /** Operator label overrides of a host (`okesu hosts label`): a string sets the label, null removes it. */
+    labelOverrides(hostname: string): Record<string, string | null> {
+      return Object.fromEntries(overrides.all(hostname).map((r) => [r.key, r.value]));
+    },
+    setLabelOverride(hostname: string, key: string, value: string | null): void {
+      setOverride.run(hostname, key, value);
+    },
+    /** How many live hosts there are. */
+    count(): number {
+      return countLive.get()?.n ?? 0;
+    },
     /** Binds a hostname to a new identity; throws on a live duplicate (unique index). */
     insert(row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>): void {
       insert.run({ ...row, labels: JSON.stringify(row.labels) });
@@ -85,3 +101,16 @@ export function createHostsRepo(db: Db) {
 }
 /** The hosts repository. */
 export type HostsRepo = ReturnType<typeof createHostsRepo>;
+
+/**
+ * A host's labels with an operator's overrides applied over the daimon's own. Applied wherever labels are written
+ * (the operator's change, a daimon's hello), so the stored labels are always the effective ones.
+ */
+export function applyLabelOverrides(labels: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string | null>>): Record<string, string> {
+  const out: Record<string, string> = { ...labels };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}

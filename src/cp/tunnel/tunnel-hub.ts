@@ -9,6 +9,7 @@ import { describeIssues } from '../../protocol/event.js';
 import type { DispatchEnvelope } from '../../protocol/dispatch.js';
 import type { DispatchRoute, EventIngest } from '../../transport/types.js';
 import type { HostsRepo, HostRow } from '../store/hosts.js';
+import { applyLabelOverrides } from '../store/hosts.js';
 import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
@@ -114,7 +115,9 @@ export function createTunnelHub(deps: {
     const hostname = t.host.hostname;
     switch (frame.type) {
       case 'hello': {
-        const facts = { version: frame.version, os: frame.os, arch: frame.arch, labels: { ...t.host.labels, ...frame.labels } };
+        // An operator's labels (okesu hosts label) win over what the daimon announces.
+        const labels = applyLabelOverrides({ ...t.host.labels, ...frame.labels }, deps.hosts.labelOverrides(hostname));
+        const facts = { version: frame.version, os: frame.os, arch: frame.arch, labels };
         // A reconnect usually brings the same facts: skip the write (and its fsync) then.
         if (!sameFacts(t.host, facts)) deps.hosts.updateFacts(t.host.id, facts);
         deps.liveness.heard(hostname, { running: frame.running.length, spoolDepth: frame.spool_depth });
