@@ -5,6 +5,7 @@ import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
 import { parseHostSelector } from './host-selector.js';
 import { orchestrationRunViewSchema } from './orchestration-api.js';
+import { triageViewSchema } from './findings-api.js';
 
 /** Operator roles, least to most powerful. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -225,6 +226,8 @@ export const streamMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('host'), cursor: z.number(), host: hostViewSchema }),
   z.object({ type: z.literal('run'), cursor: z.number(), run: runViewSchema }),
   z.object({ type: z.literal('orchestration_run'), cursor: z.number(), run: orchestrationRunViewSchema }),
+  /** A finding (or its whole group) was triaged; stream kind `triage`. */
+  z.object({ type: z.literal('triage'), cursor: z.number(), triage: triageViewSchema }),
   z.object({ type: z.literal('ready'), cursor: z.number() }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
@@ -238,6 +241,12 @@ export const findingSummarySchema = z.object({
   by_category: z.record(z.string(), z.number()),
   by_agent: z.record(z.string(), z.number()),
   groups: z.number(),
+  /** Findings per triage status (`open`, `acknowledged`, `resolved`, `false_positive`). */
+  by_status: z.record(z.string(), z.number()).default({}),
+  /** `open` findings per severity (every severity present, 0 when none). */
+  open_by_severity: z.record(z.string(), z.number()).default({}),
+  /** `open` findings per host, only with `?open_by_host=1` (the console's fleet column). */
+  open_by_host: z.record(z.string(), z.number()).optional(),
 });
 /** A findings summary. */
 export type FindingSummary = z.infer<typeof findingSummarySchema>;

@@ -47,6 +47,8 @@ export type FindingFields = z.infer<typeof findingFieldsSchema>;
 
 /** Triage status of a stored finding. */
 export const TRIAGE_STATUSES = ['open', 'acknowledged', 'resolved', 'false_positive'] as const;
+/** A triage status. */
+export type TriageStatus = (typeof TRIAGE_STATUSES)[number];
 
 /** A finding as the CP stores it and serves it (API, live stream, `tail --json`). */
 export const storedFindingSchema = findingFieldsSchema.extend({

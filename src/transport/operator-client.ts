@@ -13,6 +13,9 @@ import type { StoredFinding } from '../protocol/finding.js';
 import { orchestrationRunViewSchema, orchestrationViewSchema, specErrorSchema } from '../protocol/orchestration-api.js';
 import type { hostLabelsSchema, OrchestrationRunView, OrchestrationView, startOrchestrationSchema } from '../protocol/orchestration-api.js';
 import { formatSpecError } from '../specs/spec-error.js';
+import { agentLibraryEntrySchema, findingClusterViewSchema, findingDetailSchema, findingGroupViewSchema, triageViewSchema } from '../protocol/findings-api.js';
+import type {
+  AgentLibraryEntry, FindingClusterView, FindingDetail, FindingGroupsQuery, FindingGroupView, triageRequestSchema, TriageView } from '../protocol/findings-api.js';
 
 /** Largest response body the client reads before giving up. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -71,6 +74,8 @@ export interface CreatedToken { token: string; view: TokenView }
 export type StartOrchestrationInput = z.input<typeof startOrchestrationSchema>;
 /** Body of `PUT /v1/hosts/:host/labels` before defaults. */
 export type HostLabelsInput = z.input<typeof hostLabelsSchema>;
+/** Body of `POST /v1/findings/:id/triage` before defaults. */
+export type TriageInput = z.input<typeof triageRequestSchema>;
 /** A stored orchestration with its YAML text. */
 export interface StoredOrchestration { view: OrchestrationView; spec: string }
 
@@ -107,6 +112,18 @@ export interface OperatorClient {
   cancelOrchestrationRun(id: string, reason?: string): Promise<OrchestrationRunView>;
   /** Sets and removes operator labels of a host (used by `nodes_selector`). */
   setHostLabels(host: string, change: HostLabelsInput): Promise<HostView>;
+  /** Summary with `open_by_host` filled (the console's per-host open findings). */
+  findingsSummaryByHost(filter?: FindingFilter): Promise<FindingSummary>;
+  /** One finding and its raw event. */
+  getFinding(id: number): Promise<FindingDetail>;
+  /** Sets the triage status of a finding, or of every finding of its group (`scope: 'group'`). */
+  triageFinding(id: number, request: TriageInput): Promise<TriageView>;
+  /** Fingerprint groups, most recently seen first. */
+  findingGroups(query?: FindingGroupsQuery): Promise<FindingGroupView[]>;
+  /** Indicators shared by at least two findings, the most findings first. */
+  findingClusters(query?: FindingGroupsQuery): Promise<FindingClusterView[]>;
+  /** The agent definitions the CP dispatches (its library). */
+  listAgents(): Promise<AgentLibraryEntry[]>;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -165,6 +182,15 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
       call({ method: 'POST', path: `/v1/orchestration-runs/${seg(id)}/steps/${seg(step)}/reject`, body: reasonBody(reason), answer: orchestrationRunAnswer }),
     cancelOrchestrationRun: (id, reason) =>
       call({ method: 'POST', path: `/v1/orchestration-runs/${seg(id)}/cancel`, body: reasonBody(reason), answer: orchestrationRunAnswer }),
+    findingsSummaryByHost: (filter = {}) =>
+      call({ method: 'GET', path: '/v1/findings/summary', query: { ...filter, open_by_host: 1 }, answer: findingSummarySchema }),
+    getFinding: (id) => call({ method: 'GET', path: `/v1/findings/${id}`, answer: findingDetailSchema }),
+    triageFinding: (id, body) => call({ method: 'POST', path: `/v1/findings/${id}/triage`, body, answer: triageViewSchema }),
+    findingGroups: async (query = {}) =>
+      (await call({ method: 'GET', path: '/v1/findings/groups', query: { ...query }, answer: z.object({ groups: z.array(findingGroupViewSchema) }) })).groups,
+    findingClusters: async (query = {}) =>
+      (await call({ method: 'GET', path: '/v1/findings/clusters', query: { ...query }, answer: z.object({ clusters: z.array(findingClusterViewSchema) }) })).clusters,
+    listAgents: async () => (await call({ method: 'GET', path: '/v1/agents', answer: z.object({ agents: z.array(agentLibraryEntrySchema) }) })).agents,
     setHostLabels: (host, change) => call({ method: 'PUT', path: `/v1/hosts/${seg(host)}/labels`, body: change, answer: hostAnswer }),
   };
 }
