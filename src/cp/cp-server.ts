@@ -16,6 +16,8 @@ import { addFleetRoutes } from './api/fleet-routes.js';
 import { addRunRoutes } from './api/run-routes.js';
 import { addAdminRoutes } from './api/admin-routes.js';
 import { addOrchestrationRoutes } from './api/orchestration-routes.js';
+import { addFindingRoutes } from './api/finding-routes.js';
+import { createAgentLibrary } from './agent-library.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { realClock, type CpClock } from './orchestration/clock.js';
 import { createOrchestrationEngine } from './orchestration/engine.js';
@@ -40,8 +42,10 @@ export interface ControlPlaneOptions {
   sans?: string[];
   /** URL written into admin.yaml; default https://<listen host or 127.0.0.1>:<port>. */
   advertiseUrl?: string;
-  /** Agent definitions the CP sends with dispatches, by name. */
+  /** Agent definitions the CP sends with dispatches, by name (default: looked up in `agentLibrary`). */
   resolveDefinition?: (agent: string) => string | undefined;
+  /** Every agent definition the CP can send, name → file text, read on each `GET /v1/agents` (default none). */
+  agentLibrary?: () => ReadonlyMap<string, string>;
   /** Time and timers of the orchestration schedules (cron triggers); default the real clock. Tests inject a manual one. */
   clock?: CpClock;
   version: string;
@@ -61,6 +65,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   const log = deps.log;
   let store: Store | undefined;
   let stopAll: (() => Promise<void>) | undefined;
+  const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
+  const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
   return {
     async start() {
@@ -106,7 +112,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
       });
       const dispatcher = createDispatcher({
-        store: st, routes: [tunnels.route], now, log, resolveDefinition: options.resolveDefinition,
+        store: st, routes: [tunnels.route], now, log, resolveDefinition,
         publishRun: (run, cursor) => {
           stream.publish('run', cursor, run);
           waiters.notify(run.run_id);
@@ -135,9 +141,11 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       orch.triggers = triggers;
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, now, log, version: options.version };
+      const agents = createAgentLibrary(library);
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
+      addFindingRoutes(router, api);
       addAdminRoutes(router, api);
       addOrchestrationRoutes(router, api, { engine, triggers });
 

@@ -44,6 +44,11 @@ export const stepViewSchema = z.object({
   status: z.enum(['pending', 'waiting_approval', 'running', 'completed', 'failed', 'skipped']),
   prompt: z.string().nullable(),
   inputs: z.record(z.string(), z.unknown()).nullable(),
+  /** The hosts it was rendered to (a list, or a selector resolved at dispatch), set with `prompt`; optional for older CPs. */
+  targets: z
+    .discriminatedUnion('kind', [z.object({ kind: z.literal('hosts'), hosts: z.array(z.string()) }), z.object({ kind: z.literal('selector'), selector: z.string() })])
+    .nullable()
+    .optional(),
   hosts: z.array(stepHostViewSchema),
   result: z.record(z.string(), z.unknown()).nullable(),
   error: z.string().nullable(),

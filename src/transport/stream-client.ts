@@ -14,7 +14,7 @@ export type StreamState = 'connecting' | 'open' | 'closed';
 export interface StreamOptions {
   /** Resume point: messages with a cursor above it are replayed first. Without it the stream starts at the head. */
   after?: number;
-  /** Message kinds to receive (`finding`, `host`, `run`); all when omitted. */
+  /** Message kinds to receive (`finding`, `host`, `run`, `orchestration_run`, `triage`); all when omitted. */
   kinds?: string[];
   /** Server-side finding filter. */
   filter?: FindingFilter;

@@ -102,8 +102,12 @@ describe('row formatting', () => {
   });
 
   it('orders summary severities CRITICAL..INFO with zeros, others by count', () => {
-    const rows = summaryRows({ total: 4, groups: 3, by_severity: { HIGH: 3, LOW: 1 }, by_category: { file: 1, process: 3 }, by_agent: { edr: 4 } });
+    const rows = summaryRows({
+      total: 4, groups: 3, by_severity: { HIGH: 3, LOW: 1 }, by_category: { file: 1, process: 3 }, by_agent: { edr: 4 },
+      by_status: { open: 3, acknowledged: 1 }, open_by_severity: { HIGH: 2, LOW: 1 },
+    });
     expect(rows.severity.map((r) => `${r.key}=${r.count}`)).toEqual(['CRITICAL=0', 'HIGH=3', 'MEDIUM=0', 'LOW=1', 'INFO=0']);
+    expect(rows.severity.map((r) => r.open)).toEqual([0, 2, 0, 1, 0]);
     expect(rows.category.map((r) => r.key)).toEqual(['process', 'file']);
   });
 

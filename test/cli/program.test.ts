@@ -134,12 +134,15 @@ describe('commands against a fake client', () => {
   });
 
   it('findings summary applies its own filters', async () => {
-    const findingsSummary = vi.fn(async () => ({ total: 3, groups: 2, by_severity: { HIGH: 3 }, by_category: { process: 3 }, by_agent: { edr: 3 } }));
+    const findingsSummary = vi.fn(async () => ({
+      total: 3, groups: 2, by_severity: { HIGH: 3 }, by_category: { process: 3 }, by_agent: { edr: 3 },
+      by_status: { open: 2, resolved: 1 }, open_by_severity: { CRITICAL: 0, HIGH: 2, MEDIUM: 0, LOW: 0, INFO: 0 },
+    }));
     const { code, out } = await cli(['findings', 'summary', '--severity', 'high'], { createClient: () => fakeClient({ findingsSummary }) });
     expect(code).toBe(0);
     expect(findingsSummary).toHaveBeenCalledWith({ severity: 'HIGH' });
-    expect(out).toContain('3 findings in 2 groups');
-    expect(out).toMatch(/CRITICAL\s+0\nHIGH\s+3\nMEDIUM\s+0\nLOW\s+0\nINFO\s+0/);
+    expect(out).toContain('3 findings in 2 groups, 2 open');
+    expect(out).toMatch(/SEVERITY\s+COUNT\s+OPEN\nCRITICAL\s+0\s+0\nHIGH\s+3\s+2\nMEDIUM\s+0\s+0\nLOW\s+0\s+0\nINFO\s+0\s+0/);
   });
 
   it('findings --since sends since_ms relative to now', async () => {

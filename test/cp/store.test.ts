@@ -88,6 +88,8 @@ describe('store ingest', () => {
       by_category: { network: 1, process: 2, cert: 1 },
       by_agent: { edr: 3, certwatch: 1 },
       groups: 4,
+      by_status: { open: 4, acknowledged: 0, resolved: 0, false_positive: 0 },
+      open_by_severity: { CRITICAL: 1, HIGH: 1, MEDIUM: 1, LOW: 1, INFO: 0 },
     });
     expect(store.findings.summary({ severity: 'HIGH' })).toMatchObject({ total: 2, by_agent: { edr: 2 } });
     expect(store.findings.summary({ host: 'web-02' })).toMatchObject({ total: 1, by_category: { cert: 1 } });

@@ -53,6 +53,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
           {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
             sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
+            agentLibrary: () => definitions,
           },
           { log },
         );

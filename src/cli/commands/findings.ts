@@ -27,16 +27,16 @@ export const FINDING_COLUMNS: Column<StoredFinding>[] = [
 ];
 
 /** One row of a summary table. */
-export interface CountRow { key: string; count: number; tone?: Tone }
+export interface CountRow { key: string; count: number; tone?: Tone; open?: number }
 
-/** Summary counts as three tables' rows: severities CRITICAL..INFO (all of them), then categories and agents by count. */
+/** Summary counts as three tables' rows: severities CRITICAL..INFO (all of them, with open counts), then categories and agents by count. */
 export function summaryRows(summary: FindingSummary): { severity: CountRow[]; category: CountRow[]; agent: CountRow[] } {
   const byCount = (rec: Record<string, number>): CountRow[] =>
     Object.entries(rec)
       .map(([key, count]) => ({ key, count }))
       .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
   return {
-    severity: SEVERITIES.map((s) => ({ key: s, count: summary.by_severity[s] ?? 0, tone: severityTone(s) })),
+    severity: SEVERITIES.map((s) => ({ key: s, count: summary.by_severity[s] ?? 0, tone: severityTone(s), open: summary.open_by_severity[s] ?? 0 })),
     category: byCount(summary.by_category),
     agent: byCount(summary.by_agent),
   };
@@ -46,6 +46,7 @@ const countColumns = (header: string): Column<CountRow>[] => [
   { header, value: (r) => r.key, tone: (r) => r.tone },
   { header: 'COUNT', value: (r) => String(r.count), align: 'right' },
 ];
+const openColumn: Column<CountRow> = { header: 'OPEN', value: (r) => String(r.open ?? 0), align: 'right' };
 
 /** Registers `okesu findings` and `okesu findings summary`. */
 export function registerFindings(program: Command, ctx: CliContext): void {
@@ -71,7 +72,7 @@ export function registerFindings(program: Command, ctx: CliContext): void {
     );
 
   const summary = addFilterOptions(new Command('summary'))
-    .description('counts by severity (CRITICAL..INFO), by category and by agent')
+    .description('counts by severity (CRITICAL..INFO, with open ones), by category and by agent')
     .option('--json', 'print the FindingSummary as JSON')
     .addOption(configOption())
     .action(
@@ -82,9 +83,10 @@ export function registerFindings(program: Command, ctx: CliContext): void {
           return;
         }
         const rows = summaryRows(result);
-        ctx.out.printLine(`${result.total} finding${result.total === 1 ? '' : 's'} in ${result.groups} group${result.groups === 1 ? '' : 's'}`);
+        const open = result.by_status['open'] ?? 0;
+        ctx.out.printLine(`${result.total} finding${result.total === 1 ? '' : 's'} in ${result.groups} group${result.groups === 1 ? '' : 's'}, ${open} open`);
         ctx.out.printLine();
-        ctx.out.printTable(rows.severity, countColumns('SEVERITY'));
+        ctx.out.printTable(rows.severity, [...countColumns('SEVERITY'), openColumn]);
         if (rows.category.length) {
           ctx.out.printLine();
           ctx.out.printTable(rows.category, countColumns('CATEGORY'));

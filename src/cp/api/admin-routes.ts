@@ -1,32 +1,18 @@
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
-import { createTokenRequestSchema, findingFilterSchema, type TokenView } from '../../protocol/api.js';
+import { createTokenRequestSchema, type TokenView } from '../../protocol/api.js';
 import type { createRouter } from '../http/router.js';
 import { mintToken } from '../secrets.js';
 import type { TokenRow } from '../store/tokens.js';
 import type { ApiContext } from './context.js';
 import { parseQuery } from './run-routes.js';
 
-const findingsQuery = findingFilterSchema.extend({
-  since_ms: z.coerce.number().int().min(0).optional(),
-  after_id: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(100_000).default(1000),
-});
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
 const tokenView = ({ hash: _hash, ...row }: TokenRow): TokenView => row;
 
-/** Findings, tokens and the audit log. */
+/** Tokens and the audit log (findings: finding-routes.ts). */
 export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
-  router.add('GET', '/v1/findings', 'viewer', (ctx) => {
-    const q = parseQuery(findingsQuery, ctx.query);
-    // The cursor is read in the same synchronous step as the list, so a stream opened with it hands over exactly.
-    return api.store.transaction(() => ({
-      json: { findings: api.store.findings.query({ ...q, sinceMs: q.since_ms, afterId: q.after_id }), cursor: api.store.feed.head() },
-    }));
-  });
-  router.add('GET', '/v1/findings/summary', 'viewer', (ctx) => ({ json: api.store.findings.summary(parseQuery(findingFilterSchema, ctx.query)) }));
-
   router.add('POST', '/v1/tokens', 'admin', async (ctx) => {
     const req = await ctx.body(createTokenRequestSchema);
     const by = ctx.operator as NonNullable<typeof ctx.operator>;

@@ -6,6 +6,7 @@ import type { Dispatcher } from '../dispatcher.js';
 import type { RunWaiters } from '../run-waiters.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { TunnelHub } from '../tunnel/tunnel-hub.js';
+import type { AgentLibrary } from '../agent-library.js';
 
 /** What the API route handlers use. */
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   waiters: RunWaiters;
   stream: StreamHub;
   tunnels: TunnelHub;
+  /** The agent definitions the CP dispatches (`GET /v1/agents`). */
+  agents: AgentLibrary;
   now: () => number;
   log: Logger;
   version: string;

@@ -22,8 +22,9 @@ function query<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer
   return parsed.data;
 }
 
-/** Dispatch (to one host or a fan-out), run records, transcripts (long poll) and cancel. */
+/** Dispatch (to one host or a fan-out), run records, transcripts (long poll), cancel, and the agent library. */
 export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+  router.add('GET', '/v1/agents', 'viewer', () => ({ json: { agents: api.agents.entries() } }));
   router.add('POST', '/v1/runs', 'operator', async (ctx) => {
     const req = await ctx.body(postRunsRequestSchema);
     const by = ctx.operator as NonNullable<typeof ctx.operator>;

@@ -21,6 +21,7 @@ export function stepView(step: StepRecord, hosts: readonly StepHostRecord[]): St
     status: step.status,
     prompt: step.rendered?.prompt ?? null,
     inputs: step.rendered?.inputs ?? null,
+    targets: step.rendered?.targets ?? null,
     hosts: hosts.map((h) => ({ host: h.host, status: h.status, run_id: h.agent_run_id, result: h.result, findings: h.findings, error: h.error })),
     result: step.result,
     error: step.error,

@@ -31,9 +31,10 @@ export interface GroupedFinding {
  */
 export function createFindingGroups(db: Db) {
   const upsert = db.prepare(
-    `INSERT INTO finding_groups (fingerprint, severity, title, category, agent, count, first_seen, last_seen, last_finding_id, first_host)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (fingerprint) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+    // New findings are open: `open` grows with `count` (triage moves it down and up).
+    `INSERT INTO finding_groups (fingerprint, severity, title, category, agent, count, open, first_seen, last_seen, last_finding_id, first_host)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (fingerprint) DO UPDATE SET count = count + excluded.count, open = open + excluded.count, first_seen = min(first_seen, excluded.first_seen),
        last_seen = max(last_seen, excluded.last_seen), last_finding_id = excluded.last_finding_id
      RETURNING first_host`,
   );
@@ -62,7 +63,7 @@ export function createFindingGroups(db: Db) {
         write(): void {
           for (const [fingerprint, d] of deltas) {
             const [firstHost] = d.hosts;
-            const row = upsert.get(fingerprint, d.severity, d.title, d.category, d.agent, d.count, d.firstSeen, d.lastSeen, d.lastFindingId, firstHost) as { first_host: string };
+            const row = upsert.get(fingerprint, d.severity, d.title, d.category, d.agent, d.count, d.count, d.firstSeen, d.lastSeen, d.lastFindingId, firstHost) as { first_host: string };
             for (const host of d.hosts) if (host !== row.first_host) groupHost.run(fingerprint, host);
           }
           deltas.clear();

@@ -210,3 +210,14 @@ CREATE TABLE host_label_overrides (
   PRIMARY KEY (hostname, key)
 ) WITHOUT ROWID;
 `;
+
+/**
+ * Version 3: triage in the groups view. `open` counts the group's findings still `open`, kept by the group upsert
+ * (new findings are open) and the triage transaction, so listing groups never counts findings. Backfilled here.
+ */
+export const SCHEMA_V3 = `
+ALTER TABLE finding_groups ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
+UPDATE finding_groups SET open = c.n
+  FROM (SELECT fingerprint, count(*) AS n FROM findings WHERE status = 'open' GROUP BY fingerprint) AS c
+  WHERE c.fingerprint = finding_groups.fingerprint;
+`;

@@ -3,6 +3,8 @@ import { createHostsRepo } from './hosts.js';
 import { createTokensRepo } from './tokens.js';
 import { createRunsRepo } from './runs.js';
 import { createFindingsRepo } from './findings.js';
+import { createFindingViews } from './finding-views.js';
+import { createTriageRepo } from './triage.js';
 import { createFeedRepo } from './feed.js';
 import { createAuditRepo } from './audit.js';
 import { createIngest } from './ingest.js';
@@ -21,6 +23,8 @@ export function openStore(path: string) {
     tokens: createTokensRepo(db),
     runs,
     findings: createFindingsRepo(db),
+    findingViews: createFindingViews(db),
+    triage: createTriageRepo(db),
     feed,
     audit: createAuditRepo(db),
     ingest: createIngest(db, runs, feed),

@@ -13,7 +13,7 @@ import type { FeedEntry, FeedKind, FeedRepo } from '../store/feed.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
 
-const KINDS = ['finding', 'host', 'run', 'orchestration_run'] as const;
+const KINDS = ['finding', 'host', 'run', 'orchestration_run', 'triage'] as const satisfies readonly FeedKind[];
 const REPLAY_PAGE = 500;
 // A client this far behind is cut off; it reconnects with its cursor and catches up from the feed.
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -36,7 +36,8 @@ interface Client {
 }
 
 /**
- * The operator live stream on `/v1/stream`: fleet changes, new findings and run updates, each with its feed cursor.
+ * The operator live stream on `/v1/stream`: fleet changes, new findings, run updates and triage decisions, each with
+ * its feed cursor.
  * A client that reconnects with `?after=<last cursor>` gets the retained backlog first, then live messages,
  * with nothing missed and nothing repeated.
  */
@@ -56,6 +57,7 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
       kind === 'finding' ? { type: 'finding', cursor, finding: payload }
       : kind === 'host' ? { type: 'host', cursor, host: payload }
       : kind === 'orchestration_run' ? { type: 'orchestration_run', cursor, run: payload }
+      : kind === 'triage' ? { type: 'triage', cursor, triage: payload }
       : { type: 'run', cursor, run: payload };
     c.ws.send(JSON.stringify(msg));
   };
