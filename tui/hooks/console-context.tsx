@@ -44,6 +44,16 @@ export function useActions(): ConsoleActions {
   return useConsoleContext().actions;
 }
 
+/**
+ * Reads the store's current state at call time. For key handlers only: a burst of keys in one input chunk is
+ * handled before React re-renders, so each key must see the state the previous one left. Components render from
+ * `useConsole`.
+ */
+export function useGetState(): () => ConsoleState {
+  const { store } = useConsoleContext();
+  return () => store.getState();
+}
+
 /** The clock (`now()` in ms). */
 export function useClock(): () => number {
   return useConsoleContext().now;

@@ -35,8 +35,11 @@ export type DataEvent =
   | { type: 'clusters'; clusters: FindingClusterView[] }
   | { type: 'library'; orchestrations: OrchestrationView[]; agents: AgentLibraryEntry[] }
   | { type: 'connection'; state: 'connecting' | 'open' | 'closed'; detail: string | null; at: number }
-  /** Stream messages in arrival order, batched (the client flushes at most every ~30 ms). */
-  | { type: 'stream'; messages: StreamMessage[] }
+  /**
+   * Stream messages in arrival order, batched (the client flushes at most every ~30 ms). `at` (ms, when flushed)
+   * dates the flash an `error` message raises.
+   */
+  | { type: 'stream'; messages: StreamMessage[]; at?: number }
   | { type: 'finding-detail'; id: number; event: Record<string, unknown> }
   | { type: 'transcript'; runId: string; events: RunEvent[]; next: number; ended: boolean }
   | { type: 'transcript-close' }
