@@ -88,7 +88,8 @@ export const BINDINGS: readonly Binding[] = [
   // Dispatch.
   { id: 'dispatch.next', keys: ['tab'], label: 'next field', scope: 'dispatch', footer: true },
   { id: 'dispatch.prev', keys: ['shift+tab'], label: 'previous field', scope: 'dispatch' },
-  { id: 'dispatch.run', keys: ['ctrl+s'], label: 'run it', scope: 'dispatch', footer: true, role: 'operator', confirm: 'Run {what} on {targets}?' },
+  // enter (not ctrl+s, which many terminals take for flow control) runs the form from any field but the choice list.
+  { id: 'dispatch.run', keys: ['enter'], label: 'run it', scope: 'dispatch', footer: true, role: 'operator', confirm: 'Run {what} on {targets}?' },
 ];
 
 /** Bindings that apply in `scopes` (most specific first wins when two share a key), in table order. */

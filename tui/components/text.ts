@@ -1,0 +1,81 @@
+import stringWidth from 'string-width';
+
+// ESC-introduced sequences: CSI (`ESC [ … final`), OSC / DCS / SOS / PM / APC strings (ended by BEL or ST), and
+// any other two-byte escape. Their 8-bit C1 forms (0x9B CSI, 0x9D OSC, …) are matched too.
+const ESCAPES = new RegExp(
+  [
+    '(?:\\u001B\\[|\\u009B)[\\u0020-\\u003F]*[\\u0040-\\u007E]?',
+    '(?:\\u001B[\\]PX^_]|[\\u0090\\u0098\\u009D-\\u009F])[^\\u0007\\u001B\\u009C]*(?:\\u0007|\\u001B\\\\|\\u009C)?',
+    '\\u001B[\\u0020-\\u002F]*[\\u0030-\\u007E]?',
+  ].join('|'),
+  'g',
+);
+// What is left to drop after the sequences: C0 (but tab/newline, handled first), DEL, C1, and the bidi controls
+// that can make a hostname read as something else (trojan-source style).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * Makes attacker-controlled text (hostnames, titles, evidence, process names) safe to draw: strips ANSI / OSC
+ * escape sequences, C0 and C1 control characters and bidi overrides; line breaks and tabs become spaces.
+ */
+export function sanitize(text: string): string {
+  return text.replace(/\r\n|[\r\n\t\v\f]/g, ' ').replace(ESCAPES, '').replace(CONTROLS, '');
+}
+
+const segmenter = new Intl.Segmenter();
+
+/** Columns `text` takes on a terminal (wide CJK / emoji count 2). */
+export function textWidth(text: string): number {
+  return stringWidth(text);
+}
+
+/** Cuts `text` to at most `width` columns, ending with `…` when it was cut. Width-aware (wide characters). */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return '';
+  // Fast path: pure ASCII printable text is one column per character.
+  if (/^[\u0020-\u007E]*$/.test(text)) return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  if (stringWidth(text) <= width) return text;
+  let out = '';
+  let used = 0;
+  for (const { segment } of segmenter.segment(text)) {
+    const w = stringWidth(segment);
+    if (used + w > width - 1) break;
+    out += segment;
+    used += w;
+  }
+  return `${out}…`;
+}
+
+/** `text` truncated to `width` columns and padded with spaces to exactly `width` (right-aligned with `'right'`). */
+export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const cut = truncate(text, width);
+  const fill = ' '.repeat(Math.max(0, width - textWidth(cut)));
+  return align === 'right' ? fill + cut : cut + fill;
+}
+
+/** A duration as one short unit: `4s`, `3m`, `2h`, `5d` (negative counts as 0). */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * A timestamp as local `HH:MM:SS`, with the date (`YYYY-MM-DD HH:MM:SS`) when it is not on the same local day as
+ * `now`. Local time follows `TZ` (the frame-test helper pins it to UTC so snapshots are stable).
+ */
+export function formatTime(ms: number, now: number = ms): string {
+  const d = new Date(ms);
+  const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  return sameDay(d, new Date(now)) ? time : `${day} ${time}`;
+}
+
+function sameDay(a: Date, b: Date): boolean {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
