@@ -1,6 +1,10 @@
-// Bundles the CLI into one ESM file, dist/okesu.js, runnable with plain `node` (native better-sqlite3 stays external).
+// Bundles the CLI into ESM files runnable with plain `node` (native better-sqlite3 stays external):
+// dist/okesu.js, every role; and dist/console.js, the terminal UI (Ink, React, yoga), which dist/okesu.js loads
+// with a runtime import only when `okesu console` or `okesu demo` opens it. Kept apart so that no other okesu
+// process — the daimon above all, whose resident memory is a measured target — parses the UI.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
@@ -11,7 +15,7 @@ const englishOnlyZodLocales = {
   setup(b) {
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
       args.importer.includes('/node_modules/zod/') ? { path: 'zod-locales-en', namespace: 'okesu-stub' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'okesu-stub' }, () => ({
+    b.onLoad({ filter: /^zod-locales-en$/, namespace: 'okesu-stub' }, () => ({
       contents: "export { default as en } from './en.js';",
       resolveDir: new URL('../node_modules/zod/v4/locales/', import.meta.url).pathname,
       loader: 'js',
@@ -19,9 +23,80 @@ const englishOnlyZodLocales = {
   },
 };
 
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/okesu.js',
+// Ink imports `react-devtools-core` (not installed) only when DEV=true; a stub that says so keeps it out of the bundle.
+const noReactDevtools = {
+  name: 'no-react-devtools',
+  setup(b) {
+    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'okesu-stub' }));
+    b.onLoad({ filter: /^react-devtools-core$/, namespace: 'okesu-stub' }, () => ({
+      contents: "const e = new Error('react-devtools-core is not bundled with okesu'); e.code = 'ERR_MODULE_NOT_FOUND'; throw e;",
+      loader: 'js',
+    }));
+  },
+};
+
+// Ink lays out every frame cell by cell, measuring each character (string-width) and tokenizing each line's ANSI
+// styles, with caches it throws away after the frame. Most lines and every character repeat from frame to frame,
+// so caches kept across frames take that work off each redraw; each is emptied when it passes its bound (a line's
+// styled characters take ~10 KB: 2,000 lines, 50 frames of a 40-row screen, stay under ~20 MB). The console's
+// keypress → redraw latency is a measured target (docs/benchmarks.md). The build fails loudly if an Ink upgrade
+// moves the line it patches.
+const inkSharedOutputCaches = {
+  name: 'ink-shared-output-caches',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const field = '    caches = new OutputCaches();';
+      if (!source.includes(field)) throw new Error(`${args.path}: "${field.trim()}" not found; revisit the ink-shared-output-caches patch`);
+      const shared = [
+        'const okesuSharedCaches = new OutputCaches();',
+        'function okesuCaches() {',
+        '    const c = okesuSharedCaches;',
+        '    if (c.styledChars.size > 2000) c.styledChars.clear();',
+        '    if (c.blockWidths.size > 2000) c.blockWidths.clear();',
+        '    if (c.widths.size > 20000) c.widths.clear();',
+        '    return c;',
+        '}',
+      ].join('\n');
+      return { contents: `${source.replace(field, '    caches = okesuCaches();')}\n${shared}\n`, loader: 'js' };
+    });
+  },
+};
+
+// string-width (a regex per grapheme) runs for every text node of every frame: Ink measures each node
+// (widest-line) and the views pad and cut cells with it. Widths of a string never change, so the console's copy
+// answers repeats from a bounded cache. Calls with options (ANSI counting and the like) go straight through.
+const memoizedStringWidth = {
+  name: 'memoized-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.okesuReal) return undefined;
+      const real = await b.resolve('string-width', { resolveDir: args.resolveDir, kind: args.kind, pluginData: { okesuReal: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'okesu-memo-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'okesu-memo-string-width' }, (args) => ({
+      contents: [
+        `import measure from ${JSON.stringify(args.path)};`,
+        'const widths = new Map();',
+        'export default function stringWidth(text, options) {',
+        '  if (options !== undefined || typeof text !== "string") return measure(text, options);',
+        '  let width = widths.get(text);',
+        '  if (width === undefined) {',
+        '    if (widths.size >= 20000) widths.clear();',
+        '    width = measure(text);',
+        '    widths.set(text, width);',
+        '  }',
+        '  return width;',
+        '}',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -32,8 +107,25 @@ await build({
   minifySyntax: true,
   external: ['better-sqlite3'],
   banner: { js: '#!/usr/bin/env node\nimport{createRequire as __okesuCreateRequire}from"node:module";const require=__okesuCreateRequire(import.meta.url);' },
-  define: { __OKESU_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [englishOnlyZodLocales],
-});
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/okesu.js',
+    define: { __OKESU_VERSION__: JSON.stringify(version) },
+    plugins: [englishOnlyZodLocales],
+  }),
+  build({
+    ...common,
+    entryPoints: ['tui/run-console.tsx'],
+    outfile: 'dist/console.js',
+    banner: { js: common.banner.js.replace('#!/usr/bin/env node\n', '') },
+    // React's production build: the development one re-checks every render (keypress latency is a measured target).
+    define: { __OKESU_VERSION__: JSON.stringify(version), 'process.env.NODE_ENV': '"production"' },
+    plugins: [englishOnlyZodLocales, noReactDevtools, inkSharedOutputCaches, memoizedStringWidth],
+  }),
+]);
 chmodSync('dist/okesu.js', 0o755);

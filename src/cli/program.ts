@@ -3,6 +3,7 @@ import { createContext } from './context.js';
 import type { CliContext, CliDeps } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
+import { registerConsole } from './commands/console.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerOrchestrate } from './commands/orchestrate.js';
@@ -41,6 +42,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerRuns(program, ctx);
   registerFindings(program, ctx);
   registerTail(program, ctx);
+  registerConsole(program, ctx);
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerWhoami(program, ctx);

@@ -6,24 +6,31 @@ import { parse as parseYaml } from 'yaml';
 import { clientConfigSchema } from '../../protocol/client-config.js';
 import { createOperatorClient } from '../../transport/operator-client.js';
 import { VERSION } from '../../version.js';
-import { action, untilStopped, usageError, type CliContext } from '../context.js';
+import { action, exitWith, untilStopped, usageError, type CliContext } from '../context.js';
 import { durationArg } from '../options.js';
 import { createLogger } from '../logger.js';
 import { createFindingPrinter } from './tail.js';
 import { parseListen, loadDefinitions } from './cp-serve.js';
+import { openConsole } from './console.js';
+import { MAX_SIM_HOSTS, simHostsArg, startSimHosts, writeSimAgent } from './demo-hosts.js';
 
-/** `okesu demo`: an embedded CP and a daimon for this host in one process, following findings like `okesu tail`. */
+/**
+ * `okesu demo`: an embedded CP and a daimon for this host in one process (plus `--hosts N` simulated hosts). In a
+ * terminal it opens the console on the embedded CP; otherwise (CI, pipes, `--json`) it follows findings like
+ * `okesu tail`.
+ */
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('run an embedded control plane and a daimon for this host (ticking the edr and sre-health monitors), dispatch the built-in host-check agent and follow findings')
+    .description('run an embedded control plane and a daimon for this host (ticking the edr and sre-health monitors), dispatch the built-in host-check agent, and open the console on it (in a terminal; else follow findings)')
     .option('--state <dir>', 'demo state directory', './.okesu/demo')
     .option('--listen <host:port>', 'where the embedded CP listens (port 0 picks a free one)', '127.0.0.1:0')
     .option('--agent <name>', 'agent to dispatch', 'host-check')
     .option('--every <dur>', 'dispatch the agent again at this interval', durationArg)
-    .option('--json', 'print findings as JSON lines')
+    .option('--json', 'print findings as JSON lines instead of opening the console')
+    .option('--hosts <n>', `also run N simulated hosts (sim-001…: real daimons over real tunnels, labels sim=true and zone=a|b|c, agent sim-check; at most ${MAX_SIM_HOSTS})`, simHostsArg, 0)
     .action(
-      action(ctx, async (opts: { state: string; listen: string; agent: string; every?: number; json?: boolean }, cmd: Command) => {
+      action(ctx, async (opts: { state: string; listen: string; agent: string; every?: number; json?: boolean; hosts: number }, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         const state = resolve(opts.state);
@@ -32,10 +39,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const logPath = join(state, 'okesu.log');
         const log = createLogger({ name: 'okesu-demo', fd: openSync(logPath, 'a', 0o600) });
         const cpDir = join(state, 'cp');
-        const definitions = await loadDefinitions([], (msg) => log.warn({ problem: msg }, 'agent file skipped'));
+        // The simulated hosts' agent is in the CP's library too, so the console's dispatch view offers it.
+        const simAgents = join(state, 'sim-agents');
+        if (opts.hosts > 0) writeSimAgent(simAgents);
+        const definitions = await loadDefinitions(opts.hosts > 0 ? [simAgents] : [], (msg) => log.warn({ problem: msg }, 'agent file skipped'));
         const [{ createControlPlane }, { createDaimon }] = await Promise.all([import('../../cp/cp-server.js'), import('../../../daimon/daimon.js')]);
         const cp = createControlPlane(
-          { stateDir: cpDir, host: listen.host, port: listen.port, version: VERSION, resolveDefinition: (n) => definitions.get(n) },
+          { stateDir: cpDir, host: listen.host, port: listen.port, version: VERSION, resolveDefinition: (n) => definitions.get(n), agentLibrary: () => definitions },
           { log: log.child({ role: 'cp' }) },
         );
         const { url } = await cp.start();
@@ -56,13 +66,25 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           { log: log.child({ role: 'daimon' }) },
         );
         await daimon.start();
+        const sims = opts.hosts > 0
+          ? await startSimHosts({ count: opts.hosts, stateDir: join(state, 'sim'), cp: url, client, agentDir: simAgents, version: VERSION, log, createDaimon })
+          : undefined;
 
-        ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}; logs in ${logPath}`);
+        ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}${sims ? ` and ${opts.hosts} simulated hosts` : ''}; logs in ${logPath}`);
         // Name the binary the way it was started: in a fresh clone `okesu` is not on the PATH.
         const self = basename(process.argv[1] ?? 'okesu') === 'okesu' ? 'okesu' : `node ${relative(process.cwd(), process.argv[1] ?? 'dist/okesu.js')}`;
         ctx.out.status(`in another terminal: export OKESU_CONFIG=${join(cpDir, 'admin.yaml')}; ${self} hosts; ${self} tail --severity high`);
-        const print = createFindingPrinter(ctx, {}, Boolean(opts.json));
-        const stream = ctx.openStream(config, { kinds: ['finding'], onMessage: (m) => m.type === 'finding' && print(m.finding) });
+        // In a terminal the console takes it over: nothing else may write to it until the console quits.
+        const interactive = !opts.json && process.stdin.isTTY === true && (ctx.deps.stdout as { isTTY?: boolean }).isTTY === true;
+        const say = (msg: string): void => (interactive ? log.info(msg) : ctx.out.status(msg));
+        let timer: NodeJS.Timeout | undefined;
+        const stopAll = async (): Promise<void> => {
+          if (timer) clearInterval(timer);
+          await sims?.stop();
+          await daimon.stop();
+          await cp.stop();
+          log.flush();
+        };
 
         const dispatch = async (): Promise<void> => {
           for (let i = 0; i < 100; i++) {
@@ -71,17 +93,30 @@ export function registerDemo(program: Command, ctx: CliContext): void {
             await new Promise((r) => setTimeout(r, 100));
           }
           const run = await client.createRun({ agent: opts.agent, host: daimon.hostname() });
-          ctx.out.status(`dispatched ${opts.agent} to ${daimon.hostname()}: ${run.run_id}`);
+          say(`dispatched ${opts.agent} to ${daimon.hostname()}: ${run.run_id}`);
         };
+        const dispatchLater = (): void =>
+          void dispatch().catch((err: unknown) => (interactive ? log.warn({ err }, 'demo dispatch failed') : ctx.out.printError(err)));
+
+        if (interactive) {
+          // The console opens at once and shows the first run arrive.
+          dispatchLater();
+          timer = opts.every ? setInterval(dispatchLater, opts.every) : undefined;
+          const code = await openConsole(ctx, { config, logFile: join(state, 'console.log'), client });
+          await stopAll();
+          ctx.out.status(`okesu demo stopped; state in ${state}`);
+          if (code !== 0) exitWith(code, `the console exited ${code}`);
+          return;
+        }
+
+        const print = createFindingPrinter(ctx, {}, Boolean(opts.json));
+        const stream = ctx.openStream(config, { kinds: ['finding'], onMessage: (m) => m.type === 'finding' && print(m.finding) });
         await dispatch();
-        const timer = opts.every ? setInterval(() => void dispatch().catch((err: unknown) => ctx.out.printError(err)), opts.every) : undefined;
+        timer = opts.every ? setInterval(dispatchLater, opts.every) : undefined;
         ctx.out.status('following findings; Ctrl-C to stop');
         await untilStopped(ctx.deps);
-        if (timer) clearInterval(timer);
         stream.close();
-        await daimon.stop();
-        await cp.stop();
-        log.flush();
+        await stopAll();
       }),
     );
 }
