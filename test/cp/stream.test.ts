@@ -137,3 +137,25 @@ describe('live stream', () => {
     expect(got.every((g) => g.cursor > last)).toBe(true);
   });
 });
+
+describe('live stream order', () => {
+  it('delivers the messages of one group commit in cursor order across hosts and kinds', async () => {
+    const web02 = await h.registerHost('web-02');
+    const [t1, t2] = await Promise.all([h.connectHost(web01), h.connectHost(web02)]);
+    const s = await stream();
+    // Both hosts' events land in the same ingest commit (sent in one turn): the commit appends every finding first
+    // and the runs' status changes after them, but settles host by host.
+    for (let round = 0; round < 5; round++) {
+      const [r1, r2] = [runId(), runId()];
+      const started = (run: string) => ({ run_id: run, seq: 1, event: { ts: Date.now(), agent: 'edr', type: 'run_start' } });
+      await Promise.all([
+        sendEvents(t1, [started(r1), findingRecord(r1, 2, { title: `a${round}` })]),
+        sendEvents(t2, [started(r2), findingRecord(r2, 2, { title: `b${round}` })]),
+      ]);
+    }
+    await waitForFindings(s, 10);
+    await waitFor(() => s.ofType('run').length >= 10, 5000, '10 run messages');
+    const cursors = s.frames.filter((f) => typeof f['cursor'] === 'number' && f.type !== 'ready').map((f) => f['cursor'] as number);
+    expect(cursors).toEqual([...cursors].sort((x, y) => x - y));
+  });
+});

@@ -63,6 +63,13 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
   };
   const sendRaw = (c: Client, msg: StreamMessage): void => c.ws.send(JSON.stringify(msg));
 
+  let pending: { kind: FeedKind; cursor: number; payload: unknown }[] = [];
+  const flushPending = (): void => {
+    const batch = pending.sort((a, b) => a.cursor - b.cursor);
+    pending = [];
+    for (const e of batch) for (const c of clients) if (c.live) deliver(c, e.kind, e.cursor, e.payload);
+  };
+
   const replay = (c: Client, after: number): void => {
     let cursor = after;
     const oldest = deps.feed.oldest();
@@ -98,9 +105,14 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
   };
 
   return {
-    /** Publishes a committed feed entry to every live client. */
+    /**
+     * Publishes a committed feed entry to every live client. Entries published in one turn go out at the end of it
+     * in cursor order: one ingest commit appends its findings, then its runs' changes, but settles host by host, and
+     * a client resumes from the last cursor it saw, so a lower cursor after a higher one would be dropped for good.
+     */
     publish(kind: FeedKind, cursor: number, payload: unknown): void {
-      for (const c of clients) if (c.live) deliver(c, kind, cursor, payload);
+      pending.push({ kind, cursor, payload });
+      if (pending.length === 1) queueMicrotask(flushPending);
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       try {
