@@ -9,13 +9,23 @@ export type { Column, Row } from './table-layout.js';
 /** Props of `<Table>`. `height` counts the header line; `width` is the room in terminal columns. */
 export interface TableProps {
   columns: readonly Column[];
-  rows: readonly Row[];
+  /** The rows: an array, or anything that builds a range on demand (only the window is ever sliced). */
+  rows: RowSource;
   /** Index of the selected row (clamped to the rows); -1 for none. */
   selected: number;
   height: number;
   width: number;
   /** Shown under the header when there are no rows. */
   emptyText?: string;
+}
+
+/**
+ * Rows a table can draw: an array, or a lazy source, so a view of 10,000 hosts builds only the rows on screen
+ * instead of all of them on every redraw.
+ */
+export interface RowSource {
+  readonly length: number;
+  slice(start: number, end: number): readonly Row[];
 }
 
 const SPACE = ' '.repeat(GAP);

@@ -132,7 +132,8 @@ let cache: { inputs: readonly unknown[]; hosts: HostView[] } | undefined;
 export function selectFleetHosts(state: ConsoleState, frame: ViewFrame): HostView[] {
   const filter = state.ui.filters[frameKey(frame)] ?? '';
   const sort = fleetSort(state.ui.sort['fleet']);
-  const inputs = [state.hosts, filter, sort.column, sort.desc, state.summary.open_by_host];
+  // Open counts change with every streamed finding; they matter to the order only when sorting by them.
+  const inputs = [state.hosts, filter, sort.column, sort.desc, sort.column === 'findings' ? state.summary.open_by_host : null];
   if (cache !== undefined && cache.inputs.every((v, i) => v === inputs[i])) return cache.hosts;
   const hosts = fleetHosts(state.hosts, filter, sort, state.summary.open_by_host);
   cache = { inputs, hosts };

@@ -22,7 +22,11 @@ export function FleetView({ frame, width, height }: ViewProps) {
   const selected = useConsole((s) => currentSelection(s, frame, list.length));
   const now = useNow(1000);
   const withLabels = width >= 110;
-  const rows = useMemo(() => fleetRows(list, openByHost, now, withLabels), [list, openByHost, now, withLabels]);
+  // Only the window the table draws is built: a key press must not map 10,000 hosts into rows.
+  const rows = useMemo(
+    () => ({ length: list.length, slice: (start: number, end: number) => fleetRows(list.slice(start, end), openByHost, now, withLabels) }),
+    [list, openByHost, now, withLabels],
+  );
   const tableHeight = Math.max(1, height - 1);
   useFleetKeys(frame, list.length, Math.max(1, tableHeight - 1));
   const empty = !loaded
