@@ -35,6 +35,16 @@ describe('fitColumns', () => {
 });
 
 describe('<Table>', () => {
+  test('asks a lazy row source only for the rows it draws', () => {
+    const all = rows(10_000);
+    const asked: [number, number][] = [];
+    const source = { length: all.length, slice: (start: number, end: number) => (asked.push([start, end]), all.slice(start, end)) };
+    const { lastFrame } = render(<Table columns={columns} rows={source} selected={5_000} height={6} width={30} />);
+    expect(lastFrame()).toContain('row-5000');
+    expect(asked.length).toBeGreaterThan(0);
+    for (const [start, end] of asked) expect(end - start).toBeLessThanOrEqual(5);
+  });
+
   test('draws a header and only the window around the selection, marked ›', () => {
     const { lastFrame } = render(<Table columns={columns} rows={rows(10_000)} selected={5_000} height={6} width={30} />);
     const lines = lastFrame()!.split('\n');

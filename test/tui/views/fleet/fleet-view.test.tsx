@@ -141,20 +141,4 @@ describe('fleet view with 10,000 hosts', () => {
     expect(hostnames(c.frame()).length).toBeGreaterThan(25);
     await expect(c.frame()).toMatchFileSnapshot('../../../../snapshots/fleet-10k-120x40.txt');
   });
-
-  test('a key redraws as fast with 10,000 hosts as with 20', async () => {
-    const time = async (n: number): Promise<number> => {
-      const r = await renderConsole({ width: 100, height: 30, events: [snapshot({ hosts: manyHosts(n) }), open] });
-      await r.press('j', 'j'); // warm up
-      const t0 = performance.now();
-      for (let i = 0; i < 20; i++) await r.press('j');
-      const dt = performance.now() - t0;
-      r.unmount();
-      return dt;
-    };
-    const small = await time(20);
-    const big = await time(10_000);
-    // Windowed: the same rows are drawn; generous bound so a busy machine does not flake.
-    expect(big).toBeLessThan(small * 5 + 200);
-  });
 });
