@@ -138,6 +138,8 @@ describe('orchestrations across three real daimons', () => {
   });
 
   it('runs the shipped examples against the built-in agents (no model key: the investigator reports nothing, the gated steps are skipped)', async () => {
+    // The CP was restarted by the tests before: the daimons reconnect with backoff and jitter, so wait for them.
+    await waitFor('three daimons online', async () => (await okesuJson<HostView[]>(['hosts'], cp.env)).filter((h) => h.connected).length === 3, 60_000);
     const examples = join(import.meta.dirname, '..', '..', 'examples');
     for (const file of ['c2-callback-triage.yaml', 'fleet-ioc-sweep.yaml']) {
       const applied = await runOkesu(['orchestrate', 'apply', join(examples, file)], cp.env);

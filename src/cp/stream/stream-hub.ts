@@ -67,7 +67,18 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
   const flushPending = (): void => {
     const batch = pending.sort((a, b) => a.cursor - b.cursor);
     pending = [];
-    for (const e of batch) for (const c of clients) if (c.live) deliver(c, e.kind, e.cursor, e.payload);
+    for (const e of batch) {
+      for (const c of clients) {
+        if (!c.live) continue;
+        try {
+          deliver(c, e.kind, e.cursor, e.payload);
+        } catch (err) {
+          // Outside any caller's try now (a microtask): one client's failure must not take the CP down.
+          deps.log.error({ err }, 'stream delivery failed');
+          c.ws.terminate();
+        }
+      }
+    }
   };
 
   const replay = (c: Client, after: number): void => {
