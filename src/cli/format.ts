@@ -1,15 +1,12 @@
 import type { HostState } from '../protocol/api.js';
+import { formatCoarseDuration } from '../protocol/duration.js';
 import type { Severity, StoredFinding } from '../protocol/finding.js';
 import type { Tone } from './output.js';
 
 /** Age of a timestamp relative to `now`: `3s ago`, `5m ago`, `2h ago`, `4d ago`; `never` when absent. */
 export function formatAge(ts: number | null | undefined, now: number): string {
   if (ts === null || ts === undefined) return 'never';
-  const s = Math.max(0, Math.floor((now - ts) / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86_400)}d ago`;
+  return `${formatCoarseDuration(now - ts)} ago`;
 }
 
 /** Local wall-clock time `HH:MM:SS`. */

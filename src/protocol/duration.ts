@@ -31,6 +31,15 @@ export function formatDuration(ms: number): string {
   return parts.join('');
 }
 
+/** A duration as one coarse unit, for ages: `4s`, `3m`, `2h`, `5d` (negative counts as 0). */
+export function formatCoarseDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
 /** zod schema for a duration string; the output is milliseconds. */
 export const durationSchema = z.string().max(32).transform((text, ctx) => {
   const ms = parseDuration(text);

@@ -1,4 +1,5 @@
 import stringWidth from 'string-width';
+import { formatCoarseDuration } from '../../src/protocol/duration.js';
 
 // ESC-introduced sequences: CSI (`ESC [ … final`), OSC / DCS / SOS / PM / APC strings (ended by BEL or ST), and
 // any other two-byte escape. Their 8-bit C1 forms (0x9B CSI, 0x9D OSC, …) are matched too.
@@ -54,14 +55,8 @@ export function pad(text: string, width: number, align: 'left' | 'right' = 'left
   return align === 'right' ? fill + cut : cut + fill;
 }
 
-/** A duration as one short unit: `4s`, `3m`, `2h`, `5d` (negative counts as 0). */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86_400)}d`;
-}
+/** A duration as one short unit: `4s`, `3m`, `2h`, `5d` (negative counts as 0); the CLI's ages say the same. */
+export const formatAge = formatCoarseDuration;
 
 const two = (n: number): string => String(n).padStart(2, '0');
 
