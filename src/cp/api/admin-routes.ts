@@ -5,7 +5,7 @@ import type { createRouter } from '../http/router.js';
 import { mintToken } from '../secrets.js';
 import type { TokenRow } from '../store/tokens.js';
 import type { ApiContext } from './context.js';
-import { parseQuery } from './run-routes.js';
+import { parseQuery } from './parse-query.js';
 
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 

@@ -5,7 +5,7 @@ import { TRIAGE_STATUSES } from '../../protocol/finding.js';
 import { triageRequestSchema, type TriageView } from '../../protocol/findings-api.js';
 import type { createRouter, RequestContext } from '../http/router.js';
 import type { ApiContext } from './context.js';
-import { parseQuery } from './run-routes.js';
+import { parseQuery } from './parse-query.js';
 
 const findingsQuery = findingFilterSchema.extend({
   since_ms: z.coerce.number().int().min(0).optional(),

@@ -9,7 +9,7 @@ import type { OperatorIdentity } from '../http/operator-auth.js';
 import type { OrchestrationEngine } from '../orchestration/engine.js';
 import type { Triggers } from '../orchestration/triggers.js';
 import { orchestrationView, runView } from '../orchestration/views.js';
-import { parseQuery } from './run-routes.js';
+import { parseQuery } from './parse-query.js';
 import type { ApiContext } from './context.js';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });

@@ -4,6 +4,7 @@ import { postRunsRequestSchema } from '../../protocol/api.js';
 import type { createRouter } from '../http/router.js';
 import { TERMINAL_STATUSES } from '../store/runs.js';
 import type { ApiContext } from './context.js';
+import { parseQuery } from './parse-query.js';
 
 const listQuery = z.object({
   host: z.string().max(253).optional(),
@@ -16,12 +17,6 @@ const eventsQuery = z.object({
 });
 const cancelBody = z.object({ reason: z.string().max(1024).default('cancelled by an operator') });
 
-function query<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(params));
-  if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
-}
-
 /** Dispatch (to one host or a fan-out), run records, transcripts (long poll), cancel, and the agent library. */
 export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
   router.add('GET', '/v1/agents', 'viewer', () => ({ json: { agents: api.agents.entries() } }));
@@ -32,7 +27,7 @@ export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiCo
     return { status: 201, json: await api.dispatcher.createRuns(req, by) };
   });
   router.add('GET', '/v1/runs', 'viewer', (ctx) => {
-    const q = query(listQuery, ctx.query);
+    const q = parseQuery(listQuery, ctx.query);
     return { json: { runs: api.store.runs.list({ host: q.host, limit: q.limit }) } };
   });
   router.add('GET', '/v1/runs/:id', 'viewer', (ctx) => {
@@ -42,7 +37,7 @@ export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiCo
   });
   router.add('GET', '/v1/runs/:id/events', 'viewer', async (ctx) => {
     const runId = ctx.params['id'] as string;
-    const q = query(eventsQuery, ctx.query);
+    const q = parseQuery(eventsQuery, ctx.query);
     const read = () => ({ run: api.store.runs.get(runId), events: api.store.runs.events(runId, q.after, q.limit) });
     let page = read();
     if (!page.run) throw new OkesuError('OKS_ERR_NOT_FOUND', `no run ${runId}`);
@@ -59,4 +54,3 @@ export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiCo
     return { json: { run } };
   });
 }
-export { query as parseQuery };
