@@ -32,6 +32,15 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_STATE: { status: 409, message: 'the run is not in a state that allows this' },
   OKS_ERR_STREAM_GAP: { status: 410, message: 'resume point is older than the retained feed' },
   OKS_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  // Issue 13 (hardening): storage, rate limits, trust, run ownership, identity.
+  OKS_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the CP cannot write its store right now; retry later' },
+  OKS_ERR_STORE_REPLACED: { status: 503, message: 'the CP’s database file was removed or replaced while it ran; writes are refused until it is restarted' },
+  OKS_ERR_STATE_INCOMPLETE: { status: 0, message: 'the CP state directory is incomplete' },
+  OKS_ERR_RATE_LIMITED: { status: 429, message: 'too many failed attempts from this address; retry later' },
+  OKS_ERR_SIGNATURE_INVALID: { status: 403, message: 'the agent definition is not signed by a key this host trusts' },
+  OKS_ERR_RUN_UNKNOWN: { status: 409, message: 'events for a run the CP did not dispatch' },
+  OKS_ERR_NESTING_TOO_DEEP: { status: 400, message: 'value is nested too deeply' },
+  OKS_ERR_CERT_RENEWAL: { status: 400, message: 'certificate renewal was refused' },
 } as const;
 
 /** A stable error code such as `OKS_ERR_BAD_FRAME`. */
