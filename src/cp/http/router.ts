@@ -48,6 +48,15 @@ export async function readBody(req: IncomingMessage, limit: number = LIMITS.requ
   return Buffer.concat(chunks);
 }
 
+/** A percent-encoded path segment, decoded; a broken encoding (`%E0%A4%A`) is the client's error, not ours. */
+function decodePathSegment(segment: string, name: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new OkesuError('OKS_ERR_BAD_REQUEST', `path parameter ${name} is not valid percent-encoding`);
+  }
+}
+
 /** Parses JSON text and validates it; errors say what was wrong and where. */
 export function parseJsonWith<T extends z.ZodType>(schema: T, raw: string, what: string): z.infer<T> {
   let data: unknown;
@@ -71,7 +80,7 @@ export function createRouter(deps: { log: Logger; authenticate(req: IncomingMess
     for (let i = 0; i < parts.length; i++) {
       const want = route.parts[i] as string;
       const got = parts[i] as string;
-      if (want.startsWith(':')) params[want.slice(1)] = decodeURIComponent(got);
+      if (want.startsWith(':')) params[want.slice(1)] = decodePathSegment(got, want.slice(1));
       else if (want !== got) return undefined;
     }
     return params;
