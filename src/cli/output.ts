@@ -57,7 +57,7 @@ export function paint(text: string, tone: Tone | undefined, color: boolean): str
 }
 
 /** A line made safe for the terminal (one line: host text cannot break it or send escapes) and painted. */
-export function renderLine(line: Line, color: boolean): string {
+function renderLine(line: Line, color: boolean): string {
   if (typeof line === 'string') return displayText(line);
   return line.map((s) => (typeof s === 'string' ? displayText(s) : paint(displayText(s.text), s.tone, color))).join('');
 }

@@ -4,11 +4,12 @@ import { summaryRows } from '../../src/cli/commands/findings.js';
 import { formatEventLine, formatRunStatus, frontmatterName, summarizeEvent } from '../../src/cli/commands/run.js';
 import { tokenStatus } from '../../src/cli/commands/token.js';
 import { formatAge, formatFindingLine, formatLabels } from '../../src/cli/format.js';
+import { runCli } from '../../src/cli/program.js';
 import { colorEnabled, createOutput, formatError, formatTable, toned, truncate } from '../../src/cli/output.js';
 import type { Column } from '../../src/cli/output.js';
 import { OkesuError } from '../../src/errors.js';
 import type { RunEvent } from '../../src/protocol/event.js';
-import { Capture, NOW, finding, host, runView, tokenView } from './helpers.js';
+import { Capture, NOW, finding, host, runView, testDeps, tokenView } from './helpers.js';
 import { expectTerminalSafe, HOSTILE } from './hostile-text.js';
 
 interface Row { name: string; n: number }
@@ -197,5 +198,14 @@ describe('the output layer makes host text safe, whatever a command passes it', 
     expect(JSON.parse(pretty)).toEqual({ title: HOSTILE });
     expect(JSON.parse(line)).toEqual({ title: HOSTILE });
     expect(line).toContain('\\u009b31m');
+  });
+});
+
+describe('usage errors, which quote the arguments given', () => {
+  it('show their control characters as escapes too', async () => {
+    const deps = testDeps();
+    expect(await runCli([`nope${HOSTILE}`], deps)).toBe(2);
+    expect(deps.stderr.text()).toContain("unknown command 'nopeA\\x1b]0;pwned\\x07B");
+    expectTerminalSafe(deps.stderr.text(), 'stderr of a usage error', { tab: true });
   });
 });
