@@ -84,8 +84,7 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
     const flexIndex = Math.max(0, columns.findIndex((c) => c.flex) === -1 ? columns.length - 1 : columns.findIndex((c) => c.flex));
     const over = total - opts.width;
     if (over > 0) {
-      const flexCol = columns[flexIndex] as Column<T>;
-      const target = Math.max(len(displayText(flexCol.header)), (widths[flexIndex] as number) - over, 8);
+      const target = Math.max(len(headers[flexIndex] as string), (widths[flexIndex] as number) - over, 8);
       widths[flexIndex] = target;
       for (const r of cells) r[flexIndex] = truncate(r[flexIndex] as string, target);
     }
