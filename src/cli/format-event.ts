@@ -1,7 +1,7 @@
 import type { EventBody } from '../protocol/event.js';
 import { formatClock } from './format.js';
-import { paint } from './output.js';
-import type { Tone } from './output.js';
+import { toned } from './output.js';
+import type { Span, Tone } from './output.js';
 
 const SEVERITY_TONE: Record<string, Tone> = { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', INFO: 'info' };
 
@@ -15,51 +15,54 @@ const size = (bytes: unknown): string => {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 };
 
-/** One human line for a run event (`okesu agents run --local` without --json): time, kind, the gist. Host text is flattened to one line. */
-export function formatRunEvent(event: EventBody & { ts?: number }, color: boolean): string {
+/**
+ * One human line for a run event (`okesu agents run --local` without --json), as spans: time, kind, the gist. Host
+ * text is flattened to one line here; the output layer shows its control characters as escapes.
+ */
+export function formatRunEvent(event: EventBody & { ts?: number }): Span[] {
   const at = typeof event.ts === 'number' ? `${formatClock(event.ts)} ` : '';
   const e = event as Record<string, unknown>;
   switch (event.type) {
     case 'run_start':
-      return `${at}run ${str(e.run_id)} of ${str(e.agent)} ${str(e.version)}`.trimEnd();
+      return [`${at}run ${str(e.run_id)} of ${str(e.agent)} ${str(e.version)}`.trimEnd()];
     case 'tick_start':
-      return `${at}tick ${str(e.tick)}`;
+      return [`${at}tick ${str(e.tick)}`];
     case 'collector_result': {
       const reason = oneLine(str(e.skip_reason));
-      const how = e.skipped ? paint(/^skipped\b/i.test(reason) ? reason : `skipped${reason ? `: ${reason}` : ''}`, 'muted', color)
-        : e.error ? paint(`failed: ${oneLine(str(e.error))}`, 'error', color)
+      const how = e.skipped ? toned(/^skipped\b/i.test(reason) ? reason : `skipped${reason ? `: ${reason}` : ''}`, 'muted')
+        : e.error ? toned(`failed: ${oneLine(str(e.error))}`, 'error')
         : `${size(e.bytes)}${e.truncated ? ' (truncated)' : ''}`;
-      return `${at}collector ${str(e.name)}: ${how} in ${str(e.duration_ms)} ms`;
+      return [`${at}collector ${str(e.name)}: `, how, ` in ${str(e.duration_ms)} ms`];
     }
     case 'finding': {
       const severity = str(e.severity).toUpperCase();
       const resource = e.resource ? `  ${oneLine(str(e.resource), 80)}` : '';
-      return `${at}${paint(`finding ${severity}`, SEVERITY_TONE[severity], color)} ${oneLine(str(e.title), 120)}${resource}`;
+      return [at, toned(`finding ${severity}`, SEVERITY_TONE[severity]), ` ${oneLine(str(e.title), 120)}${resource}`];
     }
     case 'text':
-      return `${at}text: ${oneLine(str(e.text))}`;
+      return [`${at}text: ${oneLine(str(e.text))}`];
     case 'tool_call':
-      return `${at}→ ${str(e.tool)} ${oneLine(JSON.stringify(e.input ?? {}), 120)}`;
+      return [`${at}→ ${str(e.tool)} ${oneLine(JSON.stringify(e.input ?? {}), 120)}`];
     case 'tool_result':
-      return `${at}← ${str(e.tool)} ${size(Buffer.byteLength(str(e.output)))}${e.truncated ? ' (truncated)' : ''}${e.is_error ? paint(' error', 'error', color) : ''}`;
+      return [`${at}← ${str(e.tool)} ${size(Buffer.byteLength(str(e.output)))}${e.truncated ? ' (truncated)' : ''}`, e.is_error ? toned(' error', 'error') : ''];
     case 'action_denied':
-      return `${at}${paint(`denied ${str(e.tool)}`, 'warn', color)} (${str(e.by)}): ${oneLine(str(e.reason))}`;
+      return [at, toned(`denied ${str(e.tool)}`, 'warn'), ` (${str(e.by)}): ${oneLine(str(e.reason))}`];
     case 'api_unavailable':
-      return `${at}${paint(`api unavailable (${str(e.provider)})`, 'warn', color)}: ${oneLine(str(e.error))}${e.status ? ` [${str(e.status)}]` : ''}`;
+      return [at, toned(`api unavailable (${str(e.provider)})`, 'warn'), `: ${oneLine(str(e.error))}${e.status ? ` [${str(e.status)}]` : ''}`];
     case 'orchestration_result':
-      return `${at}result: ${oneLine(JSON.stringify(e.attributes ?? {}), 200)}`;
+      return [`${at}result: ${oneLine(JSON.stringify(e.attributes ?? {}), 200)}`];
     case 'error':
-      return `${at}${paint('error', 'error', color)}: ${oneLine(str(e.message))}`;
+      return [at, toned('error', 'error'), `: ${oneLine(str(e.message))}`];
     case 'tick_done':
-      return `${at}tick ${str(e.tick)} done: ${str(e.findings)} findings`;
+      return [`${at}tick ${str(e.tick)} done: ${str(e.findings)} findings`];
     case 'run_end': {
       const status = str(e.status);
       const tone: Tone = status === 'completed' ? 'ok' : 'error';
       const usage = e.usage as { input_tokens?: number; output_tokens?: number } | undefined;
       const tokens = usage ? `, ${usage.input_tokens ?? 0}+${usage.output_tokens ?? 0} tokens` : '';
-      return `${at}run ${paint(status, tone, color)} in ${str(e.duration_ms)} ms, ${str(e.findings)} findings${tokens}${e.error ? `: ${oneLine(str(e.error))}` : ''}`;
+      return [`${at}run `, toned(status, tone), ` in ${str(e.duration_ms)} ms, ${str(e.findings)} findings${tokens}${e.error ? `: ${oneLine(str(e.error))}` : ''}`];
     }
     default:
-      return `${at}${event.type}`;
+      return [`${at}${event.type}`];
   }
 }

@@ -1,7 +1,8 @@
 import type { HostState } from '../protocol/api.js';
 import { formatCoarseDuration } from '../protocol/duration.js';
 import type { Severity, StoredFinding } from '../protocol/finding.js';
-import type { Tone } from './output.js';
+import { lineText, toned } from './output.js';
+import type { Span, Tone } from './output.js';
 
 /** Age of a timestamp relative to `now`: `3s ago`, `5m ago`, `2h ago`, `4d ago`; `never` when absent. */
 export function formatAge(ts: number | null | undefined, now: number): string {
@@ -48,11 +49,15 @@ export function formatLabels(labels: Record<string, string>): string {
     .join(',');
 }
 
-/** The human `tail` line: ISO time, severity padded to 8, host, agent, title, resource. */
+/** The human `tail` line as spans: ISO time, severity (toned) padded to 8, host, agent, title, resource. */
+export function findingLine(f: StoredFinding): Span[] {
+  const rest = [f.host, f.agent, oneLine(f.title), ...(f.resource ? [oneLine(f.resource)] : [])];
+  return [`${new Date(f.ts).toISOString()}  `, toned(f.severity, severityTone(f.severity)), `${' '.repeat(Math.max(0, 8 - f.severity.length))}  ${rest.join('  ')}`];
+}
+
+/** The human `tail` line as plain text. */
 export function formatFindingLine(f: StoredFinding): string {
-  const parts = [new Date(f.ts).toISOString(), f.severity.padEnd(8), f.host, f.agent, oneLine(f.title)];
-  if (f.resource) parts.push(oneLine(f.resource));
-  return parts.join('  ');
+  return lineText(findingLine(f));
 }
 
 /** Collapses line breaks and tabs so a value stays on one line. */

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import { OkesuError } from '../errors.js';
+import { displayText, terminalJson } from '../text/display-text.js';
 
 /** Meanings a cell can be painted with; always paired with a word or glyph, so NO_COLOR still reads. */
 export type Tone = 'critical' | 'high' | 'medium' | 'low' | 'info' | 'ok' | 'warn' | 'muted' | 'error';
@@ -29,11 +30,36 @@ export interface Column<T> {
   tone?(row: T): Tone | undefined;
 }
 
-/** Paints `text` with a tone when colour is on. */
+/** A piece of a printed line: plain text, or text with a tone (painted when colour is on). */
+export type Span = string | { readonly text: string; readonly tone: Tone | undefined };
+
+/** What `printLine` and `status` take: one line, as text or as spans. The output layer makes every span safe. */
+export type Line = string | readonly Span[];
+
+/** A span of `text` painted with `tone` when colour is on. */
+export function toned(text: string, tone: Tone | undefined): Span {
+  return { text, tone };
+}
+
+/** The plain text of a line, unpainted and not yet made safe (for tests and for measuring). */
+export function lineText(line: Line): string {
+  return typeof line === 'string' ? line : line.map((s) => (typeof s === 'string' ? s : s.text)).join('');
+}
+
+/**
+ * Paints `text` with a tone when colour is on. The escapes are the output layer's own: apply it only to text already
+ * made safe (commands build `toned` spans and let `printLine` paint them).
+ */
 export function paint(text: string, tone: Tone | undefined, color: boolean): string {
   if (!color || !tone) return text;
   const [open, close] = ANSI[tone];
   return `${open}${text}${close}`;
+}
+
+/** A line made safe for the terminal (one line: host text cannot break it or send escapes) and painted. */
+function renderLine(line: Line, color: boolean): string {
+  if (typeof line === 'string') return displayText(line);
+  return line.map((s) => (typeof s === 'string' ? displayText(s) : paint(displayText(s.text), s.tone, color))).join('');
 }
 
 /** Cuts `text` to `width` characters, ending in `…` when cut. */
@@ -43,20 +69,22 @@ export function truncate(text: string, width: number): string {
   return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
 }
 
-const cellText = (text: string): string => text.replace(/[\r\n\t]+/g, ' ');
 const len = (text: string): number => [...text].length;
 
-/** Lays out rows as plain aligned columns separated by two spaces; `width` caps the line length by shrinking the flex column. */
+/**
+ * Lays out rows as plain aligned columns separated by two spaces; `width` caps the line length by shrinking the flex
+ * column. Every cell is made safe first (one line, control characters shown as escapes), then cut and painted.
+ */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[], opts: { color?: boolean; width?: number } = {}): string[] {
-  const cells = rows.map((row) => columns.map((c) => truncate(cellText(c.value(row)), c.max ?? Infinity)));
-  const widths = columns.map((c, i) => Math.max(len(c.header), ...cells.map((r) => len(r[i] as string))));
+  const cells = rows.map((row) => columns.map((c) => truncate(displayText(c.value(row)), c.max ?? Infinity)));
+  const headers = columns.map((c) => displayText(c.header));
+  const widths = columns.map((c, i) => Math.max(len(headers[i] as string), ...cells.map((r) => len(r[i] as string))));
   if (opts.width !== undefined && columns.length > 0) {
     const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
     const flexIndex = Math.max(0, columns.findIndex((c) => c.flex) === -1 ? columns.length - 1 : columns.findIndex((c) => c.flex));
     const over = total - opts.width;
     if (over > 0) {
-      const flexCol = columns[flexIndex] as Column<T>;
-      const target = Math.max(len(flexCol.header), (widths[flexIndex] as number) - over, 8);
+      const target = Math.max(len(headers[flexIndex] as string), (widths[flexIndex] as number) - over, 8);
       widths[flexIndex] = target;
       for (const r of cells) r[flexIndex] = truncate(r[flexIndex] as string, target);
     }
@@ -73,7 +101,7 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
       })
       .join('  ')
       .trimEnd();
-  const out = [line(columns.map((c) => c.header), [])];
+  const out = [line(headers, [])];
   rows.forEach((row, r) => out.push(line(cells[r] as string[], columns.map((c) => c.tone?.(row)))));
   return out;
 }
@@ -86,7 +114,12 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = {}): string {
   return `okesu: OKS_ERR_INTERNAL: ${message}${stack}`;
 }
 
-/** Everything the CLI writes goes through this: stdout carries results only, stderr carries status and errors. */
+/**
+ * Everything the CLI writes goes through this: stdout carries results only, stderr carries status and errors. Text
+ * from hosts and other operators reaches the terminal only through it, so it is made safe here, once, for every
+ * command: human output shows control characters as escapes (`displayText`) and one `printLine` is one line; JSON is
+ * exact, with the characters JSON.stringify leaves raw (C1, bidi) written as `\uXXXX` (`terminalJson`).
+ */
 export interface Output {
   /** True when stdout is a terminal and NO_COLOR is unset. */
   readonly color: boolean;
@@ -94,11 +127,12 @@ export interface Output {
   printJson(value: unknown): void;
   /** One compact JSON object on one line (JSONL). */
   printJsonLine(value: unknown): void;
-  printLine(text?: string): void;
+  /** One line on stdout: line breaks in it become spaces, control characters escapes; `toned` spans are painted. */
+  printLine(line?: Line): void;
   printTable<T>(rows: readonly T[], columns: readonly Column<T>[]): void;
-  /** A status line on stderr, never stdout. */
-  status(text: string): void;
-  /** `okesu: OKS_ERR_X: message` on stderr. */
+  /** A status line on stderr, never stdout; made safe like `printLine`. */
+  status(line: Line): void;
+  /** `okesu: OKS_ERR_X: message` on stderr (its line breaks kept, control characters shown as escapes). */
   printError(err: unknown): void;
 }
 
@@ -125,15 +159,16 @@ export function createOutput(streams: OutputStreams): Output {
   };
   return {
     color,
-    printJson: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    printJsonLine: (value) => void stdout.write(`${JSON.stringify(value)}\n`),
-    printLine: (text = '') => void stdout.write(`${text}\n`),
+    printJson: (value) => void stdout.write(`${terminalJson(value, 2)}\n`),
+    printJsonLine: (value) => void stdout.write(`${terminalJson(value)}\n`),
+    printLine: (line = '') => void stdout.write(`${renderLine(line, color)}\n`),
     printTable: (rows, columns) => void stdout.write(`${formatTable(rows, columns, { color, width: width() }).join('\n')}\n`),
-    status: (text) => void stderr.write(`${text}\n`),
+    // Status and errors go to stderr, which is not coloured.
+    status: (line) => void stderr.write(`${renderLine(line, false)}\n`),
     printError: (err) => {
       // Commander already printed its own usage errors.
       if (err instanceof CommanderError) return;
-      stderr.write(`${formatError(err, env)}\n`);
+      stderr.write(`${displayText(formatError(err, env), 'block')}\n`);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { displayText } from '../text/display-text.js';
 import { createContext } from './context.js';
 import type { CliContext, CliDeps } from './context.js';
 import { registerAgents } from './commands/agents.js';
@@ -57,7 +58,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
 function configure(cmd: Command, deps: CliDeps): void {
   cmd.configureOutput({
     writeOut: (text) => void deps.stdout.write(text),
-    writeErr: (text) => void deps.stderr.write(text),
+    // Usage errors quote the arguments given: made safe like every other line (output.ts).
+    writeErr: (text) => void deps.stderr.write(displayText(text, 'block')),
   });
   cmd.exitOverride((err) => {
     // Commander reports its own usage errors with exit code 1; okesu uses 2 for them, 1 for failures.

@@ -205,18 +205,29 @@ describe('sre-health collectors', () => {
     expect(ruleMatches(ruleOf(sre, 'disk-full'), r.lines)).toHaveLength(1);
   });
 
-  it('oom_kills reads kills inside the window from dmesg when there is no journal, or is skipped with a reason', async () => {
+  it('oom_kills reads kills inside the window from dmesg (padded and unpadded stamps) when there is no journal, or is skipped with a reason', async () => {
+    // The machine's age comes from a file the test writes, not from this machine's /proc/uptime.
+    const uptime = (seconds: string): string => {
+      const file = join(box.dir, `uptime-${seconds}`);
+      writeFileSync(file, `${seconds} 100.00\n`);
+      return file;
+    };
     const dmesg = [
       'echo "[    5.000000] Out of memory: Killed process 111 (old) total-vm:1kB"',
-      'echo "[99999999.000000] Out of memory: Killed process 4242 (java) total-vm:123kB, anon-rss:1kB"',
-      'echo "[99999999.100000] oom_reaper: reaped process 4242 (java)"',
+      'echo "no stamp: Out of memory: Killed process 222 (nostamp) total-vm:1kB"',
+      'echo "[ 9000.500000] Out of memory: Killed process 4242 (java) total-vm:123kB, anon-rss:1kB"',
+      'echo "[ 9000.600000] oom_reaper: reaped process 4242 (java)"',
+      'echo "[12345.678901] Out of memory: Killed process 4343 (python3) total-vm:9kB"',
     ].join('\n');
     const path = restrictedPath(box.dir, BASE_TOOLS, { dmesg });
-    const r = await runCollector(sre, 'oom_kills', { oom_window_minutes: 60 }, { PATH: path });
+    // Up 12,400 s: the window of 60 minutes starts at 8,800 s after boot; the kill at 5 s is outside it.
+    const r = await runCollector(sre, 'oom_kills', { oom_window_minutes: 60 }, { PATH: path, OKESU_UPTIME_FILE: uptime('12400.00') });
     expect(r.code).toBe(0);
-    // The fake kill at 5 s after boot is outside the window; the one "now" is in it.
-    expect(r.lines).toEqual(['oom pid=4242 comm=java when=[99999999.000000]']);
-    expect(ruleMatches(ruleOf(sre, 'oom-kill'), r.lines)[0]).toMatchObject({ pid: '4242', comm: 'java' });
+    expect(r.lines).toEqual(['oom pid=4242 comm=java when=boot+9000.500000', 'oom pid=4343 comm=python3 when=boot+12345.678901']);
+    expect(ruleMatches(ruleOf(sre, 'oom-kill'), r.lines)[0]).toMatchObject({ pid: '4242', comm: 'java', when: 'boot+9000.500000' });
+    // A machine booted 30 s ago: the kill at 5 s is inside the window.
+    const young = await runCollector(sre, 'oom_kills', { oom_window_minutes: 60 }, { PATH: path, OKESU_UPTIME_FILE: uptime('30.00') });
+    expect(young.lines).toContain('oom pid=111 comm=old when=boot+5.000000');
     const off = await runCollector(sre, 'oom_kills', { oom_window_minutes: 0 });
     expect([off.code, off.stderr]).toEqual([77, expect.stringMatching(/oom_window_minutes is 0/)]);
     const none = await runCollector(sre, 'oom_kills', {}, { PATH: restrictedPath(box.dir, BASE_TOOLS) });

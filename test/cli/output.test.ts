@@ -4,11 +4,13 @@ import { summaryRows } from '../../src/cli/commands/findings.js';
 import { formatEventLine, formatRunStatus, frontmatterName, summarizeEvent } from '../../src/cli/commands/run.js';
 import { tokenStatus } from '../../src/cli/commands/token.js';
 import { formatAge, formatFindingLine, formatLabels } from '../../src/cli/format.js';
-import { colorEnabled, formatError, formatTable, truncate } from '../../src/cli/output.js';
+import { runCli } from '../../src/cli/program.js';
+import { colorEnabled, createOutput, formatError, formatTable, toned, truncate } from '../../src/cli/output.js';
 import type { Column } from '../../src/cli/output.js';
 import { OkesuError } from '../../src/errors.js';
 import type { RunEvent } from '../../src/protocol/event.js';
-import { Capture, NOW, finding, host, runView, tokenView } from './helpers.js';
+import { Capture, NOW, finding, host, runView, testDeps, tokenView } from './helpers.js';
+import { expectTerminalSafe, HOSTILE } from './hostile-text.js';
 
 interface Row { name: string; n: number }
 const cols: Column<Row>[] = [
@@ -149,4 +151,61 @@ describe('run events', () => {
     ['no frontmatter', undefined],
     ['---\nname: [broken\n---\n', undefined],
   ])('reads the frontmatter name of %j', (text, name) => expect(frontmatterName(text)).toBe(name));
+});
+
+describe('the output layer makes host text safe, whatever a command passes it', () => {
+  const make = (tty = false) => {
+    const stdout = Object.assign(new Capture(), { isTTY: tty });
+    const stderr = new Capture();
+    return { out: createOutput({ stdout, stderr, env: {} }), stdout, stderr };
+  };
+
+  it('printLine and status: one line each, control characters shown as escapes', () => {
+    const { out, stdout, stderr } = make();
+    out.printLine(`title ${HOSTILE}`);
+    out.status(HOSTILE);
+    expect(stdout.text()).toBe('title A\\x1b]0;pwned\\x07B\\x1b[2JC\\x07D\\x08E\\x00F\\x9b31mG\\u202eH\\u2066I\\x7fJ K L\\x1b[31mM\n');
+    expect(stderr.lines()).toHaveLength(1);
+    expectTerminalSafe(stdout.text() + stderr.text(), 'printLine + status');
+  });
+
+  it('paints toned spans on a terminal, after making their text safe; never paints host escapes', () => {
+    const { out, stdout } = make(true);
+    out.printLine(['sev ', toned('HIGH\u001b[8m', 'high'), ' end\u009b']);
+    expect(stdout.text()).toBe('sev \x1b[31mHIGH\\x1b[8m\x1b[39m end\\x9b\n');
+  });
+
+  it('tables: every cell on one line, escapes shown, then cut', () => {
+    const { out, stdout } = make();
+    out.printTable([{ t: HOSTILE }], [{ header: 'T', value: (r: { t: string }) => r.t, max: 30 }]);
+    expect(stdout.lines()).toEqual(['T', 'A\\x1b]0;pwned\\x07B\\x1b[2JC\\x0…']);
+    expectTerminalSafe(stdout.text(), 'printTable');
+  });
+
+  it('errors keep their line breaks, nothing else', () => {
+    const { out, stderr } = make();
+    out.printError(new Error(`first\nsecond ${HOSTILE}`));
+    expect(stderr.text()).toMatch(/^okesu: OKS_ERR_INTERNAL: first\nsecond A\\x1b\]0;pwned/);
+    expectTerminalSafe(stderr.text(), 'printError', { tab: true });
+  });
+
+  it('--json is exact, and escapes C1 and bidi controls JSON.stringify leaves raw', () => {
+    const { out, stdout } = make();
+    out.printJson({ title: HOSTILE });
+    out.printJsonLine({ title: HOSTILE });
+    expectTerminalSafe(stdout.text(), 'printJson');
+    const [pretty, line] = [stdout.text().slice(0, stdout.text().lastIndexOf('{')), stdout.text().slice(stdout.text().lastIndexOf('{'))];
+    expect(JSON.parse(pretty)).toEqual({ title: HOSTILE });
+    expect(JSON.parse(line)).toEqual({ title: HOSTILE });
+    expect(line).toContain('\\u009b31m');
+  });
+});
+
+describe('usage errors, which quote the arguments given', () => {
+  it('show their control characters as escapes too', async () => {
+    const deps = testDeps();
+    expect(await runCli([`nope${HOSTILE}`], deps)).toBe(2);
+    expect(deps.stderr.text()).toContain("unknown command 'nopeA\\x1b]0;pwned\\x07B");
+    expectTerminalSafe(deps.stderr.text(), 'stderr of a usage error', { tab: true });
+  });
 });

@@ -1,27 +1,14 @@
 import stringWidth from 'string-width';
 import { formatCoarseDuration } from '../../src/protocol/duration.js';
-
-// ESC-introduced sequences: CSI (`ESC [ … final`), OSC / DCS / SOS / PM / APC strings (ended by BEL or ST), and
-// any other two-byte escape. Their 8-bit C1 forms (0x9B CSI, 0x9D OSC, …) are matched too.
-const ESCAPES = new RegExp(
-  [
-    '(?:\\u001B\\[|\\u009B)[\\u0020-\\u003F]*[\\u0040-\\u007E]?',
-    '(?:\\u001B[\\]PX^_]|[\\u0090\\u0098\\u009D-\\u009F])[^\\u0007\\u001B\\u009C]*(?:\\u0007|\\u001B\\\\|\\u009C)?',
-    '\\u001B[\\u0020-\\u002F]*[\\u0030-\\u007E]?',
-  ].join('|'),
-  'g',
-);
-// What is left to drop after the sequences: C0 (but tab/newline, handled first), DEL, C1, and the bidi controls
-// that can make a hostname read as something else (trojan-source style).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+import { displayText } from '../../src/text/display-text.js';
 
 /**
- * Makes attacker-controlled text (hostnames, titles, evidence, process names) safe to draw: strips ANSI / OSC
- * escape sequences, C0 and C1 control characters and bidi overrides; line breaks and tabs become spaces.
+ * Makes attacker-controlled text (hostnames, titles, evidence, process names) safe to draw on one line: the shared
+ * `displayText` of the CLI too — control characters, C1 and bidi controls shown as escapes, line breaks and tabs as
+ * spaces. Takes one argument, so `cells.map(sanitize)` is safe.
  */
 export function sanitize(text: string): string {
-  return text.replace(/\r\n|[\r\n\t\v\f]/g, ' ').replace(ESCAPES, '').replace(CONTROLS, '');
+  return displayText(text);
 }
 
 const segmenter = new Intl.Segmenter();

@@ -28,7 +28,7 @@ export async function runLocal(ctx: CliContext, agent: AgentSpec, opts: LocalRun
       agent, prompt: opts.prompt, inputs: opts.input, policy: loaded.policy, stateDir: resolve(opts.stateDir),
       ...(opts.timeout !== undefined && { timeoutMs: opts.timeout }),
       signal: abort.signal, log, env: ctx.deps.env, now: ctx.now,
-      onEvent: (event) => (opts.json ? ctx.out.printJsonLine(event) : ctx.out.printLine(formatRunEvent(event, ctx.out.color))),
+      onEvent: (event) => (opts.json ? ctx.out.printJsonLine(event) : ctx.out.printLine(formatRunEvent(event))),
     });
   } finally {
     process.off('SIGINT', onSignal);

@@ -3,12 +3,11 @@ import type { Command } from 'commander';
 import type { FindingFilter } from '../../protocol/api.js';
 import type { StoredFinding } from '../../protocol/finding.js';
 import type { StreamState } from '../../transport/stream-client.js';
-import { formatFindingLine, severityTone } from '../format.js';
+import { findingLine } from '../format.js';
 import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { addFilterOptions, configOption, durationArg, filterFrom, matchesFilter } from '../options.js';
 import type { FilterOptions } from '../options.js';
-import { paint } from '../output.js';
 
 interface TailOptions extends FilterOptions {
   since?: number;
@@ -27,8 +26,7 @@ export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, jso
       ctx.out.printJsonLine(f);
       return;
     }
-    const line = formatFindingLine(f);
-    ctx.out.printLine(ctx.out.color ? line.replace(f.severity, paint(f.severity, severityTone(f.severity), true)) : line);
+    ctx.out.printLine(findingLine(f));
   };
 }
 

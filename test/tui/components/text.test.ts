@@ -1,24 +1,27 @@
 import { describe, expect, test } from 'vitest';
 import { formatAge, formatTime, pad, sanitize, textWidth, truncate } from '../../../tui/components/text.js';
 
-describe('sanitize', () => {
+describe('sanitize (the shared displayText, one line)', () => {
   test.each([
-    ['CSI colour', 'web-01\u001B[31mRED\u001B[0m', 'web-01RED'],
-    ['OSC title ended by BEL', 'a\u001B]0;pwned\u0007b', 'ab'],
-    ['OSC 8 hyperlink ended by ST', 'a\u001B]8;;http://x\u001B\\link\u001B]8;;\u001B\\b', 'alinkb'],
-    ['8-bit CSI', 'x\u009B31my', 'xy'],
-    ['clear screen + cursor home', 'ok\u001B[2J\u001B[Hdone', 'okdone'],
-    ['two-byte escape (RIS)', 'esc\u001Bc', 'esc'],
-    ['a lone trailing ESC', 'trail\u001B', 'trail'],
-    ['C0 controls', 'bell\u0007\u0008z\u0000', 'bellz'],
-    ['bidi override', 'bidi\u202Eevil\u2066', 'bidievil'],
+    ['CSI colour', 'web-01\u001B[31mRED\u001B[0m', 'web-01\\x1b[31mRED\\x1b[0m'],
+    ['OSC title ended by BEL', 'a\u001B]0;pwned\u0007b', 'a\\x1b]0;pwned\\x07b'],
+    ['OSC 8 hyperlink ended by ST', 'a\u001B]8;;http://x\u001B\\link', 'a\\x1b]8;;http://x\\x1b\\link'],
+    ['8-bit CSI', 'x\u009B31my', 'x\\x9b31my'],
+    ['clear screen + cursor home', 'ok\u001B[2J\u001B[Hdone', 'ok\\x1b[2J\\x1b[Hdone'],
+    ['a lone trailing ESC', 'trail\u001B', 'trail\\x1b'],
+    ['C0 controls and DEL', 'bell\u0007\u0008z\u0000\u007F', 'bell\\x07\\x08z\\x00\\x7f'],
+    ['bidi override and isolate', 'bidi\u202Eevil\u2066', 'bidi\\u202eevil\\u2066'],
     ['newlines and tabs become spaces', 'line1\r\nline2\nx\ttab', 'line1 line2 x tab'],
-  ])('strips %s', (_what, input, want) => {
+  ])('shows %s as escapes', (_what, input, want) => {
     expect(sanitize(input)).toBe(want);
   });
 
   test('keeps ordinary and wide text', () => {
     expect(sanitize('web-01.prod — 日本語 ✓')).toBe('web-01.prod — 日本語 ✓');
+  });
+
+  test('takes one argument, so it maps safely', () => {
+    expect(['a\u001B', 'b\nc'].map(sanitize)).toEqual(['a\\x1b', 'b c']);
   });
 });
 

@@ -54,7 +54,7 @@ describe('confirm', () => {
   });
 
   test('placeholders are sanitized and cut', () => {
-    expect(fillTemplate('Resolve "{title}" ({count})?', { title: 'x\u001B[2Jy', count: 3 })).toBe('Resolve "xy" (3)?');
+    expect(fillTemplate('Resolve "{title}" ({count})?', { title: 'x\u001B[2Jy', count: 3 })).toBe('Resolve "x\\x1b[2Jy" (3)?');
     expect(fillTemplate('{missing}', {})).toBe('{missing}');
   });
 });

@@ -59,9 +59,9 @@ describe('finding view', () => {
     for (const text of ['◆ CRIT', 'status       ○ open', 'dedup key    nc:203.0.113.7', 'fingerprint  9f2c1a7e4b0d', 'indicators   203.0.113.7', 'tags         c2, mitre:T1059', 'attributes   pid: 4242', 'Evidence (2 lines)', 'Raw event', '"seq": 7']) {
       expect(frame).toContain(text);
     }
-    // No escape sequence reaches the terminal: the title reads plainly, the raw JSON shows them escaped.
+    // No escape sequence reaches the terminal: the title shows them as escapes, the raw JSON as JSON escapes.
     expect(frame).not.toContain('\u001b');
-    expect(frame).toContain('Reverse shell to 203.0.113.7 from nc');
+    expect(frame).toContain('Reverse shell to 203.0.113.7 \\x1b]0;pwned\\x07from \\x1b[31mnc');
     expect(frame).toContain('\\u001b[31mnc');
     await expect(frame).toMatchFileSnapshot(`${SNAP}/finding-detail.txt`);
   });

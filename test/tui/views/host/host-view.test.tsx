@@ -80,7 +80,7 @@ describe('host view', () => {
     ];
     c = await renderConsole({ width: 100, height: 30, events: evil });
     await c.dispatch({ type: 'ui/push', frame: { view: 'host', key: 'web-03' } });
-    expect(c.frame()).toContain('xy');
+    expect(c.frame()).toContain('x\\x1b]52;c;ZXZpbA==\\x07y');
     expect(c.frame()).not.toContain('\u001B');
   });
 });

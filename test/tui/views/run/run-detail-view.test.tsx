@@ -74,7 +74,7 @@ describe('run view: a fan-out half done', () => {
     const end = lines.findIndex((l) => l.includes('run_end'));
     expect(start).toBeGreaterThan(0);
     expect(end).toBeGreaterThan(start);
-    expect(frame).toContain('could not list processes here');
+    expect(frame).toContain('could not list processes \\x1b[31mhere\\x1b[0m');
     await expect(frame).toMatchFileSnapshot(`${SNAP}/run-transcript.txt`);
     // t again stops following; enter opens the host's agent run.
     await c.press('t');
