@@ -37,6 +37,8 @@ export interface StoreHealth {
   failed(err: unknown, where: string): OkesuError | undefined;
   /** Records a successful write: ends an outage (logged with its length). */
   succeeded(where: string): void;
+  /** How many store failures `where` has reported since the CP started (diagnostics, tests). */
+  failures(where: string): number;
 }
 
 /** Watches the store at `path` opened as `db`. */
@@ -45,6 +47,7 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
   const opened = statSync(path);
   let state: StoreState = 'ok';
   let outageSince = 0;
+  const counts = new Map<string, number>();
 
   const replaced = (how: string): void => {
     state = 'replaced';
@@ -73,6 +76,7 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
     },
     failed(err, where) {
       if (!isStoreFailure(err)) return undefined;
+      counts.set(where, (counts.get(where) ?? 0) + 1);
       if (err instanceof OkesuError) return err;
       const code = sqliteCode(err) as string;
       if (state === 'replaced') return new OkesuError('OKS_ERR_STORE_REPLACED', path);
@@ -85,6 +89,7 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
       }
       return new OkesuError('OKS_ERR_STORE_UNAVAILABLE', code);
     },
+    failures: (where) => counts.get(where) ?? 0,
     succeeded(where) {
       if (state !== 'unavailable') return;
       state = 'ok';

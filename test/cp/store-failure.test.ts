@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventRecord, RecordKey } from '../../src/protocol/tunnel.js';
+import { errorCode, findingRecord, heartbeat, startCp, waitFor, type CpHarness, type TestSocket } from './cp-harness.js';
+
+const findings = (run: string, from: number, n: number): EventRecord[] => Array.from({ length: n }, (_, i) => findingRecord(run, from + i));
+const keysOf = (records: readonly EventRecord[]): RecordKey[] => records.map((r) => ({ run_id: r.run_id, seq: r.seq }));
+const ackedKeys = (t: TestSocket): string[] => t.ofType('ack').flatMap((f) => (f['records'] as RecordKey[]).map((k) => `${k.run_id}/${k.seq}`));
+
+/** Writes `path` until the file system is full (ENOSPC): first in large chunks, then page by page. */
+function fillUp(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const size of [1 << 20, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 0x61);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A real full disk under a running CP: its state dir lives on a small tmpfs that the test fills. As root (CI) that is
+ * a mount; without root the tmpfs cannot be mounted, so the same journey runs on a state dir on the ordinary temp dir
+ * with the database's file system filled the same way (the test machine's /dev/shm, a tmpfs users may write).
+ */
+describe('a full disk under a running CP', () => {
+  let base: string | undefined;
+  let mounted = false;
+  let h: CpHarness | undefined;
+  afterEach(async () => {
+    try {
+      await h?.close();
+    } finally {
+      h = undefined;
+      if (mounted) execFileSync('umount', ['-l', base as string]);
+      mounted = false;
+      if (base) rmSync(base, { recursive: true, force: true });
+      base = undefined;
+    }
+  });
+
+  it('keeps running, answers writes 503 OKS_ERR_STORE_UNAVAILABLE, acks nothing it did not store, and recovers by itself with nothing lost or doubled', { timeout: 120_000 }, async () => {
+    base = mkdtempSync(join(tmpdir(), 'okesu-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', base]);
+    mounted = true;
+    const stateDir = join(base, 'cp');
+    h = await startCp({ stateDir });
+    const cp = h;
+    const host = await cp.registerHost('web-01');
+    const tunnel = await cp.connectHost(host);
+    const run = await cp.admin.createRun({ agent: 'edr', host: 'web-01' });
+    await tunnel.nextOfType('dispatch');
+    const before = findings(run.run_id, 1, 10);
+    tunnel.send({ type: 'events', records: before });
+    await waitFor(() => ackedKeys(tunnel).length === before.length, 10_000, 'the first events acknowledged');
+
+    const filler = join(base, 'filler');
+    fillUp(filler);
+
+    // The daimon sends events and keeps heart-beating; the CP cannot store them.
+    const during = findings(run.run_id, 100, 500);
+    tunnel.send({ type: 'events', records: during });
+    let seq = 0;
+    const beat = (): void => tunnel.send(heartbeat(++seq));
+    const beats = setInterval(beat, 50);
+    try {
+      const health = cp.cp.store().health;
+      await waitFor(() => health.failures('ingest') >= 2, 20_000, 'the ingest commit failing and being retried');
+      await waitFor(() => health.failures('heartbeat flush') >= 1, 20_000, 'the heartbeat flush failing');
+      expect(health.state()).toBe('unavailable');
+      // Nothing of the second batch was acknowledged: the daimon keeps it spooled.
+      expect(ackedKeys(tunnel)).toHaveLength(before.length);
+
+      // API writes answer 503 with the stable code; reads and the tunnel keep working.
+      const create = await cp.request('POST', '/v1/tokens', { json: { kind: 'operator', role: 'viewer', name: 'during-outage' } });
+      expect(create.status).toBe(503);
+      expect(errorCode(create.body)).toBe('OKS_ERR_STORE_UNAVAILABLE');
+      expect((await cp.request('GET', '/v1/whoami')).status).toBe(200);
+      const acked = tunnel.ofType('heartbeat_ack').length;
+      await waitFor(() => tunnel.ofType('heartbeat_ack').length > acked, 5000, 'heartbeats still answered');
+      expect(tunnel.isOpen()).toBe(true);
+
+      // Space comes back: the CP recovers by itself.
+      unlinkSync(filler);
+      await waitFor(() => ackedKeys(tunnel).length === before.length + during.length, 30_000, 'the held events acknowledged after recovery');
+      expect(ackedKeys(tunnel)).toEqual([...keysOf(before), ...keysOf(during)].map((k) => `${k.run_id}/${k.seq}`));
+      clearInterval(beats);
+      const lastSeq = seq;
+      await waitFor(() => cp.cp.store().hosts.get('web-01')?.heartbeat_seq === lastSeq, 30_000, 'the last heartbeat flushed');
+      expect(health.state()).toBe('ok');
+    } finally {
+      clearInterval(beats);
+    }
+
+    // Nothing lost, nothing doubled; a daimon resending the batch (as after a reconnect) changes nothing either.
+    expect((await cp.admin.findingsSummary()).total).toBe(510);
+    tunnel.send({ type: 'events', records: during });
+    await waitFor(() => ackedKeys(tunnel).length === before.length + 2 * during.length, 10_000, 'the resent batch acknowledged');
+    expect((await cp.admin.findingsSummary()).total).toBe(510);
+    const after = await cp.request('POST', '/v1/tokens', { json: { kind: 'operator', role: 'viewer', name: 'after-outage' } });
+    expect(after.status).toBe(201);
+  });
+});
