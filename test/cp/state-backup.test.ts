@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControlPlane } from '../../src/cp/cp-server.js';
 import { createProgram } from '../../src/cli/program.js';
-import { OkesuError } from '../../src/errors.js';
+import type { OkesuError } from '../../src/errors.js';
 import { SCHEMA_VERSION } from '../../src/cp/store/database.js';
 import { testDeps } from '../cli/helpers.js';
 import { errorCode, findingRecord, sendEvents, startCp, waitFor, type CpHarness } from './cp-harness.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,22 +30,63 @@ function fillUp(path: string): void {
   }
 }
 
+/** Sets this process's soft file-size limit (RLIMIT_FSIZE); the hard limit is left as it is, so it can be raised again. */
+const setFileSizeLimit = (soft: number | 'unlimited'): void => void execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${soft}:`]);
+const ignoreSigxfsz = (): void => undefined;
+
 /**
- * A real full disk under a running CP: its state dir lives on a small tmpfs that the test fills. As root (CI) that is
- * a mount; without root the tmpfs cannot be mounted, so the same journey runs on a state dir on the ordinary temp dir
- * with the database's file system filled the same way (the test machine's /dev/shm, a tmpfs users may write).
+ * Two real ways a running CP's writes start failing, then stop failing:
+ * - a full disk: the state dir is a small tmpfs (a mount, so root only — CI is root) that the test fills, then frees;
+ * - a file-size limit: RLIMIT_FSIZE of this process set to what the database files hold now, so every write that would
+ *   grow them fails (EFBIG; a SIGXFSZ handler keeps the process alive), then lifted. Any user may lower and raise its
+ *   own soft limit, so this runs without root. (Mode bits or a read-only directory do not stop writes through files a
+ *   process already has open, so they cannot fail a running CP.)
  */
-describe('a full disk under a running CP', () => {
+interface Failure {
+  name: string;
+  /** Prepares a base directory for the CP's state dir; returns its cleanup. */
+  setup(base: string): () => void;
+  inject(base: string, stateDir: string): void;
+  heal(base: string): void;
+}
+const FAILURES: Failure[] = [
+  {
+    name: 'the tmpfs holding the state dir fills up',
+    setup(base) {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', base]);
+      return () => execFileSync('umount', ['-l', base]);
+    },
+    inject: (base) => fillUp(join(base, 'filler')),
+    heal: (base) => unlinkSync(join(base, 'filler')),
+  },
+  {
+    name: 'the database files may not grow (RLIMIT_FSIZE)',
+    setup() {
+      process.on('SIGXFSZ', ignoreSigxfsz);
+      return () => {
+        setFileSizeLimit('unlimited');
+        process.off('SIGXFSZ', ignoreSigxfsz);
+      };
+    },
+    // The WAL is where every commit is appended: no write past its current end succeeds.
+    inject: (_base, stateDir) => setFileSizeLimit(statSync(join(stateDir, 'cp.db-wal')).size),
+    heal: () => setFileSizeLimit('unlimited'),
+  },
+];
+const isRoot = process.getuid?.() === 0;
+
+// Without root the tmpfs cannot be mounted; the file-size limit runs everywhere (never skipped).
+describe.each(FAILURES.filter((f) => isRoot || f.name.includes('RLIMIT')))('a running CP when $name', (failure) => {
   let base: string | undefined;
-  let mounted = false;
+  let cleanup: (() => void) | undefined;
   let h: CpHarness | undefined;
   afterEach(async () => {
     try {
       await h?.close();
     } finally {
       h = undefined;
-      if (mounted) execFileSync('umount', ['-l', base as string]);
-      mounted = false;
+      cleanup?.();
+      cleanup = undefined;
       if (base) rmSync(base, { recursive: true, force: true });
       base = undefined;
     }
@@ -53,8 +94,7 @@ describe('a full disk under a running CP', () => {
 
   it('keeps running, answers writes 503 OKS_ERR_STORE_UNAVAILABLE, acks nothing it did not store, and recovers by itself with nothing lost or doubled', { timeout: 120_000 }, async () => {
     base = mkdtempSync(join(tmpdir(), 'okesu-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', base]);
-    mounted = true;
+    cleanup = failure.setup(base);
     const stateDir = join(base, 'cp');
     h = await startCp({ stateDir });
     const cp = h;
@@ -66,8 +106,7 @@ describe('a full disk under a running CP', () => {
     tunnel.send({ type: 'events', records: before });
     await waitFor(() => ackedKeys(tunnel).length === before.length, 10_000, 'the first events acknowledged');
 
-    const filler = join(base, 'filler');
-    fillUp(filler);
+    failure.inject(base, stateDir);
 
     // The daimon sends events and keeps heart-beating; the CP cannot store them.
     const during = findings(run.run_id, 100, 500);
@@ -93,7 +132,7 @@ describe('a full disk under a running CP', () => {
       expect(tunnel.isOpen()).toBe(true);
 
       // Space comes back: the CP recovers by itself.
-      unlinkSync(filler);
+      failure.heal(base);
       await waitFor(() => ackedKeys(tunnel).length === before.length + during.length, 30_000, 'the held events acknowledged after recovery');
       expect(ackedKeys(tunnel)).toEqual([...keysOf(before), ...keysOf(during)].map((k) => `${k.run_id}/${k.seq}`));
       clearInterval(beats);
