@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventRecord, RecordKey } from '../../src/protocol/tunnel.js';
+import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
+import { createManualClock } from '../../daimon/scheduler/clock.js';
+import { apply, fakeDaimons, waitRun } from './orchestration/orch-helpers.js';
 import { errorCode, findingRecord, heartbeat, startCp, waitFor, type CpHarness, type TestSocket } from './cp-harness.js';
 
 const findings = (run: string, from: number, n: number): EventRecord[] => Array.from({ length: n }, (_, i) => findingRecord(run, from + i));
@@ -150,5 +153,42 @@ describe.each(FAILURES.filter((f) => isRoot || f.name.includes('RLIMIT')))('a ru
     expect((await cp.admin.findingsSummary()).total).toBe(510);
     const after = await cp.request('POST', '/v1/tokens', { json: { kind: 'operator', role: 'viewer', name: 'after-outage' } });
     expect(after.status).toBe(201);
+  });
+
+  it('fires a cron slot that fell in the outage exactly once, after the store recovers, instead of crashing or losing it', { timeout: 60_000 }, async () => {
+    base = mkdtempSync(join(tmpdir(), 'okesu-full-'));
+    cleanup = failure.setup(base);
+    const stateDir = join(base, 'cp');
+    const at = (hh: number, mm: number): number => new Date(2030, 0, 7, hh, mm, 0, 0).getTime();
+    const clock = createManualClock(at(10, 2));
+    h = await startCp({ stateDir, options: { clock } });
+    const cp = h;
+    await fakeDaimons(cp, ['web-01'], () => ({ result: { ok: true } }));
+    await apply(cp, `
+name: every-five
+triggers: [{ cron: "*/5 * * * *" }]
+steps: [{ id: a, agent: edr, node: web-01, prompt: "slot {{trigger.scheduled_at}}" }]
+`);
+    const health = cp.cp.store().health;
+    const refusals = (): number => health.failures('cron trigger') + health.failures('triggered run start') + health.failures('orchestration advance');
+
+    failure.inject(base, stateDir);
+    // The slot's timer meets a store that refuses writes: before, the error escaped the timer (here: the clock's
+    // advance rejected; in a CP: an uncaught exception).
+    await clock.advanceTo(at(10, 5));
+    await waitFor(() => refusals() >= 1, 10_000, 'the slot refused by the store');
+    failure.heal(base);
+
+    const runs = async (): Promise<OrchestrationRunView[]> => (await cp.request('GET', '/v1/orchestration-runs?limit=100')).body as OrchestrationRunView[];
+    const fired = await waitFor(async () => {
+      await clock.advance(1000);
+      const r = await runs();
+      return r.length > 0 ? r : undefined;
+    }, 20_000, 'the slot fired after recovery');
+    expect(fired).toHaveLength(1);
+    expect(fired[0]).toMatchObject({ name: 'every-five', trigger: { scheduled_at: at(10, 5) } });
+    expect((await waitRun(cp, fired[0]?.id as string)).status).toBe('completed');
+    await clock.advanceTo(at(10, 9));
+    expect(await runs()).toHaveLength(1);
   });
 });

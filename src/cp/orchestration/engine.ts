@@ -158,7 +158,14 @@ export function createOrchestrationEngine(deps: EngineDeps) {
       );
       deps.store.audit.record(at, by, 'orchestration.run', id, { name: spec.name, triggered_by: triggeredBy });
     });
-    await serial(id, () => runner.advance(id));
+    // The run is stored: from here a store failure must not fail the start (a trigger would start it again), the
+    // first step is retried instead.
+    try {
+      await serial(id, () => runner.advance(id));
+    } catch (err) {
+      if (!storeFailed(err, 'orchestration advance')) throw err;
+      retryKick(id);
+    }
     return load(id);
   };
 

@@ -47,6 +47,23 @@ export function createTriggers(deps: TriggerDeps) {
   let stopped = true;
   const retryBackoff = createBackoff(500, 60_000);
 
+  /**
+   * Starts a triggered run. A start the store refused stored nothing (the run's creation is one transaction; the engine
+   * retries later steps itself), so it is tried again after a backoff: a slot or a matching finding is not lost.
+   */
+  const startRun = (spec: OrchestrationSpec, fields: Record<string, unknown>, triggeredBy: string): void => {
+    deps.start(spec, fields, triggeredBy).then(
+      () => retryBackoff.reset(),
+      (err: unknown) => {
+        if (deps.health?.failed(err, 'triggered run start') && !stopped) {
+          deps.clock.setTimer(() => {
+            if (!stopped) startRun(spec, fields, triggeredBy);
+          }, retryBackoff.next());
+        } else deps.log.error({ err, orchestration: spec.name, triggered_by: triggeredBy }, 'triggered run failed to start');
+      },
+    );
+  };
+
   // Runs on a timer: an uncaught store error there would end the CP. The slot is retried until it can be recorded.
   const fire = (name: string, idx: number, cron: string, slot: number): void => {
     const a = armed.get(name);
@@ -69,7 +86,7 @@ export function createTriggers(deps: TriggerDeps) {
     const last = deps.repo.lastFired(name, idx, cron);
     if (last === undefined || last < slot) {
       deps.repo.setFired(name, idx, cron, slot);
-      deps.start(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`).catch((err: unknown) => deps.log.error({ err, orchestration: name }, 'cron-triggered run failed to start'));
+      startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
     }
     schedule(name, idx, cron);
   };
@@ -149,7 +166,7 @@ export function createTriggers(deps: TriggerDeps) {
             continue;
           }
           a.dropped = 0;
-          deps.start(a.spec, { ...finding }, `finding:${finding.id}`).catch((err: unknown) => deps.log.error({ err, orchestration: a.spec.name }, 'finding-triggered run failed to start'));
+          startRun(a.spec, { ...finding }, `finding:${finding.id}`);
         }
       }
     },
