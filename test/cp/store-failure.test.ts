@@ -7,7 +7,7 @@ import type { EventRecord, RecordKey } from '../../src/protocol/tunnel.js';
 import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
 import { createManualClock } from '../../daimon/scheduler/clock.js';
 import { apply, fakeDaimons, waitRun } from './orchestration/orch-helpers.js';
-import { errorCode, findingRecord, heartbeat, startCp, waitFor, type CpHarness, type TestSocket } from './cp-harness.js';
+import { errorCode, findingRecord, heartbeat, hello, startCp, waitFor, type CpHarness, type TestSocket } from './cp-harness.js';
 
 const findings = (run: string, from: number, n: number): EventRecord[] => Array.from({ length: n }, (_, i) => findingRecord(run, from + i));
 const keysOf = (records: readonly EventRecord[]): RecordKey[] => records.map((r) => ({ run_id: r.run_id, seq: r.seq }));
@@ -130,6 +130,8 @@ describe.each(FAILURES.filter((f) => isRoot || f.name.includes('RLIMIT')))('a ru
       expect(create.status).toBe(503);
       expect(errorCode(create.body)).toBe('OKS_ERR_STORE_UNAVAILABLE');
       expect((await cp.request('GET', '/v1/whoami')).status).toBe(200);
+      // A hello with new facts cannot be stored either: the tunnel stays up all the same.
+      tunnel.send(hello({ version: 'test-daimon-2' }));
       const acked = tunnel.ofType('heartbeat_ack').length;
       await waitFor(() => tunnel.ofType('heartbeat_ack').length > acked, 5000, 'heartbeats still answered');
       expect(tunnel.isOpen()).toBe(true);
