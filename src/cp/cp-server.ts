@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openStore, type Store } from './store/store.js';
-import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig, assertStateComplete } from './cp-state.js';
+import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig, assertStateComplete, type CpIdentity } from './cp-state.js';
 import { acquireStateLock } from './store/state-lock.js';
 import { createRouter } from './http/router.js';
 import { createOperatorAuth } from './http/operator-auth.js';
@@ -71,12 +71,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
   return {
     async start() {
-      assertStateComplete(options.stateDir);
-      const identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
-      // Held while the CP runs: a second CP, or a restore, on this state dir is refused.
+      // Held while the CP runs: a second CP, or a restore, on this state dir is refused before it touches anything.
       const lock = acquireStateLock(options.stateDir, `okesu cp serve (pid ${process.pid})`);
+      let identity: CpIdentity;
       let st: Store;
       try {
+        assertStateComplete(options.stateDir);
+        identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
         st = openStore(join(options.stateDir, 'cp.db'), { log });
       } catch (err) {
         lock.release();

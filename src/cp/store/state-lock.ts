@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { OkesuError } from '../../errors.js';
@@ -20,6 +21,7 @@ export interface StateLock {
  */
 export function acquireStateLock(dir: string, holder: string): StateLock {
   const SqliteDatabase = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
   const db = new SqliteDatabase(path, { timeout: 0 });
   try {
