@@ -41,6 +41,7 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_RUN_UNKNOWN: { status: 409, message: 'events for a run the CP did not dispatch' },
   OKS_ERR_NESTING_TOO_DEEP: { status: 400, message: 'value is nested too deeply' },
   OKS_ERR_CERT_RENEWAL: { status: 400, message: 'certificate renewal was refused' },
+  OKS_ERR_STATE_IN_USE: { status: 409, message: 'a control plane is running on this state directory' },
 } as const;
 
 /** A stable error code such as `OKS_ERR_BAD_FRAME`. */

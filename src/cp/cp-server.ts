@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openStore, type Store } from './store/store.js';
-import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig } from './cp-state.js';
+import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig, assertStateComplete, type CpIdentity } from './cp-state.js';
+import { acquireStateLock } from './store/state-lock.js';
 import { createRouter } from './http/router.js';
 import { createOperatorAuth } from './http/operator-auth.js';
 import { createLiveness } from './liveness.js';
@@ -70,8 +71,18 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
   return {
     async start() {
-      const identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
-      const st = openStore(join(options.stateDir, 'cp.db'));
+      // Held while the CP runs: a second CP, or a restore, on this state dir is refused before it touches anything.
+      const lock = acquireStateLock(options.stateDir, `okesu cp serve (pid ${process.pid})`);
+      let identity: CpIdentity;
+      let st: Store;
+      try {
+        assertStateComplete(options.stateDir);
+        identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
+        st = openStore(join(options.stateDir, 'cp.db'), { log });
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
       store = st;
       const adminToken = ensureAdminToken(st, now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
@@ -80,7 +91,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), log });
       const waiters = createRunWaiters();
       const liveness = createLiveness({
-        hosts: st.hosts, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
+        hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
         transaction: (fn) => st.transaction(fn),
         writeChanges: (views) => {
           const at = now();
@@ -134,13 +145,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.count() / (options.reconnectRatePerS ?? 150)) * 1000)),
       });
       const triggers = createTriggers({
-        repo: st.orchestrations, clock, log: log.child({ component: 'orchestration-triggers' }),
+        repo: st.orchestrations, clock, log: log.child({ component: 'orchestration-triggers' }), health: st.health,
         start: (spec, fields, triggeredBy) => engine.runTriggered(spec, fields, triggeredBy),
       });
       orch.engine = engine;
       orch.triggers = triggers;
 
-      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
+      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
       const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version };
       addFleetRoutes(router, api);
@@ -181,7 +192,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       dispatcher.start();
       engine.start();
       triggers.start();
-      const feedPruner = setInterval(() => st.feed.prune(now() - 7 * 86_400_000), 3_600_000);
+      const feedPruner = setInterval(() => {
+        try {
+          st.feed.prune(now() - 7 * 86_400_000);
+        } catch (err) {
+          if (!st.health.failed(err, 'feed prune')) log.error({ err }, 'feed prune failed');
+        }
+      }, 3_600_000);
       feedPruner.unref();
       log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken) }, 'control plane listening');
 
@@ -202,6 +219,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         ingest.flush();
         liveness.stop();
         st.close();
+        lock.release();
       };
       return { url, port };
     },

@@ -1,6 +1,6 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createCertificateAuthority, issueServerCertificate, type CaMaterial, type CertAndKey } from '../pki/ca.js';
 import { caFingerprint } from '../pki/ca-fingerprint.js';
@@ -8,6 +8,8 @@ import { writeFileAtomic, readFileIfExists } from '../files/atomic-write.js';
 import { clientConfigSchema } from '../protocol/client-config.js';
 import type { Store } from './store/store.js';
 import { mintToken } from './secrets.js';
+import { OkesuError } from '../errors.js';
+import { DATABASE_FILE } from './store/database.js';
 
 /** The CP's TLS identity: its CA, its server certificate and the CA pin carried in join tokens. */
 export interface CpIdentity {
@@ -24,6 +26,32 @@ export function serverNames(extra: readonly string[]): { dnsNames: string[]; ipA
     dnsNames: [...new Set(all.filter((n) => !isIp(n)))],
     ipAddresses: [...new Set(['127.0.0.1', '::1', ...all.filter(isIp)])],
   };
+}
+
+/**
+ * Refuses a state directory that has been started before but lost part of what defines the CP: a CA without the
+ * database (hosts, tokens, findings), or a database without the CA the fleet trusts. Starting anyway would mint a new
+ * admin token and lock every daimon out (or issue a new CA no daimon trusts). An empty or absent directory is a first start.
+ */
+export function assertStateComplete(dir: string): void {
+  const has = (file: string): boolean => existsSync(join(dir, file));
+  const ca = has('ca.crt') && has('ca.key');
+  const db = has(DATABASE_FILE);
+  if ((has('ca.crt') || has('ca.key')) && !db) {
+    throw new OkesuError(
+      'OKS_ERR_STATE_INCOMPLETE',
+      `${dir} holds the CP's CA but no ${DATABASE_FILE}: its hosts, tokens and findings are missing. Restore the database ` +
+        `with "okesu cp restore --state ${dir} BACKUP_FILE" (made by okesu cp backup). To start over instead (a new CA and ` +
+        `admin token; every daimon must join again), move ${dir} aside and start with an empty state directory.`,
+    );
+  }
+  if (db && !ca) {
+    throw new OkesuError(
+      'OKS_ERR_STATE_INCOMPLETE',
+      `${dir} holds ${DATABASE_FILE} but not the CA (ca.crt and ca.key) its daimons trust. Copy ca.crt and ca.key back from ` +
+        `the original state directory or its backup; a new CA would lock every registered daimon out.`,
+    );
+  }
 }
 
 /**

@@ -182,7 +182,14 @@ export function createDispatcher(deps: {
       }
     },
     start(): void {
-      sweeper = setInterval(() => this.sweepTimeouts(), 5_000);
+      sweeper = setInterval(() => {
+        // A sweep the store refuses is simply made again on the next tick; an uncaught error would end the CP.
+        try {
+          this.sweepTimeouts();
+        } catch (err) {
+          if (!deps.store.health.failed(err, 'run timeout sweep')) deps.log.error({ err }, 'run timeout sweep failed');
+        }
+      }, 5_000);
       sweeper.unref();
     },
     stop(): void {

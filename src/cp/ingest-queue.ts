@@ -3,6 +3,7 @@ import type { EventRecord, RecordKey } from '../protocol/tunnel.js';
 import type { EventIngest } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { IngestResult } from './store/ingest.js';
+import { createBackoff, isStoreFailure } from './store/store-health.js';
 
 /** A write that rides in an ingest commit: made inside its transaction, then told how the commit went. */
 export interface AlongsideWrite {
@@ -33,7 +34,7 @@ export const DEFAULT_INGEST_LIMITS: IngestQueueLimits = { maxRecordsPerCommit: 4
 
 /** The group-commit queue: EventIngest plus its depth, for back-pressure. */
 export interface IngestQueue extends EventIngest {
-  /** Commits everything queued now, in bounded transactions (shutdown, tests). */
+  /** Commits everything queued now, in bounded transactions (shutdown, tests); stops early while the store refuses writes. */
   flush(): void;
   /** Records accepted and not yet committed. */
   depth(): number;
@@ -48,6 +49,9 @@ export interface IngestQueue extends EventIngest {
  * are stored in one transaction (one fsync), then acknowledged. A transaction takes at most
  * `maxRecordsPerCommit` records; the rest waits for the next turn, so heartbeats, acks and the API keep flowing
  * under load. `onCommitted` runs after the commit, so the live stream never announces something not durable.
+ * When the store cannot be written (disk full, I/O error, database replaced) nothing is acknowledged: the records
+ * stay queued, in order, and the commit is retried with backoff; the queue stays deep, so tunnels stop being read and
+ * daimons keep their events spooled until the store takes writes again.
  */
 export function createIngestQueue(deps: {
   store: Store;
@@ -63,9 +67,14 @@ export function createIngestQueue(deps: {
   let queued = 0;
   let deep = false;
   let scheduled = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const backoff = createBackoff(50, 10_000);
+  const health = deps.store.health;
   const drainedListeners: (() => void)[] = [];
 
   const commit = (items: Pending[]): IngestResult[] => {
+    // A stat per commit: records acknowledged into a database file that was deleted would be lost for good.
+    health.assertWritable();
     const other = deps.alongside?.();
     // Nothing to write alongside (the usual case): the ingest's own transaction, no savepoint around it.
     if (!other) return deps.store.ingest.ingestBatch(items, deps.now());
@@ -109,7 +118,7 @@ export function createIngestQueue(deps: {
   };
 
   const schedule = (): void => {
-    if (scheduled) return;
+    if (scheduled || retryTimer) return;
     scheduled = true;
     // setImmediate runs after the I/O phase: between two commits, sockets are read and timers fire.
     setImmediate(() => {
@@ -119,20 +128,44 @@ export function createIngestQueue(deps: {
     });
   };
 
-  /** Commits the next bounded group, settles it, and reports a drained queue. */
-  const commitNext = (): void => {
+  /** Puts items back at the head of the queue, in order, and retries after a backoff. */
+  const requeue = (items: Pending[], err: unknown): void => {
+    queue = [...items, ...queue];
+    queued += items.reduce((n, item) => n + item.records.length, 0);
+    health.failed(err, 'ingest');
+    if (!retryTimer) {
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        schedule();
+      }, backoff.next());
+      retryTimer.unref();
+    }
+  };
+
+  /** Commits the next bounded group, settles it, and reports a drained queue; false when the store refused it. */
+  const commitNext = (): boolean => {
     const items = take();
     if (items.length > 0) {
       try {
         const results = commit(items);
+        backoff.reset();
+        health.succeeded('ingest');
         items.forEach((item, i) => settle(item, results[i] as IngestResult));
       } catch (err) {
+        if (isStoreFailure(err)) {
+          requeue(items, err);
+          return false;
+        }
         // One bad batch must not sink the others: retry one by one, and leave the failing one unacknowledged.
         deps.log.error({ err }, 'group ingest failed; retrying batches one by one');
-        for (const item of items) {
+        for (const [i, item] of items.entries()) {
           try {
             settle(item, commit([item])[0] as IngestResult);
           } catch (itemErr) {
+            if (isStoreFailure(itemErr)) {
+              requeue(items.slice(i), itemErr);
+              return false;
+            }
             deps.log.error({ err: itemErr, host: item.hostname }, 'ingest failed; records stay unacknowledged');
             item.reject(itemErr as Error);
           }
@@ -143,6 +176,7 @@ export function createIngestQueue(deps: {
       deep = false;
       for (const fn of drainedListeners) fn();
     }
+    return true;
   };
 
   return {
@@ -155,7 +189,9 @@ export function createIngestQueue(deps: {
       });
     },
     flush() {
-      while (queue.length > 0) commitNext();
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      while (queue.length > 0 && commitNext());
     },
     depth: () => queued,
     isDeep: () => deep,

@@ -1,6 +1,8 @@
+import type { Logger } from 'pino';
 import type { HostState, HostView } from '../protocol/api.js';
 import type { HostRow, HostsRepo } from './store/hosts.js';
 import type { AlongsideWrite } from './ingest-queue.js';
+import { createBackoff, type StoreHealth } from './store/store-health.js';
 
 /** Liveness from "last heard" and the transport's heartbeat interval (SPEC §2.3). */
 export function hostState(lastHeard: number | null, intervalMs: number, now: number): HostState {
@@ -26,10 +28,16 @@ interface LiveEntry {
 
 /**
  * In-memory "last heard" per host: a heartbeat updates one small object (O(1), no disk write). A timer flushes the
- * changed entries to the store in one transaction and reports state transitions (online → stale → offline).
+ * changed entries to the store in one transaction and reports state transitions (online → stale → offline). When the
+ * store cannot be written (disk full, I/O error) the times stay in memory, marked unflushed, and the flush is retried
+ * with backoff; the timer also checks that the database file is still the one opened.
  */
 export function createLiveness(deps: {
   hosts: HostsRepo;
+  /** The store's health: failed flushes are reported to it, and each tick checks the database file. */
+  health?: StoreHealth;
+  /** Where a failure of a timer's work that is not a store failure is logged (a bug: the timer keeps running). */
+  log?: Logger;
   now: () => number;
   intervalMs: number;
   flushMs: number;
@@ -49,6 +57,15 @@ export function createLiveness(deps: {
   const changed = new Set<string>();
   let announceScheduled = false;
   let lastAnnounced = 0;
+  const flushBackoff = createBackoff(deps.flushMs, 30_000);
+  const announceBackoff = createBackoff(ANNOUNCE_GAP_MS, 30_000);
+  let flushNotBefore = 0;
+  let stopped = false;
+
+  /** Reports a failed store write; errors that are not store failures are bugs, thrown on. */
+  const storeFailed = (err: unknown, where: string): void => {
+    if (!deps.health?.failed(err, where)) throw err;
+  };
 
   const view = (row: HostRow, now: number): HostView => {
     const entry = live.get(row.hostname);
@@ -101,29 +118,47 @@ export function createLiveness(deps: {
     try {
       deps.transaction(() => pending.write());
     } catch (err) {
+      // The announcement is retried after a backoff (rolledBack re-announces, paced from lastAnnounced).
+      lastAnnounced = performance.now() + announceBackoff.next() - ANNOUNCE_GAP_MS;
       pending.rolledBack();
-      throw err;
+      storeFailed(err, 'host announcements');
+      return;
     }
+    announceBackoff.reset();
     pending.committed();
   };
 
+  /** Runs timer work: a failure is logged, never thrown out of the timer (an uncaught error would end the CP). */
+  const guarded = (where: string, fn: () => void) => (): void => {
+    if (stopped) return;
+    try {
+      fn();
+    } catch (err) {
+      deps.log?.error({ err }, `${where} failed`);
+    }
+  };
+  const announceLater = guarded('host announcement', announceNow);
+
   function announce(hostname: string): void {
     changed.add(hostname);
-    if (!announceScheduled) {
+    if (!announceScheduled && !stopped) {
       announceScheduled = true;
       const wait = lastAnnounced + ANNOUNCE_GAP_MS - performance.now();
-      if (wait <= 0) setImmediate(announceNow);
-      else setTimeout(announceNow, wait).unref();
+      if (wait <= 0) setImmediate(announceLater);
+      else setTimeout(announceLater, wait).unref();
     }
   }
 
   const tick = (): void => {
+    deps.health?.check();
     const now = deps.now();
     const updates = [];
+    const flushing: LiveEntry[] = [];
+    const flushNow = performance.now() >= flushNotBefore;
     for (const [hostname, e] of live) {
-      if (e.dirty) {
+      if (e.dirty && flushNow) {
         updates.push({ hostname, lastHeartbeat: e.lastHeard, seq: e.seq, running: e.running, spoolDepth: e.spoolDepth });
-        e.dirty = false;
+        flushing.push(e);
       }
       const state = hostState(e.lastHeard, deps.intervalMs, now);
       if (state !== e.state) {
@@ -131,7 +166,19 @@ export function createLiveness(deps: {
         announce(hostname);
       }
     }
-    deps.hosts.flushHeartbeats(updates);
+    if (updates.length === 0) return;
+    try {
+      deps.hosts.flushHeartbeats(updates);
+    } catch (err) {
+      // The entries stay dirty: their times are flushed by a later tick, once the store takes writes again.
+      flushNotBefore = performance.now() + flushBackoff.next();
+      storeFailed(err, 'heartbeat flush');
+      return;
+    }
+    // Nothing runs between building the updates and this point, so no entry was heard again meanwhile.
+    for (const e of flushing) e.dirty = false;
+    flushBackoff.reset();
+    deps.health?.succeeded('heartbeat flush');
   };
 
   return {
@@ -182,13 +229,15 @@ export function createLiveness(deps: {
     /** Flushes and checks transitions now (also runs on the timer). */
     tick,
     start(): void {
-      timer = setInterval(tick, deps.flushMs);
+      timer = setInterval(guarded('liveness tick', tick), deps.flushMs);
       timer.unref();
     },
+    /** Stops the timer and makes a last flush; what the store refuses now is lost with the process (hosts re-send heartbeats). */
     stop(): void {
       if (timer) clearInterval(timer);
       tick();
       announceNow();
+      stopped = true;
     },
   };
 }

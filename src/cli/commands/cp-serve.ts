@@ -6,6 +6,7 @@ import { VERSION } from '../../version.js';
 import { action, untilStopped, usageError, type CliContext } from '../context.js';
 import { durationArg, positiveIntArg } from '../options.js';
 import { createLogger } from '../logger.js';
+import { registerCpBackup } from './cp-backup.js';
 
 /** Splits `HOST:PORT` (IPv6 as `[::]:8443`). */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -28,7 +29,7 @@ export async function loadDefinitions(dirs: readonly string[], warn: (msg: strin
 
 const collect = (value: string, prev: string[]): string[] => [...prev, value];
 
-/** `okesu cp serve`: the control plane. */
+/** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
 export function registerCpServe(program: Command, ctx: CliContext): void {
   const cp = program.command('cp').description('control plane commands');
   cp.command('serve')
@@ -72,4 +73,5 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         log.flush();
       }),
     );
+  registerCpBackup(cp, ctx);
 }

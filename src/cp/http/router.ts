@@ -71,7 +71,13 @@ export function parseJsonWith<T extends z.ZodType>(schema: T, raw: string, what:
 }
 
 /** A tiny method + path router with per-route access levels; every error becomes a catalogue error body. */
-export function createRouter(deps: { log: Logger; authenticate(req: IncomingMessage): OperatorIdentity; authorize(op: OperatorIdentity, needed: Role): void }) {
+export function createRouter(deps: {
+  log: Logger;
+  authenticate(req: IncomingMessage): OperatorIdentity;
+  authorize(op: OperatorIdentity, needed: Role): void;
+  /** Maps an error that is not a catalogue error (a store failure → 503 OKS_ERR_STORE_*); undefined for a 500. */
+  mapError?: (err: unknown) => OkesuError | undefined;
+}) {
   const routes: Route[] = [];
 
   const match = (route: Route, parts: string[]): Record<string, string> | undefined => {
@@ -131,8 +137,8 @@ export function createRouter(deps: { log: Logger; authenticate(req: IncomingMess
         };
         send(res, await found.route.handler(ctx));
       } catch (err) {
-        const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
-        if (!(err instanceof OkesuError)) deps.log.error({ err, url: req.url }, 'request failed');
+        const error = err instanceof OkesuError ? err : (deps.mapError?.(err) ?? new OkesuError('OKS_ERR_INTERNAL'));
+        if (!(err instanceof OkesuError)) deps.log.error({ err, code: error.code, url: req.url }, 'request failed');
         else if (error.status >= 500) deps.log.error({ code: error.code, url: req.url }, error.message);
         if (!res.headersSent) send(res, { status: error.status || 500, json: error.toBody() });
         else res.destroy();

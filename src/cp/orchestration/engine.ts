@@ -13,6 +13,7 @@ import type { CpClock } from './clock.js';
 import { RUN_DONE, actorOf, createStepRunner, endRun } from './step-runner.js';
 import type { StepRecord } from './store.js';
 import { runView } from './views.js';
+import { createBackoff } from '../store/store-health.js';
 
 /** What the engine needs from the CP. */
 export interface EngineDeps {
@@ -54,6 +55,11 @@ export function createOrchestrationEngine(deps: EngineDeps) {
   let watchTimer: unknown;
   let resumeTimer: unknown;
   let stopped = true;
+  // Work the store refused (disk full, I/O error) is retried with backoff instead of being dropped.
+  const retryBackoff = createBackoff(200, 30_000);
+  const retrying = new Set<string>();
+  /** True (and logged once per outage by the store's health) when `err` is a store failure worth retrying. */
+  const storeFailed = (err: unknown, where: string): boolean => deps.store.health.failed(err, where) !== undefined;
 
   const load = (runId: string): OrchestrationRunView => {
     const run = repo.getRun(runId);
@@ -93,13 +99,27 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     });
     return next;
   };
-  /** Reconciles and advances a run in the background; failures are logged, never thrown. */
+  /** Reconciles and advances a run in the background; failures are logged, never thrown; store failures are retried. */
   const kick = (runId: string): void => {
     serial(runId, async () => {
       runner.reconcile(runId);
       await runner.advance(runId);
-    }).catch((err: unknown) => deps.log.error({ err, orchestration_run: runId }, 'orchestration run could not advance'));
+    }).then(
+      () => retryBackoff.reset(),
+      (err: unknown) => {
+        if (storeFailed(err, 'orchestration advance')) retryKick(runId);
+        else deps.log.error({ err, orchestration_run: runId }, 'orchestration run could not advance');
+      },
+    );
   };
+  function retryKick(runId: string): void {
+    if (stopped || retrying.has(runId)) return;
+    retrying.add(runId);
+    deps.clock.setTimer(() => {
+      retrying.delete(runId);
+      if (!stopped) kick(runId);
+    }, retryBackoff.next());
+  }
 
   const flushEnded = (): void => {
     flushScheduled = false;
@@ -107,9 +127,19 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     const ids = [...ended];
     ended.clear();
     const runs = new Set<string>();
-    for (const id of ids) {
-      const h = repo.hostByAgentRun(id);
-      if (h && h.status === 'running') runs.add(h.run_id);
+    try {
+      for (const id of ids) {
+        const h = repo.hostByAgentRun(id);
+        if (h && h.status === 'running') runs.add(h.run_id);
+      }
+    } catch (err) {
+      // Nothing was lost: the ended runs are looked up again later.
+      for (const id of ids) ended.add(id);
+      if (!storeFailed(err, 'orchestration run ends')) deps.log.error({ err }, 'looking up ended agent runs failed');
+      deps.clock.setTimer(() => {
+        if (!flushScheduled) flushEnded();
+      }, retryBackoff.next());
+      return;
     }
     for (const runId of runs) kick(runId);
   };
@@ -128,7 +158,14 @@ export function createOrchestrationEngine(deps: EngineDeps) {
       );
       deps.store.audit.record(at, by, 'orchestration.run', id, { name: spec.name, triggered_by: triggeredBy });
     });
-    await serial(id, () => runner.advance(id));
+    // The run is stored: from here a store failure must not fail the start (a trigger would start it again), the
+    // first step is retried instead.
+    try {
+      await serial(id, () => runner.advance(id));
+    } catch (err) {
+      if (!storeFailed(err, 'orchestration advance')) throw err;
+      retryKick(id);
+    }
     return load(id);
   };
 
@@ -145,9 +182,20 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     return { run, steps, step };
   };
 
+  const armWatch = (): void => {
+    if (watchTimer === undefined && watched.size > 0) watchTimer = deps.clock.setTimer(checkOffline, Math.max(100, Math.min(deps.offlineAfterMs / 4, 5000)));
+  };
   const checkOffline = (): void => {
     watchTimer = undefined;
     if (stopped) return;
+    try {
+      checkWatched();
+    } catch (err) {
+      if (!storeFailed(err, 'orchestration offline check')) deps.log.error({ err }, 'checking agent runs of offline hosts failed');
+    }
+    armWatch();
+  };
+  const checkWatched = (): void => {
     const now = deps.now();
     for (const [agentRunId, host] of watched) {
       const h = repo.hostByAgentRun(agentRunId);
@@ -170,9 +218,14 @@ export function createOrchestrationEngine(deps: EngineDeps) {
         deps.dispatcher.cancel(agentRunId, actorOf({ id: h.run_id, name: repo.getRun(h.run_id)?.name ?? '' }), reason).catch(() => undefined);
         runner.reconcile(h.run_id);
         await runner.advance(h.run_id);
-      }).catch((err: unknown) => deps.log.error({ err, orchestration_run: h.run_id }, 'failing an offline host run failed'));
+      }).catch((err: unknown) => {
+        if (storeFailed(err, 'orchestration offline check')) {
+          // Watched again: the host is failed on a later check, once the store takes writes.
+          watched.set(agentRunId, host);
+          if (!stopped) armWatch();
+        } else deps.log.error({ err, orchestration_run: h.run_id }, 'failing an offline host run failed');
+      });
     }
-    if (watched.size > 0) watchTimer = deps.clock.setTimer(checkOffline, Math.max(100, Math.min(deps.offlineAfterMs / 4, 5000)));
   };
 
   return {
@@ -191,7 +244,7 @@ export function createOrchestrationEngine(deps: EngineDeps) {
       };
       if ((deps.resumeAfterMs ?? 0) > 0 && resume.length > 0) resumeTimer = deps.clock.setTimer(resumeAll, deps.resumeAfterMs ?? 0);
       else resumeAll();
-      if (watched.size > 0) watchTimer = deps.clock.setTimer(checkOffline, Math.max(100, Math.min(deps.offlineAfterMs / 4, 5000)));
+      armWatch();
     },
     stop(): void {
       stopped = true;

@@ -5,12 +5,15 @@ import { evaluateExpression, parseExpression, truthy, type Expr } from '../../sp
 import type { OrchestrationSpec } from '../../specs/orchestration/orchestration-types.js';
 import type { CpClock } from './clock.js';
 import type { OrchestrationRepo } from './store.js';
+import { createBackoff, type StoreHealth } from '../store/store-health.js';
 
 /** What the triggers need: the repo, a clock, and a way to start a run. */
 export interface TriggerDeps {
   repo: OrchestrationRepo;
   clock: CpClock;
   log: Logger;
+  /** The store's health: a slot the store refuses to record is retried with backoff. */
+  health?: Pick<StoreHealth, 'failed'>;
   /** Starts a run with `fields` bound under `trigger`. */
   start(spec: OrchestrationSpec, fields: Record<string, unknown>, triggeredBy: string): Promise<unknown>;
 }
@@ -42,10 +45,39 @@ interface Armed {
 export function createTriggers(deps: TriggerDeps) {
   const armed = new Map<string, Armed>();
   let stopped = true;
+  const retryBackoff = createBackoff(500, 60_000);
 
+  /**
+   * Starts a triggered run. A start the store refused stored nothing (the run's creation is one transaction; the engine
+   * retries later steps itself), so it is tried again after a backoff: a slot or a matching finding is not lost.
+   */
+  const startRun = (spec: OrchestrationSpec, fields: Record<string, unknown>, triggeredBy: string): void => {
+    deps.start(spec, fields, triggeredBy).then(
+      () => retryBackoff.reset(),
+      (err: unknown) => {
+        if (deps.health?.failed(err, 'triggered run start') && !stopped) {
+          deps.clock.setTimer(() => {
+            if (!stopped) startRun(spec, fields, triggeredBy);
+          }, retryBackoff.next());
+        } else deps.log.error({ err, orchestration: spec.name, triggered_by: triggeredBy }, 'triggered run failed to start');
+      },
+    );
+  };
+
+  // Runs on a timer: an uncaught store error there would end the CP. The slot is retried until it can be recorded.
   const fire = (name: string, idx: number, cron: string, slot: number): void => {
     const a = armed.get(name);
     if (!a || stopped) return;
+    try {
+      fireSlot(a, name, idx, cron, slot);
+      retryBackoff.reset();
+    } catch (err) {
+      if (!deps.health?.failed(err, 'cron trigger')) deps.log.error({ err, orchestration: name }, 'cron trigger failed');
+      a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, slot), retryBackoff.next());
+    }
+  };
+
+  const fireSlot = (a: Armed, name: string, idx: number, cron: string, slot: number): void => {
     // A timer may wake early (a clock change); wait for the slot itself.
     if (deps.clock.now() < slot) {
       a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, slot), slot - deps.clock.now());
@@ -54,7 +86,7 @@ export function createTriggers(deps: TriggerDeps) {
     const last = deps.repo.lastFired(name, idx, cron);
     if (last === undefined || last < slot) {
       deps.repo.setFired(name, idx, cron, slot);
-      deps.start(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`).catch((err: unknown) => deps.log.error({ err, orchestration: name }, 'cron-triggered run failed to start'));
+      startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
     }
     schedule(name, idx, cron);
   };
@@ -134,7 +166,7 @@ export function createTriggers(deps: TriggerDeps) {
             continue;
           }
           a.dropped = 0;
-          deps.start(a.spec, { ...finding }, `finding:${finding.id}`).catch((err: unknown) => deps.log.error({ err, orchestration: a.spec.name }, 'finding-triggered run failed to start'));
+          startRun(a.spec, { ...finding }, `finding:${finding.id}`);
         }
       }
     },

@@ -8,6 +8,12 @@ export type Db = Database.Database;
 
 const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
+/** The schema version this build writes (`PRAGMA user_version`); older databases are migrated on open. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The file name of the CP database inside its state directory. */
+export const DATABASE_FILE = 'cp.db';
+
 /** Opens (creating if needed) the CP database at `path` in WAL mode and brings its schema up to date. */
 export function openDatabase(path: string): Db {
   // Loaded on first use, not at import: the same bundle runs the daimon, which must start on hosts where this

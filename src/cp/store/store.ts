@@ -1,4 +1,7 @@
+import type { Logger } from 'pino';
+import { pino } from 'pino';
 import { openDatabase, type Db } from './database.js';
+import { createStoreHealth } from './store-health.js';
 import { createHostsRepo } from './hosts.js';
 import { createTokensRepo } from './tokens.js';
 import { createRunsRepo } from './runs.js';
@@ -10,15 +13,17 @@ import { createAuditRepo } from './audit.js';
 import { createIngest } from './ingest.js';
 import { createOrchestrationRepo } from '../orchestration/store.js';
 
-/** The CP's embedded store (SQLite, WAL) with one repository per concept. */
-export function openStore(path: string) {
+/** The CP's embedded store (SQLite, WAL) with one repository per concept; `log` hears of store failures. */
+export function openStore(path: string, opts: { log?: Logger } = {}) {
   const db: Db = openDatabase(path);
+  const health = createStoreHealth(db, path, { log: opts.log ?? pino({ level: 'silent' }) });
   const runs = createRunsRepo(db);
   const feed = createFeedRepo(db);
   const metaGet = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
   const metaSet = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   return {
     db,
+    health,
     hosts: createHostsRepo(db),
     tokens: createTokensRepo(db),
     runs,
@@ -33,8 +38,9 @@ export function openStore(path: string) {
       get: (key: string): string | undefined => metaGet.get(key)?.value,
       set: (key: string, value: string): void => void metaSet.run(key, value),
     },
-    /** Runs `fn` in one transaction. */
+    /** Runs `fn` in one transaction; refused (OKS_ERR_STORE_REPLACED) once the database file was replaced under the CP. */
     transaction<T>(fn: () => T): T {
+      if (!db.inTransaction) health.assertWritable();
       return db.transaction(fn)();
     },
     close(): void {

@@ -95,7 +95,15 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
       for (const e of page) if (e.payload !== null) deliver(c, e.kind, e.id, e.payload);
       if (page.length > 0) cursor = (page[page.length - 1] as FeedEntry).id;
       if (page.length === REPLAY_PAGE) {
-        setImmediate(step);
+        setImmediate(() => {
+          // A later page runs on its own turn: a store read error there would be uncaught; the client resumes instead.
+          try {
+            step();
+          } catch (err) {
+            deps.log.error({ err }, 'stream replay failed');
+            c.ws.terminate();
+          }
+        });
         return;
       }
       c.live = true;

@@ -13,6 +13,7 @@ import { applyLabelOverrides } from '../store/hosts.js';
 import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
+import { isStoreFailure } from '../store/store-health.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -161,6 +162,8 @@ export function createTunnelHub(deps: {
     try {
       onFrame(t, parsed.data);
     } catch (err) {
+      // The store refusing a write (disk full) is the CP's trouble, not the daimon's: the tunnel stays up.
+      if (isStoreFailure(err)) return void deps.log.warn({ err, host: t.host.hostname, frame: parsed.data.type }, 'a tunnel frame could not be stored');
       deps.log.error({ err, host: t.host.hostname }, 'handling a tunnel frame failed');
       fail(t, 'OKS_ERR_INTERNAL', 'the CP could not handle that frame');
     }
