@@ -105,7 +105,7 @@ const APPEND_WINDOW = 256;
  * Creates the relay: every event from a run is stamped (host, agent, version, run, seq from 1 per run), scrubbed of
  * the secrets the daimon holds (`redact`, SPEC §11), cut to the event size limit, appended to the spool (pipelined
  * within a window; a full spool pauses the run) and then `onAppended` runs so the sender can ship it. Redaction comes
- * before the cut, so a cut can never leave half a secret behind a marker-free string.
+ * before the cut: cutting first could leave half a secret, which no exact match would find.
  */
 export function createEventRelay(deps: {
   spool: Spool;

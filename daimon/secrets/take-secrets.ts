@@ -1,5 +1,5 @@
 import { OkesuError } from '../../src/errors.js';
-import { createSecretStore, PROVIDER_SETTINGS } from './secret-store.js';
+import { createSecretStore, PROVIDER_SETTINGS, SECRET_SETTINGS } from './secret-store.js';
 import type { ProviderSettingName, ProviderSettings, SecretStore } from './secret-store.js';
 import { checkSettingValue, readSecretsFile } from './secrets-file.js';
 
@@ -30,10 +30,9 @@ export function takeProviderSecrets(opts: { env: NodeJS.ProcessEnv; file?: strin
   }
   for (const name of PROVIDER_SETTINGS) delete opts.env[name];
   const names = (s: ProviderSettings): ProviderSettingName[] => PROVIDER_SETTINGS.filter((n) => s[n] !== undefined);
-  return {
-    store: createSecretStore({ ...fromEnv, ...fromFile }),
-    fromFile: names(fromFile),
-    fromEnv: names(fromEnv),
-    overridden: names(fromFile).filter((n) => fromEnv[n] !== undefined && fromEnv[n] !== fromFile[n]),
-  };
+  const store = createSecretStore({ ...fromEnv, ...fromFile });
+  const overridden = names(fromFile).filter((n) => fromEnv[n] !== undefined && fromEnv[n] !== fromFile[n]);
+  // The environment's key lost, but it is a key all the same: it is redacted like the one in use.
+  for (const name of overridden) if (SECRET_SETTINGS.has(name)) store.hold(name, fromEnv[name] as string);
+  return { store, fromFile: names(fromFile), fromEnv: names(fromEnv), overridden };
 }

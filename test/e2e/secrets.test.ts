@@ -59,10 +59,15 @@ describe('provider keys stay on the host (SPEC §4.1, §11)', () => {
   it('a daimon with --secrets-file keeps the key out of its environment, sends it to the API, and scrubs it from everything it relays and logs', async () => {
     const root = tempDir('secrets');
     const agents = leakyAgents(join(root, 'agents'));
+    const state = join(root, 'daimon');
+    // An agent that prints the daimon's own credential and private key.
+    writeFileSync(
+      join(agents, 'leak-identity.md'),
+      ['---', 'name: leak-identity', 'version: 1.0.0', 'provider: custom', 'timeout: 1m', 'command: |', `  cat ${state}/identity.json ${state}/key.pem`, '---', 'Leaks.', ''].join('\n'),
+    );
     const cp = await startCp(join(root, 'cp'), 0, ['--agents', agents]);
     procs.push(cp.proc);
     const token = (await runOkesu(['token', 'create', '--join'], cp.env)).stdout.trim();
-    const state = join(root, 'daimon');
     // The join token through the environment (as documented, to keep it out of ps), the key only in the file.
     const daimon = spawnOkesu(['daemon', '--cp', cp.url, '--state', state, '--hostname', 'sec-01', '--secrets-file', secretsFile(root)], { OKESU_JOIN_TOKEN: token });
     procs.push(daimon);
@@ -95,6 +100,14 @@ describe('provider keys stay on the host (SPEC §4.1, §11)', () => {
     expect(refused.stdout).toContain('api_unavailable');
     expect(refused.stdout).not.toContain(KEY);
 
+    // The daimon's credential and private key, printed by an agent, arrive as markers.
+    const ident = await runOkesu(['run', 'leak-identity', '--host', 'sec-01', '--wait', '--json'], cp.env);
+    expect(ident.code, ident.stderr).toBe(0);
+    expect(ident.stdout).toContain('[REDACTED:OKESU_HOST_CREDENTIAL]');
+    expect(ident.stdout).toContain('[REDACTED:OKESU_HOST_KEY]');
+    const keyLines = readFileSync(join(state, 'key.pem'), 'utf8').split('\n').filter((l) => l.length >= 8 && !l.startsWith('-----'));
+    for (const line of keyLines) expect(ident.stdout).not.toContain(line);
+
     await stop(daimon);
     await stop(cp.proc);
     // Nothing the CP stored, nothing in the daimon's spool, and no log line of either, holds the key.
@@ -106,6 +119,7 @@ describe('provider keys stay on the host (SPEC §4.1, §11)', () => {
     expect(logs).not.toContain(token.split('_')[2]);
     const credential = (JSON.parse(readFileSync(join(state, 'identity.json'), 'utf8')) as { credential: string }).credential;
     expect(logs).not.toContain(credential.split('_')[2]);
+    expect(ident.stdout).not.toContain(credential.split('_')[2]);
   });
 
   it('a daimon given the key in its environment takes it out before it starts anything', async () => {

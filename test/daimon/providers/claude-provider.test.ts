@@ -209,6 +209,20 @@ describe('claude provider: failures', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('never reads process.env: with no secrets given it is api_unavailable, whatever the environment holds', async () => {
+    process.env.ANTHROPIC_API_KEY = KEY;
+    process.env.ANTHROPIC_BASE_URL = server.baseURL;
+    try {
+      const { events, emit } = recorder();
+      await createClaudeProvider({ maxRetries: 0 }).run(modelContext(claudeAgent()), emit);
+      expect(events).toEqual([{ type: 'api_unavailable', provider: 'claude', error: 'ANTHROPIC_API_KEY is not set' }]);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      delete process.env.ANTHROPIC_API_KEY;
+      delete process.env.ANTHROPIC_BASE_URL;
+    }
+  });
+
   it('treats a 401 as unavailable and never lets the key into an event', async () => {
     server.enqueue(claudeError(401, 'authentication_error', `invalid x-api-key ${KEY}`));
     const { events, outcome } = await run();

@@ -146,6 +146,20 @@ describe('codex provider: failures', () => {
     expect(events).toEqual([{ type: 'api_unavailable', provider: 'codex', error: expect.stringMatching(/ECONNREFUSED/) }]);
   });
 
+  it('never reads process.env: with no secrets given it is api_unavailable, whatever the environment holds', async () => {
+    process.env.OPENAI_API_KEY = KEY;
+    process.env.OPENAI_BASE_URL = server.baseURL;
+    try {
+      const { events, emit } = recorder();
+      await createCodexProvider({ maxRetries: 0 }).run(modelContext(codexAgent()), emit);
+      expect(events).toEqual([{ type: 'api_unavailable', provider: 'codex', error: 'OPENAI_API_KEY is not set' }]);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      delete process.env.OPENAI_API_KEY;
+      delete process.env.OPENAI_BASE_URL;
+    }
+  });
+
   it('reports api_unavailable without a request when there is no key', async () => {
     const { events, emit } = recorder();
     const outcome = await createCodexProvider({ secrets: createSecretStore({ OPENAI_BASE_URL: server.baseURL }) }).run(modelContext(codexAgent()), emit);

@@ -109,8 +109,8 @@ describe('takeProviderSecrets', () => {
     expect(taken.store.get('ANTHROPIC_API_KEY')).toBe(KEY);
     expect(taken.overridden).toEqual(['ANTHROPIC_API_KEY']);
     expect(env).toEqual({});
-    // The environment's value is still a secret the host holds? No: it was never used and is gone from the environment.
-    expect(taken.store.held().map((h) => h.value)).toEqual([KEY, 'sk-proj-same-0000000']);
+    // The environment's key lost but is still redacted.
+    expect(taken.store.held().map((h) => h.value)).toEqual([KEY, 'sk-proj-same-0000000', 'sk-ant-from-env-000000']);
   });
 
   it('changes nothing when the file or an environment value is bad', () => {
