@@ -60,6 +60,8 @@ export function createSecretStore(settings: Readonly<Record<string, string | und
     if (!value) continue;
     values.set(name, value);
     if (SECRET_SETTINGS.has(name)) hold(name, value);
+    // A proxy's password in a base URL (https://user:PASSWORD@proxy/) is a secret too; the rest of the URL is not.
+    if (name.endsWith('_BASE_URL')) hold(name, urlPassword(value));
   }
   const store: SecretStore = {
     get: (name) => values.get(name),
@@ -71,4 +73,12 @@ export function createSecretStore(settings: Readonly<Record<string, string | und
   Object.defineProperty(store, inspect.custom, { value: () => `SecretStore { ${[...values.keys()].join(', ')} }` });
   Object.defineProperty(store, 'toJSON', { value: () => ({}) });
   return store;
+}
+
+function urlPassword(value: string): string {
+  try {
+    return new URL(value).password;
+  } catch {
+    return '';
+  }
 }

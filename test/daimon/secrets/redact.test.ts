@@ -37,6 +37,11 @@ describe('redactor: strings', () => {
     expect(red.text('>outer-inner-secret-value< inner-secret')).toBe('>[REDACTED:LONG]< [REDACTED:SHORT]');
   });
 
+  it('redacts the password of a base URL, not the rest of it', () => {
+    const s = createSecretStore({ OPENAI_BASE_URL: 'https://proxy:hunter2hunter2@proxy.example/v1' });
+    expect(createRedactor(s).text('post https://proxy:hunter2hunter2@proxy.example/v1/chat')).toBe('post https://proxy:[REDACTED:OPENAI_BASE_URL]@proxy.example/v1/chat');
+  });
+
   it('ignores secrets shorter than 8 characters (they would redact common words)', () => {
     const s = createSecretStore({ ANTHROPIC_API_KEY: 'abc1234' });
     s.hold('PIN', 'admin');
