@@ -31,8 +31,9 @@ export async function runLocal(ctx: CliContext, agent: AgentSpec, opts: LocalRun
   try {
     return await runAgentLocally({
       agent, prompt: opts.prompt, inputs: opts.input, policy: loaded.policy, stateDir: resolve(opts.stateDir),
+      secrets: taken.store,
       ...(opts.timeout !== undefined && { timeoutMs: opts.timeout }),
-      signal: abort.signal, log, env: ctx.deps.env, secrets: taken.store, now: ctx.now,
+      signal: abort.signal, log, env: ctx.deps.env, now: ctx.now,
       onEvent: (event) => (opts.json ? ctx.out.printJsonLine(event) : ctx.out.printLine(formatRunEvent(event, ctx.out.color))),
     });
   } finally {
