@@ -43,8 +43,9 @@ export interface SecretStore extends SecretReader {
 }
 
 /**
- * An in-memory store over the provider settings in `settings` (other names are ignored; blank values are absent). Values live only in closures: the store serialises to `{}` and prints as
- * `SecretStore { names }`, so logging it by mistake shows no value.
+ * An in-memory store over the provider settings in `settings` (other names are ignored; blank values are absent).
+ * Values live only in closures: the store serialises to `{}` and prints as `SecretStore { names }`, so logging it
+ * by mistake shows no value.
  */
 export function createSecretStore(settings: Readonly<Record<string, string | undefined>> = {}): SecretStore {
   const values = new Map<ProviderSettingName, string>();
