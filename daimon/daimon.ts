@@ -16,6 +16,10 @@ import { loadHostPolicy } from './policy/load-policy.js';
 import { createProviderSet } from './providers/provider-set.js';
 import { ensureIdentity } from './registration.js';
 import { resolveDispatch } from './resolve-dispatch.js';
+import { holdIdentitySecrets, holdJoinToken } from './secrets/hold-identity.js';
+import { createRedactor } from './secrets/redact.js';
+import { createSecretStore } from './secrets/secret-store.js';
+import type { SecretStore } from './secrets/secret-store.js';
 import { createRunRegistry, recoverInterruptedRuns } from './run-registry.js';
 import { createRunStarter } from './run-starter.js';
 import type { Clock } from './scheduler/clock.js';
@@ -65,8 +69,13 @@ export interface DaimonDeps {
   onFatal?: (code: string, message: string) => void;
   /** The provider for `provider: custom` (default: createCustomProvider()). */
   customProvider?: Provider;
-  /** Environment of collectors and the model providers (keys, base URLs); default process.env. */
+  /** Environment of collectors; default process.env (from which the command has already taken the provider keys). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The provider keys and URLs, taken at start (default: none). The daimon adds its host credential, key and join
+   * token, and scrubs every one of them from the events it relays (SPEC §11).
+   */
+  secrets?: SecretStore;
   /** Clock of the tick scheduler (default: the system clock). */
   clock?: Clock;
   /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
@@ -92,6 +101,8 @@ export interface Daimon {
  */
 export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
   const now = deps.now ?? Date.now;
+  const secrets = deps.secrets ?? createSecretStore();
+  const redactor = createRedactor(secrets);
   let identity: DaimonIdentity | undefined;
   let shutdown: (() => Promise<void>) | undefined;
 
@@ -116,7 +127,9 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         throw new OkesuError('OKS_ERR_CONFIG', ticked.error);
       }
       for (const d of ticked.denied) deps.log.warn({ agent: d.name, reason: d.reason }, 'enabled agent denied by the host policy: not ticked');
+      if (options.token) holdJoinToken(secrets, options.token);
       identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
+      holdIdentitySecrets(secrets, identity);
       const host = identity.hostname;
       const log = deps.log.child({ host });
       // The spool reports "full" to the relay, which needs the spool: close the loop through this holder.
@@ -136,12 +149,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         { log: log.child({ component: 'tunnel' }), now },
       );
       const sender = createSender(spool, transport);
-      const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now });
+      const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value });
       full.relay = activeRelay;
       const pipeline = createAgentPipeline({
         policy,
         stateDir: join(options.stateDir, 'agents'),
-        providerFor: createProviderSet({ env: deps.env, custom: deps.customProvider }),
+        providerFor: createProviderSet({ secrets, custom: deps.customProvider }),
         toolboxFor: (agent, p) => createToolbox(agent, p),
         env: deps.env,
         now,

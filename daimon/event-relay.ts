@@ -102,11 +102,21 @@ export function fitEvent(event: Record<string, unknown>, maxBytes: number = LIMI
 const APPEND_WINDOW = 256;
 
 /**
- * Creates the relay: every event from a run is stamped (host, agent, version, run, seq from 1 per run), cut to
- * the event size limit, appended to the spool (pipelined within a window; a full spool pauses the run) and then
- * `onAppended` runs so the sender can ship it.
+ * Creates the relay: every event from a run is stamped (host, agent, version, run, seq from 1 per run), scrubbed of
+ * the secrets the daimon holds (`redact`, SPEC §11), cut to the event size limit, appended to the spool (pipelined
+ * within a window; a full spool pauses the run) and then `onAppended` runs so the sender can ship it. Redaction comes
+ * before the cut: cutting first could leave half a secret, which no exact match would find.
  */
-export function createEventRelay(deps: { spool: Spool; hostname: string; onAppended: () => void; log: Logger; now?: () => number }): EventRelay {
+export function createEventRelay(deps: {
+  spool: Spool;
+  hostname: string;
+  onAppended: () => void;
+  log: Logger;
+  now?: () => number;
+  /** Replaces the secrets the daimon holds anywhere in a stamped event (default: none). */
+  redact?: <T>(event: T) => T;
+}): EventRelay {
+  const redact = deps.redact ?? (<T>(event: T): T => event);
   const now = deps.now ?? Date.now;
   const open = new Map<string, RunChannel>();
 
@@ -120,7 +130,7 @@ export function createEventRelay(deps: { spool: Spool; hostname: string; onAppen
         async emit(body) {
           if (failure) throw failure;
           const seq = next++;
-          const event = fitEvent(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
+          const event = fitEvent(redact(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() })));
           const record = { run_id: run.runId, seq, event } as EventRecord;
           // Appends are pipelined: the spool group-commits them in order, so a run writing thousands of events
           // pays one fsync per batch, not per event. The sender only ever sends what is durable.

@@ -8,6 +8,9 @@ import { createAgentPipeline } from './agent-run/agent-pipeline.js';
 import type { Logger } from './provider.js';
 import { createProviderSet } from './providers/provider-set.js';
 import { executeRun } from './run-executor.js';
+import { createRedactor } from './secrets/redact.js';
+import { createSecretStore } from './secrets/secret-store.js';
+import type { SecretStore } from './secrets/secret-store.js';
 import { createToolbox } from './tools/toolbox.js';
 
 /** A stamped event of a local run, as `okesu agents run --local` prints it. */
@@ -26,24 +29,30 @@ export interface LocalRunOptions {
   signal: AbortSignal;
   onEvent: (event: LocalEvent) => void;
   log: Logger;
+  /** Environment of collectors and tools (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Provider keys and URLs, taken at start (default: none); their values are scrubbed from the printed events. */
+  secrets?: SecretStore;
   hostname?: string;
   now?: () => number;
 }
 
 /**
  * Runs one agent on this machine with no CP (the authoring loop, `okesu agents run NAME --local`): the same pipeline
- * a daimon runs — policy, collectors, rules, model, tools, dedup — with each event stamped and handed to `onEvent`.
+ * a daimon runs — policy, collectors, rules, model, tools, dedup — with each event stamped, scrubbed of the keys it
+ * holds (as a daimon scrubs what it relays) and handed to `onEvent`.
  */
 export async function runAgentLocally(options: LocalRunOptions): Promise<RunEndStatus> {
   const now = options.now ?? Date.now;
   const host = options.hostname ?? osHostname();
   const runId = newId('r', now());
   let seq = 0;
+  const secrets = options.secrets ?? createSecretStore();
+  const redactor = createRedactor(secrets);
   const pipeline = createAgentPipeline({
     policy: options.policy,
     stateDir: join(options.stateDir, 'agents'),
-    providerFor: createProviderSet({ env: options.env }),
+    providerFor: createProviderSet({ secrets }),
     toolboxFor: (agent, policy) => createToolbox(agent, policy, { env: options.env }),
     env: options.env,
     now,
@@ -52,7 +61,7 @@ export async function runAgentLocally(options: LocalRunOptions): Promise<RunEndS
     runId, hostname: host, agent: options.agent, prompt: options.prompt, inputs: options.inputs,
     timeoutMs: options.timeoutMs ?? options.agent.timeoutMs, signal: options.signal, provider: pipeline(), log: options.log, now,
     emit: async (body) => {
-      options.onEvent({ ...body, ts: now(), host, agent: options.agent.name, agent_version: options.agent.version, run_id: runId, seq: ++seq });
+      options.onEvent(redactor.value({ ...body, ts: now(), host, agent: options.agent.name, agent_version: options.agent.version, run_id: runId, seq: ++seq }));
     },
   });
 }

@@ -2,6 +2,7 @@ import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@ant
 import type { ContentBlockParam, Message, MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
+import { createSecretStore } from '../secrets/secret-store.js';
 import { classifyApiError } from './llm/api-errors.js';
 import { DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_MS, MAX_TOKENS_BY_EFFORT, SDK_LOG_LEVEL, sdkLogger } from './llm/model-options.js';
 import type { ModelProviderOptions } from './llm/model-options.js';
@@ -18,22 +19,22 @@ const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
 /**
  * The `claude` provider (SPEC §4.1): the tool-use loop on the Anthropic Messages API. Key from `ANTHROPIC_API_KEY`,
- * base URL from `ANTHROPIC_BASE_URL`, both read from `options.env`. Effort sets `max_tokens` (low 2048, medium 8192,
+ * base URL from `ANTHROPIC_BASE_URL`, both from `options.secrets` (taken at start; never read from process.env). Effort sets `max_tokens` (low 2048, medium 8192,
  * high 16384). Without a key the run emits `api_unavailable` and completes without a request.
  */
 export function createClaudeProvider(options: ModelProviderOptions = {}): Provider {
+  const secrets = options.secrets ?? createSecretStore();
   return {
     async run(ctx: RunContext, emit: EmitEvent): Promise<ProviderOutcome> {
-      const env = options.env ?? process.env;
-      const apiKey = env.ANTHROPIC_API_KEY?.trim();
+      const apiKey = secrets.get('ANTHROPIC_API_KEY');
       if (!apiKey) {
         await emit({ type: 'api_unavailable', provider: 'claude', error: 'ANTHROPIC_API_KEY is not set' });
         return { status: 'completed' };
       }
       const client = new Anthropic({
         apiKey,
-        // Always explicit, so the SDK never falls back to process.env (or profile files) behind options.env.
-        baseURL: env.ANTHROPIC_BASE_URL?.trim() || DEFAULT_BASE_URL,
+        // Always explicit, so the SDK never falls back to process.env (or profile files) behind the secret store.
+        baseURL: secrets.get('ANTHROPIC_BASE_URL') || DEFAULT_BASE_URL,
         webhookKey: null,
         maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
         timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

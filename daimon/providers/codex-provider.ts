@@ -8,6 +8,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
+import { createSecretStore } from '../secrets/secret-store.js';
 import { classifyApiError } from './llm/api-errors.js';
 import { DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_MS, MAX_TOKENS_BY_EFFORT, SDK_LOG_LEVEL, sdkLogger } from './llm/model-options.js';
 import type { ModelProviderOptions } from './llm/model-options.js';
@@ -24,26 +25,26 @@ const REASONING_MODEL = /^(o\d|gpt-5|codex)/;
 
 /**
  * The `codex` provider (SPEC §4.1): the tool-use loop on the OpenAI Chat Completions API with function tools. Key
- * from `OPENAI_API_KEY`, base URL from `OPENAI_BASE_URL`, both read from `options.env`. Effort sets
+ * from `OPENAI_API_KEY`, base URL from `OPENAI_BASE_URL`, both from `options.secrets` (never process.env). Effort sets
  * `max_completion_tokens` (low 2048, medium 8192, high 16384) and, for reasoning models (o1…, gpt-5…, codex…),
  * `reasoning_effort` to the same word. Without a key the run emits `api_unavailable` and completes without a request.
  */
 export function createCodexProvider(options: ModelProviderOptions = {}): Provider {
+  const secrets = options.secrets ?? createSecretStore();
   return {
     async run(ctx: RunContext, emit: EmitEvent): Promise<ProviderOutcome> {
-      const env = options.env ?? process.env;
-      const apiKey = env.OPENAI_API_KEY?.trim();
+      const apiKey = secrets.get('OPENAI_API_KEY');
       if (!apiKey) {
         await emit({ type: 'api_unavailable', provider: 'codex', error: 'OPENAI_API_KEY is not set' });
         return { status: 'completed' };
       }
       const client = new OpenAI({
         apiKey,
-        // Every credential and URL explicit, so the SDK reads nothing from process.env behind options.env.
-        baseURL: env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL,
+        // Every credential and URL explicit, so the SDK reads nothing from process.env behind the secret store.
+        baseURL: secrets.get('OPENAI_BASE_URL') || DEFAULT_BASE_URL,
         adminAPIKey: null,
-        organization: env.OPENAI_ORG_ID?.trim() || null,
-        project: env.OPENAI_PROJECT_ID?.trim() || null,
+        organization: secrets.get('OPENAI_ORG_ID') ?? null,
+        project: secrets.get('OPENAI_PROJECT_ID') ?? null,
         webhookSecret: null,
         maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
         timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

@@ -1,11 +1,12 @@
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
 import type { Provider } from '../provider.js';
+import type { SecretReader } from '../secrets/secret-store.js';
 import { createCustomProvider } from './custom-provider.js';
 
 /** How the providers of one daimon (or one local run) are built. */
 export interface ProviderSetOptions {
-  /** Environment the model providers read their keys and base URLs from (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** The model providers' keys and base URLs, taken at start (default: none). */
+  secrets?: SecretReader;
   /** The custom provider (default createCustomProvider()). */
   custom?: Provider;
   /** SDK retries on 429/5xx (default: the providers'). */
@@ -18,7 +19,7 @@ export interface ProviderSetOptions {
  */
 export function createProviderSet(options: ProviderSetOptions = {}): (agent: AgentSpec) => Provider {
   const custom = options.custom ?? createCustomProvider();
-  const modelOptions = { env: options.env ?? process.env, ...(options.maxRetries !== undefined && { maxRetries: options.maxRetries }) };
+  const modelOptions = { ...(options.secrets && { secrets: options.secrets }), ...(options.maxRetries !== undefined && { maxRetries: options.maxRetries }) };
   const claude = lazy(async () => (await import('./claude-provider.js')).createClaudeProvider(modelOptions));
   const codex = lazy(async () => (await import('./codex-provider.js')).createCodexProvider(modelOptions));
   return (agent) => {

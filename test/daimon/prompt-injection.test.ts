@@ -15,6 +15,7 @@ import { openaiText, openaiToolCalls, startFakeOpenAI } from '../support/fake-op
 import type { RecordedRequest, ScriptedReply, ScriptedServer } from '../support/scripted-http-server.js';
 import { modelAgent, modelContext } from './providers/llm-helpers.js';
 import { recorder } from './run-helpers.js';
+import { createSecretStore } from '../../daimon/secrets/secret-store.js';
 
 /** A tool result as the provider sent it back to the model. */
 interface SentResult {
@@ -38,7 +39,7 @@ const APIS: Api[] = [
   {
     name: 'claude',
     start: startFakeAnthropic,
-    provider: (baseURL) => createClaudeProvider({ env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: baseURL }, maxRetries: 0 }),
+    provider: (baseURL) => createClaudeProvider({ secrets: createSecretStore({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: baseURL }), maxRetries: 0 }),
     toolCalls: (calls) => claudeToolUse(calls),
     text: (text) => claudeText(text),
     system: (request) => (request.body as { system?: string }).system,
@@ -52,7 +53,7 @@ const APIS: Api[] = [
   {
     name: 'codex',
     start: startFakeOpenAI,
-    provider: (baseURL) => createCodexProvider({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL }, maxRetries: 0 }),
+    provider: (baseURL) => createCodexProvider({ secrets: createSecretStore({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL }), maxRetries: 0 }),
     toolCalls: (calls) => openaiToolCalls(calls.map((c) => ({ id: c.id, name: c.name, arguments: c.input }))),
     text: (text) => openaiText(text),
     system: (request) => (request.body as { messages: { role: string; content: string }[] }).messages.find((m) => m.role === 'system')?.content,

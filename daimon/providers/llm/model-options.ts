@@ -1,10 +1,11 @@
 import type { Effort } from '../../../src/specs/agent-spec.js';
 import type { Logger } from '../../provider.js';
+import type { SecretReader } from '../../secrets/secret-store.js';
 
 /** Options of the claude and codex providers. */
 export interface ModelProviderOptions {
-  /** Where the API key and base URL are read from (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** The keys and base URLs, taken once at start (default: none, so every run says api_unavailable). Never process.env. */
+  secrets?: SecretReader;
   /** SDK retries of one request on connection errors, 408/409/429 and 5xx, honouring retry-after (default 3). */
   maxRetries?: number;
   /** Timeout of one HTTP request (default 120 s); the run's own timeout aborts `ctx.signal`. */

@@ -101,6 +101,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'where rule baselines and dedup state are kept', defaultLocalStateDir(ctx.deps.env))
     .addOption(new Option('--timeout <duration>', 'run timeout (default: the agent’s)').argParser(durationArg))
     .option('--json', 'print each event as one JSON line')
+    .option('--secrets-file <file>', 'provider keys and URLs as NAME=value lines (mode 0600 or stricter); wins over the environment')
     .action(
       action(ctx, async (name: string, opts: LocalRunFlags) => {
         if (!opts.local) throw new OkesuError('OKS_ERR_CONFIG', 'only --local runs are supported here; to run an agent on hosts use: okesu run --host HOST AGENT');
@@ -121,6 +122,7 @@ export interface LocalRunFlags {
   stateDir: string;
   timeout?: number;
   json?: boolean;
+  secretsFile?: string;
 }
 
 function defaultLocalStateDir(env: NodeJS.ProcessEnv): string {

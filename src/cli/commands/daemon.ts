@@ -25,6 +25,7 @@ interface DaemonFlags {
   policy?: string;
   enable: string[];
   input: Record<string, Record<string, unknown>>;
+  secretsFile?: string;
 }
 
 /** Commander collector for repeatable `--enable a,b`. */
@@ -72,11 +73,22 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--policy <file>', 'host policy file: tools, commands, paths and agents this host refuses (default /etc/okesu/policy.yaml when present)')
     .option('--enable <agents>', 'mode: daemon agents to tick, comma separated, or all (repeatable; default none)', collectEnable, [])
     .option('--input <agent.k=v>', 'an input of a ticked agent, e.g. sre-health.disk_full_pct=85 (repeatable)', collectAgentInput, {})
+    .option('--secrets-file <file>', 'provider keys and URLs as NAME=value lines (mode 0600 or stricter); wins over the environment')
     .option('--spool-max-records <n>', 'most un-acknowledged events kept before runs pause', positiveIntArg)
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
     .action(
       action(ctx, async (opts: DaemonFlags) => {
-        const log = createLogger({ name: 'okesu-daimon', level: opts.logLevel });
+        // Secrets first, before anything is logged or started: taken out of the environment into memory (SPEC §11).
+        const [{ takeProviderSecrets }, { createRedactor }] = await Promise.all([
+          import('../../../daimon/secrets/take-secrets.js'),
+          import('../../../daimon/secrets/redact.js'),
+        ]);
+        const taken = takeProviderSecrets({ env: ctx.deps.env, ...(opts.secretsFile !== undefined && { file: resolve(opts.secretsFile) }) });
+        const token = opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN;
+        delete ctx.deps.env.OKESU_JOIN_TOKEN;
+        const log = createLogger({ name: 'okesu-daimon', level: opts.logLevel, scrub: createRedactor(taken.store).text });
+        if (taken.overridden.length > 0) log.warn({ names: taken.overridden }, 'set in the environment and the secrets file: the file wins');
+        log.info({ from_file: taken.fromFile, from_env: taken.fromEnv }, 'provider settings taken into memory and out of the environment');
         let fatal: { code: string; message: string } | undefined;
         let onFatal: () => void = () => undefined;
         const fatalSeen = new Promise<void>((res) => (onFatal = res));
@@ -87,12 +99,13 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         const entry = ctx.deps.entry;
         const daimon = createDaimon(
           {
-            stateDir: resolve(opts.state), cp: opts.cp, token: opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN, hostname: opts.hostname,
+            stateDir: resolve(opts.state), cp: opts.cp, token, hostname: opts.hostname,
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
             ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
           },
           {
             log,
+            secrets: taken.store,
             // Run as the binary, the agents are parsed in a child of it; in-process (tests) they load here.
             ...(entry !== undefined && { loadCatalog: (dirs: string[]) => loadAgentCatalogInChild(entry, dirs) }),
             onFatal: (code, message) => {

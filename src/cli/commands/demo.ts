@@ -37,7 +37,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         mkdirSync(state, { recursive: true, mode: 0o700 });
         // Both servers log JSON to a file: stdout is for findings.
         const logPath = join(state, 'okesu.log');
-        const log = createLogger({ name: 'okesu-demo', fd: openSync(logPath, 'a', 0o600) });
+        // The demo's daimon takes the provider keys out of the environment, as `okesu daemon` does.
+        const [{ takeProviderSecrets }, { createRedactor }] = await Promise.all([
+          import('../../../daimon/secrets/take-secrets.js'),
+          import('../../../daimon/secrets/redact.js'),
+        ]);
+        const secrets = takeProviderSecrets({ env: ctx.deps.env }).store;
+        const log = createLogger({ name: 'okesu-demo', fd: openSync(logPath, 'a', 0o600), scrub: createRedactor(secrets).text });
         const cpDir = join(state, 'cp');
         // The simulated hosts' agent is in the CP's library too, so the console's dispatch view offers it.
         const simAgents = join(state, 'sim-agents');
@@ -63,7 +69,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         // The demo's daimon also ticks two built-in monitors: their deterministic rules report with no API key.
         const daimon = createDaimon(
           { stateDir: daimonState, cp: url, token, hostname, version: VERSION, enable: ['edr', 'sre-health'] },
-          { log: log.child({ role: 'daimon' }) },
+          { log: log.child({ role: 'daimon' }), secrets },
         );
         await daimon.start();
         const sims = opts.hosts > 0

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentPipeline } from '../../../daimon/agent-run/agent-pipeline.js';
 import type { PipelineRunOptions } from '../../../daimon/agent-run/agent-pipeline.js';
 import { createProviderSet } from '../../../daimon/providers/provider-set.js';
+import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
 import { executeRun } from '../../../daimon/run-executor.js';
 import { createToolbox } from '../../../daimon/tools/toolbox.js';
 import type { EventBody } from '../../../src/protocol/event.js';
@@ -58,7 +59,7 @@ async function run(spec: AgentSpec, opts: { inputs?: Record<string, unknown>; po
   const policy = opts.policy ?? EMPTY_POLICY;
   const env = { PATH: process.env.PATH, ...opts.env };
   const pipeline = createAgentPipeline({
-    policy, stateDir: join(dir, 'state'), providerFor: createProviderSet({ env, maxRetries: 0 }),
+    policy, stateDir: join(dir, 'state'), providerFor: createProviderSet({ secrets: createSecretStore(env), maxRetries: 0 }),
     toolboxFor: (a, p) => createToolbox(a, p), env,
   });
   const status = await executeRun({

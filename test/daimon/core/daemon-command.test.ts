@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
@@ -16,8 +16,8 @@ import { testDeps } from '../../cli/helpers.js';
 import { eventually, tempDir } from './helpers.js';
 
 /** Runs `okesu daemon ARGS` in-process; resolves with the exit code and what went to stderr. */
-async function daemon(args: string[], signal?: AbortSignal): Promise<{ code: number; stderr: string }> {
-  const deps = testDeps({ signal });
+async function daemon(args: string[], signal?: AbortSignal, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
+  const deps = testDeps({ signal, env });
   const program = new Command('okesu');
   registerDaemon(program, createContext(deps));
   for (const cmd of [program, ...program.commands]) {
@@ -76,6 +76,26 @@ describe('okesu daemon', () => {
     const r = await running;
     expect(r.code).toBe(FATAL_EXIT_CODE);
     expect(r.stderr).toContain('okesu: OKS_ERR_HOST_REVOKED: this host was removed from the CP');
+  });
+
+  it('refuses a secrets file group or others can read, before it writes anything, and names the file and its mode', async () => {
+    const dir = tempDir('secrets');
+    const file = join(dir, 'okesu.secrets');
+    writeFileSync(file, 'ANTHROPIC_API_KEY=sk-ant-api03-cmd-0123456789\n', { mode: 0o640 });
+    chmodSync(file, 0o640);
+    const state = join(dir, 'state');
+    const r = await daemon(['--cp', url, '--token', 'okj_x', '--state', state, '--secrets-file', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`OKS_ERR_CONFIG: configuration is missing or invalid: secrets file ${file}: mode 0640`);
+    expect(r.stderr).not.toContain('sk-ant-api03-cmd');
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('takes the provider settings and the join token out of its environment before anything else', async () => {
+    const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', ANTHROPIC_API_KEY: 'sk-ant-api03-cmd-0123456789', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', OKESU_JOIN_TOKEN: 'okj_not-a-token' };
+    const r = await daemon(['--cp', url, '--state', tempDir('env')], undefined, env);
+    expect(r.code).toBe(1);
+    expect(env).toEqual({ PATH: '/usr/bin' });
   });
 
   it.each(['novalue', '=x', 'bad key=1', `k=${'v'.repeat(257)}`])('refuses the label %j', (label) => {

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventBody } from '../../../src/protocol/event.js';
 import { newId } from '../../../src/protocol/ids.js';
 import { LIMITS } from '../../../src/protocol/limits.js';
@@ -6,6 +8,8 @@ import { eventRecordSchema } from '../../../src/protocol/tunnel.js';
 import { createEventRelay, fitEvent, stampEvent } from '../../../daimon/event-relay.js';
 import { openSpool } from '../../../daimon/spool/spool.js';
 import type { Spool } from '../../../daimon/spool/spool.js';
+import { createRedactor } from '../../../daimon/secrets/redact.js';
+import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
 import { captureLogger, tempDir } from './helpers.js';
 
 const RUN = newId('r');
@@ -102,5 +106,30 @@ describe('event relay', () => {
     relay.broadcast({ type: 'spool_full', records: 10 });
     await s.flush();
     expect(s.pending().map((r) => [r.run_id, r.seq, r.event.type])).toEqual([[a.runId, 1, 'spool_full']]);
+  });
+
+  it('scrubs the secrets it is given from every event before the spool, also where the event is cut to size', async () => {
+    const key = 'sk-ant-api03-RELAYxKEYx0123456789';
+    const dir = tempDir('redact');
+    const s = (spool = await openSpool({ dir }));
+    const redact = createRedactor(createSecretStore({ ANTHROPIC_API_KEY: key })).value;
+    const relay = createEventRelay({ spool: s, hostname: 'h', onAppended: () => undefined, log: captureLogger().log, redact });
+    const run = relay.open({ runId: newId('r'), agent: 'a', agentVersion: '' });
+    const body = { type: 'finding', title: `key ${key}`, evidence: [`a${key}b`], attributes: { [key]: { deep: [key] } } };
+    await run.emit(body);
+    // Over the size limit, with the key all along the string: some copy sits where the cut falls.
+    await run.emit({ type: 'tool_result', output: `${'x'.repeat(997)}${key}`.repeat(400) });
+    relay.broadcast({ type: 'spool_full', note: key });
+    await run.flush();
+    await s.flush();
+    const events = s.pending().map((r) => r.event);
+    expect(events[0]).toMatchObject({ title: 'key [REDACTED:ANTHROPIC_API_KEY]', evidence: ['a[REDACTED:ANTHROPIC_API_KEY]b'], attributes: { '[REDACTED:ANTHROPIC_API_KEY]': { deep: ['[REDACTED:ANTHROPIC_API_KEY]'] } } });
+    expect(events[1]).toMatchObject({ truncated: true });
+    expect(events[2]).toMatchObject({ note: '[REDACTED:ANTHROPIC_API_KEY]' });
+    expect(body.title).toBe(`key ${key}`);
+    // What is on disk, every byte of it.
+    const onDisk = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'latin1')).join('');
+    expect(onDisk).toContain('[REDACTED:ANTHROPIC_API_KEY]');
+    expect(onDisk).not.toContain(key.slice(0, 16));
   });
 });

@@ -7,6 +7,7 @@ import type { AnthropicBlock, FakeAnthropic } from '../../support/fake-anthropic
 import { closedOrigin } from '../../support/scripted-http-server.js';
 import { memoryLogger, recorder, waitFor } from '../run-helpers.js';
 import { echoToolbox, modelAgent, modelContext } from './llm-helpers.js';
+import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
 
 const KEY = 'sk-ant-test-0123456789';
 
@@ -22,7 +23,7 @@ const claudeAgent = (...lines: string[]) => modelAgent(['provider: claude', ...l
 
 async function run(ctx: RunContext = modelContext(claudeAgent()), options: ModelProviderOptions = {}) {
   const { events, emit } = recorder();
-  const provider = createClaudeProvider({ env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }, maxRetries: 0, ...options });
+  const provider = createClaudeProvider({ secrets: createSecretStore({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }), maxRetries: 0, ...options });
   const outcome = await provider.run(ctx, emit);
   return { events, outcome };
 }
@@ -192,7 +193,7 @@ describe('claude provider: failures', () => {
   it('reports api_unavailable when nothing listens, and completes', async () => {
     const origin = await closedOrigin();
     const { events } = recorder();
-    const provider = createClaudeProvider({ env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: origin }, maxRetries: 0 });
+    const provider = createClaudeProvider({ secrets: createSecretStore({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: origin }), maxRetries: 0 });
     const outcome = await provider.run(modelContext(claudeAgent()), async (e) => void events.push(e));
     expect(outcome.status).toBe('completed');
     expect(events).toEqual([{ type: 'api_unavailable', provider: 'claude', error: expect.stringMatching(/ECONNREFUSED/) }]);
@@ -201,11 +202,25 @@ describe('claude provider: failures', () => {
   it('reports api_unavailable without any request when there is no key', async () => {
     for (const env of [{ ANTHROPIC_BASE_URL: server.baseURL }, { ANTHROPIC_API_KEY: '  ', ANTHROPIC_BASE_URL: server.baseURL }]) {
       const { events, emit } = recorder();
-      const outcome = await createClaudeProvider({ env }).run(modelContext(claudeAgent()), emit);
+      const outcome = await createClaudeProvider({ secrets: createSecretStore(env) }).run(modelContext(claudeAgent()), emit);
       expect(outcome).toEqual({ status: 'completed' });
       expect(events).toEqual([{ type: 'api_unavailable', provider: 'claude', error: 'ANTHROPIC_API_KEY is not set' }]);
     }
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('never reads process.env: with no secrets given it is api_unavailable, whatever the environment holds', async () => {
+    process.env.ANTHROPIC_API_KEY = KEY;
+    process.env.ANTHROPIC_BASE_URL = server.baseURL;
+    try {
+      const { events, emit } = recorder();
+      await createClaudeProvider({ maxRetries: 0 }).run(modelContext(claudeAgent()), emit);
+      expect(events).toEqual([{ type: 'api_unavailable', provider: 'claude', error: 'ANTHROPIC_API_KEY is not set' }]);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      delete process.env.ANTHROPIC_API_KEY;
+      delete process.env.ANTHROPIC_BASE_URL;
+    }
   });
 
   it('treats a 401 as unavailable and never lets the key into an event', async () => {
@@ -236,7 +251,7 @@ describe('claude provider: failures', () => {
     server.otherwise('hang');
     const controller = new AbortController();
     const { events, emit } = recorder();
-    const provider = createClaudeProvider({ env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }, maxRetries: 3 });
+    const provider = createClaudeProvider({ secrets: createSecretStore({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }), maxRetries: 3 });
     const running = provider.run(modelContext(claudeAgent(), { signal: controller.signal }), emit);
     await waitFor(() => server.requests.length === 1, 5000, 'the request to arrive');
     const abortedAt = Date.now();
@@ -253,7 +268,7 @@ describe('claude provider: failures', () => {
     const controller = new AbortController();
     const log = memoryLogger();
     const { events, emit } = recorder();
-    const provider = createClaudeProvider({ env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }, maxRetries: 3 });
+    const provider = createClaudeProvider({ secrets: createSecretStore({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.baseURL }), maxRetries: 3 });
     const running = provider.run(modelContext(claudeAgent(), { signal: controller.signal, log }), emit);
     // The SDK logs the retry just before it starts waiting.
     await waitFor(() => log.lines.some((l) => /429.*retrying/.test(l.msg ?? '')), 5000, 'the SDK to wait for a retry');

@@ -7,6 +7,8 @@ import type { FakeOpenAI } from '../../support/fake-openai-server.js';
 import { closedOrigin } from '../../support/scripted-http-server.js';
 import { memoryLogger, recorder, waitFor } from '../run-helpers.js';
 import { echoToolbox, modelAgent, modelContext } from './llm-helpers.js';
+import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
+import type { ProviderSettings } from '../../../daimon/secrets/secret-store.js';
 
 const KEY = 'sk-proj-test-9876543210';
 
@@ -19,11 +21,11 @@ afterEach(async () => {
 });
 
 const codexAgent = (...lines: string[]) => modelAgent(['provider: codex', ...lines]);
-const env = (): NodeJS.ProcessEnv => ({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL });
+const env = (): ProviderSettings => ({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL });
 
 async function run(ctx: RunContext = modelContext(codexAgent()), options: ModelProviderOptions = {}) {
   const { events, emit } = recorder();
-  const outcome = await createCodexProvider({ env: env(), maxRetries: 0, ...options }).run(ctx, emit);
+  const outcome = await createCodexProvider({ secrets: createSecretStore(env()), maxRetries: 0, ...options }).run(ctx, emit);
   return { events, outcome };
 }
 
@@ -138,15 +140,29 @@ describe('codex provider: failures', () => {
 
   it('reports api_unavailable when nothing listens', async () => {
     const { events, emit } = recorder();
-    const outcome = await createCodexProvider({ env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${await closedOrigin()}/v1` }, maxRetries: 0 })
+    const outcome = await createCodexProvider({ secrets: createSecretStore({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${await closedOrigin()}/v1` }), maxRetries: 0 })
       .run(modelContext(codexAgent()), emit);
     expect(outcome.status).toBe('completed');
     expect(events).toEqual([{ type: 'api_unavailable', provider: 'codex', error: expect.stringMatching(/ECONNREFUSED/) }]);
   });
 
+  it('never reads process.env: with no secrets given it is api_unavailable, whatever the environment holds', async () => {
+    process.env.OPENAI_API_KEY = KEY;
+    process.env.OPENAI_BASE_URL = server.baseURL;
+    try {
+      const { events, emit } = recorder();
+      await createCodexProvider({ maxRetries: 0 }).run(modelContext(codexAgent()), emit);
+      expect(events).toEqual([{ type: 'api_unavailable', provider: 'codex', error: 'OPENAI_API_KEY is not set' }]);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      delete process.env.OPENAI_API_KEY;
+      delete process.env.OPENAI_BASE_URL;
+    }
+  });
+
   it('reports api_unavailable without a request when there is no key', async () => {
     const { events, emit } = recorder();
-    const outcome = await createCodexProvider({ env: { OPENAI_BASE_URL: server.baseURL } }).run(modelContext(codexAgent()), emit);
+    const outcome = await createCodexProvider({ secrets: createSecretStore({ OPENAI_BASE_URL: server.baseURL }) }).run(modelContext(codexAgent()), emit);
     expect(outcome).toEqual({ status: 'completed' });
     expect(events).toEqual([{ type: 'api_unavailable', provider: 'codex', error: 'OPENAI_API_KEY is not set' }]);
     expect(server.requests).toHaveLength(0);
@@ -172,7 +188,7 @@ describe('codex provider: failures', () => {
     server.otherwise('hang');
     const controller = new AbortController();
     const { emit } = recorder();
-    const running = createCodexProvider({ env: env(), maxRetries: 3 }).run(modelContext(codexAgent(), { signal: controller.signal }), emit);
+    const running = createCodexProvider({ secrets: createSecretStore(env()), maxRetries: 3 }).run(modelContext(codexAgent(), { signal: controller.signal }), emit);
     await waitFor(() => server.requests.length === 1, 5000, 'the request to arrive');
     const abortedAt = Date.now();
     controller.abort('cancelled');
@@ -186,7 +202,7 @@ describe('codex provider: failures', () => {
     const controller = new AbortController();
     const log = memoryLogger();
     const { events, emit } = recorder();
-    const running = createCodexProvider({ env: env(), maxRetries: 3 }).run(modelContext(codexAgent(), { signal: controller.signal, log }), emit);
+    const running = createCodexProvider({ secrets: createSecretStore(env()), maxRetries: 3 }).run(modelContext(codexAgent(), { signal: controller.signal, log }), emit);
     // The SDK logs the retry just before it starts waiting.
     await waitFor(() => log.lines.some((l) => /429.*retrying/.test(l.msg ?? '')), 5000, 'the SDK to wait for a retry');
     const abortedAt = Date.now();
