@@ -21,6 +21,7 @@ afterAll(async () => {
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));
   cp.tunnels.length = 0;
+  cp.heartbeatMs = 50;
 });
 
 async function start(over: Partial<DaimonOptions> & { stateDir: string }, logs = captureLogger()): Promise<Daimon> {
@@ -44,6 +45,9 @@ const agent = (name: string, script: string): string => `---\nname: ${name}\ncom
 describe('daimon core (fake CP)', () => {
   it('runs a repeated dispatch once, answering both', async () => {
     cp.ackEvents = true;
+    // The answers must come on the tunnel the dispatches came on: a 50 ms heartbeat let a loaded machine's pause (a
+    // child starting) trip the daimon's 3-interval watchdog and drop that tunnel with the second answer unsent.
+    cp.heartbeatMs = 2000;
     await start({ stateDir: tempDir('dup'), token: cp.joinToken() });
     const t = await tunnel();
     const runId = newId('r');
