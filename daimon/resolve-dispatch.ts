@@ -6,6 +6,16 @@ import { formatSpecError, parseAgent } from '../src/specs/parse-agent.js';
 import type { HostPolicy } from '../src/specs/policy-spec.js';
 import { splitSignatures, verifyDefinition } from '../src/pki/agent-signature.js';
 
+/** The `source` of an agent whose definition came with a dispatch from the CP (every other source is a file on this host). */
+export function cpDefinitionSource(agent: string): string {
+  return `<dispatch:${agent}>`;
+}
+
+/** True when the agent's definition was sent by the CP rather than read from this host's disk. */
+export function isCpDefinition(agent: Pick<AgentSpec, 'name' | 'source'>): boolean {
+  return agent.source === cpDefinitionSource(agent.name);
+}
+
 /** The agent a dispatch runs, or why it is refused. */
 export type ResolvedDispatch = { ok: true; agent: AgentSpec; signedBy?: string } | { ok: false; code: ErrorCode; message: string };
 
@@ -36,7 +46,7 @@ export function resolveDispatch(env: DispatchEnvelope, local: ReadonlyMap<string
     text = verified.body;
     signedBy = verified.key.name ?? verified.key.key;
   }
-  const parsed = parseAgent(text, `<dispatch:${env.agent}>`);
+  const parsed = parseAgent(text, cpDefinitionSource(env.agent));
   if (!parsed.ok) return { ok: false, code: 'OKS_ERR_AGENT_INVALID', message: parsed.errors.map(formatSpecError).join('; ') };
   if (parsed.agent.name !== env.agent) {
     return { ok: false, code: 'OKS_ERR_AGENT_INVALID', message: `the definition is agent ${parsed.agent.name}, the dispatch asked for ${env.agent}` };

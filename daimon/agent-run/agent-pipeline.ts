@@ -9,6 +9,7 @@ import { collectorResultEvent } from '../collectors/collector-event.js';
 import { inputsToEnv } from '../collectors/input-env.js';
 import { runCollectors } from '../collectors/run-collectors.js';
 import { createExecutableResolver } from '../policy/resolve-executable.js';
+import { isCpDefinition } from '../resolve-dispatch.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
 import { NO_TOOLS } from '../tools/tool.js';
 import type { Toolbox } from '../tools/tool.js';
@@ -93,11 +94,13 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
 
       // Executables are found as the children will find them: with the PATH of the environment they are given.
       const executables = createExecutableResolver(deps.env ?? process.env);
+      // The host owner may exempt their own agent files (and the built-ins) from allow_executables; never the CP's.
+      const commandPolicy = deps.policy.exemptLocalAgents && !isCpDefinition(agent) ? { ...deps.policy, allowExecutables: undefined } : deps.policy;
       const outputs = await runCollectors(agent.collectors, {
         env: { ...(deps.env ?? process.env), ...inputsToEnv(inputs.inputs), OKESU_HOST: ctx.hostname, OKESU_AGENT: agent.name, OKESU_RUN_ID: ctx.runId },
         policy: deps.policy,
         signal: ctx.signal,
-        checkCommand: (command) => checkCommand(deps.policy, command, executables),
+        checkCommand: (command) => checkCommand(commandPolicy, command, executables),
       });
       for (const [i, output] of outputs.entries()) {
         const spec = agent.collectors[i];
@@ -122,7 +125,7 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
 
       let outcome: ProviderOutcome;
       const commandDenied = agent.provider === 'custom' && agent.command !== undefined
-        ? typeof agent.command === 'string' ? checkCommand(deps.policy, agent.command, executables) : checkArgv(deps.policy, agent.command, executables)
+        ? typeof agent.command === 'string' ? checkCommand(commandPolicy, agent.command, executables) : checkArgv(commandPolicy, agent.command, executables)
         : undefined;
       if (commandDenied) {
         await emit({ type: 'action_denied', tool: 'command', input: { command: agent.command }, by: commandDenied.by, reason: commandDenied.reason });

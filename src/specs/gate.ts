@@ -95,6 +95,7 @@ export function checkToolCall(agent: AgentSpec, policy: HostPolicy, tool: string
  * allowlist refuses everything (fail closed).
  */
 export function checkCommand(policy: HostPolicy, command: string, resolver?: ExecutableResolver): Denial | undefined {
+  if (policy.deny.commands.length === 0 && policy.allowExecutables === undefined) return undefined;
   const trimmed = command.trim();
   const plain = plainCommand(trimmed);
   const found = plain.ok ? resolver?.find(plain.words[0] as string) : undefined;
@@ -109,6 +110,7 @@ export function checkCommand(policy: HostPolicy, command: string, resolver?: Exe
 
 /** Whether the host policy lets a custom provider's argv run: argv[0] is judged like a command's first word, the arguments go to it as they are. */
 export function checkArgv(policy: HostPolicy, argv: readonly string[], resolver?: ExecutableResolver): Denial | undefined {
+  if (policy.deny.commands.length === 0 && policy.allowExecutables === undefined) return undefined;
   const [file = '', ...args] = argv;
   const found = resolver?.find(file);
   const texts = [argv.join(' '), ...(found ? executableForms(found).map((exe) => [exe, ...args].join(' ')) : [])];

@@ -39,6 +39,8 @@ export interface HostPolicy {
    * only commands that are a plain word list for the shell (no quoting, expansion, redirection or chaining) run.
    */
   allowExecutables?: string[];
+  /** True: collectors and custom commands of agents read from this host's disk are exempt from `allowExecutables`. */
+  exemptLocalAgents?: boolean;
   /** False: a definition sent by the CP may run no command (no collectors, no bash tool, no custom command). Default true. */
   cpCommands?: boolean;
 }
@@ -85,13 +87,17 @@ export const policyFileSchema = z
     trusted_agent_keys: z.array(agentKeySchema).max(256).default([]),
     allow_executables: z.array(executablePath).max(4096).optional(),
     cp_commands: z.boolean().default(true),
+    exempt_local_agents: z.boolean().default(false),
   })
   .superRefine((p, ctx) => {
+    if (p.exempt_local_agents && !p.allow_executables) {
+      ctx.addIssue({ code: 'custom', path: ['exempt_local_agents'], message: 'exempt_local_agents only qualifies allow_executables, which is not set' });
+    }
     if (p.cp_definitions === 'signed' && p.trusted_agent_keys.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['cp_definitions'], message: 'signed needs at least one key under trusted_agent_keys' });
     }
   })
   .transform((p): Omit<HostPolicy, 'source'> => ({
     deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands,
-    ...(p.allow_executables && { allowExecutables: p.allow_executables }),
+    ...(p.allow_executables && { allowExecutables: p.allow_executables, exemptLocalAgents: p.exempt_local_agents }),
   }));

@@ -8,6 +8,7 @@ import { createAgentPipeline } from '../../../daimon/agent-run/agent-pipeline.js
 import { runCollectors } from '../../../daimon/collectors/run-collectors.js';
 import { createExecutableResolver } from '../../../daimon/policy/resolve-executable.js';
 import { createCustomProvider } from '../../../daimon/providers/custom-provider.js';
+import { cpDefinitionSource } from '../../../daimon/resolve-dispatch.js';
 import { NO_TOOLS } from '../../../daimon/tools/tool.js';
 import type { EventBody } from '../../../src/protocol/event.js';
 import { checkArgv, checkCommand } from '../../../src/specs/gate.js';
@@ -107,6 +108,35 @@ describe('allow_executables: the command control that holds', () => {
     expect(outcome).toMatchObject({ status: 'failed', error: expect.stringMatching(/not among the host policy's allow_executables/) });
     expect(events.find((e) => e.type === 'action_denied')).toMatchObject({ tool: 'command', by: 'policy' });
     expect(existsSync(marker('rm'))).toBe(false);
+  });
+});
+
+describe('exempt_local_agents', () => {
+  /** Runs an agent whose one collector is a pipeline through the real pipeline; its collector_result event. */
+  async function collectorOf(policy: HostPolicy, source: string): Promise<EventBody | undefined> {
+    const parsed = parseAgent('---\nname: probe\nprovider: custom\ncommand: [/usr/bin/true]\ncollectors:\n  - { name: piped, command: "echo a | cat" }\n---\nbody\n', source);
+    if (!parsed.ok) throw new Error('bad agent');
+    const pipeline = createAgentPipeline({ policy, stateDir: join(dir, 'state'), env, providerFor: () => createCustomProvider({ env, cwd: dir }), toolboxFor: () => NO_TOOLS });
+    const events: EventBody[] = [];
+    await pipeline().run(
+      { runId: 'r1', hostname: 'h', agent: parsed.agent, prompt: '', inputs: {}, signal: new AbortController().signal, log: pino({ level: 'silent' }) },
+      async (e) => void events.push(e),
+    );
+    return events.find((e) => e.type === 'collector_result');
+  }
+  const exempt = (): HostPolicy => ({ ...allowlist(), exemptLocalAgents: true });
+
+  it('lets the collectors of an agent from this host’s disk run as written', async () => {
+    expect(await collectorOf(exempt(), '/etc/okesu/agents/probe.md')).toMatchObject({ exit_code: 0 });
+    expect(await collectorOf(exempt(), '/etc/okesu/agents/probe.md')).not.toHaveProperty('error');
+  });
+
+  it('still holds a definition the CP sent to the list', async () => {
+    expect(await collectorOf(exempt(), cpDefinitionSource('probe'))).toMatchObject({ error: expect.stringMatching(/runs only plain commands/) });
+  });
+
+  it('does nothing without it: the disk’s agents are held too', async () => {
+    expect(await collectorOf(allowlist(), '/etc/okesu/agents/probe.md')).toMatchObject({ error: expect.stringMatching(/runs only plain commands/) });
   });
 });
 

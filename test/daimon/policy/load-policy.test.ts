@@ -198,12 +198,13 @@ describe('parsePolicy: signed definitions and the executable allowlist', () => {
       `  - { key: "${KEY}", name: release }`,
       'cp_commands: false',
       'allow_executables: [/usr/bin/ps, /usr/bin/ss]',
+      'exempt_local_agents: true',
       '',
     ].join('\n');
     const r = parsePolicy(text, '<text>');
     if (!r.ok) throw new Error(r.errors.map(formatSpecError).join('\n'));
     expect(r.policy).toMatchObject({
-      cpDefinitions: 'signed', cpCommands: false, allowExecutables: ['/usr/bin/ps', '/usr/bin/ss'],
+      cpDefinitions: 'signed', cpCommands: false, allowExecutables: ['/usr/bin/ps', '/usr/bin/ss'], exemptLocalAgents: true,
       trustedAgentKeys: [{ key: KEY }, { key: KEY, name: 'release' }],
     });
   });
@@ -220,6 +221,7 @@ describe('parsePolicy: signed definitions and the executable allowlist', () => {
     ['a misspelt key field', `trusted_agent_keys:\n  - { key: "${KEY}", nmae: x }\n`, '<text>:2:68: trusted_agent_keys.0.nmae: unknown field; did you mean name?'],
     ['a relative executable', 'allow_executables: [ps]\n', '<text>:1:21: allow_executables.0: expected an absolute path of an executable, such as /usr/bin/ps'],
     ['cp_definitions: maybe', 'cp_definitions: maybe\n', '<text>:1:17: cp_definitions: expected true, false or signed'],
+    ['exempt_local_agents without a list', 'exempt_local_agents: true\n', '<text>:1:22: exempt_local_agents: exempt_local_agents only qualifies allow_executables, which is not set'],
   ])('refuses %s, at its location', (_name, text, error) => {
     const r = parsePolicy(text, '<text>');
     expect(r.ok).toBe(false);
