@@ -191,7 +191,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           return transport.ackDispatch(env.run_id, false, { code: 'OKS_ERR_INTERNAL', message: `cannot record the run: ${(err as Error).message}` });
         }
         transport.ackDispatch(env.run_id, true);
-        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms }, 'run started');
+        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms, ...(resolved.signedBy !== undefined && { signed_by: resolved.signedBy }) }, 'run started');
         track(started.done);
       };
       const ticker = createTicker({

@@ -2,12 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventBody } from '../../src/protocol/event.js';
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
-import { checkAgent, checkCommand } from '../../src/specs/gate.js';
+import { checkAgent, checkArgv, checkCommand } from '../../src/specs/gate.js';
 import type { HostPolicy } from '../../src/specs/policy-spec.js';
 import { resolveInputs } from '../../src/specs/resolve-inputs.js';
 import { collectorResultEvent } from '../collectors/collector-event.js';
 import { inputsToEnv } from '../collectors/input-env.js';
 import { runCollectors } from '../collectors/run-collectors.js';
+import { createExecutableResolver } from '../policy/resolve-executable.js';
+import { isCpDefinition } from '../resolve-dispatch.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
 import { NO_TOOLS } from '../tools/tool.js';
 import type { Toolbox } from '../tools/tool.js';
@@ -90,11 +92,15 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         return { status: 'failed', error: inputs.error };
       }
 
+      // Executables are found as the children will find them: with the PATH of the environment they are given.
+      const executables = createExecutableResolver(deps.env ?? process.env);
+      // The host owner may exempt their own agent files (and the built-ins) from allow_executables; never the CP's.
+      const commandPolicy = deps.policy.exemptLocalAgents && !isCpDefinition(agent) ? { ...deps.policy, allowExecutables: undefined } : deps.policy;
       const outputs = await runCollectors(agent.collectors, {
         env: { ...(deps.env ?? process.env), ...inputsToEnv(inputs.inputs), OKESU_HOST: ctx.hostname, OKESU_AGENT: agent.name, OKESU_RUN_ID: ctx.runId },
         policy: deps.policy,
         signal: ctx.signal,
-        checkCommand: (command) => checkCommand(deps.policy, command),
+        checkCommand: (command) => checkCommand(commandPolicy, command, executables),
       });
       for (const [i, output] of outputs.entries()) {
         const spec = agent.collectors[i];
@@ -119,7 +125,7 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
 
       let outcome: ProviderOutcome;
       const commandDenied = agent.provider === 'custom' && agent.command !== undefined
-        ? checkCommand(deps.policy, typeof agent.command === 'string' ? agent.command : agent.command.join(' '))
+        ? typeof agent.command === 'string' ? checkCommand(commandPolicy, agent.command, executables) : checkArgv(commandPolicy, agent.command, executables)
         : undefined;
       if (commandDenied) {
         await emit({ type: 'action_denied', tool: 'command', input: { command: agent.command }, by: commandDenied.by, reason: commandDenied.reason });

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { patternError } from '../../src/specs/glob-match.js';
 import type { PatternKind } from '../../src/specs/glob-match.js';
+import { agentKeyError } from '../../src/specs/agent-key.js';
 import { parseYamlSpec } from '../../src/specs/yaml-spec.js';
 import type { SpecError, SpecPath } from '../../src/specs/yaml-spec.js';
 import { EMPTY_POLICY, policyFileSchema } from '../../src/specs/policy-spec.js';
@@ -17,9 +18,10 @@ export type LoadPolicyResult = { ok: true; policy: HostPolicy } | { ok: false; e
 const LIST_KINDS: Record<string, PatternKind> = { agents: 'name', tools: 'name', commands: 'command', paths: 'path' };
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['deny', 'cp_definitions'],
+  '': ['deny', 'cp_definitions', 'trusted_agent_keys', 'allow_executables', 'cp_commands', 'exempt_local_agents'],
   deny: ['agents', 'tools', 'commands', 'paths'],
   'deny.#.#': ['pattern', 'reason'],
+  'trusted_agent_keys.#': ['key', 'name'],
 };
 
 /**
@@ -73,7 +75,7 @@ export async function loadHostPolicy(path: string, opts: { required: boolean; ui
 
 /** Parses the text of a policy file (YAML) into a `HostPolicy`; `source` names it in errors. */
 export function parsePolicy(text: string, source: string): LoadPolicyResult {
-  const parsed = parseYamlSpec(text, policyFileSchema, { source, notAMapping: 'the policy must be a mapping (deny:, cp_definitions:)', knownKeys });
+  const parsed = parseYamlSpec(text, policyFileSchema, { source, notAMapping: 'the policy must be a mapping (deny:, cp_definitions:, allow_executables:, …)', knownKeys });
   if (!parsed.ok) return parsed;
   const policy: HostPolicy = { ...parsed.data, source };
   const errors: SpecError[] = [];
@@ -86,6 +88,10 @@ export function parsePolicy(text: string, source: string): LoadPolicyResult {
       errors.push({ source, ...parsed.locate([...path, 'pattern']), field: path.join('.'), message: problem });
     });
   }
+  (policy.trustedAgentKeys ?? []).forEach((entry, i) => {
+    const problem = agentKeyError(entry.key);
+    if (problem) errors.push({ source, ...parsed.locate(['trusted_agent_keys', i, 'key']), field: `trusted_agent_keys.${i}`, message: problem });
+  });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
 }
 

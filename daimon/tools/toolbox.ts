@@ -12,6 +12,7 @@ import { readFileTool } from './read-file-tool.js';
 import { searchTool } from './search-tool.js';
 import type { Toolbox, ToolReply, ToolRequest } from './tool.js';
 import { isOwnProcessPath, resolveToolPath } from './tool-paths.js';
+import { createExecutableResolver } from '../policy/resolve-executable.js';
 
 /** Options of a run's toolbox. */
 export interface ToolboxOptions {
@@ -47,6 +48,7 @@ export function createToolbox(agent: AgentSpec, policy: HostPolicy, options: Too
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const killGraceMs = options.killGraceMs ?? 3000;
+  const executables = createExecutableResolver(env, cwd);
   const specs = offeredTools(agent, policy, HOST_TOOL_NAMES).map((name) => HOST_TOOLS[name as HostToolName].spec);
 
   const gatePath = async (tool: string, paths: string[]): Promise<Denial | undefined> => {
@@ -102,7 +104,7 @@ export function createToolbox(agent: AgentSpec, policy: HostPolicy, options: Too
           if (denial) return deny(denial);
           path = resolved.real;
         } else {
-          const denial = checkToolCall(agent, policy, tool, subject);
+          const denial = checkToolCall(agent, policy, tool, subject, executables);
           if (denial) return deny(denial);
         }
       } catch (err) {

@@ -9,6 +9,7 @@ import type { OperatorIdentity } from './http/operator-auth.js';
 import { parseAgent } from '../specs/parse-agent.js';
 import type { NewRun } from './store/runs.js';
 import { resolveFanOutHosts, sendInTurns } from './fan-out.js';
+import { authorizeDefinition, definitionAudit, definitionOrigin } from './definition-trust.js';
 
 /** Run timeout: the operator's, else the agent definition's own, else 5 minutes. */
 export function runTimeoutMs(requested: number | undefined, definition: string | undefined): number {
@@ -82,6 +83,8 @@ export function createDispatcher(deps: {
   return {
     /** Dispatches an agent to a host; the run record exists before the host hears of it. */
     async createRun(req: CreateRunRequest, by: OperatorIdentity): Promise<RunView> {
+      const origin = definitionOrigin(req.agent, req.definition, deps.resolveDefinition);
+      authorizeDefinition(origin, req.agent, by);
       if (!deps.store.hosts.get(req.host)) throw new OkesuError('OKS_ERR_NOT_FOUND', `no host named ${req.host}`);
       const route = pickRoute(req.host, req.dispatch);
       const now = deps.now();
@@ -92,7 +95,7 @@ export function createDispatcher(deps: {
           run_id: envelope.run_id, host: req.host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
           status: 'dispatched', created_at: now, timeout_ms: envelope.timeout_ms, created_by: by.name,
         });
-        deps.store.audit.record(now, by, 'run.dispatch', envelope.run_id, { host: req.host, agent: req.agent, route: route.name });
+        deps.store.audit.record(now, by, 'run.dispatch', envelope.run_id, { host: req.host, agent: req.agent, route: route.name, ...definitionAudit(origin, by) });
         return changed(envelope.run_id) as RunView;
       });
       try {
@@ -107,6 +110,8 @@ export function createDispatcher(deps: {
      * dispatches go out in turns of the event loop. A host no route reaches gets a run that is already `failed`, saying why.
      */
     async createRuns(req: FanOutRequest, by: OperatorIdentity): Promise<FanOutResponse> {
+      const origin = definitionOrigin(req.agent, req.definition, deps.resolveDefinition);
+      authorizeDefinition(origin, req.agent, by);
       const hostnames = resolveFanOutHosts(deps.store.hosts, req);
       const candidates = routesFor(req.dispatch);
       const now = deps.now();
@@ -125,7 +130,7 @@ export function createDispatcher(deps: {
       const reached = planned.filter((p) => p.route).length;
       const runs = deps.store.transaction(() => {
         deps.store.audit.record(now, by, 'run.fan_out', 'selector' in req ? req.selector : `${hostnames.length} hosts`, {
-          agent: req.agent, hosts: hostnames.length, dispatched: reached, unreachable: hostnames.length - reached,
+          agent: req.agent, hosts: hostnames.length, dispatched: reached, unreachable: hostnames.length - reached, ...definitionAudit(origin, by),
           ...('selector' in req ? { selector: req.selector } : hostnames.length <= 20 ? { host_list: hostnames } : {}),
         });
         return planned.map(({ run }) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AgentKey } from './agent-key.js';
 
 /** One deny entry of the host policy: a glob (`*`, `?`, and `**` across `/` for paths) or `/regex/`, with an optional reason. */
 export interface PolicyPattern {
@@ -18,20 +19,39 @@ export interface HostPolicy {
     agents: PolicyPattern[];
     /** Tools never offered to a model here. */
     tools: PolicyPattern[];
-    /** Commands never run here: bash tool calls, collector commands and custom provider commands. */
+    /**
+     * Commands never run here: bash tool calls, collector commands and custom provider commands. A tripwire, not a
+     * boundary: globs over command text miss `c''url`, `/usr/bin/curl`, `env curl`; `allowExecutables` is the boundary.
+     */
     commands: PolicyPattern[];
     /** Paths never read or listed here (read_file, list_files, search). */
     paths: PolicyPattern[];
   };
-  /** Accept agent definitions sent by the CP for agents this host does not have on disk (default true). */
-  cpDefinitions: boolean;
+  /**
+   * Agent definitions sent by the CP for agents this host does not have on disk: accepted (true, the default),
+   * refused (false), or accepted only when signed by one of `trustedAgentKeys` (`signed`).
+   */
+  cpDefinitions: boolean | 'signed';
+  /** Public keys whose signature makes a CP-sent definition acceptable under `cp_definitions: signed`. */
+  trustedAgentKeys?: AgentKey[];
+  /**
+   * When set, the only executables a command may start (absolute paths, compared after symlinks are resolved), and
+   * only commands that are a plain word list for the shell (no quoting, expansion, redirection or chaining) run.
+   */
+  allowExecutables?: string[];
+  /** True: collectors and custom commands of agents read from this host's disk are exempt from `allowExecutables`. */
+  exemptLocalAgents?: boolean;
+  /** False: a definition sent by the CP may run no command (no collectors, no bash tool, no custom command). Default true. */
+  cpCommands?: boolean;
 }
 
 /** The default host policy file (SPEC §4.3). */
 export const DEFAULT_POLICY_PATH = '/etc/okesu/policy.yaml';
 
 /** The policy of a host with no policy file: nothing denied beyond the agent files' own rules. */
-export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true };
+export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true,
+  trustedAgentKeys: [], cpCommands: true,
+};
 
 const patternSchema = z.union(
   [
@@ -42,12 +62,42 @@ const patternSchema = z.union(
 );
 const patternList = z.array(patternSchema).max(4096).default([]);
 
+// Key texts are checked after parsing (agentKeyError), so each error names the key rather than the union.
+const agentKeyText = z.string().trim().max(256);
+const agentKeySchema = z.union(
+  [
+    agentKeyText.transform((key): AgentKey => ({ key })),
+    z.strictObject({ key: agentKeyText, name: z.string().trim().min(1).max(128).optional() }),
+  ],
+  { error: 'expected ed25519:<base64>, or { key, name }' },
+);
+const executablePath = z
+  .string()
+  .trim()
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !/[\0\n]/.test(p), 'expected an absolute path of an executable, such as /usr/bin/ps');
+
 /** Validates the parsed YAML of a policy file; unknown fields are errors so a typo cannot silently allow something. */
 export const policyFileSchema = z
   .strictObject({
     deny: z
       .strictObject({ agents: patternList, tools: patternList, commands: patternList, paths: patternList })
       .default({ agents: [], tools: [], commands: [], paths: [] }),
-    cp_definitions: z.boolean().default(true),
+    cp_definitions: z.union([z.boolean(), z.literal('signed')], { error: 'expected true, false or signed' }).default(true),
+    trusted_agent_keys: z.array(agentKeySchema).max(256).default([]),
+    allow_executables: z.array(executablePath).max(4096).optional(),
+    cp_commands: z.boolean().default(true),
+    exempt_local_agents: z.boolean().default(false),
   })
-  .transform((p): Omit<HostPolicy, 'source'> => ({ deny: p.deny, cpDefinitions: p.cp_definitions }));
+  .superRefine((p, ctx) => {
+    if (p.exempt_local_agents && !p.allow_executables) {
+      ctx.addIssue({ code: 'custom', path: ['exempt_local_agents'], message: 'exempt_local_agents only qualifies allow_executables, which is not set' });
+    }
+    if (p.cp_definitions === 'signed' && p.trusted_agent_keys.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['cp_definitions'], message: 'signed needs at least one key under trusted_agent_keys' });
+    }
+  })
+  .transform((p): Omit<HostPolicy, 'source'> => ({
+    deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands,
+    ...(p.allow_executables && { allowExecutables: p.allow_executables, exemptLocalAgents: p.exempt_local_agents }),
+  }));

@@ -1,4 +1,6 @@
+import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { generateAgentKey, signDefinition } from '../../src/pki/agent-signature.js';
 import { resolveDispatch } from '../../daimon/resolve-dispatch.js';
 import { dispatchEnvelopeSchema } from '../../src/protocol/dispatch.js';
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
@@ -32,5 +34,40 @@ describe('resolveDispatch', () => {
     const r = resolveDispatch(env, local, p, 'web-1');
     expect(r).toMatchObject({ ok: false, code });
     expect(r.ok ? '' : r.message).toMatch(message);
+  });
+});
+
+describe('resolveDispatch under cp_definitions: signed and cp_commands: false', () => {
+  const key = generateAgentKey();
+  const other = generateAgentKey();
+  const signed = (text: string, pem = key.privateKeyPem) => signDefinition(text, createPrivateKey(pem)).text;
+  const signedOnly = policy({ cpDefinitions: 'signed', trustedAgentKeys: [{ key: key.publicKey, name: 'release' }] });
+
+  it('runs a definition signed by a trusted key, parsed without its signature line', () => {
+    const r = resolveDispatch(envelope('other', signed(definition('other'))), local, signedOnly, 'web-1');
+    expect(r).toMatchObject({ ok: true, signedBy: 'release', agent: { name: 'other', body: 'from the CP' } });
+  });
+
+  it.each<[string, string]>([
+    ['unsigned', definition('other')],
+    ['signed by a key not trusted', signed(definition('other'), other.privateKeyPem)],
+    ['changed after signing', signed(definition('other')).replace('from the CP', 'from the CQ')],
+  ])('refuses a definition %s with OKS_ERR_SIGNATURE_INVALID', (_what, text) => {
+    const r = resolveDispatch(envelope('other', text), local, signedOnly, 'web-1');
+    expect(r).toMatchObject({ ok: false, code: 'OKS_ERR_SIGNATURE_INVALID' });
+    expect(r.ok ? '' : r.message).toMatch(/accepts only agent definitions signed by a key it trusts/);
+  });
+
+  it('still runs the host’s own agent, signed or not', () => {
+    expect(resolveDispatch(envelope('probe'), local, signedOnly, 'web-1')).toMatchObject({ ok: true });
+  });
+
+  it('refuses a CP definition that runs commands under cp_commands: false, and accepts one that runs none', () => {
+    const noCommands = policy({ cpCommands: false });
+    const r = resolveDispatch(envelope('other', definition('other')), local, noCommands, 'web-1');
+    expect(r).toMatchObject({ ok: false, code: 'OKS_ERR_POLICY_DENIED' });
+    expect(r.ok ? '' : r.message).toMatch(/cp_commands: false.*a custom command/);
+    const modelOnly = '---\nname: other\nmodel: claude-sonnet-4-5\ntools: [read_file]\n---\nread\n';
+    expect(resolveDispatch(envelope('other', modelOnly), local, noCommands, 'web-1')).toMatchObject({ ok: true });
   });
 });

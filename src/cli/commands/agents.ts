@@ -16,6 +16,7 @@ import type { CliContext } from '../context.js';
 import { collectInput, durationArg } from '../options.js';
 import type { Column } from '../output.js';
 import { runLocal } from './agents-run.js';
+import { registerAgentSigning } from './agents-sign.js';
 
 const collectDir = (v: string, p: string[]): string[] => [...p, v];
 
@@ -53,7 +54,7 @@ export const AGENT_COLUMNS: Column<AgentSpec>[] = [
 
 /** Registers `okesu agents list | validate | run` (SPEC §8.3): the agent authoring tools. */
 export function registerAgents(program: Command, ctx: CliContext): void {
-  const agents = program.command('agents').description('agent files: list the catalog, validate files, run one locally');
+  const agents = program.command('agents').description('agent files: list the catalog, validate files, run one locally, sign and verify');
 
   agents
     .command('list')
@@ -110,6 +111,8 @@ export function registerAgents(program: Command, ctx: CliContext): void {
         if (status !== 'completed') exitWith(1, `run ${status}`);
       }),
     );
+
+  registerAgentSigning(agents, ctx);
 }
 
 /** Flags of `okesu agents run`. */

@@ -52,6 +52,8 @@ describe('loadHostPolicy', () => {
       policy: {
         source: path,
         cpDefinitions: false,
+        trustedAgentKeys: [],
+        cpCommands: true,
         deny: {
           agents: [{ pattern: 'instance-threat' }],
           tools: [{ pattern: 'bash', reason: 'no shells on the database hosts' }],
@@ -78,13 +80,13 @@ describe('loadHostPolicy', () => {
     const path = policyFile(text);
     expect(await loadHostPolicy(path, { required: true })).toEqual({
       ok: true,
-      policy: { source: path, cpDefinitions: true, deny: { agents: [], tools: [], commands: [], paths: [] } },
+      policy: { source: path, cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, deny: { agents: [], tools: [], commands: [], paths: [] } },
     });
   });
 
   it('a missing file that is not required is the empty policy', async () => {
     const r = await loadHostPolicy(join(dir, 'absent.yaml'), { required: false });
-    expect(r).toEqual({ ok: true, policy: { source: '<none>', cpDefinitions: true, deny: { agents: [], tools: [], commands: [], paths: [] } } });
+    expect(r).toEqual({ ok: true, policy: { source: '<none>', cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, deny: { agents: [], tools: [], commands: [], paths: [] } } });
   });
 
   it('a missing file that is required is an error', async () => {
@@ -105,7 +107,7 @@ describe('loadHostPolicy', () => {
     const errors = await errorsOf(path);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(new RegExp(`^${path}:2:10: deny\\.tools: expected array`));
-    expect(errors[1]).toMatch(new RegExp(`^${path}:3:17: cp_definitions: expected boolean`));
+    expect(errors[1]).toMatch(new RegExp(`^${path}:3:17: cp_definitions: expected true, false or signed`));
   });
 
   it('reports a regex that does not compile, at the pattern', async () => {
@@ -129,7 +131,7 @@ describe('loadHostPolicy', () => {
 
   it('refuses a policy that is not a mapping', async () => {
     const path = policyFile('- bash\n');
-    expect(await errorsOf(path)).toEqual([`${path}:1:1: the policy must be a mapping (deny:, cp_definitions:)`]);
+    expect(await errorsOf(path)).toEqual([`${path}:1:1: the policy must be a mapping (deny:, cp_definitions:, allow_executables:, …)`]);
   });
 
   it('refuses a world-writable file', async () => {
@@ -179,6 +181,48 @@ describe('parsePolicy', () => {
     ['a misspelt key', 'deny:\n  tools:\n    - {pattern: bash, reson: typo}\n', '<text>:3:23: deny.tools.0.reson: unknown field; did you mean reason?'],
     ['a number', 'deny:\n  tools:\n    - 42\n', '<text>:3:7: deny.tools.0: expected a pattern, or { pattern, reason }'],
   ])('refuses an entry with %s', (_name, text, error) => {
+    const r = parsePolicy(text, '<text>');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map(formatSpecError)).toEqual([error]);
+  });
+});
+
+describe('parsePolicy: signed definitions and the executable allowlist', () => {
+  const KEY = 'ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=';
+
+  it('reads cp_definitions: signed, trusted keys in both forms, cp_commands and allow_executables', () => {
+    const text = [
+      'cp_definitions: signed',
+      'trusted_agent_keys:',
+      `  - ${KEY}`,
+      `  - { key: "${KEY}", name: release }`,
+      'cp_commands: false',
+      'allow_executables: [/usr/bin/ps, /usr/bin/ss]',
+      'exempt_local_agents: true',
+      '',
+    ].join('\n');
+    const r = parsePolicy(text, '<text>');
+    if (!r.ok) throw new Error(r.errors.map(formatSpecError).join('\n'));
+    expect(r.policy).toMatchObject({
+      cpDefinitions: 'signed', cpCommands: false, allowExecutables: ['/usr/bin/ps', '/usr/bin/ss'], exemptLocalAgents: true,
+      trustedAgentKeys: [{ key: KEY }, { key: KEY, name: 'release' }],
+    });
+  });
+
+  it('leaves allow_executables unset when absent (every executable allowed)', () => {
+    const r = parsePolicy('cp_definitions: true\n', '<text>');
+    expect(r.ok && 'allowExecutables' in r.policy).toBe(false);
+  });
+
+  it.each([
+    ['signed with no trusted key', 'cp_definitions: signed\n', '<text>:1:17: cp_definitions: signed needs at least one key under trusted_agent_keys'],
+    ['a key in another form', 'trusted_agent_keys: ["ssh-ed25519 AAAA"]\n', '<text>:1:22: trusted_agent_keys.0: expected an ed25519 public key written ed25519:<base64 of 32 bytes> (okesu agents keygen prints one)'],
+    ['a key of the wrong length', 'trusted_agent_keys:\n  - key: ed25519:AAAA\n', '<text>:2:10: trusted_agent_keys.0: expected an ed25519 public key written ed25519:<base64 of 32 bytes> (okesu agents keygen prints one)'],
+    ['a misspelt key field', `trusted_agent_keys:\n  - { key: "${KEY}", nmae: x }\n`, '<text>:2:68: trusted_agent_keys.0.nmae: unknown field; did you mean name?'],
+    ['a relative executable', 'allow_executables: [ps]\n', '<text>:1:21: allow_executables.0: expected an absolute path of an executable, such as /usr/bin/ps'],
+    ['cp_definitions: maybe', 'cp_definitions: maybe\n', '<text>:1:17: cp_definitions: expected true, false or signed'],
+    ['exempt_local_agents without a list', 'exempt_local_agents: true\n', '<text>:1:22: exempt_local_agents: exempt_local_agents only qualifies allow_executables, which is not set'],
+  ])('refuses %s, at its location', (_name, text, error) => {
     const r = parsePolicy(text, '<text>');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map(formatSpecError)).toEqual([error]);
