@@ -23,6 +23,8 @@ import { realClock, type CpClock } from './orchestration/clock.js';
 import { createOrchestrationEngine } from './orchestration/engine.js';
 import { createTriggers } from './orchestration/triggers.js';
 import { OkesuError } from '../errors.js';
+import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
+import { createOperatorSessions } from './http/operator-sessions.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -49,6 +51,8 @@ export interface ControlPlaneOptions {
   /** Time and timers of the orchestration schedules (cron triggers); default the real clock. Tests inject a manual one. */
   clock?: CpClock;
   version: string;
+  /** Per-address budget of failed authentications (default DEFAULT_AUTH_LIMIT; `burst: 0` turns limiting off). */
+  authLimit?: Partial<AuthLimitOptions>;
 }
 
 /** A running control plane. */
@@ -57,6 +61,8 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** The store, for tests and embedded use (demo). */
   store(): Store;
+  /** Failed authentications so far, by kind and code, and the refusals (for tests and `/metrics`). */
+  authFailures(): AuthFailureSnapshot;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -65,6 +71,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   const log = deps.log;
   let store: Store | undefined;
   let stopAll: (() => Promise<void>) | undefined;
+  const authFailures = createAuthFailures(options.authLimit ?? {}, { log: log.child({ component: 'auth' }), now });
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -77,7 +84,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
       const auth = createOperatorAuth(st.tokens, now);
-      const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), log });
+      const sessions = createOperatorSessions({ now, clock: options.clock ?? realClock });
+      const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), failures: authFailures, sessions, log });
       const waiters = createRunWaiters();
       const liveness = createLiveness({
         hosts: st.hosts, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
@@ -105,7 +113,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
       const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const tunnels = createTunnelHub({
-        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log,
+        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures,
         events: {
           onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
@@ -140,9 +148,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       orch.engine = engine;
       orch.triggers = triggers;
 
-      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize });
+      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
@@ -197,6 +205,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         // them, so the WebSockets must be terminated before waiting.
         await tunnels.stop();
         await stream.stop();
+        sessions.stop();
         await closed;
         await engine.idle();
         ingest.flush();
@@ -213,5 +222,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       if (!store) throw new Error('control plane not started');
       return store;
     },
+    authFailures: () => authFailures.snapshot(),
   };
 }
