@@ -24,7 +24,7 @@ import { createOrchestrationEngine } from './orchestration/engine.js';
 import { createTriggers } from './orchestration/triggers.js';
 import { OkesuError } from '../errors.js';
 import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
-import { createOperatorSessions } from './http/operator-sessions.js';
+import { createOperatorSessions, type OperatorSessions } from './http/operator-sessions.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -63,6 +63,8 @@ export interface ControlPlane {
   store(): Store;
   /** Failed authentications so far, by kind and code, and the refusals (for tests and `/metrics`). */
   authFailures(): AuthFailureSnapshot;
+  /** Live operator connections (streams, long polls) across all tokens (for tests and `/metrics`). */
+  operatorConnections(): number;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -72,6 +74,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   let store: Store | undefined;
   let stopAll: (() => Promise<void>) | undefined;
   const authFailures = createAuthFailures(options.authLimit ?? {}, { log: log.child({ component: 'auth' }), now });
+  let liveSessions: OperatorSessions | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -85,6 +88,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const auth = createOperatorAuth(st.tokens, now);
       const sessions = createOperatorSessions({ now, clock: options.clock ?? realClock });
+      liveSessions = sessions;
       const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), failures: authFailures, sessions, log });
       const waiters = createRunWaiters();
       const liveness = createLiveness({
@@ -223,5 +227,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       return store;
     },
     authFailures: () => authFailures.snapshot(),
+    operatorConnections: () => liveSessions?.count() ?? 0,
   };
 }
