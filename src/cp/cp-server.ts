@@ -1,5 +1,5 @@
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openStore, type Store } from './store/store.js';
@@ -165,6 +165,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const srv = createServer({
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+      });
+      // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
+      srv.on('connection', (socket: Socket) => {
+        if (!authFailures.admit(socket.remoteAddress)) socket.destroy();
       });
       srv.on('request', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {

@@ -40,6 +40,8 @@ export interface AuthFailureSnapshot {
   failures: Record<AuthKind, Partial<Record<ErrorCode, number>>>;
   /** Attempts refused with 429 by kind. */
   limited: Record<AuthKind, number>;
+  /** Connections closed at accept, before TLS, from addresses that went on regardless of 429s. */
+  dropped: number;
   /** Addresses currently holding a budget. */
   addresses: number;
 }
@@ -64,13 +66,16 @@ export function addressKey(remote: string | undefined): string {
  * Logs, counts and limits failed authentications per source address (a token bucket each): an address that keeps
  * failing is answered 429 + `Retry-After` before any credential is looked at, so a flood of bad attempts cannot
  * brute-force or drown the CP, while other addresses go on unhindered. Successes never touch a bucket.
+ * A refused attempt costs budget too (down to -burst): an address that ignores `Retry-After` gets no further, and once
+ * its debt is near that floor its new connections are closed at accept, before the TLS handshake that is most of what
+ * a refused attempt costs the CP.
  */
 export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { log: Logger; now: () => number }) {
   const o = { ...DEFAULT_AUTH_LIMIT, ...options };
   const buckets = new Map<string, Bucket>();
   const failures: AuthFailureSnapshot['failures'] = { operator: {}, register: {}, tunnel: {} };
   const limited: AuthFailureSnapshot['limited'] = { operator: 0, register: 0, tunnel: 0 };
-  const fullAfterMs = o.refillPerS > 0 ? (o.burst / o.refillPerS) * 1000 : Infinity;
+  let dropped = 0;
 
   const refill = (b: Bucket, at: number): void => {
     b.tokens = Math.min(o.burst, b.tokens + ((at - b.at) / 1000) * o.refillPerS);
@@ -79,7 +84,8 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
   // Buckets are kept in least-recently-failed order: the oldest ones are full again (forgettable) or the first to go.
   const evict = (at: number): void => {
     for (const [key, b] of buckets) {
-      if (buckets.size < o.maxAddresses && at - b.at < fullAfterMs) return;
+      const full = b.tokens + ((at - b.at) / 1000) * o.refillPerS >= o.burst;
+      if (buckets.size < o.maxAddresses && !full) return;
       buckets.delete(key);
     }
   };
@@ -93,6 +99,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       if (!b) return;
       refill(b, deps.now());
       if (b.tokens >= 1) return;
+      b.tokens = Math.max(-o.burst, b.tokens - 1);
       limited[kind]++;
       const retryAfterS = Math.max(1, Math.ceil((1 - b.tokens) / o.refillPerS));
       if (!b.logged) {
@@ -100,6 +107,17 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
         deps.log.warn({ kind, remote: key, retry_after_s: retryAfterS }, 'too many failed authentications; refusing this address for now');
       }
       throw new RateLimitedError(retryAfterS);
+    },
+    /** False when `remote` ran its budget down to the floor: close its new connection before any TLS work. */
+    admit(remote: string | undefined): boolean {
+      if (o.burst <= 0) return true;
+      const b = buckets.get(addressKey(remote));
+      if (!b) return true;
+      refill(b, deps.now());
+      // At least one 429 (saying when to come back) comes before any connection is closed unanswered.
+      if (b.tokens > Math.min(-1, 1 - o.burst)) return true;
+      dropped++;
+      return false;
     },
     /**
      * Records a failed authentication: a log line, a counter, one unit of the address's budget. `detail` is logged
@@ -128,6 +146,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       return {
         failures: { operator: { ...failures.operator }, register: { ...failures.register }, tunnel: { ...failures.tunnel } },
         limited: { ...limited },
+        dropped,
         addresses: buckets.size,
       };
     },

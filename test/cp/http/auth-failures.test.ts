@@ -47,26 +47,42 @@ describe('createAuthFailures', () => {
       expect(refused('10.0.0.1')).toBeUndefined();
       f.fail('register', '10.0.0.1', 'OKS_ERR_TOKEN_INVALID');
     }
-    expect(refused('10.0.0.1')).toBe(2);
+    // Budget 0, and the refusal costs one more: back at 1 after (1 - -1) / 0.5 = 4 s.
+    expect(refused('10.0.0.1')).toBe(4);
     expect(refused('10.0.0.2')).toBeUndefined(); // another address is not affected
-    advance(1000);
-    expect(refused('10.0.0.1')).toBe(1);
-    advance(1000);
+    advance(4000);
     expect(refused('10.0.0.1')).toBeUndefined();
     f.fail('register', '10.0.0.1', 'OKS_ERR_TOKEN_INVALID');
-    expect(refused('10.0.0.1')).toBe(2);
+    expect(refused('10.0.0.1')).toBe(4);
     expect(f.snapshot()).toEqual({
       failures: { operator: {}, register: { OKS_ERR_TOKEN_INVALID: 4 }, tunnel: {} },
-      limited: { operator: 0, register: 3, tunnel: 0 },
+      limited: { operator: 0, register: 2, tunnel: 0 },
+      dropped: 0,
       addresses: 1,
     });
+  });
+
+  it('closes the connections of an address that ignores Retry-After until it backs off', () => {
+    const { f, refused, advance } = setup({ burst: 3, refillPerS: 1 });
+    for (let i = 0; i < 3; i++) f.fail('operator', '10.0.0.1', 'OKS_ERR_TOKEN_INVALID');
+    expect(f.admit('10.0.0.1')).toBe(true);
+    expect([refused('10.0.0.1'), refused('10.0.0.1'), refused('10.0.0.1'), refused('10.0.0.1')]).toEqual([2, 3, 4, 4]); // floor -3
+    expect(f.admit('10.0.0.1')).toBe(false);
+    expect(f.admit('10.0.0.2')).toBe(true);
+    advance(1000);
+    expect(f.admit('10.0.0.1')).toBe(false);
+    advance(1000);
+    expect(f.admit('10.0.0.1')).toBe(true);
+    advance(2000);
+    expect(refused('10.0.0.1')).toBeUndefined();
+    expect(f.snapshot()).toMatchObject({ limited: { register: 4 }, dropped: 2 });
   });
 
   it('keeps one budget per address across kinds, and IPv6 addresses of one /64 share it', () => {
     const { f, refused } = setup({ burst: 2, refillPerS: 1 });
     f.fail('operator', '2001:db8:1:2::10', 'OKS_ERR_TOKEN_INVALID');
     f.fail('tunnel', '2001:db8:1:2::11', 'OKS_ERR_CLIENT_CERT_REQUIRED');
-    expect(refused('2001:db8:1:2::12')).toBe(1);
+    expect(refused('2001:db8:1:2::12')).toBe(2);
     expect(refused('2001:db8:1:3::12')).toBeUndefined();
   });
 
