@@ -98,10 +98,13 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       const b = buckets.get(key);
       if (!b) return;
       refill(b, deps.now());
-      if (b.tokens >= 1) return;
+      if (b.tokens >= 1) {
+        b.logged = false; // the next empty spell is news again
+        return;
+      }
       b.tokens = Math.max(-o.burst, b.tokens - 1);
       limited[kind]++;
-      const retryAfterS = Math.max(1, Math.ceil((1 - b.tokens) / o.refillPerS));
+      const retryAfterS = Math.min(3600, Math.max(1, Math.ceil((1 - b.tokens) / o.refillPerS)));
       if (!b.logged) {
         b.logged = true;
         deps.log.warn({ kind, remote: key, retry_after_s: retryAfterS }, 'too many failed authentications; refusing this address for now');
@@ -137,7 +140,6 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
         b = { tokens: o.burst, at, logged: false };
       }
       b.tokens = Math.max(0, b.tokens - 1);
-      if (b.tokens >= 1) b.logged = false;
       evict(at);
       buckets.set(key, b);
     },
