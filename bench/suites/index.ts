@@ -6,6 +6,7 @@ import { suite as e2eLatencySuite } from './e2e-latency.js';
 import { daimonFootprintSuite } from './daimon-footprint.js';
 import { suite as reconnectStormSuite } from './reconnect-storm.js';
 import { suite as consoleSuite } from './console.js';
+import { suite as authFloodSuite } from './auth-flood.js';
 
-/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7). */
-export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite];
+/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7), then the auth flood (issue 13). */
+export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite, authFloodSuite];

@@ -1,5 +1,5 @@
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openStore, type Store } from './store/store.js';
@@ -24,6 +24,8 @@ import { realClock, type CpClock } from './orchestration/clock.js';
 import { createOrchestrationEngine } from './orchestration/engine.js';
 import { createTriggers } from './orchestration/triggers.js';
 import { OkesuError } from '../errors.js';
+import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
+import { createOperatorSessions, type OperatorSessions } from './http/operator-sessions.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -50,6 +52,8 @@ export interface ControlPlaneOptions {
   /** Time and timers of the orchestration schedules (cron triggers); default the real clock. Tests inject a manual one. */
   clock?: CpClock;
   version: string;
+  /** Per-address budget of failed authentications (default DEFAULT_AUTH_LIMIT; `burst: 0` turns limiting off). */
+  authLimit?: Partial<AuthLimitOptions>;
 }
 
 /** A running control plane. */
@@ -58,6 +62,10 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** The store, for tests and embedded use (demo). */
   store(): Store;
+  /** Failed authentications so far, by kind and code, and the refusals (for tests and `/metrics`). */
+  authFailures(): AuthFailureSnapshot;
+  /** Live operator connections (streams, long polls) across all tokens (for tests and `/metrics`). */
+  operatorConnections(): number;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -66,6 +74,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   const log = deps.log;
   let store: Store | undefined;
   let stopAll: (() => Promise<void>) | undefined;
+  const authFailures = createAuthFailures(options.authLimit ?? {}, { log: log.child({ component: 'auth' }), now });
+  let liveSessions: OperatorSessions | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -88,7 +98,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
       const auth = createOperatorAuth(st.tokens, now);
-      const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), log });
+      const sessions = createOperatorSessions({ now, clock: options.clock ?? realClock });
+      liveSessions = sessions;
+      const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), failures: authFailures, sessions, log });
       const waiters = createRunWaiters();
       const liveness = createLiveness({
         hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
@@ -116,7 +128,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
       const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const tunnels = createTunnelHub({
-        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log,
+        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures,
         events: {
           onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
@@ -151,9 +163,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       orch.engine = engine;
       orch.triggers = triggers;
 
-      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, mapError: (err) => st.health.failed(err, 'api') });
+      const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
@@ -164,6 +176,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const srv = createServer({
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+      });
+      // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
+      srv.on('connection', (socket: Socket) => {
+        if (!authFailures.admit(socket.remoteAddress)) socket.destroy();
       });
       srv.on('request', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
@@ -214,6 +230,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         // them, so the WebSockets must be terminated before waiting.
         await tunnels.stop();
         await stream.stop();
+        sessions.stop();
         await closed;
         await engine.idle();
         ingest.flush();
@@ -231,5 +248,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       if (!store) throw new Error('control plane not started');
       return store;
     },
+    authFailures: () => authFailures.snapshot(),
+    operatorConnections: () => liveSessions?.count() ?? 0,
   };
 }

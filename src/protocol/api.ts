@@ -169,15 +169,26 @@ export const fanOutResponseSchema = z.object({
 /** A fan-out answer. */
 export type FanOutResponse = z.infer<typeof fanOutResponseSchema>;
 
-/** POST /v1/tokens. */
+/** Longest lifetime a token can be given (`ttl_ms`): one year. */
+export const MAX_TOKEN_TTL_MS = 365 * 86_400_000;
+
+/**
+ * POST /v1/tokens. Strict: an unknown field is refused (naming it) rather than dropped, so a caller never believes a
+ * setting took effect when it did not. Operator tokens without `ttl_ms` never expire; join tokens default to 1 h.
+ */
 export const createTokenRequestSchema = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     kind: z.literal('join'),
-    ttl_ms: z.number().int().positive().max(365 * 86_400_000).default(3_600_000),
+    ttl_ms: z.number().int().positive().max(MAX_TOKEN_TTL_MS).default(3_600_000),
     uses: z.number().int().positive().max(100_000).default(1),
     name: z.string().max(128).default(''),
   }),
-  z.object({ kind: z.literal('operator'), role: z.enum(ROLES), name: z.string().max(128).default('') }),
+  z.strictObject({
+    kind: z.literal('operator'),
+    role: z.enum(ROLES),
+    ttl_ms: z.number().int().positive().max(MAX_TOKEN_TTL_MS).optional(),
+    name: z.string().max(128).default(''),
+  }),
 ]);
 /** A token creation request. */
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
@@ -233,6 +244,12 @@ export const streamMessageSchema = z.discriminatedUnion('type', [
 ]);
 /** A live stream message. */
 export type StreamMessage = z.infer<typeof streamMessageSchema>;
+
+/**
+ * WebSocket close code of a `/v1/stream` socket whose token lost its standing (revoked, or expired while connected);
+ * the close reason is the error code, after an `error` message saying the same. Reconnecting with that token is futile.
+ */
+export const STREAM_CLOSE_TOKEN_ENDED = 4401;
 
 /** Summary counts by severity, category and agent. */
 export const findingSummarySchema = z.object({

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { ClientConfig } from '../protocol/client-config.js';
-import { streamMessageSchema } from '../protocol/api.js';
+import { STREAM_CLOSE_TOKEN_ENDED, streamMessageSchema } from '../protocol/api.js';
 import type { FindingFilter, StreamMessage } from '../protocol/api.js';
 import { describeIssues } from '../protocol/event.js';
 import { apiUrl, errorFromBody, reason } from './operator-client.js';
@@ -122,6 +122,11 @@ export function openStream(config: ClientConfig, opts: StreamOptions): StreamHan
       if (stopped || ws !== socket) return;
       ws = undefined;
       const text = buf.toString('utf8');
+      // The token was revoked or expired while connected: every reconnect would be refused, so stop and say why.
+      if (code === STREAM_CLOSE_TOKEN_ENDED) {
+        stop(`${text || 'OKS_ERR_TOKEN_REVOKED'}: the CP closed the stream because its token is no longer valid`);
+        return;
+      }
       const detail = why ?? `closed by the CP (${code}${text ? ` ${text}` : ''})`;
       const delay = backoffDelay(attempt++, minMs, maxMs);
       state('connecting', `${detail}; retrying in ${delay} ms`);

@@ -47,7 +47,7 @@ describe('usage errors exit 2 with a message naming the problem', () => {
     [['run', 'edr', '--host', 'h', '--dispatch', 'pigeon'], /--dispatch/],
     [['token', 'create'], /--join or --role/],
     [['token', 'create', '--join', '--role', 'admin'], /exclude/],
-    [['token', 'create', '--role', 'viewer', '--ttl', '1h'], /join tokens only/],
+    [['token', 'create', '--role', 'viewer', '--uses', '2'], /join tokens only/],
     [['token', 'create', '--role', 'root'], /root/],
     [['token', 'create', '--join', '--ttl', 'soon'], /--ttl/],
     [['hosts', 'extra'], /too many arguments/],
@@ -116,6 +116,28 @@ describe('commands against a fake client', () => {
     const { out } = await cli(['token', 'create', '--role', 'viewer', '--name', 'grafana'], { createClient: () => fakeClient({ createToken }) });
     expect(out).toBe('okt_secret\n');
     expect(createToken).toHaveBeenCalledWith({ kind: 'operator', role: 'viewer', name: 'grafana' });
+  });
+
+  it('token create --role --ttl sends the lifetime of an operator token', async () => {
+    const createToken = vi.fn(async () => ({ token: 'okt_secret', view: tokenView({ kind: 'operator', role: 'viewer' }) }));
+    const { code, out } = await cli(['token', 'create', '--role', 'viewer', '--ttl', '30d'], { createClient: () => fakeClient({ createToken }) });
+    expect({ code, out }).toEqual({ code: 0, out: 'okt_secret\n' });
+    expect(createToken).toHaveBeenCalledWith({ kind: 'operator', role: 'viewer', name: '', ttl_ms: 30 * 86_400_000 });
+  });
+
+  it('token list shows when each token expires (never for none); --json carries expires_at', async () => {
+    const tokens = [
+      tokenView({ id: 'op1', kind: 'operator', role: 'viewer', uses_left: null, expires_at: NOW + 30 * 86_400_000 }),
+      tokenView({ id: 'op2', kind: 'operator', role: 'admin', uses_left: null, expires_at: null }),
+    ];
+    const listTokens = vi.fn(async () => tokens);
+    const table = await cli(['token', 'list'], { createClient: () => fakeClient({ listTokens }) });
+    const lines = table.out.split('\n');
+    expect(lines[0]).toMatch(/EXPIRES/);
+    expect(lines.find((l) => l.startsWith('op1'))).toContain('2026-12-24T17:23:19Z');
+    expect(lines.find((l) => l.startsWith('op2'))).toMatch(/\bnever\b/);
+    const json = await cli(['token', 'list', '--json'], { createClient: () => fakeClient({ listTokens }) });
+    expect((JSON.parse(json.out) as { expires_at: number | null }[]).map((t) => t.expires_at)).toEqual([NOW + 30 * 86_400_000, null]);
   });
 
   it('hosts prints the fleet table; --json prints the HostView array', async () => {

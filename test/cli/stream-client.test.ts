@@ -132,6 +132,23 @@ describe('openStream', () => {
     expect(states.filter((s) => s.state === 'closed')).toHaveLength(1);
   });
 
+  it('stops for good, saying why, when the CP closes the stream with 4401 (token revoked or expired while connected)', async () => {
+    const config = await start([
+      (ws) => {
+        send(ws, { type: 'ready', cursor: 5 });
+        ws.close(4401, 'OKS_ERR_TOKEN_EXPIRED');
+      },
+      (ws) => send(ws, { type: 'ready', cursor: 5 }),
+    ]);
+    open(config);
+    await vi.waitFor(() => expect(states.at(-1)?.state).toBe('closed'), { timeout: 10_000 });
+
+    expect(states.at(-1)?.detail).toMatch(/^OKS_ERR_TOKEN_EXPIRED: .*token is no longer valid/);
+    // The close handler stops without arming a retry, so no second upgrade can follow.
+    expect(server.upgrades).toHaveLength(1);
+    expect(states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+  });
+
   it('retries after a non-auth HTTP refusal', async () => {
     const config = await start([
       { status: 503, body: { error: { code: 'OKS_ERR_INTERNAL', message: 'internal error: starting up' } } },

@@ -32,7 +32,7 @@ export function tokenColumns(now: number): Column<TokenView>[] {
     { header: 'ROLE', value: (t) => t.role ?? '-' },
     { header: 'NAME', value: (t) => t.name || '-', max: 32 },
     { header: 'CREATED', value: (t) => formatUtcSeconds(t.created_at) },
-    { header: 'EXPIRES', value: (t) => (t.expires_at === null ? '-' : formatUtcSeconds(t.expires_at)) },
+    { header: 'EXPIRES', value: (t) => (t.expires_at === null ? 'never' : formatUtcSeconds(t.expires_at)) },
     { header: 'USES LEFT', value: (t) => (t.uses_left === null ? '-' : String(t.uses_left)), align: 'right' },
     { header: 'STATUS', value: (t) => tokenStatus(t, now), tone: (t) => (tokenStatus(t, now) === 'active' ? 'ok' : 'muted') },
   ];
@@ -46,20 +46,20 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .description('create a token and print only its secret, so JOIN=$(okesu token create --join) works')
     .option('--join', 'a join token for registering a daimon')
     .addOption(new Option('--role <role>', 'an operator token with this role').choices(ROLES))
-    .addOption(new Option('--ttl <duration>', 'join token lifetime (default 1h)').argParser(durationArg))
+    .addOption(new Option('--ttl <duration>', 'token lifetime, e.g. 1h or 30d (join: default 1h; operator: default never expires)').argParser(durationArg))
     .addOption(new Option('--uses <n>', 'join token uses (default 1)').argParser(positiveIntArg))
     .option('--name <name>', 'a note shown in token list')
     .addOption(configOption())
-    .addHelpText('after', '\nExamples:\n  JOIN=$(okesu token create --join --ttl 1h --uses 5)\n  okesu token create --role viewer --name grafana');
+    .addHelpText('after', '\nExamples:\n  JOIN=$(okesu token create --join --ttl 1h --uses 5)\n  okesu token create --role viewer --name grafana --ttl 30d');
   create.action(
     action(ctx, async (opts: CreateOptions) => {
       if (opts.join === undefined && opts.role === undefined) usageError(create, 'pass --join or --role <role>');
       if (opts.join && opts.role) usageError(create, '--join and --role exclude each other');
-      if (opts.role && (opts.ttl !== undefined || opts.uses !== undefined)) usageError(create, '--ttl and --uses apply to join tokens only');
+      if (opts.role && opts.uses !== undefined) usageError(create, '--uses applies to join tokens only');
       const { client } = ctx.connect(opts.config);
       const name = opts.name ?? '';
       const created = opts.role
-        ? await client.createToken({ kind: 'operator', role: opts.role, name })
+        ? await client.createToken({ kind: 'operator', role: opts.role, name, ...(opts.ttl !== undefined && { ttl_ms: opts.ttl }) })
         : await client.createToken({ kind: 'join', name, ...(opts.ttl !== undefined && { ttl_ms: opts.ttl }), ...(opts.uses !== undefined && { uses: opts.uses }) });
       ctx.out.printLine(created.token);
     }),

@@ -9,7 +9,13 @@ import { parseQuery } from './parse-query.js';
 
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
-const tokenView = ({ hash: _hash, ...row }: TokenRow): TokenView => row;
+/** A token as the API shows it: the listed fields picked one by one, so the stored hash can never slip through. */
+function tokenView(row: Omit<TokenRow, 'hash'> & Partial<Pick<TokenRow, 'hash'>>): TokenView {
+  return {
+    id: row.id, kind: row.kind, role: row.role, name: row.name, created_at: row.created_at, expires_at: row.expires_at,
+    uses_left: row.uses_left, revoked_at: row.revoked_at, created_by: row.created_by,
+  };
+}
 
 /** Tokens and the audit log (findings: finding-routes.ts). */
 export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
@@ -20,14 +26,14 @@ export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: Api
     const token = req.kind === 'join' ? mintToken('join', api.identity.caPin) : mintToken('operator');
     const row: Omit<TokenRow, 'revoked_at'> = {
       id: token.parsed.id, kind: req.kind, role: req.kind === 'operator' ? req.role : null, name: req.name, hash: token.hash,
-      created_at: now, expires_at: req.kind === 'join' ? now + req.ttl_ms : null, uses_left: req.kind === 'join' ? req.uses : null,
+      created_at: now, expires_at: req.ttl_ms === undefined ? null : now + req.ttl_ms, uses_left: req.kind === 'join' ? req.uses : null,
       created_by: by.name,
     };
     api.store.transaction(() => {
       api.store.tokens.insert(row);
       api.store.audit.record(now, by, 'token.create', row.id, { kind: row.kind, role: row.role, name: row.name, uses: row.uses_left, expires_at: row.expires_at });
     });
-    return { status: 201, json: { token: token.text, view: { ...row, revoked_at: null } satisfies TokenView } };
+    return { status: 201, json: { token: token.text, view: tokenView({ ...row, revoked_at: null }) } };
   });
   router.add('GET', '/v1/tokens', 'admin', () => ({ json: { tokens: api.store.tokens.list().map(tokenView) } }));
   router.add('DELETE', '/v1/tokens/:id', 'admin', (ctx) => {
@@ -40,6 +46,8 @@ export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: Api
       return ok;
     });
     if (!done) throw new OkesuError('OKS_ERR_NOT_FOUND', `no active token ${id}`);
+    // Authentication happens once per connection: the token's open streams and long polls end here, not at their next request.
+    api.sessions.endToken(id, 'OKS_ERR_TOKEN_REVOKED');
     return { json: { id, revoked: true } };
   });
   router.add('GET', '/v1/audit', 'admin', (ctx) => ({ json: { entries: api.store.audit.list(parseQuery(auditQuery, ctx.query).limit) } }));

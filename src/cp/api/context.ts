@@ -7,6 +7,8 @@ import type { RunWaiters } from '../run-waiters.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { TunnelHub } from '../tunnel/tunnel-hub.js';
 import type { AgentLibrary } from '../agent-library.js';
+import type { AuthFailures } from '../http/auth-failures.js';
+import type { OperatorSessions } from '../http/operator-sessions.js';
 
 /** What the API route handlers use. */
 export interface ApiContext {
@@ -22,4 +24,8 @@ export interface ApiContext {
   now: () => number;
   log: Logger;
   version: string;
+  /** Failed registrations are logged, counted and limited per address here. */
+  authFailures: AuthFailures;
+  /** Live operator connections by token: revoking a token ends them. */
+  sessions: OperatorSessions;
 }

@@ -11,8 +11,16 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
   router.add('GET', '/v1/health', 'public', () => ({ json: { ok: true, version: api.version } }));
   router.add('GET', '/v1/ca', 'public', () => ({ text: api.identity.ca.certPem }));
   router.add('POST', '/v1/register', 'public', async (ctx) => {
-    const req = await ctx.body(registerRequestSchema);
-    const res = await registerHost(api.store, api.identity, req, api.now());
+    const remote = ctx.req.socket.remoteAddress;
+    api.authFailures.gate('register', remote);
+    let res: Awaited<ReturnType<typeof registerHost>>;
+    try {
+      res = await registerHost(api.store, api.identity, await ctx.body(registerRequestSchema), api.now());
+    } catch (err) {
+      // A malformed body's message can quote the body (the token in it): the code alone is logged then.
+      if (err instanceof OkesuError && err.status < 500) api.authFailures.fail('register', remote, err.code, err.code === 'OKS_ERR_BAD_REQUEST' ? undefined : err.message);
+      throw err;
+    }
     api.log.info({ host: res.hostname }, 'host registered');
     const row = api.store.hosts.get(res.hostname);
     if (row) {

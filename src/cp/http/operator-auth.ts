@@ -5,11 +5,12 @@ import { parseToken } from '../../protocol/tokens.js';
 import type { TokensRepo } from '../store/tokens.js';
 import { secretMatches } from '../secrets.js';
 
-/** An authenticated operator: the token's id, its name and role. */
+/** An authenticated operator: the token's id, its name and role, and when the token expires (null: never). */
 export interface OperatorIdentity {
   tokenId: string;
   name: string;
   role: Role;
+  expiresAt?: number | null;
 }
 
 /** Reads `Authorization: Bearer …` from a request; undefined when absent. */
@@ -35,7 +36,7 @@ export function createOperatorAuth(tokens: TokensRepo, now: () => number) {
       }
       if (row.revoked_at !== null) throw new OkesuError('OKS_ERR_TOKEN_REVOKED');
       if (row.expires_at !== null && row.expires_at <= now()) throw new OkesuError('OKS_ERR_TOKEN_EXPIRED');
-      return { tokenId: row.id, name: row.name || row.id, role: row.role };
+      return { tokenId: row.id, name: row.name || row.id, role: row.role, expiresAt: row.expires_at };
     },
     /** Throws OKS_ERR_FORBIDDEN unless `op` has at least `needed`. */
     authorize(op: OperatorIdentity, needed: Role): void {

@@ -6,6 +6,8 @@ import { LIMITS } from '../../protocol/limits.js';
 import { describeIssues } from '../../protocol/event.js';
 import type { Role } from '../../protocol/api.js';
 import type { OperatorIdentity } from './operator-auth.js';
+import { RateLimitedError, type AuthFailures } from './auth-failures.js';
+import type { OperatorSessions } from './operator-sessions.js';
 
 /** What a route handler receives. */
 export interface RequestContext {
@@ -23,6 +25,7 @@ export interface Reply {
   status?: number;
   json?: unknown;
   text?: string;
+  headers?: Record<string, string>;
 }
 
 /** Who may call a route: nobody needs a token (`public`) or at least this role. */
@@ -77,6 +80,10 @@ export function createRouter(deps: {
   authorize(op: OperatorIdentity, needed: Role): void;
   /** Maps an error that is not a catalogue error (a store failure → 503 OKS_ERR_STORE_*); undefined for a 500. */
   mapError?: (err: unknown) => OkesuError | undefined;
+  /** Failed operator authentications are logged, counted and limited per address here. */
+  failures: AuthFailures;
+  /** Reads in flight (long polls) are registered here, so revoking or expiring their token ends them. */
+  sessions: OperatorSessions;
 }) {
   const routes: Route[] = [];
 
@@ -92,12 +99,24 @@ export function createRouter(deps: {
     return params;
   };
 
+  // Operator authentication behind the per-address failure budget: a refused address is not even looked up.
+  const authenticate = (req: IncomingMessage): OperatorIdentity => {
+    const remote = req.socket.remoteAddress;
+    deps.failures.gate('operator', remote);
+    try {
+      return deps.authenticate(req);
+    } catch (err) {
+      if (err instanceof OkesuError) deps.failures.fail('operator', remote, err.code, err.message);
+      throw err;
+    }
+  };
+
   const send = (res: ServerResponse, reply: Reply): void => {
     const status = reply.status ?? 200;
     if (reply.text !== undefined) {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
+      res.writeHead(status, { ...reply.headers, 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
     } else {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
+      res.writeHead(status, { ...reply.headers, 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
     }
   };
 
@@ -125,7 +144,7 @@ export function createRouter(deps: {
         if (!found) throw new OkesuError('OKS_ERR_NOT_FOUND', pathKnown ? `${req.method} not allowed on ${url.pathname}` : `no endpoint ${url.pathname}`);
         let operator: OperatorIdentity | undefined;
         if (found.route.access !== 'public') {
-          operator = deps.authenticate(req);
+          operator = authenticate(req);
           deps.authorize(operator, found.route.access);
         }
         const ctx: RequestContext = {
@@ -135,13 +154,30 @@ export function createRouter(deps: {
           operator,
           body: async (schema) => parseJsonWith(schema, (await readBody(req)).toString('utf8'), 'request body'),
         };
-        send(res, await found.route.handler(ctx));
+        // Reads may wait (long polls): one whose token is revoked or expires meanwhile is answered 401 at once.
+        // Mutations are not cut short: they were allowed when they started and finish quickly.
+        let ended = false;
+        const untrack =
+          operator && req.method === 'GET'
+            ? deps.sessions.track(operator, (reason) => {
+                ended = true;
+                if (!res.headersSent) send(res, { status: 401, json: new OkesuError(reason).toBody() });
+                else res.destroy();
+              })
+            : undefined;
+        try {
+          const reply = await found.route.handler(ctx);
+          if (!ended) send(res, reply);
+        } finally {
+          untrack?.();
+        }
       } catch (err) {
         const error = err instanceof OkesuError ? err : (deps.mapError?.(err) ?? new OkesuError('OKS_ERR_INTERNAL'));
         if (!(err instanceof OkesuError)) deps.log.error({ err, code: error.code, url: req.url }, 'request failed');
         else if (error.status >= 500) deps.log.error({ code: error.code, url: req.url }, error.message);
-        if (!res.headersSent) send(res, { status: error.status || 500, json: error.toBody() });
-        else res.destroy();
+        const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterS) } : undefined;
+        if (!res.headersSent) send(res, { status: error.status || 500, json: error.toBody(), headers });
+        else if (!res.writableEnded) res.destroy();
       }
     },
   };

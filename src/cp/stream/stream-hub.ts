@@ -5,13 +5,15 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { LIMITS } from '../../protocol/limits.js';
-import { findingFilterSchema, type FindingFilter, type StreamMessage } from '../../protocol/api.js';
+import { findingFilterSchema, STREAM_CLOSE_TOKEN_ENDED, type FindingFilter, type StreamMessage } from '../../protocol/api.js';
 import { describeIssues } from '../../protocol/event.js';
 import type { StoredFinding } from '../../protocol/finding.js';
 import { matchesFilter } from '../../protocol/finding-filter.js';
 import type { FeedEntry, FeedKind, FeedRepo } from '../store/feed.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
+import type { AuthFailures } from '../http/auth-failures.js';
+import type { EndReason, OperatorSessions } from '../http/operator-sessions.js';
 
 const KINDS = ['finding', 'host', 'run', 'orchestration_run', 'triage'] as const satisfies readonly FeedKind[];
 const REPLAY_PAGE = 500;
@@ -41,7 +43,15 @@ interface Client {
  * A client that reconnects with `?after=<last cursor>` gets the retained backlog first, then live messages,
  * with nothing missed and nothing repeated.
  */
-export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: IncomingMessage): OperatorIdentity; log: Logger }) {
+export function createStreamHub(deps: {
+  feed: FeedRepo;
+  authenticate(req: IncomingMessage): OperatorIdentity;
+  /** Failed authentications are logged, counted and limited per address here. */
+  failures: AuthFailures;
+  /** Each socket is registered under its token, so revoking or expiring the token closes it. */
+  sessions: OperatorSessions;
+  log: Logger;
+}) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.streamClientFrameBytes, perMessageDeflate: false });
   const clients = new Set<Client>();
   let pinger: NodeJS.Timeout | undefined;
@@ -112,14 +122,27 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
     step();
   };
 
-  const attach = (ws: WebSocket, query: z.infer<typeof streamQuerySchema>): void => {
+  // The error frame says why in words a client shows; the close code tells it not to reconnect with this token.
+  const endForToken = (c: Client, op: OperatorIdentity, reason: EndReason): void => {
+    clients.delete(c);
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    sendRaw(c, { type: 'error', code: reason, message: new OkesuError(reason).message });
+    c.ws.close(STREAM_CLOSE_TOKEN_ENDED, reason);
+    deps.log.info({ token: op.tokenId, reason }, 'stream closed: its token lost its standing');
+  };
+
+  const attach = (ws: WebSocket, op: OperatorIdentity, query: z.infer<typeof streamQuerySchema>): void => {
     const { after, kinds, ...filter } = query;
     const c: Client = { ws, kinds: new Set(kinds && kinds.length ? kinds : KINDS), filter, live: false, alive: true };
     clients.add(c);
+    const untrack = deps.sessions.track(op, (reason) => endForToken(c, op, reason));
     ws.on('pong', () => (c.alive = true));
     ws.on('message', () => undefined); // clients have nothing to say; frames are ignored (size-capped by maxPayload)
     ws.on('error', (err) => deps.log.debug({ err: err.message }, 'stream socket error'));
-    ws.on('close', () => clients.delete(c));
+    ws.on('close', () => {
+      clients.delete(c);
+      untrack();
+    });
     replay(c, after ?? deps.feed.head());
   };
 
@@ -134,12 +157,20 @@ export function createStreamHub(deps: { feed: FeedRepo; authenticate(req: Incomi
       if (pending.length === 1) queueMicrotask(flushPending);
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      const remote = req.socket.remoteAddress;
       try {
-        deps.authenticate(req);
+        deps.failures.gate('operator', remote);
+        let op: OperatorIdentity;
+        try {
+          op = deps.authenticate(req);
+        } catch (err) {
+          if (err instanceof OkesuError) deps.failures.fail('operator', remote, err.code, err.message);
+          throw err;
+        }
         const url = new URL(req.url ?? '/', 'https://cp.invalid');
         const parsed = streamQuerySchema.safeParse(Object.fromEntries(url.searchParams));
         if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `stream query: ${describeIssues(parsed.error)}`);
-        wss.handleUpgrade(req, socket, head, (ws) => attach(ws, parsed.data));
+        wss.handleUpgrade(req, socket, head, (ws) => attach(ws, op, parsed.data));
       } catch (err) {
         const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
         refuseUpgrade(socket, error);

@@ -14,6 +14,7 @@ import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
+import type { AuthFailures } from '../http/auth-failures.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -69,6 +70,8 @@ export function createTunnelHub(deps: {
   reconnectRatePerS?: number;
   now: () => number;
   log: Logger;
+  /** Refused tunnels are logged, counted and limited per address here. */
+  failures: AuthFailures;
 }) {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
@@ -213,11 +216,14 @@ export function createTunnelHub(deps: {
     /** Handles an HTTP upgrade on `/v1/tunnel`: authenticates, or refuses with a catalogue error. */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       let host: HostRow;
+      const remote = req.socket.remoteAddress;
       try {
+        deps.failures.gate('tunnel', remote);
         host = authenticateTunnel(req, deps.hosts);
       } catch (err) {
         const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
-        deps.log.warn({ code: error.code, remote: req.socket.remoteAddress, reason: error.message }, 'tunnel refused');
+        if (error.code === 'OKS_ERR_INTERNAL') deps.log.error({ err, remote }, 'tunnel authentication failed');
+        else if (error.code !== 'OKS_ERR_RATE_LIMITED') deps.failures.fail('tunnel', remote, error.code, error.message);
         refuseUpgrade(socket, error);
         return;
       }
