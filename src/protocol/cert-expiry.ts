@@ -1,0 +1,23 @@
+/** A certificate's validity window, in ms since the epoch. */
+export interface CertLifetime {
+  notBefore: number;
+  notAfter: number;
+}
+
+/** Renewal starts when this fraction of a certificate's lifetime is left. */
+export const RENEW_WHEN_LEFT = 1 / 3;
+
+/** When a certificate with this window should be renewed: once a third of its lifetime is left. */
+export function renewalDueAt(l: CertLifetime): number {
+  return l.notAfter - Math.floor((l.notAfter - l.notBefore) * RENEW_WHEN_LEFT);
+}
+
+/** How a host's identity stands: `ok`, `expiring` (renewal due: a third of its lifetime or less left), `expired`, or `unknown`. */
+export type CertExpiry = 'ok' | 'expiring' | 'expired' | 'unknown';
+
+/** The standing of an identity issued at `issuedAt` and expiring at `expiresAt` (null: the CP did not say). */
+export function certExpiry(issuedAt: number | null, expiresAt: number | null, now: number): CertExpiry {
+  if (issuedAt === null || expiresAt === null) return 'unknown';
+  if (now >= expiresAt) return 'expired';
+  return now >= renewalDueAt({ notBefore: issuedAt, notAfter: expiresAt }) ? 'expiring' : 'ok';
+}
