@@ -22,4 +22,6 @@ export interface ApiContext {
   now: () => number;
   log: Logger;
   version: string;
+  /** Lifetime of the client certificates the CP issues (`cp serve --host-cert-ttl`; default 365 days). */
+  hostCertTtlMs?: number;
 }

@@ -12,7 +12,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
   router.add('GET', '/v1/ca', 'public', () => ({ text: api.identity.ca.certPem }));
   router.add('POST', '/v1/register', 'public', async (ctx) => {
     const req = await ctx.body(registerRequestSchema);
-    const res = await registerHost(api.store, api.identity, req, api.now());
+    const res = await registerHost(api.store, api.identity, req, api.now(), api.hostCertTtlMs);
     api.log.info({ host: res.hostname }, 'host registered');
     const row = api.store.hosts.get(res.hostname);
     if (row) {

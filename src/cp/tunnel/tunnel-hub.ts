@@ -12,6 +12,7 @@ import type { HostsRepo, HostRow } from '../store/hosts.js';
 import { applyLabelOverrides } from '../store/hosts.js';
 import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
+import type { CertRenewal } from './cert-renewal.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
@@ -39,6 +40,10 @@ interface Tunnel {
   lastSeen: number;
   /** Not being read because the ingest queue is deep. */
   paused: boolean;
+  /** The serial of the certificate this tunnel authenticated with. */
+  serial: string;
+  /** A `renew_cert` is being answered: a second one meanwhile is refused. */
+  renewing: boolean;
 }
 
 /** Back-pressure from the ingest queue: while it is deep, tunnels that bring events stop being read. */
@@ -68,6 +73,8 @@ export function createTunnelHub(deps: {
   reconnectRatePerS?: number;
   now: () => number;
   log: Logger;
+  /** Certificate renewal over the tunnel (`renew_cert`); absent: refused. */
+  renewal?: CertRenewal;
 }) {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
@@ -141,7 +148,22 @@ export function createTunnelHub(deps: {
       case 'error':
         deps.log.warn({ host: hostname, code: frame.code, message: frame.message }, 'daimon reported an error');
         return;
+      case 'renew_cert':
+        return renew(t, frame.csr);
     }
+  };
+
+  const renew = (t: Tunnel, csr: string): void => {
+    if (!deps.renewal || t.renewing) {
+      const detail = t.renewing ? 'a renewal of this tunnel is already in progress' : 'this CP does not renew certificates';
+      send(t.ws, { type: 'error', code: 'OKS_ERR_CERT_RENEWAL', message: new OkesuError('OKS_ERR_CERT_RENEWAL', detail).message });
+      return;
+    }
+    t.renewing = true;
+    void deps.renewal.renew(t.host, t.serial, csr).then((answer) => {
+      t.renewing = false;
+      send(t.ws, answer);
+    });
   };
 
   const onMessage = (t: Tunnel, data: RawData, isBinary: boolean): void => {
@@ -166,10 +188,10 @@ export function createTunnelHub(deps: {
     }
   };
 
-  const attach = (ws: WebSocket, host: HostRow): void => {
+  const attach = (ws: WebSocket, host: HostRow, serial: string): void => {
     const hostname = host.hostname;
     const previous = tunnels.get(hostname);
-    const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false };
+    const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false, serial, renewing: false };
     tunnels.set(hostname, t);
     if (previous) {
       send(previous.ws, { type: 'error', code: 'OKS_ERR_TUNNEL_REPLACED', message: new OkesuError('OKS_ERR_TUNNEL_REPLACED').message });
@@ -210,15 +232,16 @@ export function createTunnelHub(deps: {
     /** Handles an HTTP upgrade on `/v1/tunnel`: authenticates, or refuses with a catalogue error. */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       let host: HostRow;
+      let serial: string;
       try {
-        host = authenticateTunnel(req, deps.hosts);
+        ({ host, serial } = authenticateTunnel(req, deps.hosts));
       } catch (err) {
         const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
         deps.log.warn({ code: error.code, remote: req.socket.remoteAddress, reason: error.message }, 'tunnel refused');
         refuseUpgrade(socket, error);
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host));
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host, serial));
     },
     /** Closes the tunnel of a removed host at once. */
     disconnect(hostname: string, code: OkesuError['code']): void {
