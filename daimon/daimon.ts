@@ -132,7 +132,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       });
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
       const transport = createTunnelClient(
-        { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), ...options.tunnel },
+        { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), renew: { stateDir: options.stateDir, identity }, ...options.tunnel },
         { log: log.child({ component: 'tunnel' }), now },
       );
       const sender = createSender(spool, transport);
