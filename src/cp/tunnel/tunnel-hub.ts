@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
@@ -188,7 +189,7 @@ export function createTunnelHub(deps: {
     }
   };
 
-  const attach = (ws: WebSocket, host: HostRow, serial: string): void => {
+  const attach = (ws: WebSocket, host: HostRow, serial: string, resumed: boolean): void => {
     const hostname = host.hostname;
     const previous = tunnels.get(hostname);
     const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false, serial, renewing: false };
@@ -210,7 +211,7 @@ export function createTunnelHub(deps: {
     send(ws, { type: 'welcome', hostname, heartbeat_interval_ms: deps.heartbeatIntervalMs, server_time: deps.now(), reconnect_spread_ms: reconnectSpreadMs(tunnels.size, deps.reconnectRatePerS) });
     deps.liveness.heard(hostname, {});
     deps.liveness.setConnected(hostname, true);
-    deps.log.info({ host: hostname, replaced: Boolean(previous) }, 'tunnel up');
+    deps.log.info({ host: hostname, replaced: Boolean(previous), serial, resumed }, 'tunnel up');
   };
 
   const route: DispatchRoute = {
@@ -241,7 +242,8 @@ export function createTunnelHub(deps: {
         refuseUpgrade(socket, error);
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host, serial));
+      const resumed = (req.socket as TLSSocket).isSessionReused();
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host, serial, resumed));
     },
     /** Closes the tunnel of a removed host at once. */
     disconnect(hostname: string, code: OkesuError['code']): void {
