@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import tls from 'node:tls';
@@ -25,7 +26,7 @@ function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] }
 }
 
 /** Opens a tunnel as `id`, offering `session`; resolves with the outcome, whether TLS resumed, and the session tickets received. */
-function rawTunnel(h: CpHarness, id: HostIdentity, session?: Buffer): Promise<{ status: number; resumed: boolean; tickets: Buffer[]; ws: WebSocket }> {
+function rawTunnel(h: CpHarness, id: HostIdentity, session?: Buffer): Promise<{ status: number; resumed: boolean; tickets: Buffer[]; ws: WebSocket; body: string }> {
   const tickets: Buffer[] = [];
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://127.0.0.1:${h.port}/v1/tunnel`, {
@@ -38,11 +39,16 @@ function rawTunnel(h: CpHarness, id: HostIdentity, session?: Buffer): Promise<{ 
     });
     ws.on('upgrade', (res: IncomingMessage) => {
       const resumed = (res.socket as tls.TLSSocket).isSessionReused();
-      ws.once('message', () => resolve({ status: 101, resumed, tickets, ws }));
+      ws.once('message', () => resolve({ status: 101, resumed, tickets, ws, body: '' }));
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      resolve({ status: res.statusCode ?? 0, resumed: (res.socket as tls.TLSSocket).isSessionReused(), tickets, ws });
-      ws.terminate();
+      const resumed = (res.socket as tls.TLSSocket).isSessionReused();
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, resumed, tickets, ws, body });
+        ws.terminate();
+      });
     });
     ws.on('error', reject);
   });
@@ -104,5 +110,19 @@ describe('TLS session resumption of daimon tunnels', () => {
     await h.admin.removeHost('web-01');
     const third = await rawTunnel(h, id, ticket);
     expect(third).toMatchObject({ status: 403, resumed: true });
+  });
+
+  it('refuses a resumed session whose certificate has expired since (OpenSSL does not check it again)', async () => {
+    h = await startCp({ options: { hostCertTtlMs: 3000 } });
+    const id = await h.registerHost('web-01');
+    const first = await rawTunnel(h, id);
+    expect(first.status).toBe(101);
+    await waitFor(() => first.tickets.length > 0, 5000, 'a session ticket');
+    first.ws.close();
+    const notAfter = Date.parse(new X509Certificate(id.cert).validTo);
+    await waitFor(() => Date.now() > notAfter + 100, 10_000, 'the certificate to expire');
+    const again = await rawTunnel(h, id, first.tickets[first.tickets.length - 1]);
+    expect(again).toMatchObject({ status: 401, resumed: true });
+    expect(again.body).toMatch(/OKS_ERR_CLIENT_CERT_UNTRUSTED.*expired.*register again/);
   });
 });
