@@ -54,7 +54,7 @@ export interface DaimonOptions {
   /** Inputs of the ticked agents, by agent name (`--input edr.exec_dirs=/srv/tmp`). */
   agentInputs?: Record<string, Record<string, unknown>>;
   /** Reconnect tuning (tests). */
-  tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs'>;
+  tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
 
 /** What the daimon is given rather than builds. */

@@ -1,29 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequestArgs, IncomingMessage } from 'node:http';
 import tls from 'node:tls';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTunnelClient, type TunnelClient } from '../../daimon/tunnel-client.js';
 import { startCp, waitFor, type CpHarness, type HostIdentity } from './cp-harness.js';
-
-/** A free loopback port, so a restarted CP comes back where its daimons look for it. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** A pino logger whose JSON lines the test reads. */
-function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c.toString()), cb()) });
-  return { log: pino({ level: 'info' }, stream), lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+import { captureJson as capture, freePort } from './tls-helpers.js';
 
 /** Opens a tunnel as `id`, offering `session`; resolves with the outcome, whether TLS resumed, and the session tickets received. */
 function rawTunnel(h: CpHarness, id: HostIdentity, session?: Buffer): Promise<{ status: number; resumed: boolean; tickets: Buffer[]; ws: WebSocket; body: string }> {
@@ -31,7 +13,7 @@ function rawTunnel(h: CpHarness, id: HostIdentity, session?: Buffer): Promise<{ 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://127.0.0.1:${h.port}/v1/tunnel`, {
       key: id.key, cert: id.cert, ca: id.ca, headers: { authorization: `Bearer ${id.credential}` }, ...(session && { session }),
-      createConnection: (o) => {
+      createConnection: (o: ClientRequestArgs) => {
         const s = tls.connect({ ...(o as tls.ConnectionOptions), path: undefined, servername: '' });
         s.on('session', (t: Buffer) => tickets.push(t));
         return s;
