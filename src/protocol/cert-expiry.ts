@@ -4,6 +4,11 @@ export interface CertLifetime {
   notAfter: number;
 }
 
+/** Shortest client-certificate lifetime `cp serve --host-cert-ttl` accepts: a daimon renews at a third of it. */
+export const MIN_HOST_CERT_TTL_MS = 3_600_000;
+/** Longest: the CA's own lifetime (10 years). */
+export const MAX_HOST_CERT_TTL_MS = 3650 * 86_400_000;
+
 /** Renewal starts when this fraction of a certificate's lifetime is left. */
 export const RENEW_WHEN_LEFT = 1 / 3;
 

@@ -7,9 +7,6 @@ import type { CpFrame } from '../../protocol/tunnel.js';
 import type { Store } from '../store/store.js';
 import type { HostRow } from '../store/hosts.js';
 
-/** Shortest client-certificate lifetime `cp serve --host-cert-ttl` accepts: a daimon renews at a third of it. */
-export const MIN_HOST_CERT_TTL_MS = 3_600_000;
-
 /** The CP's side of certificate renewal over the tunnel. */
 export interface CertRenewal {
   /**
