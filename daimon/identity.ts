@@ -62,6 +62,11 @@ export function loadIdentity(stateDir: string): DaimonIdentity | undefined {
 /** Stores the identity in `stateDir`: the key first, then the document that makes it count, both 0600 and atomic. */
 export function saveIdentity(stateDir: string, identity: DaimonIdentity): void {
   writeFileAtomic(join(stateDir, KEY_FILE), identity.keyPem, 0o600);
+  writeDocument(stateDir, identity);
+}
+
+// identity.json: everything but the key, 0600, atomic.
+function writeDocument(stateDir: string, identity: DaimonIdentity): void {
   const doc = {
     cp: identity.cp, hostname: identity.hostname, certificate: identity.certPem, ca: identity.caPem,
     credential: identity.credential, registered_at: identity.registeredAt,
@@ -92,11 +97,7 @@ export function stageNextKey(stateDir: string, keyPem: string): void {
  */
 export function saveRenewedIdentity(stateDir: string, identity: DaimonIdentity, certPem: string, keyPem: string): DaimonIdentity {
   const renewed = { ...identity, certPem, keyPem };
-  const doc = {
-    cp: renewed.cp, hostname: renewed.hostname, certificate: certPem, ca: renewed.caPem,
-    credential: renewed.credential, registered_at: renewed.registeredAt,
-  };
-  writeFileAtomic(join(stateDir, IDENTITY_FILE), `${JSON.stringify(doc, null, 2)}\n`, 0o600);
+  writeDocument(stateDir, renewed);
   writeFileAtomic(join(stateDir, KEY_FILE), keyPem, 0o600);
   rmSync(join(stateDir, NEXT_KEY_FILE), { force: true });
   return renewed;

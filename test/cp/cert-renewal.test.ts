@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateHostKeyAndCsr } from '../../src/pki/host-key.js';
 import { serialFromPeerCertificate } from '../../src/pki/peer-identity.js';
-import { errorCode, heartbeat, startCp, type CpHarness, type Frame, type HostIdentity, type TestSocket } from './cp-harness.js';
+import { errorCode, errorMessage, heartbeat, startCp, waitFor, type CpHarness, type Frame, type HostIdentity, type TestSocket } from './cp-harness.js';
 
 const TTL_MS = 3_600_000;
 
@@ -95,5 +95,18 @@ describe('certificate renewal over the tunnel', () => {
     await socket.next((f) => f.type === 'cert_renewed', { from });
     const refusals = socket.frames.slice(from).filter((f) => f.type === 'error');
     expect(refusals).toEqual([expect.objectContaining({ code: 'OKS_ERR_CERT_RENEWAL', message: expect.stringMatching(/already in progress/) })]);
+  });
+
+  it('refuses an expired certificate at the tunnel and says the host must join again', async () => {
+    h = await startCp({ options: { hostCertTtlMs: 2000 } });
+    const id = await h.registerHost('web-01');
+    const notAfter = Date.parse(new X509Certificate(id.cert).validTo);
+    await waitFor(() => Date.now() > notAfter + 100, 10_000, 'the certificate to expire');
+    const refused = await h.openTunnel(id);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.refusal.status).toBe(401);
+    expect(errorCode(refused.refusal.body)).toBe('OKS_ERR_CLIENT_CERT_UNTRUSTED');
+    expect(errorMessage(refused.refusal.body)).toMatch(/expired.*register again with a new join token/);
   });
 });
