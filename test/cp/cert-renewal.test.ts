@@ -84,6 +84,27 @@ describe('certificate renewal over the tunnel', () => {
     expect(refused.ok ? 'accepted' : errorCode(refused.refusal.body)).toBe('OKS_ERR_HOST_REVOKED');
   });
 
+  it('keeps the certificate a tunnel last delivered acceptable when the same tunnel renews again', async () => {
+    h = await startCp();
+    const id = await h.registerHost('web-01');
+    const socket = await h.connectHost(id);
+    const one = await renew(socket, 'web-01');
+    const two = await renew(socket, 'web-01');
+    expect([one.answer.type, two.answer.type]).toEqual(['cert_renewed', 'cert_renewed']);
+    socket.terminate();
+    const first: HostIdentity = { ...id, cert: one.answer['certificate'] as string, key: one.keyPem };
+    const second: HostIdentity = { ...id, cert: two.answer['certificate'] as string, key: two.keyPem };
+    // The second answer might have been lost: the daimon then holds the first renewed certificate.
+    const held = await h.openTunnel(first);
+    expect(held.ok).toBe(true);
+    if (held.ok) held.socket.terminate();
+    const original = await h.openTunnel(id);
+    expect(original.ok ? 'accepted' : errorCode(original.refusal.body)).toBe('OKS_ERR_HOST_REVOKED');
+    (await h.connectHost(second)).terminate();
+    const stale = await h.openTunnel(first);
+    expect(stale.ok ? 'accepted' : errorCode(stale.refusal.body)).toBe('OKS_ERR_HOST_REVOKED');
+  });
+
   it('refuses a second renewal while one is in flight', async () => {
     h = await startCp();
     const id = await h.registerHost('web-01');

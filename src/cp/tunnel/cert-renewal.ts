@@ -10,13 +10,16 @@ import type { HostRow } from '../store/hosts.js';
 /** The CP's side of certificate renewal over the tunnel. */
 export interface CertRenewal {
   /**
-   * Answers a tunnel's `renew_cert`: a `cert_renewed` frame, or an error frame OKS_ERR_CERT_RENEWAL saying why. `serial`
-   * is the certificate the tunnel authenticated with. Never throws.
+   * Answers a tunnel's `renew_cert`: a `cert_renewed` frame with the new serial, or an error frame OKS_ERR_CERT_RENEWAL
+   * saying why. `serial` is the certificate the daimon holds (the tunnel's, or the one its last renewal delivered).
+   * Never throws.
    */
-  renew(host: HostRow, serial: string, csrPem: string): Promise<CpFrame>;
+  renew(host: HostRow, serial: string, csrPem: string): Promise<{ frame: CpFrame; serial?: string }>;
 }
 
-const refusal = (detail: string): CpFrame => ({ type: 'error', code: 'OKS_ERR_CERT_RENEWAL', message: new OkesuError('OKS_ERR_CERT_RENEWAL', detail).message.slice(0, 4096) });
+const refusal = (detail: string): { frame: CpFrame } => ({
+  frame: { type: 'error', code: 'OKS_ERR_CERT_RENEWAL', message: new OkesuError('OKS_ERR_CERT_RENEWAL', detail).message.slice(0, 4096) },
+});
 
 /**
  * Renews a host's client certificate for the identity its tunnel proved: the CSR must verify (EC P-256 or Ed25519,
@@ -33,6 +36,13 @@ export function createCertRenewal(deps: {
   /** Called after a renewal committed (to announce the host's new expiry). */
   onRenewed?: (hostname: string) => void;
 }): CertRenewal {
+  const announce = (hostname: string): void => {
+    try {
+      deps.onRenewed?.(hostname);
+    } catch (err) {
+      deps.log.error({ err, host: hostname }, 'announcing a renewed host failed');
+    }
+  };
   return {
     async renew(host, serial, csrPem) {
       const hostname = host.hostname;
@@ -62,8 +72,8 @@ export function createCertRenewal(deps: {
           return refusal('this identity was revoked or replaced meanwhile');
         }
         deps.log.info({ host: hostname, serial: cert.serial, previous: serial, not_after: new Date(cert.notAfter).toISOString() }, 'host certificate renewed');
-        deps.onRenewed?.(hostname);
-        return { type: 'cert_renewed', certificate: cert.certPem, not_after: cert.notAfter };
+        announce(hostname);
+        return { frame: { type: 'cert_renewed', certificate: cert.certPem, not_after: cert.notAfter }, serial: cert.serial };
       } catch (err) {
         deps.log.error({ err, host: hostname }, 'certificate renewal failed');
         return refusal('the CP could not issue the certificate');

@@ -41,7 +41,7 @@ interface Tunnel {
   lastSeen: number;
   /** Not being read because the ingest queue is deep. */
   paused: boolean;
-  /** The serial of the certificate this tunnel authenticated with. */
+  /** The serial of the certificate the daimon holds: the one this tunnel authenticated with, then each renewal's. */
   serial: string;
   /** A `renew_cert` is being answered: a second one meanwhile is refused. */
   renewing: boolean;
@@ -163,7 +163,11 @@ export function createTunnelHub(deps: {
     t.renewing = true;
     void deps.renewal.renew(t.host, t.serial, csr).then((answer) => {
       t.renewing = false;
-      send(t.ws, answer);
+      if (t.ws.readyState !== t.ws.OPEN) return;
+      // Delivered on this tunnel, the renewed certificate is the one the daimon holds from now on (a later renewal
+      // on the same tunnel keeps it acceptable until its own successor is used).
+      if (answer.serial) t.serial = answer.serial;
+      send(t.ws, answer.frame);
     });
   };
 
