@@ -1,3 +1,4 @@
+import type { ClientRequestArgs } from 'node:http';
 import tls from 'node:tls';
 import WebSocket, { type RawData } from 'ws';
 import { LIMITS } from '../../src/protocol/limits.js';
@@ -118,7 +119,7 @@ export class DurableSim {
     const options: WebSocket.ClientOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       secureContext: this.secureContext, localAddress: this.localAddress,
       ...(offered && { session: offered }),
-      createConnection: (o) => {
+      createConnection: (o: ClientRequestArgs) => {
         const s = tls.connect({ ...(o as tls.ConnectionOptions), path: undefined, servername: '' });
         s.on('session', (ticket: Buffer) => (this.session = ticket));
         return s;
