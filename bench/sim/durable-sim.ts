@@ -119,11 +119,12 @@ export class DurableSim {
     const options: WebSocket.ClientOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       secureContext: this.secureContext, localAddress: this.localAddress,
       ...(offered && { session: offered }),
-      createConnection: (o: ClientRequestArgs) => {
+      // ws's TLS connect, keeping the session tickets the CP sends; ws types the hook as net's.
+      createConnection: ((o: ClientRequestArgs) => {
         const s = tls.connect({ ...(o as tls.ConnectionOptions), path: undefined, servername: '' });
         s.on('session', (ticket: Buffer) => (this.session = ticket));
         return s;
-      },
+      }) as unknown as WebSocket.ClientOptions['createConnection'],
       headers: { authorization: `Bearer ${this.id.credential}` },
       perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 30_000,
     };
