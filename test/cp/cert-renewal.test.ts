@@ -105,19 +105,6 @@ describe('certificate renewal over the tunnel', () => {
     expect(stale.ok ? 'accepted' : errorCode(stale.refusal.body)).toBe('OKS_ERR_HOST_REVOKED');
   });
 
-  it('refuses a second renewal while one is in flight', async () => {
-    h = await startCp();
-    const id = await h.registerHost('web-01');
-    const socket = await h.connectHost(id);
-    const a = await generateHostKeyAndCsr('web-01');
-    const from = socket.frames.length;
-    socket.send({ type: 'renew_cert', csr: a.csrPem });
-    socket.send({ type: 'renew_cert', csr: a.csrPem });
-    await socket.next((f) => f.type === 'cert_renewed', { from });
-    const refusals = socket.frames.slice(from).filter((f) => f.type === 'error');
-    expect(refusals).toEqual([expect.objectContaining({ code: 'OKS_ERR_CERT_RENEWAL', message: expect.stringMatching(/already in progress/) })]);
-  });
-
   it('refuses an expired certificate at the tunnel and says the host must join again', async () => {
     h = await startCp({ options: { hostCertTtlMs: 2000 } });
     const id = await h.registerHost('web-01');
