@@ -58,7 +58,7 @@ export interface DaimonOptions {
   /** Inputs of the ticked agents, by agent name (`--input edr.exec_dirs=/srv/tmp`). */
   agentInputs?: Record<string, Record<string, unknown>>;
   /** Reconnect tuning (tests). */
-  tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs'>;
+  tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
 
 /** What the daimon is given rather than builds. */
@@ -145,7 +145,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       });
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
       const transport = createTunnelClient(
-        { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), ...options.tunnel },
+        { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), renew: { stateDir: options.stateDir, identity }, ...options.tunnel },
         { log: log.child({ component: 'tunnel' }), now },
       );
       const sender = createSender(spool, transport);

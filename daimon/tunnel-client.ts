@@ -1,4 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequestArgs, IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { OkesuError } from '../src/errors.js';
@@ -9,6 +11,7 @@ import { cpFrameSchema } from '../src/protocol/tunnel.js';
 import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.js';
 import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
 import type { DaimonIdentity } from './identity.js';
+import { createCertRenewer } from './cert-renewal.js';
 import type { Logger } from './provider.js';
 import { errorFromBody } from './registration.js';
 
@@ -36,6 +39,10 @@ export interface TunnelClientOptions {
   backoffResetMs?: number;
   /** Silence limit before the CP's welcome tells the interval (default 5 s; the limit is 3 intervals). */
   defaultHeartbeatMs?: number;
+  /** Renew the client certificate over the tunnel when a third of its lifetime is left, storing it in `stateDir`. */
+  renew?: { stateDir: string; identity: DaimonIdentity };
+  /** Offer the last connection's TLS session on reconnect (default true): a resumed handshake costs the CP far less. */
+  resumeSessions?: boolean;
 }
 
 /** The tunnel transport. A dispatch ack is dropped when the tunnel is down (the CP re-learns from the run's events). */
@@ -52,6 +59,13 @@ function readBody(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
     res.on('end', () => resolve(text));
     res.on('error', () => resolve(text));
   });
+}
+
+/** True when the socket's TLS handshake resumed an earlier session. */
+function resumedSocket(socket: WebSocket): boolean {
+  // ws keeps the TLS socket private; reading it is for the log line only.
+  const raw = (socket as unknown as { _socket?: { isSessionReused?: () => boolean } })._socket;
+  return raw?.isSessionReused?.() ?? false;
 }
 
 /**
@@ -84,6 +98,21 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
   let watchdog: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let closed: Promise<void> = Promise.resolve();
+  // The certificate and key of the next connection (a renewal replaces them) and the TLS session to offer with them.
+  let creds: Pick<DaimonIdentity, 'certPem' | 'keyPem'> = opts.identity;
+  let session: Buffer | undefined;
+  const resume = opts.resumeSessions ?? true;
+  const renewer = opts.renew && createCertRenewer(
+    {
+      ...opts.renew,
+      onRenewed: (identity) => {
+        // A session resumes the certificate it was made with: the renewed one needs a full handshake once.
+        creds = identity;
+        session = undefined;
+      },
+    },
+    { log, now },
+  );
 
   const sendFrame = (socket: WebSocket, frame: DaimonFrame): void => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
@@ -120,8 +149,12 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
         }, intervalMs);
         watch(socket);
         up = true;
-        log.info({ cp: opts.identity.cp, host: frame.hostname, heartbeat_interval_ms: intervalMs }, 'tunnel up');
+        log.info({ cp: opts.identity.cp, host: frame.hostname, heartbeat_interval_ms: intervalMs, resumed: resumedSocket(socket) }, 'tunnel up');
         handlers?.onUp();
+        renewer?.onUp((f) => sendFrame(socket, f));
+        return;
+      case 'cert_renewed':
+        renewer?.onRenewed(frame.certificate);
         return;
       case 'heartbeat_ack':
         return;
@@ -136,6 +169,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
         return;
       case 'error':
         if (FATAL_CODES.has(frame.code)) goFatal(frame.code, frame.message);
+        else if (frame.code === 'OKS_ERR_CERT_RENEWAL') renewer?.onRefused(frame.message);
         else if (frame.code === 'OKS_ERR_TUNNEL_REPLACED') log.warn({ code: frame.code }, 'a newer tunnel of this host replaced this one; reconnecting');
         else log.warn({ code: frame.code, message: frame.message }, 'the CP reported an error');
         return;
@@ -175,10 +209,23 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     retryTimer = undefined;
     if (stopped || fatal) return;
     openedAt = 0;
+    const using = creds;
+    const offered = resume ? session : undefined;
     const socket = new WebSocket(url, {
-      key: opts.identity.keyPem,
-      cert: opts.identity.certPem,
+      key: using.keyPem,
+      cert: using.certPem,
       ca: opts.identity.caPem,
+      ...(offered && { session: offered }),
+      // ws's own TLS connect, plus keeping the session tickets the CP sends (TLS 1.3 sends them after the handshake).
+      createConnection: (options: ClientRequestArgs) => {
+        const o = { ...(options as tls.ConnectionOptions), path: undefined };
+        if (!o.servername && o.servername !== '') o.servername = isIP(o.host ?? '') ? '' : o.host;
+        const s = tls.connect(o);
+        if (resume) s.on('session', (ticket: Buffer) => {
+          if (creds === using) session = ticket;
+        });
+        return s;
+      },
       headers: { authorization: `Bearer ${opts.identity.credential}` },
       maxPayload: LIMITS.tunnelFrameBytes,
       perMessageDeflate: false,
@@ -190,7 +237,10 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     socket.on('unexpected-response', (_req, res) => {
       void readBody(res).then((text) => {
         const err = errorFromBody(res.statusCode ?? 0, text);
-        if (FATAL_CODES.has(err.code)) goFatal(err.code, err.message);
+        // Whatever the refusal, the next attempt makes a full handshake; a resumed session's refusal is not final.
+        session = undefined;
+        if (offered && FATAL_CODES.has(err.code)) log.warn({ code: err.code, message: err.message }, 'the CP refused a resumed session; retrying with a full handshake');
+        else if (FATAL_CODES.has(err.code)) goFatal(err.code, err.message);
         else log.warn({ status: res.statusCode, code: err.code, message: err.message }, 'the CP refused the tunnel');
         socket.terminate();
       });
@@ -213,6 +263,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     socket.on('error', (err) => log.warn({ err: err.message }, 'tunnel error'));
     socket.on('close', (code, reason) => {
       clearTimers();
+      renewer?.onDown();
       const wasUp = up;
       up = false;
       if (ws === socket) ws = undefined;
@@ -260,6 +311,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     isUp: () => up,
     async stop() {
       stopped = true;
+      renewer?.stop();
       clearTimeout(retryTimer);
       clearTimers();
       const socket = ws;

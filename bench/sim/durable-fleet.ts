@@ -16,7 +16,7 @@ export interface DurableFleet {
 const TICK_MS = 50;
 
 /** The counters of a process without durable sims. */
-export const NO_DURABLE_STATS: Readonly<DurableStats> = { sims: 0, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, lastUpAt: 0, lastDownAt: 0 };
+export const NO_DURABLE_STATS: Readonly<DurableStats> = { sims: 0, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, resumed: 0, lastUpAt: 0, lastDownAt: 0 };
 
 /** Creates the process's durable fleet against `target`, connecting from `localAddress`. */
 export function createDurableFleet(target: FleetTarget, localAddress: string, backoff: BackoffPolicy): DurableFleet {
@@ -49,7 +49,7 @@ export function createDurableFleet(target: FleetTarget, localAddress: string, ba
       }, TICK_MS);
     },
     stats() {
-      const s: DurableStats = { sims: sims.length, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, lastUpAt: 0, lastDownAt: 0 };
+      const s: DurableStats = { sims: sims.length, online: 0, emitted: 0, pending: 0, resent: 0, welcomes: 0, failedAttempts: 0, resumed: 0, lastUpAt: 0, lastDownAt: 0 };
       for (const sim of sims) {
         if (sim.up) s.online++;
         s.emitted += sim.emitted;
@@ -57,6 +57,7 @@ export function createDurableFleet(target: FleetTarget, localAddress: string, ba
         s.resent += sim.resent;
         s.welcomes += sim.welcomes;
         s.failedAttempts += sim.failedAttempts;
+        s.resumed += sim.resumed;
         s.lastUpAt = Math.max(s.lastUpAt, sim.lastUpAt);
         s.lastDownAt = Math.max(s.lastDownAt, sim.lastDownAt);
       }

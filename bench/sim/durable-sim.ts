@@ -1,3 +1,4 @@
+import type { ClientRequestArgs } from 'node:http';
 import tls from 'node:tls';
 import WebSocket, { type RawData } from 'ws';
 import { LIMITS } from '../../src/protocol/limits.js';
@@ -24,6 +25,8 @@ export class DurableSim {
   welcomes = 0;
   /** Connection attempts that ended before a welcome (refused, reset, timed out). */
   failedAttempts = 0;
+  /** Welcomes on a resumed TLS session (the sim offers its last session ticket, as the daimon does). */
+  resumed = 0;
   emitted = 0;
   /** Records sent again after a reconnect (duplicates the CP must not store twice). */
   resent = 0;
@@ -51,6 +54,8 @@ export class DurableSim {
   // Parsing key, certificate and CA for every attempt costs the simulator ~1 ms of its event loop per connect, which at
   // thousands of reconnects makes the simulator, not the CP, the bottleneck. One context per sim, reused.
   private secureContext: tls.SecureContext | undefined;
+  // The last TLS session ticket the CP sent, offered on the next connect (daimon/tunnel-client.ts does the same).
+  private session: Buffer | undefined;
 
   constructor(
     private readonly id: HostIdentity,
@@ -110,15 +115,29 @@ export class DurableSim {
     this.openedAt = 0;
     this.secureContext ??= tls.createSecureContext({ ca: this.id.ca, key: this.id.key, cert: this.id.cert });
     // ws hands its options to tls.connect, which takes a ready secure context; ws's own types do not list it.
+    const offered = this.session;
     const options: WebSocket.ClientOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       secureContext: this.secureContext, localAddress: this.localAddress,
+      ...(offered && { session: offered }),
+      // ws's TLS connect, keeping the session tickets the CP sends; ws types the hook as net's.
+      createConnection: ((o: ClientRequestArgs) => {
+        const s = tls.connect({ ...(o as tls.ConnectionOptions), path: undefined, servername: '' });
+        s.on('session', (ticket: Buffer) => (this.session = ticket));
+        return s;
+      }) as unknown as WebSocket.ClientOptions['createConnection'],
       headers: { authorization: `Bearer ${this.id.credential}` },
       perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 30_000,
     };
     const ws = new WebSocket(`wss://${this.target.host}:${this.target.port}/v1/tunnel`, options);
     this.ws = ws;
     // A refused upgrade (e.g. 503 while the CP starts): give up on this socket; 'close' follows and retries.
-    ws.on('unexpected-response', () => ws.terminate());
+    ws.on('unexpected-response', () => {
+      this.session = undefined;
+      ws.terminate();
+    });
+    ws.on('upgrade', (res) => {
+      if ((res.socket as tls.TLSSocket).isSessionReused()) this.resumed++;
+    });
     ws.on('error', () => undefined);
     ws.on('open', () => {
       this.openedAt = this.lastHeard = Date.now();

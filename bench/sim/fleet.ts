@@ -213,7 +213,7 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
       const sum = (k: Exclude<keyof DurableStats, 'lastUpAt' | 'lastDownAt'>): number => replies.reduce((a, r) => a + r[k], 0);
       return {
         sims: sum('sims'), online: sum('online'), emitted: sum('emitted'), pending: sum('pending'), resent: sum('resent'),
-        welcomes: sum('welcomes'), failedAttempts: sum('failedAttempts'), lastUpAt: Math.max(...replies.map((r) => r.lastUpAt)),
+        welcomes: sum('welcomes'), failedAttempts: sum('failedAttempts'), resumed: sum('resumed'), lastUpAt: Math.max(...replies.map((r) => r.lastUpAt)),
         lastDownAt: Math.max(...replies.map((r) => r.lastDownAt)),
       };
     },

@@ -24,6 +24,8 @@ export interface DurableStats {
   resent: number;
   welcomes: number;
   failedAttempts: number;
+  /** Welcomes on a resumed TLS session. */
+  resumed: number;
   /** Date.now() of the latest welcome any sim got (0 when none). */
   lastUpAt: number;
   /** Date.now() when the last up tunnel closed (0 when none did). */

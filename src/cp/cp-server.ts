@@ -26,6 +26,9 @@ import { createTriggers } from './orchestration/triggers.js';
 import { OkesuError } from '../errors.js';
 import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
 import { createOperatorSessions, type OperatorSessions } from './http/operator-sessions.js';
+import { createCertRenewal } from './tunnel/cert-renewal.js';
+import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
+import { loadTicketKeys, rotateTicketKeys, TICKET_KEY_PERIOD_MS } from './tls-tickets.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -54,6 +57,8 @@ export interface ControlPlaneOptions {
   version: string;
   /** Per-address budget of failed authentications (default DEFAULT_AUTH_LIMIT; `burst: 0` turns limiting off). */
   authLimit?: Partial<AuthLimitOptions>;
+  /** Lifetime of the client certificates the CP issues and renews (default 365 days). */
+  hostCertTtlMs?: number;
 }
 
 /** A running control plane. */
@@ -127,8 +132,18 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
       const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
+      const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
+      const renewal = createCertRenewal({
+        store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log,
+        onRenewed: (hostname) => {
+          const row = st.hosts.get(hostname);
+          if (!row) return;
+          const view = liveness.view(row, now());
+          stream.publish('host', st.feed.append(now(), 'host', view), view);
+        },
+      });
       const tunnels = createTunnelHub({
-        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures,
+        hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
         events: {
           onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
@@ -165,7 +180,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
@@ -173,14 +188,19 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       addOrchestrationRoutes(router, api, { engine, triggers });
 
       // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
+      // Session tickets let a reconnecting daimon resume instead of redoing the mutual-TLS handshake; a resumed session
+      // carries the client certificate of the one it resumes, and tunnel-auth checks it (and the credential) again.
+      const tickets = loadTicketKeys(options.stateDir, Date.now());
       const srv = createServer({
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+        ticketKeys: tickets.keys, sessionTimeout: TICKET_KEY_PERIOD_MS / 1000, sessionIdContext: 'okesu-cp',
       });
       // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
       srv.on('connection', (socket: Socket) => {
         if (!authFailures.admit(socket.remoteAddress)) socket.destroy();
       });
+      const ticketRotation = rotateTicketKeys(srv, { stateDir: options.stateDir, createdAt: tickets.createdAt, now: Date.now, log });
       srv.on('request', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
         socket.on('error', () => undefined);
@@ -220,6 +240,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       stopAll = async () => {
         clearInterval(feedPruner);
+        ticketRotation.stop();
         dispatcher.stop();
         triggers.stop();
         engine.stop();

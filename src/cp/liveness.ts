@@ -84,6 +84,8 @@ export function createLiveness(deps: {
       running: entry ? entry.running : row.running,
       spool_depth: entry ? entry.spoolDepth : row.spool_depth,
       registered_at: row.registered_at,
+      cert_issued_at: row.cert_issued_at,
+      cert_expires_at: row.cert_not_after,
     };
   };
 

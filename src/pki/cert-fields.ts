@@ -7,7 +7,17 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** notBefore (backdated by the skew allowance) and notAfter of a certificate issued at `now` for `days`. */
 export function validity(now: Date, days: number): { notBefore: Date; notAfter: Date } {
-  return { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
+  return validityMs(now, days * DAY_MS);
+}
+
+/**
+ * Like {@link validity} with the lifetime in milliseconds; notAfter is cut to whole seconds, as X.509 times are. The
+ * backdating is at most a tenth of the lifetime, so a short-lived certificate's window (from which the daimon times
+ * its renewal) stays close to what was asked.
+ */
+export function validityMs(now: Date, lifetimeMs: number): { notBefore: Date; notAfter: Date } {
+  const notAfter = Math.floor((now.getTime() + lifetimeMs) / 1000) * 1000;
+  return { notBefore: new Date(now.getTime() - Math.min(CLOCK_SKEW_MS, Math.floor(lifetimeMs / 10))), notAfter: new Date(notAfter) };
 }
 
 /**

@@ -7,6 +7,27 @@ import { decodePem } from './pem.js';
 export interface VerifiedCsr {
   /** The SubjectPublicKeyInfo, DER, exactly as the CSR carried it. */
   spkiDer: Buffer;
+  /** The subject's commonName values (a renewal checks them against the tunnel's own hostname). */
+  commonNames: string[];
+}
+
+const COMMON_NAME = '2.5.4.3';
+const STRING_TAGS: ReadonlySet<number> = new Set([TAG.UTF8_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING]);
+
+// Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the text of every commonName.
+function commonNamesOf(subject: DerElement): string[] {
+  const out: string[] = [];
+  for (const rdn of children(subject.value)) {
+    if (rdn.tag !== TAG.SET) throw new DerError('malformed subject');
+    for (const atv of children(rdn.value)) {
+      const [type, value] = children(atv.value);
+      if (atv.tag !== TAG.SEQUENCE || !type || !value || type.tag !== TAG.OID) throw new DerError('malformed subject attribute');
+      if (oidToString(type.value) !== COMMON_NAME) continue;
+      if (!STRING_TAGS.has(value.tag)) throw new DerError('commonName is not a string');
+      out.push(value.value.toString('utf8'));
+    }
+  }
+  return out;
 }
 
 function csrInvalid(detail: string): OkesuError {
@@ -39,6 +60,7 @@ function publicKey(spki: Buffer): KeyObject | string {
 
 interface CsrParts {
   info: DerElement;
+  subject: DerElement;
   spki: DerElement;
   signatureOid: string;
   signature: Buffer;
@@ -60,7 +82,7 @@ function parseCsr(der: Buffer): CsrParts {
   const [algOid] = children(algorithm.value);
   if (!algOid || algOid.tag !== TAG.OID) throw new DerError('malformed signature algorithm');
   if (signature.value.length < 2 || signature.value[0] !== 0) throw new DerError('malformed signature');
-  return { info, spki, signatureOid: oidToString(algOid.value), signature: signature.value.subarray(1) };
+  return { info, subject, spki, signatureOid: oidToString(algOid.value), signature: signature.value.subarray(1) };
 }
 
 /** Parses a PEM CSR and checks its key type (EC P-256 or Ed25519) and self-signature; throws OKS_ERR_CSR_INVALID saying what was wrong. */
@@ -86,5 +108,11 @@ export function parseAndVerifyCsr(csrPem: string): VerifiedCsr {
     ok = false;
   }
   if (!ok) throw csrInvalid('signature does not verify against its public key (no proof of possession)');
-  return { spkiDer: Buffer.from(csr.spki.raw) };
+  let commonNames: string[];
+  try {
+    commonNames = commonNamesOf(csr.subject);
+  } catch {
+    throw csrInvalid('the subject is not a well-formed Name');
+  }
+  return { spkiDer: Buffer.from(csr.spki.raw), commonNames };
 }

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto'
 import { OkesuError } from '../errors.js';
 import { hostnameSchema } from '../protocol/api.js';
 import type { CaMaterial } from './ca.js';
-import { randomSerial, validity } from './cert-fields.js';
+import { randomSerial, validityMs } from './cert-fields.js';
 import { parseAndVerifyCsr } from './csr.js';
 import {
   TAG, bitString, boolean, children, contextTag, expectElement, octetString, oid, oidToString, sequence, set,
@@ -77,19 +77,20 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
 /**
  * Signs a daimon's CSR as a client certificate for `hostname` after checking its self-signature: subject CN and
  * SAN DNS are the hostname, SAN URI is `spiffe://okesu/host/<hostname>`, clientAuth only; the CSR's own subject
- * and extensions are ignored. Valid 365 days by default. Throws OKS_ERR_CSR_INVALID on a bad CSR.
+ * and extensions are ignored. Valid 365 days by default (`validityMs` overrides `validityDays`). Throws
+ * OKS_ERR_CSR_INVALID on a bad CSR.
  */
 export async function signHostCsr(
   ca: CaMaterial,
   csrPem: string,
   hostname: string,
-  opts: { validityDays?: number; now?: Date } = {},
-): Promise<{ certPem: string; serial: string }> {
+  opts: { validityDays?: number; validityMs?: number; now?: Date } = {},
+): Promise<{ certPem: string; serial: string; notAfter: number }> {
   if (!hostnameSchema.safeParse(hostname).success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `not a hostname: ${JSON.stringify(hostname)}`);
   const { spkiDer } = parseAndVerifyCsr(csrPem);
   const issuer = signingCa(ca);
   const serial = randomSerial();
-  const { notBefore, notAfter } = validity(opts.now ?? new Date(), opts.validityDays ?? 365);
+  const { notBefore, notAfter } = validityMs(opts.now ?? new Date(), opts.validityMs ?? (opts.validityDays ?? 365) * 86_400_000);
   const algorithm = sequence(oid(ECDSA_WITH_SHA256));
   const subject = sequence(set(sequence(oid(OID.commonName), utf8String(hostname))));
   const names = sequence(tlv(contextTag(2, false), Buffer.from(hostname, 'ascii')), tlv(contextTag(6, false), Buffer.from(hostUri(hostname), 'ascii')));
@@ -111,5 +112,5 @@ export async function signHostCsr(
     )),
   );
   const certificate = sequence(tbs, algorithm, bitString(sign('sha256', tbs, issuer.key)));
-  return { certPem: encodePem(certificate, 'CERTIFICATE'), serial: normaliseSerial(serial) ?? serial };
+  return { certPem: encodePem(certificate, 'CERTIFICATE'), serial: normaliseSerial(serial) ?? serial, notAfter: notAfter.getTime() };
 }

@@ -61,6 +61,9 @@ export const hostViewSchema = z.object({
   running: z.number(),
   spool_depth: z.number(),
   registered_at: z.number(),
+  /** When the host's current client certificate was issued and expires (ms); null from a CP that does not say. */
+  cert_issued_at: z.number().nullable().default(null),
+  cert_expires_at: z.number().nullable().default(null),
 });
 /** A host row. */
 export type HostView = z.infer<typeof hostViewSchema>;

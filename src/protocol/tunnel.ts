@@ -48,6 +48,8 @@ export const daimonFrameSchema = z.discriminatedUnion('type', [
     error: z.object({ code: errorCodeSchema, message: z.string().max(4096) }).optional(),
   }),
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
+  /** Certificate renewal: a PKCS#10 CSR for a fresh key, same hostname as the tunnel's certificate. */
+  z.object({ type: z.literal('renew_cert'), csr: z.string().min(1).max(16 * 1024) }),
 ]);
 /** A frame from a daimon. */
 export type DaimonFrame = z.infer<typeof daimonFrameSchema>;
@@ -70,6 +72,8 @@ export const cpFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('dispatch'), envelope: dispatchEnvelopeSchema }),
   z.object({ type: z.literal('cancel'), run_id: runIdSchema, reason: z.string().max(1024).default('cancelled by an operator') }),
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
+  /** The answer to `renew_cert`: the new client certificate (PEM) and its notAfter (ms); a refusal is an error frame OKS_ERR_CERT_RENEWAL. */
+  z.object({ type: z.literal('cert_renewed'), certificate: z.string().min(1).max(16_384), not_after: z.number().int() }),
 ]);
 /** A frame from the CP. */
 export type CpFrame = z.infer<typeof cpFrameSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostColumns, sortHosts } from '../../src/cli/commands/hosts.js';
+import { formatCertExpiry, hostColumns, sortHosts } from '../../src/cli/commands/hosts.js';
 import { summaryRows } from '../../src/cli/commands/findings.js';
 import { formatEventLine, formatRunStatus, frontmatterName, summarizeEvent } from '../../src/cli/commands/run.js';
 import { tokenStatus } from '../../src/cli/commands/token.js';
@@ -11,6 +11,8 @@ import { OkesuError } from '../../src/errors.js';
 import type { RunEvent } from '../../src/protocol/event.js';
 import { Capture, NOW, finding, host, runView, testDeps, tokenView } from './helpers.js';
 import { expectTerminalSafe, HOSTILE } from './hostile-text.js';
+
+const DAY = 86_400_000;
 
 interface Row { name: string; n: number }
 const cols: Column<Row>[] = [
@@ -90,12 +92,22 @@ describe('row formatting', () => {
       host(),
     ];
     expect(formatTable(sortHosts(hosts), hostColumns(NOW))).toEqual([
-      'STATE      HOST    TRANSPORT  VERSION  LAST HEARD  RUNNING  LABELS',
-      '● online   web-01  tunnel     0.1.0    3s ago            0  -',
-      '◐ stale    web-02  tunnel     0.1.0    1m ago            2  -',
-      '○ offline  db-01   tunnel     0.1.0    2h ago            0  env=prod,role=db',
+      'STATE      HOST    TRANSPORT  VERSION  LAST HEARD  RUNNING  CERT  LABELS',
+      '● online   web-01  tunnel     0.1.0    3s ago            0  -     -',
+      '◐ stale    web-02  tunnel     0.1.0    1m ago            2  -     -',
+      '○ offline  db-01   tunnel     0.1.0    2h ago            0  -     env=prod,role=db',
     ]);
     expect(formatLabels({ b: '2', a: '1' })).toBe('a=1,b=2');
+  });
+
+  it.each([
+    ['a fresh identity', NOW - 10 * DAY, NOW + 355 * DAY, { text: '355d' }],
+    ['one whose renewal is due', NOW - 300 * DAY, NOW + 65 * DAY, { text: '⚠ 65d', tone: 'warn' }],
+    ['a 30 s identity with 9 s left', NOW - 21_000, NOW + 9000, { text: '⚠ 9s', tone: 'warn' }],
+    ['an expired one', NOW - 366 * DAY, NOW - DAY, { text: '✗ expired', tone: 'error' }],
+    ['one the CP does not report', null, null, { text: '-' }],
+  ])('shows the CERT cell of %s', (_name, issued, expires, cell) => {
+    expect(formatCertExpiry({ cert_issued_at: issued, cert_expires_at: expires }, NOW)).toEqual(cell);
   });
 
   it('renders the tail line: ISO time, padded severity, host, agent, title, resource', () => {

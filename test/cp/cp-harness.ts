@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { parse as parseYaml } from 'yaml';
@@ -144,8 +144,8 @@ export function readAdminConfig(stateDir: string): ClientConfig {
 }
 
 /** Starts a CP on 127.0.0.1:0 with a fresh state dir (or `stateDir`) and silent logs. */
-export async function startCp(opts: { stateDir?: string; options?: Partial<ControlPlaneOptions> } = {}): Promise<CpHarness> {
-  const h = new CpHarness(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-')), opts.options ?? {});
+export async function startCp(opts: { stateDir?: string; options?: Partial<ControlPlaneOptions>; log?: Logger } = {}): Promise<CpHarness> {
+  const h = new CpHarness(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-')), opts.options ?? {}, opts.log);
   await h.boot();
   return h;
 }
@@ -161,13 +161,13 @@ export class CpHarness {
   caPem = '';
   private readonly sockets = new Set<WebSocket>();
 
-  constructor(readonly stateDir: string, private readonly options: Partial<ControlPlaneOptions>) {}
+  constructor(readonly stateDir: string, private readonly options: Partial<ControlPlaneOptions>, private readonly log: Logger = pino({ level: 'silent' })) {}
 
   /** Builds and starts a CP on the state dir; reads admin.yaml. */
   async boot(): Promise<void> {
     this.cp = createControlPlane(
       { stateDir: this.stateDir, host: '127.0.0.1', port: 0, heartbeatIntervalMs: HEARTBEAT_MS, livenessFlushMs: 50, version: 'test', ...this.options },
-      { log: pino({ level: 'silent' }) },
+      { log: this.log },
     );
     const { url, port } = await this.cp.start();
     this.url = url;

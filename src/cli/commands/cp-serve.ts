@@ -5,6 +5,9 @@ import { formatSpecError } from '../../specs/spec-error.js';
 import { VERSION } from '../../version.js';
 import { action, untilStopped, usageError, type CliContext } from '../context.js';
 import { durationArg, positiveIntArg } from '../options.js';
+import { InvalidArgumentError, Option } from 'commander';
+import { MAX_HOST_CERT_TTL_MS, MIN_HOST_CERT_TTL_MS } from '../../protocol/cert-expiry.js';
+import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
 import { registerCpBackup } from './cp-backup.js';
 
@@ -29,6 +32,15 @@ export async function loadDefinitions(dirs: readonly string[], warn: (msg: strin
 
 const collect = (value: string, prev: string[]): string[] => [...prev, value];
 
+/** Commander parser for `--host-cert-ttl`: a duration from 1h to 3650d. */
+export function hostCertTtlArg(value: string): number {
+  const ms = durationArg(value);
+  if (ms < MIN_HOST_CERT_TTL_MS || ms > MAX_HOST_CERT_TTL_MS) {
+    throw new InvalidArgumentError(`expected a duration from ${formatDuration(MIN_HOST_CERT_TTL_MS)} to ${formatDuration(MAX_HOST_CERT_TTL_MS)}, got ${formatDuration(ms)}.`);
+  }
+  return ms;
+}
+
 /** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
 export function registerCpServe(program: Command, ctx: CliContext): void {
   const cp = program.command('cp').description('control plane commands');
@@ -38,12 +50,17 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8443')
     .option('--heartbeat-interval <dur>', 'heartbeat interval told to daimons', durationArg, 5000)
     .option('--reconnect-rate <n>', 'tunnel handshakes per second daimons are paced to after a CP restart', positiveIntArg, 150)
+    .addOption(
+      new Option('--host-cert-ttl <dur>', 'lifetime of the host certificates the CP issues; daimons renew at a third left (1h to 3650d)')
+        .argParser(hostCertTtlArg)
+        .default(365 * 86_400_000, '365d'),
+    )
     .option('--san <name>', 'extra DNS name or IP for the server certificate (repeatable)', collect, [])
     .option('--advertise-url <url>', 'CP URL written into admin.yaml')
     .option('--agents <dir>', 'agent definitions sent with dispatches (repeatable; built-ins come last)', collect, [])
     .option('--log-level <level>', 'log level', 'info')
     .action(
-      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; reconnectRate: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
+      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; reconnectRate: number; hostCertTtl: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
@@ -53,7 +70,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         const server = createControlPlane(
           {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
-            sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
+            hostCertTtlMs: opts.hostCertTtl, sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
             agentLibrary: () => definitions,
           },
           { log },

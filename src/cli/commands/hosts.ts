@@ -5,9 +5,30 @@ import { formatAge, formatHostState, formatLabels, hostStateTone } from '../form
 import { action, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
 import { configOption } from '../options.js';
-import type { Column } from '../output.js';
+import type { Column, Tone } from '../output.js';
+import { certExpiry } from '../../protocol/cert-expiry.js';
+import { formatCoarseDuration } from '../../protocol/duration.js';
 
-/** Table columns of `okesu hosts`: STATE (glyph + word), HOST, TRANSPORT, VERSION, LAST HEARD, RUNNING, LABELS. */
+/**
+ * The CERT cell: time left on the host's identity, `⚠ 5d` once its renewal is due (a third of its lifetime or less
+ * left: a daimon online renews then, so this marks one that has not), `✗ expired`, or `-` when the CP does not say.
+ */
+export function formatCertExpiry(h: Pick<HostView, 'cert_issued_at' | 'cert_expires_at'>, now: number): { text: string; tone?: Tone } {
+  const standing = certExpiry(h.cert_issued_at, h.cert_expires_at, now);
+  const left = formatCoarseDuration((h.cert_expires_at ?? now) - now);
+  switch (standing) {
+    case 'unknown':
+      return { text: '-' };
+    case 'ok':
+      return { text: left };
+    case 'expiring':
+      return { text: `⚠ ${left}`, tone: 'warn' };
+    case 'expired':
+      return { text: '✗ expired', tone: 'error' };
+  }
+}
+
+/** Table columns of `okesu hosts`: STATE (glyph + word), HOST, TRANSPORT, VERSION, LAST HEARD, RUNNING, CERT (time left), LABELS. */
 export function hostColumns(now: number): Column<HostView>[] {
   return [
     { header: 'STATE', value: (h) => formatHostState(h.state), tone: (h) => hostStateTone(h.state) },
@@ -16,6 +37,7 @@ export function hostColumns(now: number): Column<HostView>[] {
     { header: 'VERSION', value: (h) => h.version || '-', max: 16 },
     { header: 'LAST HEARD', value: (h) => formatAge(h.last_heartbeat, now) },
     { header: 'RUNNING', value: (h) => String(h.running), align: 'right' },
+    { header: 'CERT', value: (h) => formatCertExpiry(h, now).text, tone: (h) => formatCertExpiry(h, now).tone },
     { header: 'LABELS', value: (h) => formatLabels(h.labels) || '-', flex: true },
   ];
 }
@@ -50,7 +72,7 @@ export function registerHosts(program: Command, ctx: CliContext): void {
     .description('show the fleet: one row per registered host')
     .option('--json', 'print the HostView array as JSON')
     .addOption(configOption())
-    .addHelpText('after', '\nSTATE: ● online, ◐ stale (heartbeats late), ○ offline.')
+    .addHelpText('after', '\nSTATE: ● online, ◐ stale (heartbeats late), ○ offline.\nCERT: time left on the host\'s certificate; ⚠ renewal overdue (a third or less left), ✗ expired (the host must join again).')
     .action(
       action(ctx, async (opts: { json?: boolean; config?: string }) => {
         const list = await ctx.connect(opts.config).client.hosts();

@@ -28,4 +28,6 @@ export interface ApiContext {
   authFailures: AuthFailures;
   /** Live operator connections by token: revoking a token ends them. */
   sessions: OperatorSessions;
+  /** Lifetime of the client certificates the CP issues (`cp serve --host-cert-ttl`; default 365 days). */
+  hostCertTtlMs?: number;
 }

@@ -18,6 +18,11 @@ export interface HostRow {
   heartbeat_seq: number | null;
   running: number;
   spool_depth: number;
+  /** Issue time and notAfter (ms) of the live certificate (`cert_serial`). */
+  cert_issued_at: number | null;
+  cert_not_after: number | null;
+  /** The serial a renewal replaced, accepted until the new certificate is first used; null otherwise. */
+  cert_serial_prev: string | null;
 }
 
 /** What a heartbeat flush writes for one host. */
@@ -43,9 +48,15 @@ export function createHostsRepo(db: Db) {
     'INSERT INTO host_label_overrides (hostname, key, value) VALUES (?, ?, ?) ON CONFLICT (hostname, key) DO UPDATE SET value = excluded.value',
   );
   const insert = db.prepare(
-    `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at)
-     VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at)`,
+    `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at, cert_issued_at, cert_not_after)
+     VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after)`,
   );
+  // Compare-and-set: only a live host still presenting `from` (its current or just-replaced serial) is renewed.
+  const renew = db.prepare(
+    `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after
+     WHERE id = @id AND revoked_at IS NULL AND (cert_serial = @from OR cert_serial_prev = @from)`,
+  );
+  const settle = db.prepare('UPDATE hosts SET cert_serial_prev = NULL WHERE id = ? AND cert_serial = ? AND cert_serial_prev IS NOT NULL');
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
   const heartbeat = db.prepare(
@@ -82,8 +93,22 @@ export function createHostsRepo(db: Db) {
       return countLive.get()?.n ?? 0;
     },
     /** Binds a hostname to a new identity; throws on a live duplicate (unique index). */
-    insert(row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>): void {
-      insert.run({ ...row, labels: JSON.stringify(row.labels) });
+    insert(
+      row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>
+        & Partial<Pick<HostRow, 'cert_issued_at' | 'cert_not_after'>>,
+    ): void {
+      insert.run({ cert_issued_at: null, cert_not_after: null, ...row, labels: JSON.stringify(row.labels) });
+    },
+    /**
+     * Binds a renewed certificate to a live host whose tunnel authenticated with serial `from`; the replaced serial
+     * stays accepted until `settleRenewal`. False when the host was revoked or renewed from elsewhere meanwhile.
+     */
+    renewCert(id: number, from: string, cert: { serial: string; issuedAt: number; notAfter: number }): boolean {
+      return renew.run({ id, from, serial: cert.serial, issued_at: cert.issuedAt, not_after: cert.notAfter }).changes > 0;
+    },
+    /** The renewed certificate `serial` was used: the one it replaced is no longer accepted. */
+    settleRenewal(id: number, serial: string): void {
+      settle.run(id, serial);
     },
     /** Revokes the live identity of a hostname; false when there was none. */
     revoke(hostname: string, at: number): boolean {

@@ -221,3 +221,15 @@ UPDATE finding_groups SET open = c.n
   FROM (SELECT fingerprint, count(*) AS n FROM findings WHERE status = 'open' GROUP BY fingerprint) AS c
   WHERE c.fingerprint = finding_groups.fingerprint;
 `;
+
+/**
+ * Version 4 (issue 13): certificate lifetimes, for renewal over the tunnel. `cert_issued_at`/`cert_not_after` of the
+ * live certificate; `cert_serial_prev` is the serial a renewal replaced, still accepted until the new certificate is
+ * first used (the answer carrying it can be lost with the tunnel). Hosts registered before this version got 365 days.
+ */
+export const SCHEMA_V4 = `
+ALTER TABLE hosts ADD COLUMN cert_issued_at INTEGER;
+ALTER TABLE hosts ADD COLUMN cert_not_after INTEGER;
+ALTER TABLE hosts ADD COLUMN cert_serial_prev TEXT;
+UPDATE hosts SET cert_issued_at = registered_at, cert_not_after = registered_at + 365 * 86400000;
+`;

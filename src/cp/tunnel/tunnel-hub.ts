@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
@@ -12,6 +13,7 @@ import type { HostsRepo, HostRow } from '../store/hosts.js';
 import { applyLabelOverrides } from '../store/hosts.js';
 import type { Liveness } from '../liveness.js';
 import { authenticateTunnel } from './tunnel-auth.js';
+import type { CertRenewal } from './cert-renewal.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
 import type { AuthFailures } from '../http/auth-failures.js';
@@ -41,6 +43,10 @@ interface Tunnel {
   lastSeen: number;
   /** Not being read because the ingest queue is deep. */
   paused: boolean;
+  /** The serial of the certificate the daimon holds: the one this tunnel authenticated with, then each renewal's. */
+  serial: string;
+  /** A `renew_cert` is being answered: a second one meanwhile is refused. */
+  renewing: boolean;
 }
 
 /** Back-pressure from the ingest queue: while it is deep, tunnels that bring events stop being read. */
@@ -72,6 +78,8 @@ export function createTunnelHub(deps: {
   log: Logger;
   /** Refused tunnels are logged, counted and limited per address here. */
   failures: AuthFailures;
+  /** Certificate renewal over the tunnel (`renew_cert`); absent: refused. */
+  renewal?: CertRenewal;
 }) {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
@@ -145,7 +153,26 @@ export function createTunnelHub(deps: {
       case 'error':
         deps.log.warn({ host: hostname, code: frame.code, message: frame.message }, 'daimon reported an error');
         return;
+      case 'renew_cert':
+        return renew(t, frame.csr);
     }
+  };
+
+  const renew = (t: Tunnel, csr: string): void => {
+    if (!deps.renewal || t.renewing) {
+      const detail = t.renewing ? 'a renewal of this tunnel is already in progress' : 'this CP does not renew certificates';
+      send(t.ws, { type: 'error', code: 'OKS_ERR_CERT_RENEWAL', message: new OkesuError('OKS_ERR_CERT_RENEWAL', detail).message });
+      return;
+    }
+    t.renewing = true;
+    void deps.renewal.renew(t.host, t.serial, csr).then((answer) => {
+      t.renewing = false;
+      if (t.ws.readyState !== t.ws.OPEN) return;
+      // Delivered on this tunnel, the renewed certificate is the one the daimon holds from now on (a later renewal
+      // on the same tunnel keeps it acceptable until its own successor is used).
+      if (answer.serial) t.serial = answer.serial;
+      send(t.ws, answer.frame);
+    });
   };
 
   const onMessage = (t: Tunnel, data: RawData, isBinary: boolean): void => {
@@ -172,10 +199,10 @@ export function createTunnelHub(deps: {
     }
   };
 
-  const attach = (ws: WebSocket, host: HostRow): void => {
+  const attach = (ws: WebSocket, host: HostRow, serial: string, resumed: boolean): void => {
     const hostname = host.hostname;
     const previous = tunnels.get(hostname);
-    const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false };
+    const t: Tunnel = { ws, host, lastSeen: deps.now(), paused: false, serial, renewing: false };
     tunnels.set(hostname, t);
     if (previous) {
       send(previous.ws, { type: 'error', code: 'OKS_ERR_TUNNEL_REPLACED', message: new OkesuError('OKS_ERR_TUNNEL_REPLACED').message });
@@ -194,7 +221,7 @@ export function createTunnelHub(deps: {
     send(ws, { type: 'welcome', hostname, heartbeat_interval_ms: deps.heartbeatIntervalMs, server_time: deps.now(), reconnect_spread_ms: reconnectSpreadMs(tunnels.size, deps.reconnectRatePerS) });
     deps.liveness.heard(hostname, {});
     deps.liveness.setConnected(hostname, true);
-    deps.log.info({ host: hostname, replaced: Boolean(previous) }, 'tunnel up');
+    deps.log.info({ host: hostname, replaced: Boolean(previous), serial, resumed }, 'tunnel up');
   };
 
   const route: DispatchRoute = {
@@ -217,9 +244,10 @@ export function createTunnelHub(deps: {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       let host: HostRow;
       const remote = req.socket.remoteAddress;
+      let serial: string;
       try {
         deps.failures.gate('tunnel', remote);
-        host = authenticateTunnel(req, deps.hosts);
+        ({ host, serial } = authenticateTunnel(req, deps.hosts));
       } catch (err) {
         const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
         if (error.code === 'OKS_ERR_INTERNAL') deps.log.error({ err, remote }, 'tunnel authentication failed');
@@ -227,7 +255,8 @@ export function createTunnelHub(deps: {
         refuseUpgrade(socket, error);
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host));
+      const resumed = (req.socket as TLSSocket).isSessionReused();
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host, serial, resumed));
     },
     /** Closes the tunnel of a removed host at once. */
     disconnect(hostname: string, code: OkesuError['code']): void {

@@ -17,6 +17,8 @@ export function hostAt(hostname: string, ageMs: number, over: Partial<HostView> 
     running: 0,
     spool_depth: 0,
     registered_at: FRAME_NOW - 3 * 86_400_000,
+    cert_issued_at: null,
+    cert_expires_at: null,
     ...over,
   };
 }

@@ -1,4 +1,5 @@
 import type { HostView } from '../../../src/protocol/api.js';
+import { certExpiry } from '../../../src/protocol/cert-expiry.js';
 import type { Column, Row } from '../../components/table.js';
 import { formatAge, sanitize } from '../../components/text.js';
 import type { ConsoleState } from '../../store/state.js';
@@ -102,7 +103,23 @@ export function labelText(labels: Readonly<Record<string, string>>): string {
 }
 
 /**
- * One table row per host: state glyph + word (coloured), hostname, transport, version, heartbeat age, runs in
+ * The hostname cell with a marker when the host's identity needs attention: `⚠ cert` once its renewal is overdue (a
+ * third of its lifetime or less left), `✗ cert` once it expired (the host must join again); with its colour.
+ */
+export function hostCell(h: HostView, now: number, p: Palette = palette): { text: string; color: string | undefined } {
+  switch (certExpiry(h.cert_issued_at, h.cert_expires_at, now)) {
+    case 'expiring':
+      return { text: `${h.hostname} ⚠ cert`, color: p.warn };
+    case 'expired':
+      return { text: `${h.hostname} ✗ cert`, color: p.error };
+    case 'ok':
+    case 'unknown':
+      return { text: h.hostname, color: undefined };
+  }
+}
+
+/**
+ * One table row per host: state glyph + word (coloured), hostname (marked when its identity is expiring), transport, version, heartbeat age, runs in
  * flight, open findings (`-` when the CP did not count them), labels. Offline hosts are dimmed.
  */
 export function fleetRows(
@@ -115,8 +132,9 @@ export function fleetRows(
   return hosts.map((h) => {
     const s = hostStateStyle(h.state, p);
     const open = openByHost === undefined ? '-' : String(openByHost[h.hostname] ?? 0);
-    const cells = [`${s.glyph} ${s.word}`, h.hostname, h.transport, h.version, heartbeatAge(h, now), String(h.running), open];
-    const colors = [s.color, undefined, undefined, undefined, h.state === 'online' ? undefined : s.color, undefined, open !== '0' && open !== '-' ? p.warn : undefined];
+    const name = hostCell(h, now, p);
+    const cells = [`${s.glyph} ${s.word}`, name.text, h.transport, h.version, heartbeatAge(h, now), String(h.running), open];
+    const colors = [s.color, name.color, undefined, undefined, h.state === 'online' ? undefined : s.color, undefined, open !== '0' && open !== '-' ? p.warn : undefined];
     if (withLabels) cells.push(sanitize(labelText(h.labels)));
     return { key: h.hostname, cells, colors, dim: h.state === 'offline' };
   });

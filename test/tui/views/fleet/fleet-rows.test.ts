@@ -4,6 +4,8 @@ import { fleetColumns, fleetHosts, fleetRows, fleetSort, matchesFilter, nextSort
 import { hostAt, mixedFleet, MIXED_OPEN } from '../../support/fleet-data.js';
 import { FRAME_NOW } from '../../support/frame.js';
 
+const DAY = 86_400_000;
+
 const byName = new Map(mixedFleet().map((h) => [h.hostname, h]));
 const names = (hs: { hostname: string }[]): string[] => hs.map((h) => h.hostname);
 
@@ -59,6 +61,17 @@ describe('fleetRows', () => {
     expect(db!.colors![4]).toBe(p.stale);
     expect(cache).toMatchObject({ cells: ['○ offline', 'cache-01', 'https', '0.1.0', '2h', '0', '0'], dim: true });
     expect(fleetRows([byName.get('web-01')!], undefined, FRAME_NOW, true, p)[0]!.cells.slice(6)).toEqual(['-', 'role=web env=prod']);
+  });
+
+  test.each([
+    ['a fresh identity', FRAME_NOW - 10 * DAY, FRAME_NOW + 355 * DAY, 'web-01', undefined],
+    ['an identity whose renewal is overdue', FRAME_NOW - 300 * DAY, FRAME_NOW + 65 * DAY, 'web-01 ⚠ cert', 'warn'],
+    ['an expired identity', FRAME_NOW - 366 * DAY, FRAME_NOW - 1000, 'web-01 ✗ cert', 'error'],
+    ['an identity the CP does not report', null, null, 'web-01', undefined],
+  ] as const)('marks %s in the hostname cell', (_name, issued, expires, text, color) => {
+    const [row] = fleetRows([hostAt('web-01', 4000, { cert_issued_at: issued, cert_expires_at: expires })], undefined, FRAME_NOW, false, p);
+    expect(row!.cells[1]).toBe(text);
+    expect(row!.colors![1]).toBe(color === undefined ? undefined : p[color]);
   });
 
   test('a labels column only when wide', () => {

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino';
+import { OkesuError } from '../../errors.js';
+import type { CaMaterial } from '../../pki/ca.js';
+import { parseAndVerifyCsr } from '../../pki/csr.js';
+import { signHostCsr } from '../../pki/host-cert.js';
+import type { CpFrame } from '../../protocol/tunnel.js';
+import type { Store } from '../store/store.js';
+import type { HostRow } from '../store/hosts.js';
+
+/** The CP's side of certificate renewal over the tunnel. */
+export interface CertRenewal {
+  /**
+   * Answers a tunnel's `renew_cert`: a `cert_renewed` frame with the new serial, or an error frame OKS_ERR_CERT_RENEWAL
+   * saying why. `serial` is the certificate the daimon holds (the tunnel's, or the one its last renewal delivered).
+   * Never throws.
+   */
+  renew(host: HostRow, serial: string, csrPem: string): Promise<{ frame: CpFrame; serial?: string }>;
+}
+
+const refusal = (detail: string): { frame: CpFrame } => ({
+  frame: { type: 'error', code: 'OKS_ERR_CERT_RENEWAL', message: new OkesuError('OKS_ERR_CERT_RENEWAL', detail).message.slice(0, 4096) },
+});
+
+/**
+ * Renews a host's client certificate for the identity its tunnel proved: the CSR must verify (EC P-256 or Ed25519,
+ * self-signed) and name the tunnel's own hostname as its only commonName; the CP binds hostname and SPIFFE URI itself.
+ * The new serial becomes the live one in the same transaction as its audit entry; the replaced serial stays accepted
+ * until the new certificate is first used (tunnel-auth), so a lost answer does not lock the host out.
+ */
+export function createCertRenewal(deps: {
+  store: Pick<Store, 'hosts' | 'audit' | 'transaction'>;
+  ca: CaMaterial;
+  ttlMs: number;
+  now: () => number;
+  log: Logger;
+  /** Called after a renewal committed (to announce the host's new expiry). */
+  onRenewed?: (hostname: string) => void;
+}): CertRenewal {
+  const announce = (hostname: string): void => {
+    try {
+      deps.onRenewed?.(hostname);
+    } catch (err) {
+      deps.log.error({ err, host: hostname }, 'announcing a renewed host failed');
+    }
+  };
+  return {
+    async renew(host, serial, csrPem) {
+      const hostname = host.hostname;
+      let names: string[];
+      try {
+        names = parseAndVerifyCsr(csrPem).commonNames;
+      } catch (err) {
+        const detail = err instanceof OkesuError ? err.message : 'the CSR cannot be read';
+        deps.log.warn({ host: hostname, reason: detail }, 'certificate renewal refused');
+        return refusal(detail);
+      }
+      if (names.length !== 1 || names[0] !== hostname) {
+        const detail = `the CSR names ${JSON.stringify(names)}; this tunnel can only renew ${JSON.stringify(hostname)}`;
+        deps.log.warn({ host: hostname, reason: detail }, 'certificate renewal refused');
+        return refusal(detail);
+      }
+      try {
+        const cert = await signHostCsr(deps.ca, csrPem, hostname, { validityMs: deps.ttlMs });
+        const at = deps.now();
+        const renewed = deps.store.transaction(() => {
+          const ok = deps.store.hosts.renewCert(host.id, serial, { serial: cert.serial, issuedAt: cert.notAfter - deps.ttlMs, notAfter: cert.notAfter });
+          if (ok) deps.store.audit.record(at, { name: `host:${hostname}`, role: 'host' }, 'host.renew_cert', hostname, { serial: cert.serial, previous: serial, not_after: cert.notAfter });
+          return ok;
+        });
+        if (!renewed) {
+          deps.log.warn({ host: hostname, serial }, 'certificate renewal refused: the identity was revoked or replaced');
+          return refusal('this identity was revoked or replaced meanwhile');
+        }
+        deps.log.info({ host: hostname, serial: cert.serial, previous: serial, not_after: new Date(cert.notAfter).toISOString() }, 'host certificate renewed');
+        announce(hostname);
+        return { frame: { type: 'cert_renewed', certificate: cert.certPem, not_after: cert.notAfter }, serial: cert.serial };
+      } catch (err) {
+        deps.log.error({ err, host: hostname }, 'certificate renewal failed');
+        return refusal('the CP could not issue the certificate');
+      }
+    },
+  };
+}
