@@ -17,7 +17,7 @@ export type LoadPolicyResult = { ok: true; policy: HostPolicy } | { ok: false; e
 const LIST_KINDS: Record<string, PatternKind> = { agents: 'name', tools: 'name', commands: 'command', paths: 'path' };
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['deny', 'cp_definitions'],
+  '': ['deny', 'cp_definitions', 'pass_env'],
   deny: ['agents', 'tools', 'commands', 'paths'],
   'deny.#.#': ['pattern', 'reason'],
 };

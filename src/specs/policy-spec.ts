@@ -25,13 +25,15 @@ export interface HostPolicy {
   };
   /** Accept agent definitions sent by the CP for agents this host does not have on disk (default true). */
   cpDefinitions: boolean;
+  /** Variables of the daimon's environment an agent may receive when its `env:` asks for them (default none). */
+  passEnv: string[];
 }
 
 /** The default host policy file (SPEC §4.3). */
 export const DEFAULT_POLICY_PATH = '/etc/okesu/policy.yaml';
 
 /** The policy of a host with no policy file: nothing denied beyond the agent files' own rules. */
-export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true };
+export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true, passEnv: [] };
 
 const patternSchema = z.union(
   [
@@ -49,5 +51,6 @@ export const policyFileSchema = z
       .strictObject({ agents: patternList, tools: patternList, commands: patternList, paths: patternList })
       .default({ agents: [], tools: [], commands: [], paths: [] }),
     cp_definitions: z.boolean().default(true),
+    pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')).max(256).default([]),
   })
-  .transform((p): Omit<HostPolicy, 'source'> => ({ deny: p.deny, cpDefinitions: p.cp_definitions }));
+  .transform((p): Omit<HostPolicy, 'source'> => ({ deny: p.deny, cpDefinitions: p.cp_definitions, passEnv: p.pass_env }));
