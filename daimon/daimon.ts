@@ -17,6 +17,10 @@ import { createProviderSet } from './providers/provider-set.js';
 import { ensureIdentity } from './registration.js';
 import { resolveDispatch } from './resolve-dispatch.js';
 import { createRunRegistry, recoverInterruptedRuns } from './run-registry.js';
+import { logContainment } from './run/containment.js';
+import type { Containment } from './run/containment.js';
+import { detectContainment } from './run/detect-containment.js';
+import type { ContainmentMode } from './run/containment-modes.js';
 import { createRunStarter } from './run-starter.js';
 import type { Clock } from './scheduler/clock.js';
 import { systemClock } from './scheduler/clock.js';
@@ -53,6 +57,8 @@ export interface DaimonOptions {
   enable?: readonly string[];
   /** Inputs of the ticked agents, by agent name (`--input edr.exec_dirs=/srv/tmp`). */
   agentInputs?: Record<string, Record<string, unknown>>;
+  /** How runs' processes are kept together: the best the host allows (`auto`, default), or one forced. */
+  containment?: ContainmentMode;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs'>;
 }
@@ -69,6 +75,8 @@ export interface DaimonDeps {
   env?: NodeJS.ProcessEnv;
   /** Clock of the tick scheduler (default: the system clock). */
   clock?: Clock;
+  /** The containment of runs (default: detected at start, see `DaimonOptions.containment`). */
+  containment?: Containment;
   /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
   loadCatalog?: (dirs: string[]) => Promise<AgentCatalog>;
 }
@@ -116,6 +124,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         throw new OkesuError('OKS_ERR_CONFIG', ticked.error);
       }
       for (const d of ticked.denied) deps.log.warn({ agent: d.name, reason: d.reason }, 'enabled agent denied by the host policy: not ticked');
+      let containment: Containment;
+      try {
+        containment = deps.containment ?? detectContainment({ mode: options.containment ?? 'auto' });
+      } catch (err) {
+        throw new OkesuError('OKS_ERR_CONFIG', `containment: ${(err as Error).message}`);
+      }
       identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
       const host = identity.hostname;
       const log = deps.log.child({ host });
@@ -142,11 +156,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         policy,
         stateDir: join(options.stateDir, 'agents'),
         providerFor: createProviderSet({ env: deps.env, custom: deps.customProvider }),
-        toolboxFor: (agent, p) => createToolbox(agent, p),
+        toolboxFor: (agent, p, run) => createToolbox(agent, p, run),
         env: deps.env,
         now,
       });
-      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now });
+      logContainment(containment, log);
+      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now, containment });
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {
         work.add(p);

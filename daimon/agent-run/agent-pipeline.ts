@@ -9,6 +9,9 @@ import { collectorResultEvent } from '../collectors/collector-event.js';
 import { inputsToEnv } from '../collectors/input-env.js';
 import { runCollectors } from '../collectors/run-collectors.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
+import { buildChildEnv, passedEnvNames, runEnv } from '../run/child-env.js';
+import type { ChildEnv } from '../run/child-env.js';
+import type { RunScope } from '../run/containment.js';
 import { NO_TOOLS } from '../tools/tool.js';
 import type { Toolbox } from '../tools/tool.js';
 import { applyRules } from './apply-rules.js';
@@ -29,9 +32,12 @@ export interface AgentPipelineDeps {
   stateDir: string;
   /** The provider that drives an agent after its collectors and rules (custom, claude or codex). */
   providerFor: (agent: AgentSpec) => Provider;
-  /** The host tools one run may call. */
-  toolboxFor: (agent: AgentSpec, policy: HostPolicy) => Toolbox;
-  /** Environment for collectors (default process.env); inputs are added as OKESU_INPUT_*. */
+  /** The host tools one run may call, running commands with the run's environment in the run's process scope. */
+  toolboxFor: (agent: AgentSpec, policy: HostPolicy, run: { env: ChildEnv; processes?: RunScope }) => Toolbox;
+  /**
+   * The daimon's environment (default process.env). Processes of a run get only its allowlist (buildChildEnv) plus
+   * the variables the agent's `env:` asks for and the policy's `pass_env:` passes; collectors also get the inputs.
+   */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
@@ -90,8 +96,14 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         return { status: 'failed', error: inputs.error };
       }
 
+      const pass = passedEnvNames(agent, deps.policy);
+      if (pass.refused.length > 0) ctx.log.warn({ names: pass.refused, policy: deps.policy.source }, 'environment variables the agent asks for and the host policy does not pass (pass_env) are left out');
+      const env = buildChildEnv(deps.env ?? process.env, pass.passed, runEnv({ runId: ctx.runId, hostname: ctx.hostname, agent: agent.name }));
+      const processes = ctx.processes && { processes: ctx.processes };
+
       const outputs = await runCollectors(agent.collectors, {
-        env: { ...(deps.env ?? process.env), ...inputsToEnv(inputs.inputs), OKESU_HOST: ctx.hostname, OKESU_AGENT: agent.name, OKESU_RUN_ID: ctx.runId },
+        env: { ...env, ...inputsToEnv(inputs.inputs) },
+        ...processes,
         policy: deps.policy,
         signal: ctx.signal,
         checkCommand: (command) => checkCommand(deps.policy, command),
@@ -126,7 +138,10 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         outcome = { status: 'failed', error: `the agent's command is denied by the host policy: ${commandDenied.reason}` };
       } else {
         outcome = await deps.providerFor(agent).run(
-          { ...ctx, inputs: inputs.inputs, system: rendered.system, prompt: rendered.prompt, collectors: outputs, toolbox: deps.toolboxFor(agent, deps.policy) ?? NO_TOOLS },
+          {
+            ...ctx, env, inputs: inputs.inputs, system: rendered.system, prompt: rendered.prompt, collectors: outputs,
+            toolbox: deps.toolboxFor(agent, deps.policy, { env, ...processes }) ?? NO_TOOLS,
+          },
           emit,
         );
       }

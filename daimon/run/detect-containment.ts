@@ -4,13 +4,10 @@ import { accessSync, constants, mkdirSync, readFileSync, rmdirSync } from 'node:
 import { join, posix } from 'node:path';
 import { createCgroupContainment } from './cgroup-containment.js';
 import type { Containment, RunScope } from './containment.js';
+import type { ContainmentMode } from './containment-modes.js';
 import { createSubreaperContainment } from './subreaper-containment.js';
 import { PRCTL_SYSCALL } from './subreaper-wrapper.js';
 
-/** Which containment to use: the best this host allows (`auto`), or one forced (tests, operators who know better). */
-export const CONTAINMENT_MODES = ['auto', 'cgroup', 'subreaper'] as const;
-/** A containment mode. */
-export type ContainmentMode = (typeof CONTAINMENT_MODES)[number];
 
 /** Where detection reads from (tests point it elsewhere). */
 export interface DetectOptions {
