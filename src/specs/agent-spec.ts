@@ -150,7 +150,7 @@ const commandSchema = z.union(
 const envNameSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')
-  .refine((n) => !n.startsWith('OKESU_'), 'OKESU_* variables are set by the daimon, not passed from its environment');
+  .refine((n) => !n.startsWith('OKESU_'), 'the daimon sets OKESU_* variables itself; they are never passed from its environment');
 
 /** The frontmatter fields (SPEC §4) as written in the file; unknown fields are errors. */
 const frontmatterFieldsSchema = z.strictObject({
