@@ -186,14 +186,15 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         }
         let started: { done: Promise<void> };
         try {
-          started = starter.start({ runId: env.run_id, agent: resolved.agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms });
+          // The operator's timeout, else the agent file's own: the file this host runs, which may be its own copy.
+          started = starter.start({ runId: env.run_id, agent: resolved.agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms ?? resolved.agent.timeoutMs });
         } catch (err) {
           runLog.error({ err }, 'cannot write the run marker; dispatch refused');
           registry.refuse(env.run_id);
           return transport.ackDispatch(env.run_id, false, { code: 'OKS_ERR_INTERNAL', message: `cannot record the run: ${(err as Error).message}` });
         }
         transport.ackDispatch(env.run_id, true);
-        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms }, 'run started');
+        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms ?? resolved.agent.timeoutMs }, 'run started');
         track(started.done);
       };
       const ticker = createTicker({

@@ -53,7 +53,8 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
     await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
   };
 
-  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt });
+  // The timeout the run is under, so the CP's own deadline for it follows the host's.
+  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt, timeout_ms: opts.timeoutMs });
   if (opts.tick) await opts.emit({ type: 'tick_start', tick: opts.tick.tick, scheduled_at: opts.tick.scheduledAt });
 
   const abort = new AbortController();

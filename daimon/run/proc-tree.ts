@@ -37,9 +37,10 @@ export function descendantsOf(roots: Iterable<number>, parents = parentsByPid())
   return out;
 }
 
-/** The pids (other than this process) whose environment holds `NAME=value` exactly. */
-export function pidsWithEnv(name: string, value: string, procRoot = '/proc'): number[] {
-  const needle = Buffer.from(`${name}=${value}\0`);
+/** The pids (other than this process) whose environment holds `NAME=value` exactly, or `NAME=value…` with `prefix`. */
+export function pidsWithEnv(name: string, value: string, options: { prefix?: boolean; procRoot?: string } = {}): number[] {
+  const procRoot = options.procRoot ?? '/proc';
+  const needle = Buffer.from(`${name}=${value}${options.prefix ? '' : '\0'}`);
   const out: number[] = [];
   for (const entry of safeList(procRoot)) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;

@@ -32,22 +32,25 @@ export function createSubreaperContainment(options: SubreaperContainmentOptions)
     kind: 'subreaper',
     where: options.perl,
     openRun() {
+      // `<run token>.<n>`: the run's sweep matches the prefix, one process's the whole value.
       const token = randomBytes(12).toString('hex');
       const wrappers = new Set<number>();
+      let next = 0;
       let closing: Promise<void> | undefined;
       return {
         spawn(file, args, opts) {
           if (closing) throw new Error('the run has ended: no more processes');
           if (!canExecute(file, opts.env, opts.cwd)) throw notFound(file);
+          const marker = `${token}.${++next}`;
           const child = spawn(options.perl, ['-e', SUBREAPER_WRAPPER, String(options.prctlNr), String(opts.killGraceMs), file, ...args], {
-            cwd: opts.cwd, env: { ...opts.env, [RUN_SCOPE_ENV]: token }, stdio: opts.stdio, detached: true,
+            cwd: opts.cwd, env: { ...opts.env, [RUN_SCOPE_ENV]: marker }, stdio: opts.stdio, detached: true,
           });
           const pid = child.pid;
           if (pid !== undefined) {
             wrappers.add(pid);
             child.once('exit', () => wrappers.delete(pid));
           }
-          return contained(child, pid, opts.killGraceMs);
+          return contained(child, pid, marker, opts.killGraceMs);
         },
         close() {
           closing ??= sweep(wrappers, token);
@@ -58,22 +61,27 @@ export function createSubreaperContainment(options: SubreaperContainmentOptions)
   };
 }
 
-function contained(child: ContainedProcess['child'], pid: number | undefined, graceMs: number): ContainedProcess {
+function contained(child: ContainedProcess['child'], pid: number | undefined, marker: string, graceMs: number): ContainedProcess {
   let started = false;
+  const marked = (): number[] => pidsWithEnv(RUN_SCOPE_ENV, marker).filter((p) => p !== pid && isRunning(p));
   return {
     child,
     terminate() {
       if (started || pid === undefined) return false;
       started = true;
-      // The wrapper exits only once nothing below it is left: alive means there is something to stop.
-      if (!isRunning(pid)) return false;
+      // A wrapper that is still running has something below it to stop (it exits only once nothing is left); a
+      // wrapper that is gone was killed from inside, and what it leaves is found by its marker.
+      const wrapperUp = isRunning(pid);
+      const strays = wrapperUp ? [] : marked();
+      if (!wrapperUp && strays.length === 0) return false;
       signalGroup(pid, 'SIGTERM');
+      signalAll(strays, 'SIGTERM');
       const backstop = setTimeout(() => {
-        // A wrapper that has not finished by now was stopped from inside, or is stuck: end its tree from here.
-        if (!isRunning(pid)) return;
-        signalAll(descendantsOf([pid]), 'SIGKILL');
-        signalAll([pid], 'SIGKILL');
-      }, graceMs + 2000);
+        // Whatever is left by now ignored SIGTERM, or its wrapper was stopped or is stuck: end it from here.
+        if (isRunning(pid)) signalAll(descendantsOf([pid]), 'SIGKILL');
+        signalAll(marked(), 'SIGKILL');
+        if (isRunning(pid)) signalAll([pid], 'SIGKILL');
+      }, wrapperUp ? graceMs + 2000 : graceMs);
       backstop.unref();
       return true;
     },
@@ -85,7 +93,7 @@ async function sweep(wrappers: Set<number>, token: string): Promise<void> {
   const deadline = Date.now() + SWEEP_MAX_MS;
   for (;;) {
     const below = descendantsOf(wrappers);
-    const marked = pidsWithEnv(RUN_SCOPE_ENV, token).filter((p) => !wrappers.has(p) && isRunning(p));
+    const marked = pidsWithEnv(RUN_SCOPE_ENV, `${token}.`, { prefix: true }).filter((p) => !wrappers.has(p) && isRunning(p));
     const live = [...below, ...marked].filter((p) => isRunning(p));
     if (live.length === 0 && wrappers.size === 0) return;
     signalAll(live, 'SIGKILL');
