@@ -42,7 +42,7 @@ export function createSubreaperContainment(options: SubreaperContainmentOptions)
           if (closing) throw new Error('the run has ended: no more processes');
           if (!canExecute(file, opts.env, opts.cwd)) throw notFound(file);
           const marker = `${token}.${++next}`;
-          const child = spawn(options.perl, ['-e', SUBREAPER_WRAPPER, String(options.prctlNr), String(opts.killGraceMs), file, ...args], {
+          const child = spawn(options.perl, ['-e', SUBREAPER_WRAPPER, String(options.prctlNr), String(opts.killGraceMs), String(process.pid), file, ...args], {
             cwd: opts.cwd, env: { ...opts.env, [RUN_SCOPE_ENV]: marker }, stdio: opts.stdio, detached: true,
           });
           const pid = child.pid;

@@ -6,18 +6,22 @@ export const PRCTL_SYSCALL: Readonly<Partial<Record<string, number>>> = { x64: 1
 
 /**
  * The perl program (perl-base is Essential on Debian and present on nearly every Linux) that contains one process:
- * `perl -e WRAPPER PRCTL_NR GRACE_MS FILE ARGS…`. It makes itself a child subreaper (PR_SET_CHILD_SUBREAPER = 36),
+ * `perl -e WRAPPER PRCTL_NR GRACE_MS DAIMON_PID FILE ARGS…`. It makes itself a child subreaper (PR_SET_CHILD_SUBREAPER = 36),
  * so every process its command starts — setsid or double-forked — is re-parented to it rather than to init when its
  * parent dies, and stays below it in the process tree. It runs the command; when the command exits or the wrapper
  * gets SIGTERM, it sends SIGTERM to every process below it, SIGKILL after the grace, reaps them all, and exits only
  * when none is left, with the command's exit status (a signal is re-raised). Its own exit therefore means "all gone".
+ * Should the daimon die, the kernel sends the wrapper SIGTERM (PR_SET_PDEATHSIG), so the scope does not outlive it.
  */
 export const SUBREAPER_WRAPPER = String.raw`
 use strict; use POSIX ();
-my ($nr, $grace) = splice(@ARGV, 0, 2);
+my ($nr, $grace, $daimon) = splice(@ARGV, 0, 3);
 if (syscall($nr, 36, 1, 0, 0, 0) != 0) { print STDERR "okesu: cannot become a child subreaper: $!\n"; exit 125 }
 my $stop = 0;
 $SIG{TERM} = sub { $stop = 1 };
+# PR_SET_PDEATHSIG: should the daimon die, SIGTERM ends this scope too (and if it already has, end now).
+syscall($nr, 1, 15, 0, 0, 0);
+exit 125 if getppid() != $daimon;
 my $main = fork;
 if (!defined $main) { print STDERR "okesu: cannot fork: $!\n"; exit 125 }
 if ($main == 0) {
