@@ -11,7 +11,7 @@ import { scopeOf } from '../run/detect-containment.js';
 
 /** Options of the custom provider. */
 export interface CustomProviderOptions {
-  /** Time between SIGTERM and SIGKILL of the process group on cancel or timeout (default 3 s). */
+  /** Time between SIGTERM and SIGKILL of its processes on cancel, timeout or exit (default 3 s). */
   killGraceMs?: number;
   /** Working directory of the executable (default: the daimon's). */
   cwd?: string;
