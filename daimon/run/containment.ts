@@ -74,5 +74,5 @@ export function canExecute(file: string, env: ChildEnv, cwd = process.cwd()): bo
 
 /** Logs the containment the daimon chose. */
 export function logContainment(c: Containment, log: Logger): void {
-  log.info(describeContainment(c), c.kind === 'cgroup' ? 'runs are contained in cgroups' : 'runs are contained by a subreaper and a process sweep (no writable cgroup v2)');
+  log.info(describeContainment(c), c.kind === 'cgroup' ? 'runs are contained in cgroups' : 'runs are contained by a subreaper wrapper and a process sweep');
 }
