@@ -48,13 +48,12 @@ export function createCustomProvider(options: CustomProviderOptions = {}): Provi
     async run(ctx: RunContext, emit: EmitEvent): Promise<ProviderOutcome> {
       const command = ctx.agent.command;
       const argv = typeof command === 'string' ? ['sh', '-c', command] : command;
-      const [file, ...args] = argv ?? [];
-      if (file === undefined || file === '') return { status: 'failed', error: 'the agent has no command to run' };
+      if (argv?.[0] === undefined || argv[0] === '') return { status: 'failed', error: 'the agent has no command to run' };
       if (ctx.signal.aborted) return { status: 'failed', error: 'aborted before start' };
 
       const { scope, release } = scopeOf(ctx.processes, ctx.runId);
       try {
-        return await runExecutable(scope, ctx, emit, argv ?? [], { ...options, killGraceMs });
+        return await runExecutable(scope, ctx, emit, argv, { ...options, killGraceMs });
       } finally {
         await release();
       }
