@@ -4,6 +4,7 @@ import type { AgentSpec } from '../src/specs/agent-spec.js';
 import type { AgentCatalog } from '../src/specs/agent-catalog.js';
 import { loadAgentCatalog } from '../src/specs/agent-catalog.js';
 import type { SpecError } from '../src/specs/parse-agent.js';
+import { buildChildEnv } from './run/child-env.js';
 
 /** The first argument that makes the okesu entry point load agent directories and print the catalog as JSON. */
 export const CATALOG_CHILD_ARG = '__okesu-agent-catalog';
@@ -24,11 +25,12 @@ const childAnswerSchema = z.object({
  * Loads the agent catalog in a short-lived child process of the okesu entry script `entry`. Parsing the agents' YAML
  * is an allocation burst; done in the daimon's own process it would leave its heap grown for the life of the process
  * (measured: +24 MiB resident with the built-ins; a worker thread still left +17 MiB of malloc arenas behind). A
- * child's memory all goes back when it exits; only the parsed agents come back, as JSON.
+ * child's memory all goes back when it exits; only the parsed agents come back, as JSON. It is the daimon's own code,
+ * yet it gets the allowlisted environment like every process the daimon starts (plus NODE_OPTIONS, which it honours).
  */
 export function loadAgentCatalogInChild(entry: string, dirs: string[]): Promise<AgentCatalog> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...process.execArgv, entry, CATALOG_CHILD_ARG, ...dirs], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...process.execArgv, entry, CATALOG_CHILD_ARG, ...dirs], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000, env: buildChildEnv(process.env, ['NODE_OPTIONS']) }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`loading the agents failed: ${err.message}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`));
       let parsed: z.infer<typeof childAnswerSchema>;
       try {

@@ -21,6 +21,10 @@ import { createRedactor } from './secrets/redact.js';
 import { createSecretStore } from './secrets/secret-store.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { createRunRegistry, recoverInterruptedRuns } from './run-registry.js';
+import { logContainment } from './run/containment.js';
+import type { Containment } from './run/containment.js';
+import { detectContainment } from './run/detect-containment.js';
+import type { ContainmentMode } from './run/containment-modes.js';
 import { createRunStarter } from './run-starter.js';
 import type { Clock } from './scheduler/clock.js';
 import { systemClock } from './scheduler/clock.js';
@@ -57,6 +61,8 @@ export interface DaimonOptions {
   enable?: readonly string[];
   /** Inputs of the ticked agents, by agent name (`--input edr.exec_dirs=/srv/tmp`). */
   agentInputs?: Record<string, Record<string, unknown>>;
+  /** How runs' processes are kept together: the best the host allows (`auto`, default), or one forced. */
+  containment?: ContainmentMode;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
@@ -78,6 +84,8 @@ export interface DaimonDeps {
   secrets?: SecretStore;
   /** Clock of the tick scheduler (default: the system clock). */
   clock?: Clock;
+  /** The containment of runs (default: detected at start, see `DaimonOptions.containment`). */
+  containment?: Containment;
   /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
   loadCatalog?: (dirs: string[]) => Promise<AgentCatalog>;
 }
@@ -128,6 +136,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       }
       for (const d of ticked.denied) deps.log.warn({ agent: d.name, reason: d.reason }, 'enabled agent denied by the host policy: not ticked');
       if (options.token) holdJoinToken(secrets, options.token);
+      let containment: Containment;
+      try {
+        containment = deps.containment ?? detectContainment({ mode: options.containment ?? 'auto' });
+      } catch (err) {
+        throw new OkesuError('OKS_ERR_CONFIG', `containment: ${(err as Error).message}`);
+      }
       identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
       holdIdentitySecrets(secrets, identity);
       const host = identity.hostname;
@@ -155,11 +169,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         policy,
         stateDir: join(options.stateDir, 'agents'),
         providerFor: createProviderSet({ secrets, custom: deps.customProvider }),
-        toolboxFor: (agent, p) => createToolbox(agent, p),
+        toolboxFor: (agent, p, run) => createToolbox(agent, p, run),
         env: deps.env,
         now,
       });
-      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now });
+      logContainment(containment, log);
+      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now, containment });
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {
         work.add(p);
@@ -184,14 +199,15 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         }
         let started: { done: Promise<void> };
         try {
-          started = starter.start({ runId: env.run_id, agent: resolved.agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms });
+          // The operator's timeout, else the agent file's own: the file this host runs, which may be its own copy.
+          started = starter.start({ runId: env.run_id, agent: resolved.agent, prompt: env.prompt, inputs: env.inputs, timeoutMs: env.timeout_ms ?? resolved.agent.timeoutMs });
         } catch (err) {
           runLog.error({ err }, 'cannot write the run marker; dispatch refused');
           registry.refuse(env.run_id);
           return transport.ackDispatch(env.run_id, false, { code: 'OKS_ERR_INTERNAL', message: `cannot record the run: ${(err as Error).message}` });
         }
         transport.ackDispatch(env.run_id, true);
-        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms, ...(resolved.signedBy !== undefined && { signed_by: resolved.signedBy }) }, 'run started');
+        runLog.info({ source: resolved.agent.source, provider: resolved.agent.provider, timeout_ms: env.timeout_ms ?? resolved.agent.timeoutMs, ...(resolved.signedBy !== undefined && { signed_by: resolved.signedBy }) }, 'run started');
         track(started.done);
       };
       const ticker = createTicker({

@@ -53,7 +53,7 @@ export async function runAgentLocally(options: LocalRunOptions): Promise<RunEndS
     policy: options.policy,
     stateDir: join(options.stateDir, 'agents'),
     providerFor: createProviderSet({ secrets }),
-    toolboxFor: (agent, policy) => createToolbox(agent, policy, { env: options.env }),
+    toolboxFor: (agent, policy, run) => createToolbox(agent, policy, run),
     env: options.env,
     now,
   });

@@ -1,5 +1,7 @@
 import type { EventBody } from '../src/protocol/event.js';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
+import type { ChildEnv } from './run/child-env.js';
+import type { RunScope } from './run/containment.js';
 import type { Toolbox } from './tools/tool.js';
 
 /** The logging a provider needs; a pino logger fits. */
@@ -26,6 +28,10 @@ export interface RunContext {
   /** Aborted on cancel or timeout: stop promptly, then resolve. */
   signal: AbortSignal;
   log: Logger;
+  /** Where the run's processes are started; every one of them ends when the run does (default: a scope of the call's own). */
+  processes?: RunScope;
+  /** The environment of the run's processes, built from the allowlist (default: the allowlist over the daimon's environment). */
+  env?: ChildEnv;
 }
 
 /** What one collector produced (SPEC §4, `collectors`). */

@@ -2,6 +2,8 @@ import type { EventBody, RunEndStatus } from '../src/protocol/event.js';
 import { formatDuration } from '../src/protocol/duration.js';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
 import type { EmitEvent, Logger, Provider, ProviderOutcome } from './provider.js';
+import type { Containment, RunScope } from './run/containment.js';
+import { sharedContainment } from './run/detect-containment.js';
 import { RESERVED_EVENT_TYPES } from './run/output-events.js';
 
 /** What one run needs: the agent, the provider that drives it, where its events go, and its limits. */
@@ -24,12 +26,15 @@ export interface ExecuteRunOptions {
   tick?: { tick: number; scheduledAt: number };
   /** How long to wait for a provider to wind down after an abort before ending the run without it (default 10 s). */
   abortGraceMs?: number;
+  /** Keeps the run's processes together; whatever of them is left when the run ends is killed (default: this host's, detected once). */
+  containment?: Containment;
 }
 
 /**
  * Executes one run: emits `run_start`, runs the provider under a signal that combines cancel and
- * timeout, then emits exactly one `run_end` (status, duration, finding count, error, usage).
- * Resolves with the final status; rejects only when `emit` itself fails.
+ * timeout, kills every process of the run that is still there (its scope), then emits exactly one
+ * `run_end` (status, duration, finding count, error, usage). Resolves with the final status; rejects
+ * only when `emit` itself fails.
  */
 export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus> {
   const now = opts.now ?? Date.now;
@@ -48,7 +53,8 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
     await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
   };
 
-  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt });
+  // The timeout the run is under, so the CP's own deadline for it follows the host's.
+  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt, timeout_ms: opts.timeoutMs });
   if (opts.tick) await opts.emit({ type: 'tick_start', tick: opts.tick.tick, scheduled_at: opts.tick.scheduledAt });
 
   const abort = new AbortController();
@@ -64,23 +70,29 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
   const timer = setTimeout(() => stop('timeout'), Math.max(0, opts.timeoutMs));
 
   let outcome: ProviderOutcome;
+  let processes: RunScope | undefined;
   try {
-    outcome = reason
-      ? { status: 'failed', error: 'cancelled before start' }
-      : await settleAfterAbort(
+    if (reason) {
+      outcome = { status: 'failed', error: 'cancelled before start' };
+    } else {
+      processes = (opts.containment ?? sharedContainment()).openRun(opts.runId);
+      outcome = await settleAfterAbort(
         opts.provider.run(
-          { runId: opts.runId, hostname: opts.hostname, agent: opts.agent, prompt: opts.prompt, inputs: opts.inputs, signal: abort.signal, log },
+          { runId: opts.runId, hostname: opts.hostname, agent: opts.agent, prompt: opts.prompt, inputs: opts.inputs, signal: abort.signal, log, processes },
           emit,
         ),
         abort.signal,
         opts.abortGraceMs ?? 10_000,
       );
+    }
   } catch (err) {
-    outcome = { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    outcome = { status: 'failed', error: processes ? errorText(err) : `cannot contain the run's processes: ${errorText(err)}` };
   } finally {
     clearTimeout(timer);
     opts.signal.removeEventListener('abort', onCancel);
   }
+  // Every process the run started ends with it, whatever the provider did about them.
+  await processes?.close().catch((err: unknown) => log.error({ err }, 'could not end every process of the run'));
 
   const status: RunEndStatus = reason ?? outcome.status;
   let error = outcome.error;
@@ -104,6 +116,10 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
   await opts.emit(runEnd);
   (status === 'completed' ? log.info : log.warn).call(log, { status, duration_ms: runEnd.duration_ms, findings, error }, 'run ended');
   return status;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Resolves with the provider's outcome, or, once `signal` aborted, after `graceMs` at the latest. */

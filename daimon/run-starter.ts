@@ -4,6 +4,7 @@ import type { AgentSpec } from '../src/specs/agent-spec.js';
 import type { PipelineRunOptions } from './agent-run/agent-pipeline.js';
 import type { EventRelay } from './event-relay.js';
 import type { Provider } from './provider.js';
+import type { Containment } from './run/containment.js';
 import { executeRun } from './run-executor.js';
 import type { RunRegistry } from './run-registry.js';
 
@@ -33,6 +34,7 @@ export function createRunStarter(deps: {
   pipeline: (options?: PipelineRunOptions) => Provider;
   log: Logger;
   now: () => number;
+  containment: Containment;
 }): RunStarter {
   const { relay, registry, log } = deps;
   return {
@@ -45,7 +47,7 @@ export function createRunStarter(deps: {
       const done = executeRun({
         runId, hostname: deps.hostname, agent, prompt: request.prompt, inputs: request.inputs, timeoutMs: request.timeoutMs,
         ...(request.options?.tick && { tick: request.options.tick }),
-        signal: controller.signal, provider: deps.pipeline(request.options), emit: channel.emit, log: runLog, now: deps.now,
+        signal: controller.signal, provider: deps.pipeline(request.options), emit: channel.emit, log: runLog, now: deps.now, containment: deps.containment,
       })
         .then(
           () => registry.finish(runId, true),

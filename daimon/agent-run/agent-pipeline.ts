@@ -11,6 +11,9 @@ import { runCollectors } from '../collectors/run-collectors.js';
 import { createExecutableResolver } from '../policy/resolve-executable.js';
 import { isCpDefinition } from '../resolve-dispatch.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
+import { buildChildEnv, passedEnvNames, runEnv } from '../run/child-env.js';
+import type { ChildEnv } from '../run/child-env.js';
+import type { RunScope } from '../run/containment.js';
 import { NO_TOOLS } from '../tools/tool.js';
 import type { Toolbox } from '../tools/tool.js';
 import { applyRules } from './apply-rules.js';
@@ -31,9 +34,12 @@ export interface AgentPipelineDeps {
   stateDir: string;
   /** The provider that drives an agent after its collectors and rules (custom, claude or codex). */
   providerFor: (agent: AgentSpec) => Provider;
-  /** The host tools one run may call. */
-  toolboxFor: (agent: AgentSpec, policy: HostPolicy) => Toolbox;
-  /** Environment for collectors (default process.env); inputs are added as OKESU_INPUT_*. */
+  /** The host tools one run may call, running commands with the run's environment in the run's process scope. */
+  toolboxFor: (agent: AgentSpec, policy: HostPolicy, run: { env: ChildEnv; processes?: RunScope }) => Toolbox;
+  /**
+   * The daimon's environment (default process.env). Processes of a run get only its allowlist (buildChildEnv) plus
+   * the variables the agent's `env:` asks for and the policy's `pass_env:` passes; collectors also get the inputs.
+   */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
@@ -92,12 +98,18 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         return { status: 'failed', error: inputs.error };
       }
 
+      const pass = passedEnvNames(agent, deps.policy);
+      if (pass.refused.length > 0) ctx.log.warn({ names: pass.refused, policy: deps.policy.source }, 'environment variables the agent asks for and the host policy does not pass (pass_env) are left out');
+      const env = buildChildEnv(deps.env ?? process.env, pass.passed, runEnv({ runId: ctx.runId, hostname: ctx.hostname, agent: agent.name }));
+      const processes = ctx.processes && { processes: ctx.processes };
+
       // Executables are found as the children will find them: with the PATH of the environment they are given.
-      const executables = createExecutableResolver(deps.env ?? process.env);
+      const executables = createExecutableResolver(env);
       // The host owner may exempt their own agent files (and the built-ins) from allow_executables; never the CP's.
       const commandPolicy = deps.policy.exemptLocalAgents && !isCpDefinition(agent) ? { ...deps.policy, allowExecutables: undefined } : deps.policy;
       const outputs = await runCollectors(agent.collectors, {
-        env: { ...(deps.env ?? process.env), ...inputsToEnv(inputs.inputs), OKESU_HOST: ctx.hostname, OKESU_AGENT: agent.name, OKESU_RUN_ID: ctx.runId },
+        env: { ...env, ...inputsToEnv(inputs.inputs) },
+        ...processes,
         policy: deps.policy,
         signal: ctx.signal,
         checkCommand: (command) => checkCommand(commandPolicy, command, executables),
@@ -132,7 +144,10 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         outcome = { status: 'failed', error: `the agent's command is denied by the host policy: ${commandDenied.reason}` };
       } else {
         outcome = await deps.providerFor(agent).run(
-          { ...ctx, inputs: inputs.inputs, system: rendered.system, prompt: rendered.prompt, collectors: outputs, toolbox: deps.toolboxFor(agent, deps.policy) ?? NO_TOOLS },
+          {
+            ...ctx, env, inputs: inputs.inputs, system: rendered.system, prompt: rendered.prompt, collectors: outputs,
+            toolbox: deps.toolboxFor(agent, deps.policy, { env, ...processes }) ?? NO_TOOLS,
+          },
           emit,
         );
       }

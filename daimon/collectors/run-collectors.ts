@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { formatDuration } from '../../src/protocol/duration.js';
 import type { CollectorSpec } from '../../src/specs/agent-spec.js';
 import type { HostPolicy } from '../../src/specs/policy-spec.js';
 import type { CollectorOutput } from '../provider.js';
-import { createGroupTerminator } from '../run/process-group.js';
+import type { ChildEnv } from '../run/child-env.js';
+import type { ContainedProcess, RunScope } from '../run/containment.js';
+import { scopeOf } from '../run/detect-containment.js';
 
 /** Exit code by which a collector says "nothing to collect on this host" (e.g. its tool is missing). */
 export const SKIP_EXIT_CODE = 77;
@@ -19,8 +19,10 @@ export type CollectorResult = CollectorOutput;
 
 /** Options of `runCollectors`. */
 export interface RunCollectorsOptions {
-  /** Environment of every command (inputs are in it as OKESU_INPUT_*). */
-  env: NodeJS.ProcessEnv;
+  /** Environment of every command, already allowlisted (inputs are in it as OKESU_INPUT_*). */
+  env: ChildEnv;
+  /** The run's process scope: every collector's processes end with the collector, and at the latest with the run. */
+  processes?: RunScope;
   /** The host policy in force (its command gate is applied through `checkCommand`). */
   policy: HostPolicy;
   /** Aborting kills every collector's process group; the call then resolves promptly. */
@@ -35,19 +37,26 @@ export interface RunCollectorsOptions {
 }
 
 /**
- * Runs an agent's collectors (SPEC §4) in parallel, each `sh -c <command>` in its own process group with stdin
+ * Runs an agent's collectors (SPEC §4) in parallel, each `sh -c <command>` in a process scope of its own with stdin
  * closed, and resolves with one result per collector in the order given. Exit 77 (or 127, command not found) means
- * skipped; a timeout or abort kills the whole group, grandchildren included. Never rejects.
+ * skipped; a timeout or abort stops everything the collector started, detached grandchildren included, and so does
+ * its exit. Never rejects.
  */
-export function runCollectors(collectors: CollectorSpec[], options: RunCollectorsOptions): Promise<CollectorResult[]> {
-  return Promise.all(collectors.map((spec) => runOne(spec, options)));
+export async function runCollectors(collectors: CollectorSpec[], options: RunCollectorsOptions): Promise<CollectorResult[]> {
+  if (collectors.length === 0) return [];
+  const { scope, release } = scopeOf(options.processes, 'collectors');
+  try {
+    return await Promise.all(collectors.map((spec) => runOne(spec, options, scope)));
+  } finally {
+    await release();
+  }
 }
 
 function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1)?.trim() ?? '';
 }
 
-async function runOne(spec: CollectorSpec, options: RunCollectorsOptions): Promise<CollectorResult> {
+async function runOne(spec: CollectorSpec, options: RunCollectorsOptions, scope: RunScope): Promise<CollectorResult> {
   const result = (fields: Partial<CollectorResult>): CollectorResult => ({
     name: spec.name, output: '', exitCode: null, durationMs: 0, truncated: false, skipped: false, ...fields,
   });
@@ -58,12 +67,13 @@ async function runOne(spec: CollectorSpec, options: RunCollectorsOptions): Promi
   const started = performance.now();
   const cap = options.maxOutputBytes ?? DEFAULT_COLLECTOR_OUTPUT_BYTES;
   const graceMs = options.killGraceMs ?? 3000;
-  let child: ChildProcess;
+  let proc: ContainedProcess;
   try {
-    child = spawn('sh', ['-c', spec.command], { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = scope.spawn('sh', ['-c', spec.command], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], killGraceMs: graceMs });
   } catch (err) {
     return result({ error: `cannot start: ${(err as Error).message}` });
   }
+  const child = proc.child;
 
   const chunks: Buffer[] = [];
   let kept = 0;
@@ -95,7 +105,7 @@ async function runOne(spec: CollectorSpec, options: RunCollectorsOptions): Promi
     });
   });
   const pid = child.pid;
-  const group = pid === undefined ? undefined : createGroupTerminator(pid, graceMs);
+  const group = pid === undefined ? undefined : proc;
   const stop = (why: 'timeout' | 'abort'): void => {
     stopped ??= why;
     group?.terminate();
@@ -106,9 +116,9 @@ async function runOne(spec: CollectorSpec, options: RunCollectorsOptions): Promi
   if (group) {
     options.signal.addEventListener('abort', onAbort, { once: true });
     child.once('exit', () => {
-      // What the command left running (background jobs) belongs to the collector: stop it, so the pipes close.
+      // What the command left running (background jobs, setsid or not) belongs to the collector: stop it, so the pipes close.
       group.terminate();
-      // A process that left our group (setsid) may still hold the pipes: stop waiting for it after the grace time.
+      // Should anything still hold the pipes after its SIGKILL, stop waiting for it.
       hatch = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-import { createGroupTerminator } from '../run/process-group.js';
+import type { ContainedProcess, RunScope } from '../run/containment.js';
+import { scopeOf } from '../run/detect-containment.js';
 import { OutputCap, TOOL_CAPS, truncationNote } from './cap-output.js';
 import { stopNote, toolSpec } from './host-tool.js';
 import type { HostTool, ToolContext, ToolOutcome } from './host-tool.js';
@@ -22,19 +21,14 @@ const input = z.strictObject({
 /** Input of the bash tool. */
 export type BashInput = z.infer<typeof input>;
 
-// Names of environment variables that hold credentials: the daimon's provider keys must not reach a tool's output.
-const SECRET_ENV = /^(ANTHROPIC|OPENAI)_|API_?KEY|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|PRIVATE_KEY/i;
-
-/** The environment for a command: `env` without variables whose names mark them as credentials. */
-export function scrubEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !SECRET_ENV.test(name)));
-}
-
 // The command goes in as an argument, never spliced into a script: stderr joins stdout on one pipe so the two
 // interleave in the order they were written, then the command replaces the wrapper.
 const WRAPPER = 'exec 2>&1; exec /bin/sh -c "$1"';
 
-/** `bash`: runs a command under `sh -c` in its own process group, stdin from /dev/null, stdout and stderr combined. */
+/**
+ * `bash`: runs a command under `sh -c` in the run's process scope with the run's allowlisted environment, stdin from
+ * /dev/null, stdout and stderr combined. What the command leaves running ends with the call.
+ */
 export const bashTool: HostTool<BashInput> = {
   spec: toolSpec(
     'bash',
@@ -48,17 +42,22 @@ export const bashTool: HostTool<BashInput> = {
 };
 
 async function runBash(i: BashInput, ctx: ToolContext): Promise<ToolOutcome> {
-  let child: ChildProcess;
+  const { scope, release } = scopeOf(ctx.processes, 'bash');
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'sh', i.command], {
-      cwd: ctx.cwd,
-      env: scrubEnv(ctx.env),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    return await runIn(scope, i, ctx);
+  } finally {
+    await release();
+  }
+}
+
+async function runIn(scope: RunScope, i: BashInput, ctx: ToolContext): Promise<ToolOutcome> {
+  let proc: ContainedProcess;
+  try {
+    proc = scope.spawn('/bin/sh', ['-c', WRAPPER, 'sh', i.command], { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'ignore'], killGraceMs: ctx.killGraceMs });
   } catch (err) {
     return { content: `cannot start /bin/sh: ${(err as Error).message}`, isError: true, truncated: false };
   }
+  const child = proc.child;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', resolve);
@@ -72,8 +71,7 @@ async function runBash(i: BashInput, ctx: ToolContext): Promise<ToolOutcome> {
     stdout.once('error', () => resolve());
   });
 
-  const pid = child.pid;
-  const group = pid === undefined ? undefined : createGroupTerminator(pid, ctx.killGraceMs);
+  const group = child.pid === undefined ? undefined : proc;
   const onAbort = (): void => void group?.terminate();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) onAbort();
@@ -85,7 +83,7 @@ async function runBash(i: BashInput, ctx: ToolContext): Promise<ToolOutcome> {
   if (result instanceof Error) {
     return { content: `cannot start /bin/sh: ${result.message}`, isError: true, truncated: false };
   }
-  // Background jobs the command left behind hold the pipe open and belong to the call: stop them too.
+  // Background jobs the command left behind (setsid or not) hold the pipe open and belong to the call: stop them too.
   group?.terminate();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, patience).unref())]);
   stdout?.destroy();

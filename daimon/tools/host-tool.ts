@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { ChildEnv } from '../run/child-env.js';
+import type { RunScope } from '../run/containment.js';
 import type { ToolSpec } from './tool.js';
 
 /** The host tools this build implements. */
@@ -25,7 +27,10 @@ export interface ToolContext {
   /** The call's timeout, for messages. */
   timeoutMs: number;
   cwd: string;
-  env: NodeJS.ProcessEnv;
+  /** The run's allowlisted environment, for commands. */
+  env: ChildEnv;
+  /** The run's process scope (default: one of the call's own). */
+  processes?: RunScope;
   killGraceMs: number;
   /** For a path tool: the path the gate allowed (its real path when it exists). */
   path: string;

@@ -4,6 +4,9 @@ import { PATH_TOOLS, checkTool, checkToolCall, offeredTools } from '../../src/sp
 import type { Denial } from '../../src/specs/gate.js';
 import type { HostPolicy } from '../../src/specs/policy-spec.js';
 import type { EmitEvent } from '../provider.js';
+import { buildChildEnv } from '../run/child-env.js';
+import type { ChildEnv } from '../run/child-env.js';
+import type { RunScope } from '../run/containment.js';
 import { bashTool } from './bash-tool.js';
 import { HOST_TOOL_NAMES, stoppedOutcome } from './host-tool.js';
 import type { HostTool, HostToolName, StopReason, ToolContext, ToolOutcome } from './host-tool.js';
@@ -18,8 +21,10 @@ import { createExecutableResolver } from '../policy/resolve-executable.js';
 export interface ToolboxOptions {
   /** Directory relative paths and commands start from (default: the daimon's). */
   cwd?: string;
-  /** Environment of bash commands (default: the daimon's), without variables named like credentials. */
-  env?: NodeJS.ProcessEnv;
+  /** Environment of bash commands, already allowlisted (default: the allowlist over the daimon's environment). */
+  env?: ChildEnv;
+  /** The run's process scope: a command's processes end with the call, and at the latest with the run. */
+  processes?: RunScope;
   /** Default per-call timeouts; bash's `timeout_s` overrides bash's for one call. */
   timeoutsMs?: Partial<Record<HostToolName, number>>;
   /** Time between SIGTERM and SIGKILL of a bash call's process group (default 3 s). */
@@ -46,7 +51,7 @@ const OWN_PROCESS: Denial = { by: 'policy', reason: "the daimon's own process fi
  */
 export function createToolbox(agent: AgentSpec, policy: HostPolicy, options: ToolboxOptions = {}): Toolbox {
   const cwd = options.cwd ?? process.cwd();
-  const env = options.env ?? process.env;
+  const env = options.env ?? buildChildEnv(process.env);
   const killGraceMs = options.killGraceMs ?? 3000;
   const executables = createExecutableResolver(env, cwd);
   const specs = offeredTools(agent, policy, HOST_TOOL_NAMES).map((name) => HOST_TOOLS[name as HostToolName].spec);
@@ -118,6 +123,7 @@ export function createToolbox(agent: AgentSpec, policy: HostPolicy, options: Too
         timeoutMs,
         cwd,
         env,
+        ...(options.processes && { processes: options.processes }),
         killGraceMs,
         path,
         isHidden: async (entry) => (await gatePath(tool, [entry])) !== undefined,

@@ -11,7 +11,11 @@ import type { NewRun } from './store/runs.js';
 import { resolveFanOutHosts, sendInTurns } from './fan-out.js';
 import { authorizeDefinition, definitionAudit, definitionOrigin } from './definition-trust.js';
 
-/** Run timeout: the operator's, else the agent definition's own, else 5 minutes. */
+/**
+ * The CP's expectation of a run's timeout, for its overdue sweep: the operator's, else the agent definition's own,
+ * else 5 minutes. The host applies the operator's, else the timeout of the agent file it runs, and says which in
+ * `run_start` (the CP then keeps that one).
+ */
 export function runTimeoutMs(requested: number | undefined, definition: string | undefined): number {
   if (requested !== undefined) return requested;
   if (definition !== undefined) {
@@ -76,8 +80,9 @@ export function createDispatcher(deps: {
     if (!route) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', unreachable(hostname, candidates));
     return route;
   };
-  const envelopeFor = (spec: RunSpec, runId: string, definition: string | undefined, timeoutMs: number): DispatchEnvelope => ({
-    run_id: runId, agent: spec.agent, definition, prompt: spec.prompt, inputs: spec.inputs, timeout_ms: timeoutMs, dispatch: spec.dispatch,
+  // Only the operator's own timeout travels: otherwise the host applies the timeout of the agent file it runs.
+  const envelopeFor = (spec: RunSpec, runId: string, definition: string | undefined): DispatchEnvelope => ({
+    run_id: runId, agent: spec.agent, definition, prompt: spec.prompt, inputs: spec.inputs, timeout_ms: spec.timeout_ms, dispatch: spec.dispatch,
   });
 
   return {
@@ -89,11 +94,11 @@ export function createDispatcher(deps: {
       const route = pickRoute(req.host, req.dispatch);
       const now = deps.now();
       const definition = req.definition ?? deps.resolveDefinition?.(req.agent);
-      const envelope = envelopeFor(req, newId('r', now), definition, runTimeoutMs(req.timeout_ms, definition));
+      const envelope = envelopeFor(req, newId('r', now), definition);
       const run = deps.store.transaction(() => {
         deps.store.runs.insert({
           run_id: envelope.run_id, host: req.host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
-          status: 'dispatched', created_at: now, timeout_ms: envelope.timeout_ms, created_by: by.name,
+          status: 'dispatched', created_at: now, timeout_ms: runTimeoutMs(req.timeout_ms, definition), created_by: by.name,
         });
         deps.store.audit.record(now, by, 'run.dispatch', envelope.run_id, { host: req.host, agent: req.agent, route: route.name, ...definitionAudit(origin, by) });
         return changed(envelope.run_id) as RunView;
@@ -142,7 +147,7 @@ export function createDispatcher(deps: {
       // Published in cursor order right after the commit, before any later change to these runs can be.
       for (const r of runs) deps.publishRun(r.view, r.cursor);
       const toSend = planned.filter((p): p is { run: NewRun; route: DispatchRoute } => p.route !== undefined);
-      const failedSends = await sendInTurns(toSend, ({ run, route }) => route.dispatch(run.host, envelopeFor(req, run.run_id, definition, timeoutMs)));
+      const failedSends = await sendInTurns(toSend, ({ run, route }) => route.dispatch(run.host, envelopeFor(req, run.run_id, definition)));
       const ended = endMany(failedSends.map(({ item, err }) => ({ runId: item.run.run_id, status: 'failed', error: `dispatch failed: ${err.message}` })));
       const views = runs.map((r) => ended.get(r.view.run_id) ?? r.view);
       return { runs: views, dispatched: views.filter((v) => v.status === 'dispatched').length, failed: views.filter((v) => v.status === 'failed').length };

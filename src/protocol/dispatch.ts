@@ -14,7 +14,11 @@ export const agentNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, '
 /** Inputs of a run: a flat JSON object. */
 export const inputsSchema = z.record(z.string().max(128), z.unknown());
 
-/** The CP's instruction to a daimon to start a run (SPEC §3.3). `definition` is the agent file's text when the CP has it; the timeout travels in ms. */
+/**
+ * The CP's instruction to a daimon to start a run (SPEC §3.3). `definition` is the agent file's text when the CP has
+ * it; the timeout travels in ms, and only when the operator set one: without it the host runs the agent under the
+ * agent file's own timeout (the file it actually runs: its own copy wins over the CP's).
+ */
 export const dispatchEnvelopeSchema = z.object({
   run_id: runIdSchema,
   step_id: z.string().max(256).optional(),
@@ -22,7 +26,7 @@ export const dispatchEnvelopeSchema = z.object({
   definition: z.string().max(LIMITS.agentDefinitionBytes).optional(),
   prompt: z.string().max(64 * 1024).default(''),
   inputs: inputsSchema.default({}),
-  timeout_ms: z.number().int().positive().max(7 * 86_400_000).default(300_000),
+  timeout_ms: z.number().int().positive().max(7 * 86_400_000).optional(),
   dispatch: z.enum(DISPATCH_MODES).default('auto'),
 });
 /** A validated dispatch envelope. */

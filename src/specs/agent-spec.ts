@@ -77,6 +77,8 @@ export interface AgentSpec {
   dedupeTtlMs: number;
   /** For `provider: custom`: an argv list (run directly) or a string (run under `sh -c`). */
   command?: string | string[];
+  /** Variables of the daimon's environment this agent's processes need; they pass only if the host policy's `pass_env` lists them too. */
+  env: string[];
   /** The markdown body: the system prompt. */
   body: string;
   /** Where the agent came from: a file path, or `<dispatch>`. */
@@ -144,6 +146,12 @@ const commandSchema = z.union(
   { error: 'expected a string (run under sh -c) or a list of arguments (run directly)' },
 );
 
+/** An environment variable name an agent may ask for; OKESU_* are the daimon's own to set. */
+const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')
+  .refine((n) => !n.startsWith('OKESU_'), 'the daimon sets OKESU_* variables itself; they are never passed from its environment');
+
 /** The frontmatter fields (SPEC §4) as written in the file; unknown fields are errors. */
 const frontmatterFieldsSchema = z.strictObject({
   name: agentNameSchema,
@@ -175,6 +183,7 @@ const frontmatterFieldsSchema = z.strictObject({
   rules: z.array(ruleSchema).max(1024).default([]),
   dedupeTtl: duration(0, 366 * DAY_MS).default(DAY_MS),
   command: commandSchema.optional(),
+  env: z.array(envNameSchema).max(64).default([]),
 });
 
 /** Every field name the frontmatter accepts, for "did you mean" hints. */
@@ -251,4 +260,5 @@ export const agentFrontmatterSchema = frontmatterFieldsSchema
     rules: f.rules,
     dedupeTtlMs: f.dedupeTtl,
     ...(f.command !== undefined && { command: f.command }),
+    env: [...new Set(f.env)],
   }));

@@ -43,6 +43,8 @@ export interface HostPolicy {
   exemptLocalAgents?: boolean;
   /** False: a definition sent by the CP may run no command (no collectors, no bash tool, no custom command). Default true. */
   cpCommands?: boolean;
+  /** Variables of the daimon's environment an agent may receive when its `env:` asks for them (default none). */
+  passEnv: string[];
 }
 
 /** The default host policy file (SPEC §4.3). */
@@ -50,7 +52,7 @@ export const DEFAULT_POLICY_PATH = '/etc/okesu/policy.yaml';
 
 /** The policy of a host with no policy file: nothing denied beyond the agent files' own rules. */
 export const EMPTY_POLICY: HostPolicy = { source: '<none>', deny: { agents: [], tools: [], commands: [], paths: [] }, cpDefinitions: true,
-  trustedAgentKeys: [], cpCommands: true,
+  trustedAgentKeys: [], cpCommands: true, passEnv: [],
 };
 
 const patternSchema = z.union(
@@ -88,6 +90,7 @@ export const policyFileSchema = z
     allow_executables: z.array(executablePath).max(4096).optional(),
     cp_commands: z.boolean().default(true),
     exempt_local_agents: z.boolean().default(false),
+    pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')).max(256).default([]),
   })
   .superRefine((p, ctx) => {
     if (p.exempt_local_agents && !p.allow_executables) {
@@ -98,6 +101,6 @@ export const policyFileSchema = z
     }
   })
   .transform((p): Omit<HostPolicy, 'source'> => ({
-    deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands,
+    deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands, passEnv: p.pass_env,
     ...(p.allow_executables && { allowExecutables: p.allow_executables, exemptLocalAgents: p.exempt_local_agents }),
   }));

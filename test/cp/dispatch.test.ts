@@ -73,6 +73,22 @@ describe('dispatch', () => {
     expect((await h.admin.getRun(run.run_id)).status).toBe('dispatched');
   });
 
+  it('sends no timeout when the operator set none: the host applies its agent file’s, and the CP keeps the one run_start names', async () => {
+    const tunnel = await h.connectHost(web01);
+    const { run, envelope } = await dispatch(tunnel);
+    expect(envelope).not.toHaveProperty('timeout_ms');
+    expect(run.timeout_ms).toBe(300_000);
+    await sendEvents(tunnel, [record(run.run_id, 1, { type: 'run_start', timeout_ms: 3_600_000 })]);
+    expect(await waitFor(runStatus(run.run_id, 'running'))).toMatchObject({ timeout_ms: 3_600_000 });
+  });
+
+  it.each([['not a number', 'soon'], ['zero', 0], ['over 7 days', 8 * 86_400_000], ['fractional', 1.5]])('ignores a run_start timeout that is %s', async (_label, value) => {
+    const tunnel = await h.connectHost(web01);
+    const { run } = await dispatch(tunnel, { timeout_ms: 60_000 });
+    await sendEvents(tunnel, [record(run.run_id, 1, { type: 'run_start', timeout_ms: value })]);
+    expect(await waitFor(runStatus(run.run_id, 'running'))).toMatchObject({ timeout_ms: 60_000 });
+  });
+
   it('moves the run to running on run_start and to completed on run_end', async () => {
     const tunnel = await h.connectHost(web01);
     const { run } = await dispatch(tunnel);

@@ -48,7 +48,7 @@ describe('executeRun', () => {
     }));
     expect(await run()).toBe('completed');
     expect(events).toEqual([
-      { type: 'run_start', agent: 'probe', version: '1.2.3', prompt: 'look around' },
+      { type: 'run_start', agent: 'probe', version: '1.2.3', prompt: 'look around', timeout_ms: 30_000 },
       { type: 'text', text: 'hi' },
       { type: 'finding', severity: 'HIGH', title: 'a' },
       { type: 'finding', severity: 'LOW', title: 'b' },

@@ -20,7 +20,7 @@ describe('inferProvider', () => {
 describe('agentFrontmatterSchema', () => {
   it('lists every SPEC §4 field', () => {
     expect([...FRONTMATTER_FIELDS].sort()).toEqual([
-      'collectors', 'command', 'cron', 'dedupeTtl', 'description', 'effort', 'inputs', 'interval', 'maxTurns', 'mode', 'model',
+      'collectors', 'command', 'cron', 'dedupeTtl', 'description', 'effort', 'env', 'inputs', 'interval', 'maxTurns', 'mode', 'model',
       'name', 'overlap', 'provider', 'rbac', 'rules', 'timeout', 'tools', 'version',
     ]);
   });

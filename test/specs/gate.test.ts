@@ -21,7 +21,7 @@ function agent(tools: string[], rbac: { allow?: RbacRule[]; deny?: RbacRule[] } 
 /** A host policy denying these patterns. */
 function policy(deny: Partial<Record<keyof HostPolicy['deny'], (string | PolicyPattern)[]>>): HostPolicy {
   const list = (items: (string | PolicyPattern)[] = []): PolicyPattern[] => items.map((p) => (typeof p === 'string' ? { pattern: p } : p));
-  return { source: '<test>', cpDefinitions: true, deny: { agents: list(deny.agents), tools: list(deny.tools), commands: list(deny.commands), paths: list(deny.paths) } };
+  return { ...EMPTY_POLICY, source: '<test>', deny: { agents: list(deny.agents), tools: list(deny.tools), commands: list(deny.commands), paths: list(deny.paths) } };
 }
 
 describe('offeredTools', () => {

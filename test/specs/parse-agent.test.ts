@@ -38,6 +38,7 @@ describe('parseAgent: defaults', () => {
       inputs: {},
       rules: [],
       dedupeTtlMs: 86_400_000,
+      env: [],
       body: 'You are a careful agent.',
       source: 'a.md',
     });
@@ -158,6 +159,8 @@ describe('parseAgent: errors', () => {
     ['an rbac path pattern that cannot match', ['name: a', 'model: opus', 'rbac:', '  deny: [{ tool: read_file, pattern: "*.pem" }]'], 'a.md:5:38: rbac.deny.0.pattern: paths are matched as absolute paths: start the pattern with / or **'],
     ['a command of the wrong type', ['name: a', 'command: { run: x }'], 'a.md:3:10: command: expected a string (run under sh -c) or a list of arguments (run directly)'],
     ['an empty command list', ['name: a', 'command: []'], 'a.md:3:10: command: must not be empty'],
+    ['an env entry that is no variable name', ['name: a', 'model: opus', 'env: [AWS-KEY]'], 'a.md:4:7: env.0: expected an environment variable name (letters, digits, _)'],
+    ['an env entry the daimon sets itself', ['name: a', 'model: opus', 'env: [HTTPS_PROXY, OKESU_JOIN_TOKEN]'], 'a.md:4:20: env.1: the daimon sets OKESU_* variables itself; they are never passed from its environment'],
     ['a nested unknown field', ['name: a', 'model: opus', 'collectors:', '  - name: ps', '    command: ps', '    timeot: 3s'], 'a.md:7:5: collectors.0.timeot: unknown field; did you mean timeout?'],
     ['a nested bad value', ['name: a', 'model: opus', 'collectors:', '  - { name: ps, command: ps, timeout: soon }'], 'a.md:5:39: collectors.0.timeout: expected a duration like 30s, 5m, 1h or 7d, got "soon"'],
     ['a duplicate collector', ['name: a', 'model: opus', 'collectors:', '  - { name: ps, command: ps }', '  - { name: ps, command: ps -ef }'], 'a.md:6:13: collectors.1.name: duplicate collector name "ps"'],

@@ -5,6 +5,8 @@ import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
 import { parseInput, positiveIntArg } from '../options.js';
+import { CONTAINMENT_MODES } from '../../../daimon/run/containment-modes.js';
+import type { ContainmentMode } from '../../../daimon/run/containment-modes.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
 export const FATAL_EXIT_CODE = 78;
@@ -21,6 +23,7 @@ interface DaemonFlags {
   agents: string[];
   label: Record<string, string>;
   spoolMaxRecords?: number;
+  containment: ContainmentMode;
   logLevel: string;
   policy?: string;
   enable: string[];
@@ -75,6 +78,10 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--input <agent.k=v>', 'an input of a ticked agent, e.g. sre-health.disk_full_pct=85 (repeatable)', collectAgentInput, {})
     .option('--secrets-file <file>', 'provider keys and URLs as NAME=value lines (mode 0600 or stricter); wins over the environment')
     .option('--spool-max-records <n>', 'most un-acknowledged events kept before runs pause', positiveIntArg)
+    .addOption(
+      new Option('--containment <mode>', 'how a run\'s processes are kept together and ended with it: a cgroup v2 per run, or a subreaper and a process sweep')
+        .choices(CONTAINMENT_MODES).default('auto'),
+    )
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
     .action(
       action(ctx, async (opts: DaemonFlags) => {
@@ -102,6 +109,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
             stateDir: resolve(opts.state), cp: opts.cp, token, hostname: opts.hostname,
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
             ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
+            containment: opts.containment,
           },
           {
             log,

@@ -10,6 +10,9 @@ import { fingerprintFinding } from '../../protocol/fingerprint.js';
 import { extractIndicators } from '../findings/indicators.js';
 import { agentVersionOf, toStoredFinding, validateFindingFields } from '../findings/stored-finding.js';
 
+// The longest timeout a dispatch may carry (see dispatchEnvelopeSchema).
+const MAX_RUN_TIMEOUT_MS = 7 * 86_400_000;
+
 /** What one ingest batch changed, for the live stream and waiters; published only after commit. */
 export interface IngestResult {
   /** Every record of the batch: stored now, stored before (duplicate) or refused — all are safe to acknowledge. */
@@ -113,6 +116,9 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
           result.findings.push({ cursor: feed.appendFinding(now, id), finding });
           c.findings++;
         } else if (body.type === 'run_start') {
+          // The host says which timeout the run is under (the agent file's own when the operator set none).
+          const timeoutMs = (body as { timeout_ms?: unknown }).timeout_ms;
+          if (typeof timeoutMs === 'number' && Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_RUN_TIMEOUT_MS) runs.setTimeoutMs(record.run_id, timeoutMs);
           if (runs.transition(record.run_id, 'running', now)) statusChanged.set(record.run_id, result);
         } else if (body.type === 'run_end') {
           const end = runEndEventSchema.safeParse(body);

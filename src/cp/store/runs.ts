@@ -37,6 +37,7 @@ export function createRunsRepo(db: Db) {
     `UPDATE runs SET status = @status, started_at = coalesce(started_at, @started_at), ended_at = @ended_at, error = coalesce(@error, error)
      WHERE run_id = @run_id AND status NOT IN ('completed', 'failed', 'timeout', 'cancelled')`,
   );
+  const setTimeoutMs = db.prepare(`UPDATE runs SET timeout_ms = ? WHERE run_id = ? AND status IN ('dispatched', 'running')`);
   const addCounts = db.prepare('UPDATE runs SET events = events + ?, findings = findings + ? WHERE run_id = ?');
   const events = db.prepare<[string, number, number], { body: string }>(
     'SELECT body FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -73,6 +74,10 @@ export function createRunsRepo(db: Db) {
         setStatus.run({ run_id: runId, status, started_at: status === 'running' ? at : null, ended_at: terminal ? at : null, error: error ?? null })
           .changes > 0
       );
+    },
+    /** Sets the timeout of a run not yet ended (the host's, from its run_start). */
+    setTimeoutMs(runId: string, timeoutMs: number): void {
+      setTimeoutMs.run(timeoutMs, runId);
     },
     addCounts(runId: string, events: number, findings: number): void {
       addCounts.run(events, findings, runId);

@@ -19,7 +19,7 @@ const collector = (name: string, command: string, fields: Partial<CollectorSpec>
   name, command, timeoutMs: 20_000, optional: false, emitOutput: false, ...fields,
 });
 const options = (extra: Partial<RunCollectorsOptions> = {}): RunCollectorsOptions => ({
-  env: { PATH: process.env.PATH, D: dir }, policy: EMPTY_POLICY, signal: new AbortController().signal, killGraceMs: 500, ...extra,
+  env: { PATH: process.env.PATH ?? '', D: dir }, policy: EMPTY_POLICY, signal: new AbortController().signal, killGraceMs: 500, ...extra,
 });
 const pidIn = (name: string): number => Number(readFileSync(join(dir, name), 'utf8').trim());
 

@@ -17,6 +17,8 @@ import { INTERRUPTED_MESSAGE } from '../../../daimon/run-registry.js';
 import { captureLogger, eventually, tempDir } from './helpers.js';
 
 const HOST = 'it-host';
+/** A credential in the daimon's environment: no process it starts may see it. */
+const DAIMON_SECRET = 'it-aws-secret-value';
 const TERMINAL = new Set(['completed', 'failed', 'timeout', 'cancelled']);
 
 /** An agent file; `command` is an argv list. */
@@ -49,7 +51,7 @@ function startDaimon(opts: { token?: string }): Promise<void> {
       labels: { env: 'it' }, version: '1.0.0', tunnel: { backoffBaseMs: 50, backoffCapMs: 500 },
     },
     // No model keys on this host, whatever the machine running the tests has.
-    { log: logs.log, onFatal: (code, message) => fatal.push({ code, message }), env: { PATH: process.env.PATH } },
+    { log: logs.log, onFatal: (code, message) => fatal.push({ code, message }), env: { PATH: process.env.PATH, AWS_SECRET_ACCESS_KEY: DAIMON_SECRET } },
   );
   return daimon.start();
 }
@@ -76,6 +78,7 @@ beforeAll(async () => {
   daimonState = tempDir('state');
   mkdirSync(join(daimonState, 'agents'));
   writeFileSync(join(daimonState, 'agents', 'probe.md'), nodeAgent('probe', `console.log(JSON.stringify({ type: 'text', text: 'the host copy' }))`));
+  writeFileSync(join(daimonState, 'agents', 'slow.md'), agentFile('slow', 'timeout: 2s\ncommand: [sleep, "60"]'));
 });
 
 afterAll(async () => {
@@ -128,6 +131,27 @@ describe('daimon against a real control plane', () => {
     }, 10_000, 'the refusal transcript');
     expect(events.map((e) => e.type)).toEqual(['run_start', 'error', 'run_end']);
     expect(events[2]).toMatchObject({ status: 'failed' });
+  });
+
+  it('runs an agent by name under the timeout of the host’s own agent file when the operator set none', async () => {
+    const run = await client.createRun({ agent: 'slow', host: HOST });
+    const done = await finished(run.run_id);
+    expect(done).toMatchObject({ status: 'timeout', error: 'run exceeded its timeout of 2s', timeout_ms: 2000 });
+  });
+
+  it('an operator’s timeout wins over the agent file’s', async () => {
+    const run = await client.createRun({ agent: 'it-patient', host: HOST, timeout_ms: 1000, definition: agentFile('it-patient', 'timeout: 1h\ncommand: [sleep, "60"]') });
+    expect(await finished(run.run_id)).toMatchObject({ status: 'timeout', error: 'run exceeded its timeout of 1s', timeout_ms: 1000 });
+  });
+
+  it('gives the agent’s processes the allowlisted environment, never the daimon’s credentials', async () => {
+    const run = await client.createRun({ agent: 'it-env', host: HOST, definition: agentFile('it-env', 'command: [env]\ncollectors: [{ name: env, command: env, emit_output: true }]') });
+    expect((await finished(run.run_id)).status).toBe('completed');
+    const events = (await client.runEvents(run.run_id, 0, 0)).events;
+    const seen = JSON.stringify(events);
+    expect(seen).toContain('OKESU_RUN_ID=');
+    expect(seen).not.toContain(DAIMON_SECRET);
+    expect(seen).not.toContain('AWS_SECRET_ACCESS_KEY');
   });
 
   it('relays api_unavailable when the host has no API key, and completes', async () => {

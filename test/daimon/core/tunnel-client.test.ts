@@ -195,7 +195,7 @@ describe('tunnel client', () => {
     t.send({ type: 'cancel', run_id: runId });
     t.send({ type: 'ack', records: [{ run_id: runId, seq: 1 }] });
     await waitFor(() => seen.acks.length === 1, 10_000, 'the ack');
-    expect(seen.dispatches).toEqual([{ run_id: runId, agent: 'probe', prompt: '', inputs: {}, timeout_ms: 300_000, dispatch: 'auto' }]);
+    expect(seen.dispatches).toEqual([{ run_id: runId, agent: 'probe', prompt: '', inputs: {}, dispatch: 'auto' }]);
     expect(seen.cancels).toEqual([[runId, 'cancelled by an operator']]);
     expect(t.closed).toBe(false);
   });

@@ -19,7 +19,7 @@ import { callTool, toolAgent } from '../tools/tool-helpers.js';
 
 // A fake curl and rm first on PATH: each leaves a marker file when it runs, so a test can tell that nothing ran.
 let dir: string;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 const marker = (name: string): string => join(dir, `${name}.ran`);
 beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'okesu-allow-')));

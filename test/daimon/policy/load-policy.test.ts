@@ -43,6 +43,7 @@ describe('loadHostPolicy', () => {
         '    - /root/**',
         '    - "**/*.pem"',
         'cp_definitions: false',
+        'pass_env: [HTTPS_PROXY, NO_PROXY]',
         '',
       ].join('\n'),
     );
@@ -54,6 +55,7 @@ describe('loadHostPolicy', () => {
         cpDefinitions: false,
         trustedAgentKeys: [],
         cpCommands: true,
+        passEnv: ['HTTPS_PROXY', 'NO_PROXY'],
         deny: {
           agents: [{ pattern: 'instance-threat' }],
           tools: [{ pattern: 'bash', reason: 'no shells on the database hosts' }],
@@ -80,13 +82,13 @@ describe('loadHostPolicy', () => {
     const path = policyFile(text);
     expect(await loadHostPolicy(path, { required: true })).toEqual({
       ok: true,
-      policy: { source: path, cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, deny: { agents: [], tools: [], commands: [], paths: [] } },
+      policy: { source: path, cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, passEnv: [], deny: { agents: [], tools: [], commands: [], paths: [] } },
     });
   });
 
   it('a missing file that is not required is the empty policy', async () => {
     const r = await loadHostPolicy(join(dir, 'absent.yaml'), { required: false });
-    expect(r).toEqual({ ok: true, policy: { source: '<none>', cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, deny: { agents: [], tools: [], commands: [], paths: [] } } });
+    expect(r).toEqual({ ok: true, policy: { source: '<none>', cpDefinitions: true, trustedAgentKeys: [], cpCommands: true, passEnv: [], deny: { agents: [], tools: [], commands: [], paths: [] } } });
   });
 
   it('a missing file that is required is an error', async () => {
@@ -100,6 +102,11 @@ describe('loadHostPolicy', () => {
       `${path}:3:3: deny.command: unknown field; did you mean commands?`,
       `${path}:4:1: cp_definition: unknown field; did you mean cp_definitions?`,
     ]);
+  });
+
+  it('names a pass_env entry that is no variable name', async () => {
+    const path = policyFile('pass_env: [HTTPS_PROXY, "A=B"]\n');
+    expect(await errorsOf(path)).toEqual([`${path}:1:25: pass_env.1: expected an environment variable name (letters, digits, _)`]);
   });
 
   it('names a bad value at its location', async () => {

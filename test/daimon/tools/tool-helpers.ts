@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { EventBody } from '../../../src/protocol/event.js';
 import type { AgentSpec, RbacRule } from '../../../src/specs/agent-spec.js';
 import { formatSpecError, parseAgent } from '../../../src/specs/parse-agent.js';
+import { EMPTY_POLICY } from '../../../src/specs/policy-spec.js';
 import type { HostPolicy, PolicyPattern } from '../../../src/specs/policy-spec.js';
 import { createToolbox } from '../../../daimon/tools/toolbox.js';
 import type { ToolboxOptions } from '../../../daimon/tools/toolbox.js';
@@ -20,7 +21,7 @@ export function toolAgent(tools: string[], rbac: { allow?: RbacRule[]; deny?: Rb
 /** A host policy denying these patterns. */
 export function denyPolicy(deny: Partial<Record<keyof HostPolicy['deny'], (string | PolicyPattern)[]>> = {}): HostPolicy {
   const list = (items: (string | PolicyPattern)[] = []): PolicyPattern[] => items.map((p) => (typeof p === 'string' ? { pattern: p } : p));
-  return { source: '<test>', cpDefinitions: true, deny: { agents: list(deny.agents), tools: list(deny.tools), commands: list(deny.commands), paths: list(deny.paths) } };
+  return { ...EMPTY_POLICY, source: '<test>', deny: { agents: list(deny.agents), tools: list(deny.tools), commands: list(deny.commands), paths: list(deny.paths) } };
 }
 
 /** A real temporary directory (symlinks resolved, so paths in results compare equal) and its removal. */
