@@ -48,7 +48,8 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
     await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
   };
 
-  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt });
+  // A tick says so in its run_start: the CP creates no run from events except a tick's announced start.
+  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt, ...(opts.tick && { trigger: 'tick' }) });
   if (opts.tick) await opts.emit({ type: 'tick_start', tick: opts.tick.tick, scheduled_at: opts.tick.scheduledAt });
 
   const abort = new AbortController();
