@@ -124,8 +124,9 @@ export function createTunnelHub(deps: {
     const hostname = t.host.hostname;
     switch (frame.type) {
       case 'hello': {
-        // An operator's labels (okesu hosts label) win over what the daimon announces.
-        const labels = applyLabelOverrides({ ...t.host.labels, ...frame.labels }, deps.hosts.labelOverrides(hostname));
+        // The daimon's labels are exactly what it announces now (a label dropped from its flags goes); an operator's
+        // (okesu hosts label), kept apart, win over them.
+        const labels = applyLabelOverrides(frame.labels, deps.hosts.labelOverrides(hostname));
         const facts = { version: frame.version, os: frame.os, arch: frame.arch, labels };
         // A reconnect usually brings the same facts: skip the write (and its fsync) then.
         if (!sameFacts(t.host, facts)) deps.hosts.updateFacts(t.host.id, facts);
