@@ -92,3 +92,17 @@ describe('deeply nested JSON on the tunnel', () => {
     await healthy();
   });
 });
+
+describe('deeply nested YAML on the API', () => {
+  it('a 20,000-deep orchestration spec, again and again → 400 naming the line, and the CP keeps serving', async () => {
+    // Without the bound the yaml library overflowed the stack, and the second such spec aborted the CP process.
+    for (let i = 0; i < 3; i++) {
+      const answer = await h.request('PUT', '/v1/orchestrations/deep', { json: { spec: `name: deep\nsteps:\n  ${'- '.repeat(20_000)}x\n` } });
+      expect(answer.status).toBe(400);
+      expect(errorMessage(answer.body)).toMatch(/3:\d+.*nested more than 64 levels deep/);
+      const run = await h.request('POST', '/v1/orchestration-runs', { json: { spec: `name: deep\nsteps: ${'['.repeat(100_000)}\n` } });
+      expect(run.status).toBe(400);
+    }
+    await healthy();
+  });
+});
