@@ -1,14 +1,14 @@
 import { Lexer, Parser } from 'yaml';
 import { MAX_JSON_DEPTH } from '../protocol/json-value.js';
 
-/** Structures the CST parser keeps open around any node: the stream and the document. */
-const OUTER_LEVELS = 2;
+/** CST tokens that are a level of nesting (the parser's stack also holds the document and scalars being read). */
+const COLLECTIONS: ReadonlySet<string> = new Set(['block-map', 'block-seq', 'flow-collection']);
 
 /**
  * The offset at which `text` nests collections more than `limit` deep, or undefined. The yaml library composes
  * documents recursively: a few hundred levels (`- - - …`, `[[[…`, `{a: {a: …`) overflow the stack, and after one such
  * overflow a second one aborts the whole process inside V8's regexp compiler. Its CST parser is iterative and its
- * stack is exactly the open nesting, so it is run first, stopping at the first level too deep.
+ * stack holds the open collections, so it runs first and stops at the first level too deep.
  */
 export function yamlNestsDeeperThan(text: string, limit: number = MAX_JSON_DEPTH): number | undefined {
   const parser = new Parser();
@@ -17,7 +17,9 @@ export function yamlNestsDeeperThan(text: string, limit: number = MAX_JSON_DEPTH
     // The tokens themselves are not needed, only how deep the parser is once it has taken the lexeme.
     const tokens = parser.next(lexeme);
     while (!tokens.next().done);
-    if (parser.stack.length > limit + OUTER_LEVELS) return at;
+    let depth = 0;
+    for (const token of parser.stack) if (COLLECTIONS.has(token.type)) depth++;
+    if (depth > limit) return at;
   }
   return undefined;
 }
