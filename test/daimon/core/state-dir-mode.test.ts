@@ -63,7 +63,7 @@ describe('the daimon state directory', () => {
     // identity, key, spool segments and ack log, agent state: the run wrote them all
     const names = entries.map((e) => e.path.slice(state.length + 1));
     expect(names).toEqual(expect.arrayContaining(['identity.json', 'key.pem', 'spool', 'spool/acks.jsonl', 'agents', 'agents/perms']));
-    expect(names.filter((n) => n.startsWith('spool/seg-')).length).toBeGreaterThan(1);
+    expect(names.filter((n) => n.startsWith('spool/seg-')).length).toBeGreaterThan(0);
     for (const e of entries) expect({ path: e.path, mode: e.mode.toString(8) }).toEqual({ path: e.path, mode: e.kind === 'dir' ? '700' : '600' });
   });
 
