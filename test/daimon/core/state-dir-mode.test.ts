@@ -2,6 +2,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, writeFileSync 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDaimon, type Daimon } from '../../../daimon/daimon.js';
+import { openSpool } from '../../../daimon/spool/spool.js';
 import { securePrivateDir } from '../../../src/files/private-dir.js';
 import { startCp, waitFor, type CpHarness } from '../../cp/cp-harness.js';
 import { captureLogger, tempDir } from './helpers.js';
@@ -60,11 +61,23 @@ describe('the daimon state directory', () => {
     daimon = undefined;
 
     const entries = walk(state);
-    // identity, key, spool segments and ack log, agent state: the run wrote them all
+    // identity, key, the spool's ack log, agent state: the run wrote them all (its acknowledged segments are gone)
     const names = entries.map((e) => e.path.slice(state.length + 1));
     expect(names).toEqual(expect.arrayContaining(['identity.json', 'key.pem', 'spool', 'spool/acks.jsonl', 'agents', 'agents/perms']));
-    expect(names.filter((n) => n.startsWith('spool/seg-')).length).toBeGreaterThan(0);
     for (const e of entries) expect({ path: e.path, mode: e.mode.toString(8) }).toEqual({ path: e.path, mode: e.kind === 'dir' ? '700' : '600' });
+  });
+
+  it('keeps spool segments 0600 in a 0700 spool directory, under umask 022', async () => {
+    const dir = join(tempDir('perm-spool'), 'spool');
+    const spool = await openSpool({ dir });
+    try {
+      await spool.append([{ run_id: `r_${'0'.repeat(26)}`, seq: 1, event: { type: 'text', ts: 1, agent: 'edr' } }]);
+      const entries = walk(dir);
+      expect(entries.map((e) => e.path.slice(dir.length + 1)).filter((n) => n.startsWith('seg-'))).toHaveLength(1);
+      for (const e of entries) expect({ path: e.path, mode: e.mode.toString(8) }).toEqual({ path: e.path, mode: e.kind === 'dir' ? '700' : '600' });
+    } finally {
+      await spool.close();
+    }
   });
 
   it('refuses a state directory that is not a directory, or not ours, naming it', () => {
