@@ -6,6 +6,7 @@ import type { DispatchEnvelope } from '../src/protocol/dispatch.js';
 import type { AgentCatalog } from '../src/specs/agent-catalog.js';
 import { formatSpecError } from '../src/specs/spec-error.js';
 import { DEFAULT_POLICY_PATH } from '../src/specs/policy-spec.js';
+import { securePrivateDir } from '../src/files/private-dir.js';
 import { createAgentPipeline } from './agent-run/agent-pipeline.js';
 import { agentDirs } from './agent-dirs.js';
 import { createEventRelay } from './event-relay.js';
@@ -135,6 +136,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         throw new OkesuError('OKS_ERR_CONFIG', ticked.error);
       }
       for (const d of ticked.denied) deps.log.warn({ agent: d.name, reason: d.reason }, 'enabled agent denied by the host policy: not ticked');
+      // The state dir holds the key, the credential and event transcripts: 0700 and everything in it ours alone.
+      securePrivateDir(options.stateDir);
       if (options.token) holdJoinToken(secrets, options.token);
       let containment: Containment;
       try {

@@ -53,8 +53,12 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
     await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
   };
 
-  // The timeout the run is under, so the CP's own deadline for it follows the host's.
-  await opts.emit({ type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt, timeout_ms: opts.timeoutMs });
+  // The timeout the run is under, so the CP's own deadline for it follows the host's; a tick says so in its
+  // run_start: the CP creates no run from events except a tick's announced start.
+  await opts.emit({
+    type: 'run_start', agent: opts.agent.name, version: opts.agent.version, prompt: opts.prompt, timeout_ms: opts.timeoutMs,
+    ...(opts.tick && { trigger: 'tick' }),
+  });
   if (opts.tick) await opts.emit({ type: 'tick_start', tick: opts.tick.tick, scheduled_at: opts.tick.scheduledAt });
 
   const abort = new AbortController();

@@ -54,10 +54,21 @@ export async function connectDaimon(port: number, identity: HostIdentity): Promi
   };
 }
 
-/** Counts the records an `ack` frame from the CP acknowledges (other frames count 0). */
+/**
+ * Seq of the `run_start` (trigger: tick) a simulated daimon opens its run with: the CP creates a run from events only
+ * for a tick's start. Out of the findings' range, and not counted as one of them.
+ */
+export const TICK_START_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** The tick start of `runId` as record JSON text. */
+export function tickStartRecord(runId: string, agent: string): string {
+  return `{"run_id":"${runId}","seq":${TICK_START_SEQ},"event":{"ts":${Date.now()},"agent":"${agent}","type":"run_start","trigger":"tick"}}`;
+}
+
+/** Counts the finding records an `ack` frame from the CP acknowledges (other frames, and tick starts, count 0). */
 export const countCpAcks: AckCounter = (data) => {
-  const frame = JSON.parse(data.toString()) as { type?: string; records?: unknown[] };
-  return frame.type === 'ack' ? (frame.records?.length ?? 0) : 0;
+  const frame = JSON.parse(data.toString()) as { type?: string; records?: { seq?: number }[] };
+  return frame.type === 'ack' ? (frame.records ?? []).filter((r) => r.seq !== TICK_START_SEQ).length : 0;
 };
 
 /** Builds finding records as JSON text, cheaply (string templates, no per-record JSON.stringify): the client must not be the bottleneck. */
@@ -73,6 +84,8 @@ export function findingFrameBuilder(runId: string, perFrame: number): (firstSeq:
           `"evidence":["pid ${seq} parent 1 user root","cmdline /usr/bin/tool${seq} --listen 0.0.0.0:4444"],"tags":["bench"]}}`,
       );
     }
+    // The first frame opens the run, as a ticking daimon's does.
+    if (firstSeq === 0) parts.unshift(tickStartRecord(runId, 'bench-edr'));
     return `{"type":"events","records":[${parts.join(',')}]}`;
   };
 }

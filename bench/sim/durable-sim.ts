@@ -5,6 +5,7 @@ import { LIMITS } from '../../src/protocol/limits.js';
 import { newId } from '../../src/protocol/ids.js';
 import type { BackoffSettings, FleetTarget } from './messages.js';
 import type { HostIdentity } from '../lib/register-host.js';
+import { TICK_START_SEQ, tickStartRecord } from '../lib/sim-daimon.js';
 
 /** Reconnect policy: full-jitter exponential backoff (first delay ceiling `baseMs`, doubling per failed attempt up to `capMs`; a connection up for `resetMs` resets it; the window is at least the welcome's `reconnect_spread_ms`), as in `daimon/tunnel-client.ts`. */
 export type BackoffPolicy = BackoffSettings;
@@ -38,7 +39,8 @@ export class DurableSim {
   readonly upAt: number[] = [];
   readonly downAt: [number, number][] = [];
   readonly runId = newId('r');
-  private readonly outbox = new Map<number, string>();
+  // The run opens with its tick start (the CP creates a run from events only for one), kept until acknowledged.
+  private readonly outbox = new Map<number, string>([[TICK_START_SEQ, tickStartRecord(this.runId, 'bench-storm')]]);
   private readonly sentOnce = new Set<number>();
   private ws: WebSocket | undefined;
   private attempt = 0;

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventBody } from '../../src/protocol/event.js';
 import type { AgentSpec } from '../../src/specs/agent-spec.js';
@@ -20,6 +19,7 @@ import { applyRules } from './apply-rules.js';
 import type { AgentState } from './agent-state.js';
 import { openAgentState } from './agent-state.js';
 import { renderAgentPrompt } from './render-prompt.js';
+import { ensurePrivateDir } from '../../src/files/private-dir.js';
 
 /** Which scheduled tick a run is (absent for dispatched and local runs). */
 export interface TickContext {
@@ -63,7 +63,7 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
     let state = states.get(agent);
     if (!state) {
       const dir = join(deps.stateDir, agent);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      ensurePrivateDir(dir);
       state = openAgentState(dir, now);
       states.set(agent, state);
     }

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../src/files/private-dir.js';
 
 /** Makes a directory's entries (created, renamed or removed files) durable; a no-op where directories cannot be fsync'd. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -15,11 +16,12 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Replaces `file` with `text` atomically: write a temporary file, fsync it, rename it over, fsync the directory. */
+/** Replaces `file` with `text` atomically (temporary file 0600 whatever the umask, fsync, rename over, fsync the directory). */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp`;
-  const handle = await fsp.open(tmp, 'w');
+  const handle = await fsp.open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
+    await handle.chmod(PRIVATE_FILE_MODE);
     await writeFully(handle, Buffer.from(text, 'utf8'));
     await handle.sync();
   } finally {

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../src/files/private-dir.js';
 import { fsyncDir, writeFully } from './fs-durable.js';
 
 const SEGMENT_RE = /^seg-(\d{16})\.jsonl$/;
@@ -80,8 +81,10 @@ export class SegmentWriter {
   /** Creates segment `no` in `dir` (failing if it exists) and makes its directory entry durable. */
   static async create(dir: string, no: number): Promise<SegmentWriter> {
     const file = path.join(dir, segmentName(no));
-    const handle = await fsp.open(file, 'ax');
+    // Segments hold event transcripts: 0600 whatever the umask.
+    const handle = await fsp.open(file, 'ax', PRIVATE_FILE_MODE);
     try {
+      await handle.chmod(PRIVATE_FILE_MODE);
       await fsyncDir(dir);
     } catch (err) {
       await handle.close();

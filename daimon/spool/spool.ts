@@ -34,6 +34,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { OkesuError } from '../../src/errors.js';
+import { ensurePrivateDir } from '../../src/files/private-dir.js';
 import type { EventRecord, RecordKey } from '../../src/protocol/tunnel.js';
 import { AckLog } from './ack-log.js';
 import type { PendingIndex, SegmentState } from './pending-index.js';
@@ -109,7 +110,7 @@ const noopLog: SpoolLogger = { warn: () => undefined, error: () => undefined };
 /** Opens (and recovers) the spool in `options.dir`. */
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const log = options.log ?? noopLog;
-  await fsp.mkdir(options.dir, { recursive: true });
+  ensurePrivateDir(options.dir);
   const state = await recover(options.dir, log);
   const ackLog = await AckLog.create(options.dir, ackSnapshot(state.segments), (err) =>
     log.error({ err, dir: options.dir }, 'spool: ack log write failed; affected records will be sent again'),

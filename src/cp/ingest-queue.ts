@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { EventRecord, RecordKey } from '../protocol/tunnel.js';
-import type { EventIngest } from '../transport/types.js';
+import type { EventRecord } from '../protocol/tunnel.js';
+import type { EventIngest, IngestAck } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { IngestResult } from './store/ingest.js';
 import { createBackoff, isStoreFailure } from './store/store-health.js';
@@ -15,7 +15,7 @@ export interface AlongsideWrite {
 interface Pending {
   hostname: string;
   records: readonly EventRecord[];
-  resolve: (keys: readonly RecordKey[]) => void;
+  resolve: (ack: IngestAck) => void;
   reject: (err: Error) => void;
 }
 
@@ -94,13 +94,17 @@ export function createIngestQueue(deps: {
 
   const settle = (item: Pending, result: IngestResult): void => {
     if (result.foreign > 0) deps.log.warn({ host: item.hostname, count: result.foreign }, 'refused events for runs of another host');
+    if (result.unknown > 0) {
+      const runIds = result.refused.filter((r) => r.reason === 'unknown').map((r) => r.run_id);
+      deps.log.warn({ host: item.hostname, count: result.unknown, run_ids: runIds.slice(0, 20) }, 'refused events for runs the CP never dispatched');
+    }
     for (const bad of result.invalidFindings) deps.log.warn({ host: item.hostname, run_id: bad.key.run_id, seq: bad.key.seq, reason: bad.reason }, 'invalid finding kept in transcript only');
     try {
       deps.onCommitted(result, item.hostname);
     } catch (err) {
       deps.log.error({ err }, 'publishing ingested events failed');
     }
-    item.resolve(result.acked);
+    item.resolve({ acked: result.acked, refused: result.refused });
   };
 
   /** Takes whole items from the head of the queue up to the per-commit cap (at least one). */

@@ -1,14 +1,17 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, writeSync, readFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ensurePrivateDir } from './private-dir.js';
 
-/** Writes a file atomically: write a temporary sibling, fsync it, rename over the target, fsync the directory. */
+/** Writes a file atomically (temporary sibling, fsync, rename over, fsync the directory) with `mode` whatever the umask; a missing directory is created 0700. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {
+    // open() applies the umask to `mode`: set it outright.
+    fchmodSync(fd, mode);
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
   } finally {

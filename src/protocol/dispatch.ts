@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { RUN_ID_RE } from './ids.js';
+import { boundedJson } from './json-value.js';
 
 /** How a dispatch may reach its host (SPEC §3.3). */
 export const DISPATCH_MODES = ['auto', 'tunnel', 'jobs'] as const;
@@ -11,8 +12,8 @@ export const runIdSchema = z.string().regex(RUN_ID_RE, 'expected a run id like r
 /** An agent name: lower-case words joined by dashes or underscores. */
 export const agentNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an agent name (a-z, 0-9, . _ -, at most 64)');
 
-/** Inputs of a run: a flat JSON object. */
-export const inputsSchema = z.record(z.string().max(128), z.unknown());
+/** Inputs of a run: a JSON object, nested at most MAX_JSON_DEPTH levels. */
+export const inputsSchema = boundedJson(z.record(z.string().max(128), z.unknown()));
 
 /**
  * The CP's instruction to a daimon to start a run (SPEC §3.3). `definition` is the agent file's text when the CP has

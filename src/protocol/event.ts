@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findingFieldsSchema } from './finding.js';
+import { boundedJson } from './json-value.js';
 
 /** Event types with meaning to the platform (SPEC §5.1); any other type is kept in the transcript and otherwise ignored. */
 export const KNOWN_EVENT_TYPES = [
@@ -14,8 +15,8 @@ export type RunEndStatus = (typeof RUN_END_STATUSES)[number];
 
 const eventTypeSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'type must be a lower_snake_case word');
 
-/** The minimal shape of every event body: a JSON object with a `type`. Extra fields ride along. */
-export const eventBodySchema = z.looseObject({ type: eventTypeSchema });
+/** The minimal shape of every event body: a JSON object with a `type`. Extra fields ride along, nested at most MAX_JSON_DEPTH levels. */
+export const eventBodySchema = boundedJson(z.looseObject({ type: eventTypeSchema }));
 /** An event body before the daimon stamps it. */
 export type EventBody = z.infer<typeof eventBodySchema>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
 import { eventBodySchema } from './event.js';
+import { boundedJson } from './json-value.js';
 
 const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
 
@@ -9,7 +10,7 @@ const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
 export const eventRecordSchema = z.object({
   run_id: runIdSchema,
   seq: z.number().int().nonnegative(),
-  event: z.looseObject({ ...eventBodySchema.shape, ts: z.number(), agent: z.string().max(128) }),
+  event: boundedJson(z.looseObject({ ...eventBodySchema.shape, ts: z.number(), agent: z.string().max(128) })),
 });
 /** A spooled event record. */
 export type EventRecord = z.infer<typeof eventRecordSchema>;

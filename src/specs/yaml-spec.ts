@@ -2,6 +2,8 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { z } from 'zod';
 import type { SpecError } from './spec-error.js';
+import { MAX_JSON_DEPTH } from '../protocol/json-value.js';
+import { yamlNestsDeeperThan } from './yaml-depth.js';
 
 export { formatSpecError } from './spec-error.js';
 export type { SpecError } from './spec-error.js';
@@ -36,6 +38,12 @@ export type YamlSpecResult<T> =
 export function parseYamlSpec<T>(yaml: string, schema: z.ZodType<T>, options: YamlSpecOptions): YamlSpecResult<T> {
   const { source } = options;
   const firstLine = options.firstLine ?? 1;
+  const tooDeep = yamlNestsDeeperThan(yaml);
+  if (tooDeep !== undefined) {
+    const before = yaml.slice(0, tooDeep);
+    const line = firstLine + (before.match(/\n/g)?.length ?? 0);
+    return { ok: false, errors: [{ source, line, column: tooDeep - before.lastIndexOf('\n'), field: '', message: `invalid YAML: nested more than ${MAX_JSON_DEPTH} levels deep` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(yaml, { lineCounter, prettyErrors: false });
   const at = (offset: number): { line: number; column: number } => {

@@ -42,8 +42,15 @@ export interface DispatchRoute {
   cancel(hostname: string, runId: string, reason: string): Promise<void>;
 }
 
+/** What an ingest answers: the keys to acknowledge (durable, duplicate or refused) and the runs whose records it refused. */
+export interface IngestAck {
+  acked: readonly RecordKey[];
+  /** Runs the host may not write to: `unknown` (the CP never dispatched it and it is no tick) or `foreign` (another host's). */
+  refused: readonly { run_id: string; reason: 'unknown' | 'foreign' }[];
+}
+
 /** CP side: where every route delivers the events it receives, whatever the transport. */
 export interface EventIngest {
-  /** Stores the records of an authenticated host exactly once; resolves with the keys that are now durable, to acknowledge. */
-  accept(hostname: string, records: readonly EventRecord[]): Promise<readonly RecordKey[]>;
+  /** Stores the records of an authenticated host exactly once; resolves with the keys to acknowledge and what was refused. */
+  accept(hostname: string, records: readonly EventRecord[]): Promise<IngestAck>;
 }

@@ -363,3 +363,18 @@ export async function sendEvents(tunnel: TestSocket, records: readonly EventReco
   tunnel.send({ type: 'events', records });
   return tunnel.next((f) => f.type === 'ack' && JSON.stringify(f['records']) === wanted, { from });
 }
+
+/** The run_start a daimon's scheduled tick opens its run with: the only event from which the CP creates a run itself. */
+export function tickStart(run: string, seq = 0, agent = 'edr'): EventRecord {
+  return record(run, seq, { type: 'run_start', trigger: 'tick' }, agent);
+}
+
+/** `records`, each run's first one preceded by its tick start (seq 0): events of runs the daimon started itself. */
+export function asTicks(records: readonly EventRecord[]): EventRecord[] {
+  const seen = new Set<string>();
+  return records.flatMap((r) => {
+    if (seen.has(r.run_id)) return [r];
+    seen.add(r.run_id);
+    return [tickStart(r.run_id, 0, r.event.agent), r];
+  });
+}

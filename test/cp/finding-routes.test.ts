@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findingDetailSchema, findingGroupViewSchema, triageViewSchema, type FindingGroupView } from '../../src/protocol/findings-api.js';
 import { findingSummarySchema } from '../../src/protocol/api.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
-import { errorCode, errorMessage, findingRecord, runId, sendEvents, startCp, type CpHarness } from './cp-harness.js';
+import { asTicks, errorCode, errorMessage, findingRecord, runId, sendEvents, startCp, type CpHarness } from './cp-harness.js';
 
 // One CP for the file: each test ingests findings with its own titles, so its groups are its own.
 let h: CpHarness;
@@ -24,7 +24,7 @@ async function ingest(host: string, records: EventRecord[]): Promise<number[]> {
   if (!identity) hosts.set(host, (identity = await h.registerHost(host)));
   const tunnel = await h.connectHost(identity);
   const before = await h.admin.findings({ after_id: 0, limit: 100_000 });
-  await sendEvents(tunnel, records);
+  await sendEvents(tunnel, asTicks(records));
   tunnel.terminate();
   const known = new Set(before.findings.map((f) => f.id));
   return (await h.admin.findings({ after_id: 0, limit: 100_000 })).findings.filter((f) => !known.has(f.id)).map((f) => f.id);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/cp/store/store.js';
 import { SCHEMA_V1, SCHEMA_V2 } from '../../src/cp/store/schema.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
-import { findingRecord, runId } from './cp-harness.js';
+import { asTicks, findingRecord, runId } from './cp-harness.js';
 
 let dir: string;
 let store: Store;
@@ -22,7 +22,7 @@ afterEach(() => {
 
 const NOW = 1_800_000_000_000;
 let seq = 0;
-const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, records, NOW);
+const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, asTicks(records), NOW);
 /** One finding record of a fresh run; `title` + `severity` + `resource` decide its group. */
 const f = (fields: Record<string, unknown>): EventRecord => findingRecord(runId(), ++seq, { resource: 'binary:/usr/bin/nc', ...fields });
 const ids = (host: string, records: EventRecord[]): number[] => ingest(host, records).findings.map((x) => x.finding.id);

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/protocol/limits.js';
 import {
-  errorCode, errorMessage, findingRecord, record, runId, sendEvents, startCp, TestSocket, type CpHarness, type HostIdentity,
+  asTicks, errorCode, errorMessage, findingRecord, record, runId, sendEvents, startCp, TestSocket, type CpHarness, type HostIdentity,
 } from './cp-harness.js';
 
 let h: CpHarness;
@@ -12,7 +12,7 @@ beforeEach(async () => {
   web01 = await h.registerHost('web-01');
   // one stored finding, so "nothing was stored" is a count that must not move
   const tunnel = await h.connectHost(web01);
-  await sendEvents(tunnel, [findingRecord(runId(), 1)]);
+  await sendEvents(tunnel, asTicks([findingRecord(runId(), 1)]));
   tunnel.terminate();
 });
 afterEach(async () => {
@@ -77,7 +77,7 @@ describe('garbage on the tunnel', () => {
     expect((await h.admin.findings()).findings).toHaveLength(1);
     expect((await h.admin.findingsSummary()).total).toBe(1);
     const again = await h.connectHost(web01);
-    await sendEvents(again, [record(runId(), 1, { type: 'text', text: 'still here' })]);
+    await sendEvents(again, asTicks([record(runId(), 1, { type: 'text', text: 'still here' })]));
   });
 });
 

@@ -6,7 +6,7 @@ import { openStore, type Store } from '../../src/cp/store/store.js';
 import { fingerprintFinding, normalizeTitle, resourceRoot } from '../../src/protocol/fingerprint.js';
 import { extractIndicators } from '../../src/cp/findings/indicators.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
-import { findingRecord, record, runId } from './cp-harness.js';
+import { asTicks, findingRecord, record, runId, tickStart } from './cp-harness.js';
 
 let dir: string;
 let store: Store;
@@ -26,7 +26,7 @@ const count = (table: string): number => (store.db.prepare(`SELECT count(*) AS n
 describe('store ingest', () => {
   it('stores each (run, seq) exactly once across overlapping batches, acknowledging all', () => {
     const run = runId();
-    const first = ingest('web-01', [record(run, 1, { type: 'run_start' }), findingRecord(run, 2), record(run, 3, { type: 'text' })]);
+    const first = ingest('web-01', [tickStart(run, 1), findingRecord(run, 2), record(run, 3, { type: 'text' })]);
     expect(first).toMatchObject({ stored: 3, duplicates: 0, foreign: 0 });
     expect(first.findings).toHaveLength(1);
 
@@ -42,7 +42,7 @@ describe('store ingest', () => {
 
   it('refuses records of a run owned by another host, and keeps an invalid finding in the transcript only', () => {
     const run = runId();
-    ingest('web-01', [record(run, 1, { type: 'run_start' })]);
+    ingest('web-01', [tickStart(run, 1)]);
     const foreign = ingest('web-02', [findingRecord(run, 2)]);
     expect(foreign).toMatchObject({ foreign: 1, stored: 0 });
     expect(foreign.acked).toEqual([{ run_id: run, seq: 2 }]);
@@ -55,13 +55,41 @@ describe('store ingest', () => {
     expect(store.runs.events(run, 0, 100).map((e) => e.seq)).toEqual([1, 2]);
   });
 
+  it('refuses records of a run the CP never dispatched that no tick opened: nothing stored, no run, acknowledged all the same', () => {
+    const run = runId();
+    // a run_start that does not say it is a tick, a finding, an end: none of them brings the run into being
+    const records = [record(run, 1, { type: 'run_start' }), findingRecord(run, 2), record(run, 3, { type: 'run_end', status: 'completed' })];
+    const result = ingest('web-01', records);
+    expect(result).toMatchObject({ stored: 0, duplicates: 0, unknown: 3, foreign: 0, refused: [{ run_id: run, reason: 'unknown' }] });
+    expect(result.acked).toEqual(records.map((r) => ({ run_id: r.run_id, seq: r.seq })));
+    expect(store.runs.get(run)).toBeUndefined();
+    expect(store.runs.events(run, 0, 100)).toEqual([]);
+    expect(count('runs')).toBe(0);
+    expect(count('events')).toBe(0);
+    expect(count('findings')).toBe(0);
+  });
+
+  it('creates a run from a tick start only for a well-formed agent, bound to the host that sent it', () => {
+    const bad = runId();
+    expect(ingest('web-01', [tickStart(bad, 1, '../etc')])).toMatchObject({ stored: 0, unknown: 1 });
+    expect(store.runs.get(bad)).toBeUndefined();
+
+    const tick = runId();
+    expect(ingest('web-01', [tickStart(tick, 1, 'certwatch'), findingRecord(tick, 2)])).toMatchObject({ stored: 2, refused: [] });
+    expect(store.runs.get(tick)).toMatchObject({ host: 'web-01', agent: 'certwatch', status: 'running', created_by: 'daimon:web-01' });
+    // another host announcing the same run id as its own tick does not take it over
+    const other = ingest('web-02', [tickStart(tick, 3, 'certwatch'), findingRecord(tick, 4)]);
+    expect(other).toMatchObject({ stored: 0, foreign: 2, refused: [{ run_id: tick, reason: 'foreign' }] });
+    expect(store.runs.events(tick, 0, 100).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
   it('groups findings by fingerprint: a pid in the resource or a number in the title does not split a group', () => {
     const run = runId();
-    const result = ingest('web-01', [
+    const result = ingest('web-01', asTicks([
       findingRecord(run, 1, { title: 'Reverse shell from nginx (3 connections)', resource: 'pid:1337, binary:/usr/bin/nc' }),
       findingRecord(run, 2, { title: 'Reverse shell from nginx (7 connections)', resource: 'binary:/usr/bin/nc, pid:42' }),
       findingRecord(run, 3, { title: 'Reverse shell from nginx (7 connections)', resource: 'binary:/usr/bin/socat, pid:42' }),
-    ]);
+    ]));
     const [a, b, c] = result.findings.map((f) => f.finding.fingerprint);
     expect(a).toBe(b);
     expect(c).not.toBe(a);
@@ -74,12 +102,12 @@ describe('store ingest', () => {
   it('summarises by severity, category and agent, honouring filters', () => {
     const run1 = runId();
     const run2 = runId();
-    ingest('web-01', [
+    ingest('web-01', asTicks([
       findingRecord(run1, 1, { severity: 'critical', category: 'network' }),
       findingRecord(run1, 2, { severity: 'HIGH', category: 'process' }),
       findingRecord(run1, 3, { severity: 'low', category: 'process' }),
-    ]);
-    ingest('web-02', [record(run2, 1, { type: 'finding', severity: 'MEDIUM', title: 'Expiring certificate', category: 'cert' }, 'certwatch')]);
+    ]));
+    ingest('web-02', asTicks([record(run2, 1, { type: 'finding', severity: 'MEDIUM', title: 'Expiring certificate', category: 'cert' }, 'certwatch')]));
 
     const all = store.findings.summary({});
     expect(all).toEqual({
@@ -98,6 +126,7 @@ describe('store ingest', () => {
 
   it('gives findings increasing feed cursors that survive reopening the store', () => {
     const run = runId();
+    ingest('web-01', [tickStart(run)]);
     const cursors = ingest('web-01', [findingRecord(run, 1), findingRecord(run, 2)]).findings.map((f) => f.cursor);
     expect(cursors[1]).toBeGreaterThan(cursors[0] as number);
     store.close();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamMessageSchema } from '../../src/protocol/api.js';
 import {
-  findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket,
+  findingRecord, runId, sendEvents, startCp, waitFor, tickStart, type CpHarness, type HostIdentity, type TestSocket,
 } from './cp-harness.js';
 
 let h: CpHarness;
@@ -32,6 +32,8 @@ const waitForFindings = (s: TestSocket, n: number) => waitFor(() => s.ofType('fi
 /** Ingests findings with these titles (and severities) through a tunnel. */
 async function ingest(tunnel: TestSocket, items: { title: string; severity?: string }[]): Promise<void> {
   const run = runId();
+  // the tick's start first, on its own: its run message then precedes the findings on the feed
+  await sendEvents(tunnel, [tickStart(run)]);
   await sendEvents(tunnel, items.map((item, i) => findingRecord(run, i + 1, { title: item.title, severity: item.severity ?? 'HIGH' })));
 }
 
@@ -147,7 +149,7 @@ describe('live stream order', () => {
     // and the runs' status changes after them, but settles host by host.
     for (let round = 0; round < 5; round++) {
       const [r1, r2] = [runId(), runId()];
-      const started = (run: string) => ({ run_id: run, seq: 1, event: { ts: Date.now(), agent: 'edr', type: 'run_start' } });
+      const started = (run: string) => ({ run_id: run, seq: 1, event: { ts: Date.now(), agent: 'edr', type: 'run_start', trigger: 'tick' } });
       await Promise.all([
         sendEvents(t1, [started(r1), findingRecord(r1, 2, { title: `a${round}` })]),
         sendEvents(t2, [started(r2), findingRecord(r2, 2, { title: `b${round}` })]),

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamMessageSchema } from '../../src/protocol/api.js';
-import { findingRecord, runId, sendEvents, startCp, type CpHarness, type HostIdentity, type TestSocket } from './cp-harness.js';
+import { asTicks, findingRecord, runId, sendEvents, startCp, type CpHarness, type HostIdentity, type TestSocket } from './cp-harness.js';
 
 let h: CpHarness;
 let web01: HostIdentity;
@@ -25,7 +25,7 @@ async function ingest(...titles: string[]): Promise<{ id: number; cursor: number
   const s = await stream({ kinds: 'finding' });
   const tunnel = await h.connectHost(web01);
   const run = runId();
-  await sendEvents(tunnel, titles.map((title, i) => findingRecord(run, i + 1, { title, resource: 'binary:/usr/bin/nc' })));
+  await sendEvents(tunnel, asTicks(titles.map((title, i) => findingRecord(run, i + 1, { title, resource: 'binary:/usr/bin/nc' }))));
   tunnel.terminate();
   await s.next(() => s.ofType('finding').length === titles.length);
   s.terminate();

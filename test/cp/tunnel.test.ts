@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cpFrameSchema } from '../../src/protocol/tunnel.js';
 import type { HostView } from '../../src/protocol/api.js';
 import {
-  HEARTBEAT_MS, findingRecord, heartbeat, hello, record, runId, sendEvents, startCp, waitFor, type CpHarness, type HostIdentity,
+  HEARTBEAT_MS, findingRecord, heartbeat, hello, record, runId, sendEvents, startCp, tickStart, waitFor, type CpHarness, type HostIdentity,
 } from './cp-harness.js';
 
 let h: CpHarness;
@@ -97,7 +97,7 @@ describe('tunnel ingest', () => {
   it('acknowledges an events frame with the same keys', async () => {
     const tunnel = await h.connectHost(web01);
     const run = runId();
-    const records = [record(run, 1, { type: 'run_start' }), record(run, 2, { type: 'text', text: 'hi' }), record(run, 3, { type: 'text', text: 'bye' })];
+    const records = [tickStart(run, 1), record(run, 2, { type: 'text', text: 'hi' }), record(run, 3, { type: 'text', text: 'bye' })];
     const ack = await sendEvents(tunnel, records);
     expect(ack['records']).toEqual([{ run_id: run, seq: 1 }, { run_id: run, seq: 2 }, { run_id: run, seq: 3 }]);
     const page = await h.admin.runEvents(run, 0, 0);
@@ -108,7 +108,7 @@ describe('tunnel ingest', () => {
   it('acknowledges resent records again but stores them once', async () => {
     const tunnel = await h.connectHost(web01);
     const run = runId();
-    const records = [record(run, 1, { type: 'run_start' }), findingRecord(run, 2), record(run, 3, { type: 'text', text: 'x' })];
+    const records = [tickStart(run, 1), findingRecord(run, 2), record(run, 3, { type: 'text', text: 'x' })];
     await sendEvents(tunnel, records);
     const ack = await sendEvents(tunnel, records);
     expect(ack['records']).toHaveLength(3);
@@ -130,6 +130,7 @@ describe('tunnel ingest', () => {
     const tunnel = await h.connectHost(web01);
     const run = runId();
     await sendEvents(tunnel, [
+      tickStart(run),
       findingRecord(run, 1, {
         host: 'db-99', severity: 'critical', title: 'Reverse shell from nginx', category: 'process',
         resource: 'pid:1337, binary:/usr/bin/nc', evidence: 'connect to 203.0.113.7:4444',
@@ -141,7 +142,7 @@ describe('tunnel ingest', () => {
     expect(f).toMatchObject({ host: 'web-01', agent: 'edr', run_id: run, seq: 1, severity: 'CRITICAL', title: 'Reverse shell from nginx' });
     expect(f?.fingerprint).toMatch(/^[0-9a-f]{32}$/);
     expect(f?.indicators).toContain('ip:203.0.113.7');
-    const event = (await h.admin.runEvents(run, 0, 0)).events[0];
+    const event = (await h.admin.runEvents(run, 0, 0)).events.find((e) => e.type === 'finding');
     expect(event?.host).toBe('web-01');
 
     const summary = await h.admin.findingsSummary();

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { LIMITS } from '../../protocol/limits.js';
 import { describeIssues } from '../../protocol/event.js';
+import { isNestingTooDeep } from '../../protocol/json-value.js';
 import type { Role } from '../../protocol/api.js';
 import type { OperatorIdentity } from './operator-auth.js';
 import { RateLimitedError, type AuthFailures } from './auth-failures.js';
@@ -69,7 +70,9 @@ export function parseJsonWith<T extends z.ZodType>(schema: T, raw: string, what:
     throw new OkesuError('OKS_ERR_BAD_REQUEST', `${what} is not valid JSON: ${(err as Error).message}`);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `${what}: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) {
+    throw new OkesuError(isNestingTooDeep(parsed.error) ? 'OKS_ERR_NESTING_TOO_DEEP' : 'OKS_ERR_BAD_REQUEST', `${what}: ${describeIssues(parsed.error)}`);
+  }
   return parsed.data;
 }
 

@@ -6,6 +6,7 @@ import type { EventRecord, RecordKey } from '../../protocol/tunnel.js';
 import { runEndEventSchema } from '../../protocol/event.js';
 import { severityRank, type StoredFinding } from '../../protocol/finding.js';
 import type { RunView } from '../../protocol/api.js';
+import { agentNameSchema } from '../../protocol/dispatch.js';
 import { fingerprintFinding } from '../../protocol/fingerprint.js';
 import { extractIndicators } from '../findings/indicators.js';
 import { agentVersionOf, toStoredFinding, validateFindingFields } from '../findings/stored-finding.js';
@@ -15,17 +16,35 @@ const MAX_RUN_TIMEOUT_MS = 7 * 86_400_000;
 
 /** What one ingest batch changed, for the live stream and waiters; published only after commit. */
 export interface IngestResult {
-  /** Every record of the batch: stored now, stored before (duplicate) or refused — all are safe to acknowledge. */
+  /** Every record of the batch: stored now, stored before (duplicate) or refused — all are safe to acknowledge (a refused one would be refused again). */
   acked: RecordKey[];
   stored: number;
   duplicates: number;
   /** Records refused because their run belongs to another host. */
   foreign: number;
+  /** Records refused because the CP never dispatched their run and they do not start a tick of this host. */
+  unknown: number;
+  /** Each run whose records were refused, once, and why: acknowledged all the same, so the daimon's spool drains. */
+  refused: RefusedRun[];
   /** Findings that failed their schema: kept in the transcript, not as findings. */
   invalidFindings: { key: RecordKey; reason: string }[];
   findings: { cursor: number; finding: StoredFinding }[];
   runs: { cursor: number; run: RunView }[];
   touchedRuns: Set<string>;
+}
+
+/** A run whose records an ingest refused: `unknown` (never dispatched, not a tick) or `foreign` (another host's). */
+export interface RefusedRun {
+  run_id: string;
+  reason: 'unknown' | 'foreign';
+}
+
+/**
+ * True when a record opens a run the daimon started by itself: a scheduled tick announces itself in its `run_start`
+ * (`trigger: 'tick'`) and names a well-formed agent. Nothing else may bring a run into being.
+ */
+export function opensTick(record: EventRecord): boolean {
+  return record.event.type === 'run_start' && record.event['trigger'] === 'tick' && agentNameSchema.safeParse(record.event.agent).success;
 }
 
 /** The records of one host to ingest. */
@@ -55,14 +74,18 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
     const owners = new Map<string, string>();
     const grouped = groups.batch();
 
-    const ownerOf = (runId: string, hostname: string, agent: string): string => {
+    /** The host a record's run belongs to; undefined when the CP does not know the run and the record does not open a tick. */
+    const ownerOf = (record: EventRecord, hostname: string): string | undefined => {
+      const runId = record.run_id;
       let owner = owners.get(runId);
       if (owner !== undefined) return owner;
       owner = runHost.get(runId)?.host;
       if (owner === undefined) {
-        // A run the daimon started by itself (a scheduled monitor): the CP learns of it from its events.
+        if (!opensTick(record)) return undefined;
+        // A tick the daimon started by itself (a scheduled monitor): the CP learns of it from its run_start, and the
+        // run is bound to the host whose certificate brought it.
         runs.insert({
-          run_id: runId, host: hostname, agent, prompt: '', inputs: {},
+          run_id: runId, host: hostname, agent: record.event.agent, prompt: '', inputs: {},
           status: 'running', created_at: now, timeout_ms: 86_400_000, created_by: `daimon:${hostname}`,
         });
         owner = hostname;
@@ -72,12 +95,21 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
     };
 
     const results = items.map(({ hostname, records }): IngestResult => {
-      const result: IngestResult = { acked: [], stored: 0, duplicates: 0, foreign: 0, invalidFindings: [], findings: [], runs: [], touchedRuns: new Set() };
+      const result: IngestResult = {
+        acked: [], stored: 0, duplicates: 0, foreign: 0, unknown: 0, refused: [], invalidFindings: [], findings: [], runs: [], touchedRuns: new Set(),
+      };
+      const refused = new Set<string>();
       for (const record of records) {
         const key = { run_id: record.run_id, seq: record.seq };
         result.acked.push(key);
-        if (ownerOf(record.run_id, hostname, record.event.agent) !== hostname) {
-          result.foreign++;
+        const owner = ownerOf(record, hostname);
+        if (owner !== hostname) {
+          const reason = owner === undefined ? 'unknown' : 'foreign';
+          result[reason]++;
+          if (!refused.has(record.run_id)) {
+            refused.add(record.run_id);
+            result.refused.push({ run_id: record.run_id, reason });
+          }
           continue;
         }
         // The authenticated hostname and the record's identity win over whatever the body claims.

@@ -7,8 +7,9 @@ import { OkesuError } from '../../errors.js';
 import { LIMITS } from '../../protocol/limits.js';
 import { daimonFrameSchema, type CpFrame, type DaimonFrame } from '../../protocol/tunnel.js';
 import { describeIssues } from '../../protocol/event.js';
+import { isNestingTooDeep } from '../../protocol/json-value.js';
 import type { DispatchEnvelope } from '../../protocol/dispatch.js';
-import type { DispatchRoute, EventIngest } from '../../transport/types.js';
+import type { DispatchRoute, EventIngest, IngestAck } from '../../transport/types.js';
 import type { HostsRepo, HostRow } from '../store/hosts.js';
 import { applyLabelOverrides } from '../store/hosts.js';
 import type { Liveness } from '../liveness.js';
@@ -23,6 +24,14 @@ function sameFacts(row: HostRow, f: { version: string; os: string; arch: string;
   if (row.version !== f.version || row.os !== f.os || row.arch !== f.arch) return false;
   const a = Object.keys(row.labels);
   return a.length === Object.keys(f.labels).length && a.every((k) => row.labels[k] === f.labels[k]);
+}
+
+/** The error frame's message for refused runs: which, and why, cut to the frame's message limit. */
+function describeRefusal(refused: IngestAck['refused']): string {
+  const why = { unknown: 'not dispatched by the CP and not a tick of this host', foreign: 'dispatched to another host' };
+  const listed = refused.slice(0, 20).map((r) => `${r.run_id} (${why[r.reason]})`).join(', ');
+  const more = refused.length > 20 ? ` and ${refused.length - 20} more` : '';
+  return new OkesuError('OKS_ERR_RUN_UNKNOWN', `records acknowledged and dropped for ${listed}${more}`).message.slice(0, 4096);
 }
 
 /**
@@ -127,8 +136,9 @@ export function createTunnelHub(deps: {
     const hostname = t.host.hostname;
     switch (frame.type) {
       case 'hello': {
-        // An operator's labels (okesu hosts label) win over what the daimon announces.
-        const labels = applyLabelOverrides({ ...t.host.labels, ...frame.labels }, deps.hosts.labelOverrides(hostname));
+        // The daimon's labels are exactly what it announces now (a label dropped from its flags goes); an operator's
+        // (okesu hosts label), kept apart, win over them.
+        const labels = applyLabelOverrides(frame.labels, deps.hosts.labelOverrides(hostname));
         const facts = { version: frame.version, os: frame.os, arch: frame.arch, labels };
         // A reconnect usually brings the same facts: skip the write (and its fsync) then.
         if (!sameFacts(t.host, facts)) deps.hosts.updateFacts(t.host.id, facts);
@@ -142,7 +152,12 @@ export function createTunnelHub(deps: {
         return;
       case 'events':
         deps.ingest.accept(hostname, frame.records).then(
-          (keys) => send(t.ws, { type: 'ack', records: [...keys] }),
+          (ack) => {
+            // Refused records are acknowledged too (they would be refused again): the daimon's spool drains, and the
+            // error frame tells it, so its log says which runs the CP would not take.
+            send(t.ws, { type: 'ack', records: [...ack.acked] });
+            if (ack.refused.length > 0) send(t.ws, { type: 'error', code: 'OKS_ERR_RUN_UNKNOWN', message: describeRefusal(ack.refused) });
+          },
           (err: unknown) => deps.log.error({ err, host: hostname }, 'events not stored; the daimon will resend them'),
         );
         if (deps.ingest.isDeep()) pause(t);
@@ -188,7 +203,7 @@ export function createTunnelHub(deps: {
       return fail(t, 'OKS_ERR_BAD_FRAME', `not JSON: ${(err as Error).message}`, raw);
     }
     const parsed = daimonFrameSchema.safeParse(json);
-    if (!parsed.success) return fail(t, 'OKS_ERR_BAD_FRAME', describeIssues(parsed.error), raw);
+    if (!parsed.success) return fail(t, isNestingTooDeep(parsed.error) ? 'OKS_ERR_NESTING_TOO_DEEP' : 'OKS_ERR_BAD_FRAME', describeIssues(parsed.error), raw);
     try {
       onFrame(t, parsed.data);
     } catch (err) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../../daimon/scheduler/clock.js';
 import type { OrchestrationRunView } from '../../../src/protocol/orchestration-api.js';
-import { findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness } from '../cp-harness.js';
+import { asTicks, findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness } from '../cp-harness.js';
 import { MAX_FINDING_RUNS_IN_FLIGHT } from '../../../src/cp/orchestration/triggers.js';
 import { apply, fakeDaimons, stepOf, waitRun } from './orch-helpers.js';
 
@@ -83,13 +83,13 @@ steps:
   - { id: look, agent: edr, node: "{{trigger.host}}", prompt: "look at {{trigger.title}} ({{trigger.severity}})" }
 `);
     const monitor = runId();
-    await sendEvents(web?.tunnel as never, [
+    await sendEvents(web?.tunnel as never, asTicks([
       findingRecord(monitor, 1, { title: 'c2 beacon', severity: 'CRITICAL' }),
       findingRecord(monitor, 2, { title: 'odd cron', severity: 'LOW' }),
       findingRecord(monitor, 3, { title: 'miner', severity: 'HIGH' }),
-    ]);
+    ]));
     const other = runId();
-    await sendEvents(web?.tunnel as never, [{ ...findingRecord(other, 1, { title: 'not edr' }), event: { ...findingRecord(other, 1, { title: 'not edr' }).event, agent: 'sre' } }]);
+    await sendEvents(web?.tunnel as never, asTicks([{ ...findingRecord(other, 1, { title: 'not edr' }), event: { ...findingRecord(other, 1, { title: 'not edr' }).event, agent: 'sre' } }]));
 
     const triggered = await waitFor(async () => {
       const list = await runs(cp);
@@ -103,7 +103,7 @@ steps:
     }
     // the findings the two runs reported are stored; give a trigger the chance to (wrongly) fire on them
     await waitFor(async () => (await cp.admin.getRun(stepOf(triggered[0] as OrchestrationRunView, 'look').hosts[0]?.run_id as string)).findings === 1);
-    await sendEvents(web?.tunnel as never, [findingRecord(runId(), 1, { severity: 'INFO', title: 'barrier' })]);
+    await sendEvents(web?.tunnel as never, asTicks([findingRecord(runId(), 1, { severity: 'INFO', title: 'barrier' })]));
     expect(await runs(cp)).toHaveLength(2);
   });
 
@@ -119,13 +119,13 @@ steps: [{ id: gate, agent: edr, node: web-01, approval: required }]
 `);
     const monitor = runId();
     const flood = Array.from({ length: MAX_FINDING_RUNS_IN_FLIGHT + 5 }, (_, i) => findingRecord(monitor, i + 1, { title: `beacon ${i}`, severity: 'HIGH' }));
-    await sendEvents(web?.tunnel as never, flood);
+    await sendEvents(web?.tunnel as never, asTicks(flood));
     const started = await waitFor(async () => {
       const list = await runs(cp);
       return list.length >= MAX_FINDING_RUNS_IN_FLIGHT && list.every((r) => r.status === 'approval_required') ? list : undefined;
     });
     // A later barrier finding is matched too and dropped at the cap: still no more than the limit.
-    await sendEvents(web?.tunnel as never, [findingRecord(runId(), 1, { title: 'barrier', severity: 'HIGH' })]);
+    await sendEvents(web?.tunnel as never, asTicks([findingRecord(runId(), 1, { title: 'barrier', severity: 'HIGH' })]));
     expect(started).toHaveLength(MAX_FINDING_RUNS_IN_FLIGHT);
     expect(await runs(cp)).toHaveLength(MAX_FINDING_RUNS_IN_FLIGHT);
   });
@@ -135,7 +135,7 @@ steps: [{ id: gate, agent: edr, node: web-01, approval: required }]
     h = cp;
     const [web] = await fakeDaimons(cp, ['web-01'], () => ({}));
     await apply(cp, 'name: broken\ntriggers: [{ finding: "finding.title > 3" }]\nsteps: [{ id: a, agent: edr, node: web-01 }]\n');
-    const ack = await sendEvents(web?.tunnel as never, [findingRecord(runId(), 1), findingRecord(runId(), 1)]);
+    const ack = await sendEvents(web?.tunnel as never, asTicks([findingRecord(runId(), 1), findingRecord(runId(), 1)]));
     expect(ack['type']).toBe('ack');
     expect(await runs(cp)).toHaveLength(0);
   });

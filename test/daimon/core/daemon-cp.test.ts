@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlPlane } from '../../../src/cp/cp-server.js';
@@ -57,6 +58,27 @@ function startDaimon(opts: { token?: string }): Promise<void> {
 }
 
 let cpUrl: string;
+
+/** Sends a tick's run_start over a tunnel of this host's identity, as a daimon that then died would have. */
+async function announceTick(runId: string, agent: string): Promise<void> {
+  const id = loadIdentity(daimonState);
+  if (!id) throw new Error('no identity');
+  const ws = new WebSocket(`${cpUrl.replace(/^https/, 'wss')}/v1/tunnel`, { key: id.keyPem, cert: id.certPem, ca: id.caPem, headers: { authorization: `Bearer ${id.credential}` } });
+  try {
+    const acked = new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString('utf8')) as { type: string };
+        if (frame.type === 'welcome') {
+          ws.send(JSON.stringify({ type: 'events', records: [{ run_id: runId, seq: 1, event: { type: 'run_start', trigger: 'tick', ts: Date.now(), agent } }] }));
+        } else if (frame.type === 'ack') resolve();
+      });
+      ws.on('error', reject);
+    });
+    await acked;
+  } finally {
+    ws.terminate();
+  }
+}
 
 const finished = (id: string): Promise<RunView> =>
   eventually(async () => {
@@ -174,7 +196,9 @@ describe('daimon against a real control plane', () => {
   it('starts again from its state directory without a token, and ends a run the previous process left in flight', async () => {
     await daimon?.stop();
     await eventually(async () => (await client.hosts()).find((h) => h.hostname === HOST && !h.connected), 10_000, 'disconnected');
+    // The orphan is a tick whose run_start reached the CP before the daimon died: the CP knows the run.
     const orphan = newId('r');
+    await announceTick(orphan, 'probe');
     writeFileSync(join(daimonState, 'runs', `${orphan}.json`), JSON.stringify({ run_id: orphan, agent: 'probe', agent_version: '2.0.0', started_at: Date.now() }));
     await startDaimon({});
     await online();

@@ -6,7 +6,7 @@ import { initialState } from '../../../tui/store/initial-state.js';
 import { reduce } from '../../../tui/store/reduce.js';
 import type { ConsoleState } from '../../../tui/store/state.js';
 import {
-  findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket,
+  asTicks, findingRecord, runId, sendEvents, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket,
 } from '../../cp/cp-harness.js';
 import { fakeDaimons, start as startOrchestration, waitRun } from '../../cp/orchestration/orch-helpers.js';
 import { silentLog } from './fake-api.js';
@@ -41,7 +41,7 @@ afterEach(async () => {
 /** Ingests findings with these titles through the host's tunnel (one run). */
 async function ingest(titles: string[], over: Record<string, unknown> = {}): Promise<void> {
   const run = runId();
-  await sendEvents(tunnel, titles.map((title, i) => findingRecord(run, i + 1, { title, ...over })));
+  await sendEvents(tunnel, asTicks(titles.map((title, i) => findingRecord(run, i + 1, { title, ...over }))));
 }
 
 function startClient(): ConsoleClient {
