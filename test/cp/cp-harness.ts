@@ -144,8 +144,9 @@ export function readAdminConfig(stateDir: string): ClientConfig {
 }
 
 /** Starts a CP on 127.0.0.1:0 with a fresh state dir (or `stateDir`) and silent logs. */
-export async function startCp(opts: { stateDir?: string; options?: Partial<ControlPlaneOptions>; log?: Logger } = {}): Promise<CpHarness> {
-  const h = new CpHarness(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-')), opts.options ?? {}, opts.log);
+export async function startCp(opts: { stateDir?: string; options?: Partial<ControlPlaneOptions>; log?: Logger; now?: () => number } = {}): Promise<CpHarness> {
+  const deps = { log: opts.log ?? pino({ level: 'silent' }), ...(opts.now && { now: opts.now }) };
+  const h = new CpHarness(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'okesu-cp-test-')), opts.options ?? {}, deps);
   await h.boot();
   return h;
 }
@@ -161,13 +162,18 @@ export class CpHarness {
   caPem = '';
   private readonly sockets = new Set<WebSocket>();
 
-  constructor(readonly stateDir: string, private readonly options: Partial<ControlPlaneOptions>, private readonly log: Logger = pino({ level: 'silent' })) {}
+  constructor(
+    readonly stateDir: string,
+    private readonly options: Partial<ControlPlaneOptions>,
+    /** The CP's logger and clock (default: silent, Date.now); keep `now` and `options.clock` the same clock. */
+    private readonly deps: { log: Logger; now?: () => number } = { log: pino({ level: 'silent' }) },
+  ) {}
 
   /** Builds and starts a CP on the state dir; reads admin.yaml. */
   async boot(): Promise<void> {
     this.cp = createControlPlane(
       { stateDir: this.stateDir, host: '127.0.0.1', port: 0, heartbeatIntervalMs: HEARTBEAT_MS, livenessFlushMs: 50, version: 'test', ...this.options },
-      { log: this.log },
+      this.deps,
     );
     const { url, port } = await this.cp.start();
     this.url = url;
