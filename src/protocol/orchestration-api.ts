@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inputsSchema } from './dispatch.js';
+import { labelsSchema } from './labels.js';
 
 /** A spec problem located in the YAML (the same shape the CLI prints as file:line:column: field: message). */
 export const specErrorSchema = z.object({ source: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
@@ -77,6 +78,6 @@ export type OrchestrationRunView = z.infer<typeof orchestrationRunViewSchema>;
 
 /** `PUT /v1/hosts/:host/labels`: labels to set and to remove (operator). */
 export const hostLabelsSchema = z.object({
-  set: z.record(z.string().regex(/^[A-Za-z0-9._/-]{1,63}$/), z.string().max(256)).default({}),
+  set: labelsSchema.default({}),
   remove: z.array(z.string().max(63)).max(256).default([]),
 });

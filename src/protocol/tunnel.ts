@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
+import { labelsSchema } from './labels.js';
 import { eventBodySchema } from './event.js';
 import { boundedJson } from './json-value.js';
 
@@ -20,7 +21,6 @@ export const recordKeySchema = z.object({ run_id: runIdSchema, seq: z.number().i
 /** (run, seq). */
 export type RecordKey = z.infer<typeof recordKeySchema>;
 
-const labelsSchema = z.record(z.string().regex(/^[A-Za-z0-9._/-]{1,63}$/), z.string().max(256));
 
 /** Frames a daimon sends on its tunnel. The hostname is never in a frame: it comes from the client certificate. */
 export const daimonFrameSchema = z.discriminatedUnion('type', [

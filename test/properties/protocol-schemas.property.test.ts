@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createTokenRequestSchema, postRunsRequestSchema, registerRequestSchema, streamMessageSchema } from '../../src/protocol/api.js';
+import { isLabelKey } from '../../src/protocol/labels.js';
 import { cpFrameSchema, daimonFrameSchema } from '../../src/protocol/tunnel.js';
 import { parseHostSelector } from '../../src/protocol/host-selector.js';
 import { budget, withinBound } from './budget.js';
@@ -13,7 +14,7 @@ const runId = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/).map((s) => `r_${s}`)
 const validDaimonFrame = fc.oneof(
   fc.record({
     type: fc.constant('hello' as const), protocol: fc.constant(1 as const), version: fc.string({ maxLength: 64 }), os: fc.string({ maxLength: 64 }), arch: fc.string({ maxLength: 64 }),
-    labels: fc.dictionary(fc.stringMatching(/^[A-Za-z0-9._/-]{1,63}$/), fc.string({ maxLength: 256 }), { maxKeys: 5 }),
+    labels: fc.dictionary(fc.stringMatching(/^[A-Za-z0-9._/-]{1,63}$/).filter(isLabelKey), fc.string({ maxLength: 256 }), { maxKeys: 5 }),
     running: fc.array(runId, { maxLength: 5 }), spool_depth: fc.nat(),
   }),
   fc.record({ type: fc.constant('heartbeat' as const), seq: fc.nat(), ts: fc.integer({ min: 0 }), running: fc.nat(), spool_depth: fc.nat() }),

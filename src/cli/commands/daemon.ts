@@ -7,13 +7,13 @@ import { createLogger } from '../logger.js';
 import { parseInput, positiveIntArg } from '../options.js';
 import { CONTAINMENT_MODES } from '../../../daimon/run/containment-modes.js';
 import type { ContainmentMode } from '../../../daimon/run/containment-modes.js';
+import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
 export const FATAL_EXIT_CODE = 78;
 
 /** Log levels `--log-level` accepts. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const LABEL_KEY_RE = /^[A-Za-z0-9._/-]{1,63}$/;
 
 interface DaemonFlags {
   cp?: string;
@@ -57,7 +57,7 @@ export function defaultStateDir(): string {
 export function collectLabel(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
   const key = value.slice(0, eq);
-  if (eq <= 0 || !LABEL_KEY_RE.test(key)) throw new InvalidArgumentError('expected key=value, the key of letters, digits and . _ / - (at most 63).');
+  if (eq <= 0 || !isLabelKey(key)) throw new InvalidArgumentError(`expected key=value, the key ${LABEL_KEY_RULE}.`);
   if (value.length - eq - 1 > 256) throw new InvalidArgumentError('label values are at most 256 characters.');
   return { ...previous, [key]: value.slice(eq + 1) };
 }

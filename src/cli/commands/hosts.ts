@@ -8,6 +8,7 @@ import { configOption } from '../options.js';
 import type { Column, Tone } from '../output.js';
 import { certExpiry } from '../../protocol/cert-expiry.js';
 import { formatCoarseDuration } from '../../protocol/duration.js';
+import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
 
 /**
  * The CERT cell: time left on the host's identity, `⚠ 5d` once its renewal is due (a third of its lifetime or less
@@ -49,19 +50,18 @@ export function sortHosts(hosts: readonly HostView[]): HostView[] {
   return [...hosts].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || a.hostname.localeCompare(b.hostname));
 }
 
-const LABEL_KEY = /^[A-Za-z0-9._/-]{1,63}$/;
 
 /** Splits `k=v` of `hosts label` (the value is kept as text; empty is allowed); a bad pair is a usage error. */
 export function parseLabel(text: string): [string, string] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${text}".`);
   const key = text.slice(0, eq);
-  if (!LABEL_KEY.test(key)) throw new InvalidArgumentError(`label key "${key}": expected 1 to 63 of A-Z a-z 0-9 . _ / -.`);
+  if (!isLabelKey(key)) throw new InvalidArgumentError(`label key "${key}": expected ${LABEL_KEY_RULE}.`);
   return [key, text.slice(eq + 1)];
 }
 
 const collectKey = (value: string, previous: string[] | undefined): string[] => {
-  if (!LABEL_KEY.test(value)) throw new InvalidArgumentError(`expected a label key (1 to 63 of A-Z a-z 0-9 . _ / -).`);
+  if (!isLabelKey(value)) throw new InvalidArgumentError(`expected a label key (${LABEL_KEY_RULE}).`);
   return [...(previous ?? []), value];
 };
 
