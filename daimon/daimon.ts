@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { arch, platform } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { OkesuError } from '../src/errors.js';
 import type { DispatchEnvelope } from '../src/protocol/dispatch.js';
@@ -141,7 +142,9 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       if (options.token) holdJoinToken(secrets, options.token);
       let containment: Containment;
       try {
-        containment = deps.containment ?? detectContainment({ mode: options.containment ?? 'auto' });
+        // The state dir names this daimon: its runs' cgroups carry a tag of it, so its next life can end their leftovers.
+        const owner = createHash('sha256').update(resolve(options.stateDir)).digest('hex').slice(0, 8);
+        containment = deps.containment ?? detectContainment({ mode: options.containment ?? 'auto', owner });
       } catch (err) {
         throw new OkesuError('OKS_ERR_CONFIG', `containment: ${(err as Error).message}`);
       }
@@ -177,6 +180,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         now,
       });
       logContainment(containment, log);
+      const reaped = (await containment.reapLeftovers?.()) ?? 0;
+      if (reaped > 0) log.warn({ scopes: reaped }, 'ended the processes of runs the previous daimon left behind (it was killed)');
       const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now, containment });
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {

@@ -20,6 +20,11 @@ const EMPTY_WAIT_MS = 10_000;
 export interface CgroupContainmentOptions {
   /** Kill with freeze + SIGKILL of each pid even where `cgroup.kill` exists (kernels before 5.14 have only that). */
   freezeKill?: boolean;
+  /**
+   * A tag naming this daimon (from its state dir) in its runs' cgroup names, so that after a crash it can find and end
+   * its own leftovers without touching another daimon's runs under the same parent.
+   */
+  owner?: string;
 }
 
 /**
@@ -30,11 +35,21 @@ export interface CgroupContainmentOptions {
  */
 export function createCgroupContainment(parent: string, options: CgroupContainmentOptions = {}): Containment {
   const killDir = (dir: string): void => killCgroup(dir, options.freezeKill ?? false);
+  const prefix = options.owner === undefined ? 'okesu-' : `okesu-${options.owner}-`;
   return {
     kind: 'cgroup',
     where: parent,
+    async reapLeftovers() {
+      // Only names with this daimon's tag: without a tag there is no telling our leftovers from a live daimon's runs.
+      if (options.owner === undefined) return 0;
+      const left = subdirs(parent).filter((d) => d.startsWith(prefix)).map((d) => join(parent, d));
+      for (const dir of left) if (isPopulated(dir)) killDir(dir);
+      await Promise.all(left.map((dir) => untilEmpty(dir, EMPTY_WAIT_MS)));
+      for (const dir of left) removeTree(dir);
+      return left.length;
+    },
     openRun(runId) {
-      const dir = join(parent, `okesu-${runId}-${randomBytes(3).toString('hex')}`);
+      const dir = join(parent, `${prefix}${runId}-${randomBytes(3).toString('hex')}`);
       mkdirSync(dir);
       let next = 0;
       let closing: Promise<void> | undefined;

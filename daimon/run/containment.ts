@@ -14,6 +14,11 @@ export interface Containment {
   readonly where: string;
   /** Opens the scope of one run: every process spawned through it ends, at the latest, when it closes. */
   openRun(runId: string): RunScope;
+  /**
+   * Ends what runs of this daimon's previous life left (it was killed before it could close their scopes) and returns
+   * how many scopes it removed. Absent where nothing can be left over (the subreaper wrapper dies with the daimon).
+   */
+  reapLeftovers?(): Promise<number>;
 }
 
 /** The processes of one run. */

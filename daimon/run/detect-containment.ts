@@ -13,6 +13,8 @@ import { PRCTL_SYSCALL } from './subreaper-wrapper.js';
 export interface DetectOptions {
   mode?: ContainmentMode;
   procSelf?: string;
+  /** Tags this daimon's run cgroups (see `CgroupContainmentOptions.owner`); the daimon passes one made from its state dir. */
+  owner?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export function detectContainment(options: DetectOptions = {}): Containment {
   const mode = options.mode ?? 'auto';
   if (mode !== 'subreaper') {
     const cgroup = probeCgroup(options.procSelf ?? '/proc/self');
-    if (cgroup.ok) return createCgroupContainment(cgroup.dir);
+    if (cgroup.ok) return createCgroupContainment(cgroup.dir, { ...(options.owner !== undefined && { owner: options.owner }) });
     if (mode === 'cgroup') throw new Error(`cgroup containment is not available: ${cgroup.why}`);
   }
   const perl = ['/usr/bin/perl', '/bin/perl', '/usr/local/bin/perl'].find(isExecutable);

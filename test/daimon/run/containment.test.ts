@@ -162,3 +162,41 @@ describe('containment by cgroup without cgroup.kill (kernels before 5.14): freez
     expect(cgroupsOf(r.runId)).toEqual([]);
   });
 });
+
+describe('containment by cgroup after the daimon was killed with runs in flight', () => {
+  it('its next life ends those runs’ processes and removes their cgroups; another daimon’s runs are untouched', async () => {
+    const own = ownCgroupDir();
+    if (!own.ok) throw new Error(own.why);
+    const tag = (): string => uniqueRunId().slice(6, 14);
+    const [mine, other] = [tag(), tag()];
+    const spawnSleep = (c: Containment, s: string): string => {
+      const runId = uniqueRunId();
+      // The scope is never closed: the daimon that opened it "dies" here.
+      c.openRun(runId).spawn('sh', ['-c', `setsid sleep ${s} & sleep ${uniqueSleep()}`], { env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore', killGraceMs: 100 });
+      return runId;
+    };
+    const [left, others] = [uniqueSleep(), uniqueSleep()];
+    const leftRun = spawnSleep(createCgroupContainment(own.dir, { owner: mine }), left);
+    const otherRun = spawnSleep(createCgroupContainment(own.dir, { owner: other }), others);
+    await waitUntil(() => processesWithArg(left).length > 0 && processesWithArg(others).length > 0);
+    try {
+      expect(await createCgroupContainment(own.dir, { owner: mine }).reapLeftovers?.()).toBe(1);
+      expect(processesWithArg(left)).toEqual([]);
+      expect(cgroupsOf(leftRun)).toEqual([]);
+      expect(processesWithArg(others).length).toBeGreaterThan(0);
+      expect(cgroupsOf(otherRun)).toHaveLength(1);
+    } finally {
+      await createCgroupContainment(own.dir, { owner: other }).reapLeftovers?.();
+    }
+    expect(processesWithArg(others)).toEqual([]);
+    expect(cgroupsOf(otherRun)).toEqual([]);
+  });
+});
+
+async function waitUntil(ok: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the processes to start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
