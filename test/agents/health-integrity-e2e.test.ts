@@ -96,6 +96,7 @@ describe('sre-health through the CLI', () => {
 
   it('reports a filesystem over the threshold, a certificate expiring within the window and an endpoint with no TLS', async () => {
     const endpoints = haveOpenssl ? [`127.0.0.1:${await tlsServer(3)}`, `127.0.0.1:${await tlsServer(30)}`, `127.0.0.1:${await closedPort()}`] : ['127.0.0.1:9'];
+    const ranFrom = Date.now();
     const r = await runAgentCli('sre-health', { ...quiet, disk_paths: [box.dir], disk_full_pct: 0, tls_endpoints: endpoints, cert_days: 7 },
       join(box.dir, 'sre-state'), box.policy);
     expectCompleted(r);
@@ -110,7 +111,13 @@ describe('sre-health through the CLI', () => {
       { severity: 'HIGH', title: 'TLS certificate expires soon', category: 'cert', resource: `endpoint:${endpoints[0]}` },
       { severity: 'MEDIUM', title: 'TLS endpoint did not present a certificate', category: 'cert', resource: `endpoint:${endpoints[2]}` },
     ]);
-    expect(certs[0]?.evidence).toEqual([expect.stringMatching(new RegExp(`^status=ok days_left=2 not_after=\\S+Z endpoint=${endpoints[0]} subject=CN=localhost$`))]);
+    const evidence = /^status=ok days_left=(\d+) not_after=(\S+Z) endpoint=(\S+) subject=CN=localhost$/.exec(String(certs[0]?.evidence?.[0]));
+    expect(evidence?.[3]).toBe(endpoints[0]);
+    // Whole days left at the moment the collector ran: 3 when it ran in the second the 3-day certificate was made, 2
+    // after that. The collector's clock read lies between ranFrom and now, so the answer is one of those two floors.
+    const notAfter = Date.parse(evidence?.[2] ?? '');
+    const wholeDays = (at: number): number => Math.floor((notAfter / 1000 - Math.floor(at / 1000)) / 86_400); // as `date +%s` counts
+    expect([wholeDays(Date.now()), wholeDays(ranFrom)]).toContain(Number(evidence?.[1]));
   });
 
   it('finds nothing on a clean sandbox and says why the checks it could not make were skipped', async () => {
