@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentNameSchema, inputsSchema, DISPATCH_MODES } from './dispatch.js';
+import { agentNameSchema, inputsSchema, runTimeoutSchema, DISPATCH_MODES } from './dispatch.js';
 import { LIMITS } from './limits.js';
 import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
@@ -80,7 +80,7 @@ export const runSpecSchema = z.object({
   prompt: z.string().max(64 * 1024).default(''),
   inputs: inputsSchema.default({}),
   /** Absent: the agent definition's own timeout when the CP has it, else 5 minutes. */
-  timeout_ms: z.number().int().positive().max(7 * 86_400_000).optional(),
+  timeout_ms: runTimeoutSchema.optional(),
   dispatch: z.enum(DISPATCH_MODES).default('auto'),
 });
 /** A run's specification. */

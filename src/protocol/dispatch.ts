@@ -12,6 +12,9 @@ export const runIdSchema = z.string().regex(RUN_ID_RE, 'expected a run id like r
 /** An agent name: lower-case words joined by dashes or underscores. */
 export const agentNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an agent name (a-z, 0-9, . _ -, at most 64)');
 
+/** A run's timeout in ms: a whole, positive number of at most 7 days (dispatches, run requests, a host's run_start). */
+export const runTimeoutSchema = z.number().int().positive().max(7 * 86_400_000);
+
 /** Inputs of a run: a JSON object, nested at most MAX_JSON_DEPTH levels. */
 export const inputsSchema = boundedJson(z.record(z.string().max(128), z.unknown()));
 
@@ -27,7 +30,7 @@ export const dispatchEnvelopeSchema = z.object({
   definition: z.string().max(LIMITS.agentDefinitionBytes).optional(),
   prompt: z.string().max(64 * 1024).default(''),
   inputs: inputsSchema.default({}),
-  timeout_ms: z.number().int().positive().max(7 * 86_400_000).optional(),
+  timeout_ms: runTimeoutSchema.optional(),
   dispatch: z.enum(DISPATCH_MODES).default('auto'),
 });
 /** A validated dispatch envelope. */

@@ -111,7 +111,7 @@ describe('sre-health through the CLI', () => {
       { severity: 'HIGH', title: 'TLS certificate expires soon', category: 'cert', resource: `endpoint:${endpoints[0]}` },
       { severity: 'MEDIUM', title: 'TLS endpoint did not present a certificate', category: 'cert', resource: `endpoint:${endpoints[2]}` },
     ]);
-    const evidence = /^status=ok days_left=(\d+) not_after=(\S+Z) endpoint=(\S+) subject=CN=localhost$/.exec(String(certs[0]?.evidence?.[0]));
+    const evidence = /^status=ok days_left=(\d+) not_after=(\S+Z) endpoint=(\S+) subject=CN=localhost$/.exec(String((certs[0]?.evidence as unknown[] | undefined)?.[0]));
     expect(evidence?.[3]).toBe(endpoints[0]);
     // Whole days left at the moment the collector ran: 3 when it ran in the second the 3-day certificate was made, 2
     // after that. The collector's clock read lies between ranFrom and now, so the answer is one of those two floors.

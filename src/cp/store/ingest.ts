@@ -6,13 +6,10 @@ import type { EventRecord, RecordKey } from '../../protocol/tunnel.js';
 import { runEndEventSchema } from '../../protocol/event.js';
 import { severityRank, type StoredFinding } from '../../protocol/finding.js';
 import type { RunView } from '../../protocol/api.js';
-import { agentNameSchema } from '../../protocol/dispatch.js';
+import { agentNameSchema, runTimeoutSchema } from '../../protocol/dispatch.js';
 import { fingerprintFinding } from '../../protocol/fingerprint.js';
 import { extractIndicators } from '../findings/indicators.js';
 import { agentVersionOf, toStoredFinding, validateFindingFields } from '../findings/stored-finding.js';
-
-// The longest timeout a dispatch may carry (see dispatchEnvelopeSchema).
-const MAX_RUN_TIMEOUT_MS = 7 * 86_400_000;
 
 /** What one ingest batch changed, for the live stream and waiters; published only after commit. */
 export interface IngestResult {
@@ -149,8 +146,8 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
           c.findings++;
         } else if (body.type === 'run_start') {
           // The host says which timeout the run is under (the agent file's own when the operator set none).
-          const timeoutMs = (body as { timeout_ms?: unknown }).timeout_ms;
-          if (typeof timeoutMs === 'number' && Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_RUN_TIMEOUT_MS) runs.setTimeoutMs(record.run_id, timeoutMs);
+          const timeout = runTimeoutSchema.safeParse((body as { timeout_ms?: unknown }).timeout_ms);
+          if (timeout.success) runs.setTimeoutMs(record.run_id, timeout.data);
           if (runs.transition(record.run_id, 'running', now)) statusChanged.set(record.run_id, result);
         } else if (body.type === 'run_end') {
           const end = runEndEventSchema.safeParse(body);
