@@ -46,6 +46,26 @@ export interface AuthFailureSnapshot {
   addresses: number;
 }
 
+/** The CP's failed-authentication log, counters and per-address limiter. */
+export interface AuthFailures {
+  /** Throws RateLimitedError while `remote`'s budget is empty; call before looking at the credential. */
+  gate(kind: AuthKind, remote: string | undefined): void;
+  /** False when `remote` ran its budget down to the floor: close its new connection before any TLS work. */
+  admit(remote: string | undefined): boolean;
+  /**
+   * Records a failed authentication: a log line, a counter, one unit of the address's budget. `detail` is logged
+   * too: pass only the CP's own words (catalogue messages), never the presented credential or raw request text.
+   */
+  fail(kind: AuthKind, remote: string | undefined, code: ErrorCode, detail?: string): void;
+  /**
+   * `authenticate()` behind `remote`'s budget: refused (429) while it is empty, and a refusal it throws (a catalogue
+   * error, whose message is the CP's own) recorded with `fail`. Other errors pass through unrecorded.
+   */
+  guard<T>(kind: AuthKind, remote: string | undefined, authenticate: () => T): T;
+  /** The counters so far (a copy). */
+  snapshot(): AuthFailureSnapshot;
+}
+
 /**
  * The source address a budget belongs to: IPv4-mapped IPv6 as plain IPv4, and IPv6 by its /64, since one host
  * commonly holds a whole /64 and could otherwise rotate addresses to get a fresh budget each time.
@@ -70,7 +90,7 @@ export function addressKey(remote: string | undefined): string {
  * its debt is near that floor its new connections are closed at accept, before the TLS handshake that is most of what
  * a refused attempt costs the CP.
  */
-export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { log: Logger; now: () => number }) {
+export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { log: Logger; now: () => number }): AuthFailures {
   const o = { ...DEFAULT_AUTH_LIMIT, ...options };
   const buckets = new Map<string, Bucket>();
   const failures: AuthFailureSnapshot['failures'] = { operator: {}, register: {}, tunnel: {} };
@@ -90,9 +110,8 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
     }
   };
 
-  return {
-    /** Throws RateLimitedError while `remote`'s budget is empty; call before looking at the credential. */
-    gate(kind: AuthKind, remote: string | undefined): void {
+  const service: AuthFailures = {
+    gate(kind, remote) {
       if (o.burst <= 0) return;
       const key = addressKey(remote);
       const b = buckets.get(key);
@@ -111,8 +130,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       }
       throw new RateLimitedError(retryAfterS);
     },
-    /** False when `remote` ran its budget down to the floor: close its new connection before any TLS work. */
-    admit(remote: string | undefined): boolean {
+    admit(remote) {
       if (o.burst <= 0) return true;
       const b = buckets.get(addressKey(remote));
       if (!b) return true;
@@ -122,11 +140,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       dropped++;
       return false;
     },
-    /**
-     * Records a failed authentication: a log line, a counter, one unit of the address's budget. `detail` is logged
-     * too: pass only the CP's own words (catalogue messages), never the presented credential or raw request text.
-     */
-    fail(kind: AuthKind, remote: string | undefined, code: ErrorCode, detail?: string): void {
+    fail(kind, remote, code, detail) {
       const key = addressKey(remote);
       failures[kind][code] = (failures[kind][code] ?? 0) + 1;
       deps.log.warn({ kind, remote: remote ?? 'unknown', code, ...(detail !== undefined && { detail }) }, 'authentication failed');
@@ -143,8 +157,16 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       evict(at);
       buckets.set(key, b);
     },
-    /** The counters so far (a copy). */
-    snapshot(): AuthFailureSnapshot {
+    guard(kind, remote, authenticate) {
+      service.gate(kind, remote);
+      try {
+        return authenticate();
+      } catch (err) {
+        if (err instanceof OkesuError) service.fail(kind, remote, err.code, err.message);
+        throw err;
+      }
+    },
+    snapshot() {
       return {
         failures: { operator: { ...failures.operator }, register: { ...failures.register }, tunnel: { ...failures.tunnel } },
         limited: { ...limited },
@@ -153,6 +175,5 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       };
     },
   };
+  return service;
 }
-/** The CP's failed-authentication log, counters and limiter. */
-export type AuthFailures = ReturnType<typeof createAuthFailures>;

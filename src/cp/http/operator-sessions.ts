@@ -8,6 +8,18 @@ export type EndReason = Extract<ErrorCode, 'OKS_ERR_TOKEN_REVOKED' | 'OKS_ERR_TO
 /** Ends one live connection (a stream socket, a long poll) because its token lost its standing. */
 export type EndConnection = (reason: EndReason) => void;
 
+/** The registry of live operator connections. */
+export interface OperatorSessions {
+  /** Registers a live connection of `op`; returns the function that unregisters it (call it when it closes). */
+  track(op: OperatorIdentity, end: EndConnection): () => void;
+  /** Ends every live connection of a token now; returns how many there were. */
+  endToken(tokenId: string, reason: EndReason): number;
+  /** Live connections across all tokens (for tests and metrics). */
+  count(): number;
+  /** Clears every expiry timer (shutdown); the connections themselves are closed by their owners. */
+  stop(): void;
+}
+
 interface TokenSessions {
   ends: Set<EndConnection>;
   timer: unknown;
@@ -18,7 +30,7 @@ interface TokenSessions {
  * token ends every stream and long poll it holds, and a token that expires while connected is ended at its expiry.
  * Authentication happens once per connection; this is what keeps a long-lived connection from outliving its token.
  */
-export function createOperatorSessions(deps: { now: () => number; clock: CpClock }) {
+export function createOperatorSessions(deps: { now: () => number; clock: CpClock }): OperatorSessions {
   const byToken = new Map<string, TokenSessions>();
 
   const clear = (timer: unknown): void => {
@@ -48,8 +60,7 @@ export function createOperatorSessions(deps: { now: () => number; clock: CpClock
   };
 
   return {
-    /** Registers a live connection of `op`; returns the function that unregisters it (call it when it closes). */
-    track(op: OperatorIdentity, end: EndConnection): () => void {
+    track(op, end) {
       let entry = byToken.get(op.tokenId);
       if (!entry) {
         entry = { ends: new Set(), timer: op.expiresAt == null ? undefined : armExpiry(op.tokenId, op.expiresAt) };
@@ -65,20 +76,15 @@ export function createOperatorSessions(deps: { now: () => number; clock: CpClock
         }
       };
     },
-    /** Ends every live connection of a token now; returns how many there were. */
     endToken: endAll,
-    /** Live connections across all tokens (for tests and metrics). */
-    count(): number {
+    count() {
       let n = 0;
       for (const e of byToken.values()) n += e.ends.size;
       return n;
     },
-    /** Clears every expiry timer (shutdown); the connections themselves are closed by their owners. */
-    stop(): void {
+    stop() {
       for (const e of byToken.values()) clear(e.timer);
       byToken.clear();
     },
   };
 }
-/** The registry of live operator connections. */
-export type OperatorSessions = ReturnType<typeof createOperatorSessions>;

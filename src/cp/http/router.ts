@@ -103,16 +103,7 @@ export function createRouter(deps: {
   };
 
   // Operator authentication behind the per-address failure budget: a refused address is not even looked up.
-  const authenticate = (req: IncomingMessage): OperatorIdentity => {
-    const remote = req.socket.remoteAddress;
-    deps.failures.gate('operator', remote);
-    try {
-      return deps.authenticate(req);
-    } catch (err) {
-      if (err instanceof OkesuError) deps.failures.fail('operator', remote, err.code, err.message);
-      throw err;
-    }
-  };
+  const authenticate = (req: IncomingMessage): OperatorIdentity => deps.failures.guard('operator', req.socket.remoteAddress, () => deps.authenticate(req));
 
   const send = (res: ServerResponse, reply: Reply): void => {
     const status = reply.status ?? 200;

@@ -98,20 +98,25 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
   };
 }
 
-/** Exponential backoff for work retried after a store failure: `next()` doubles up to `maxMs`, `reset()` after a success. */
-export function createBackoff(minMs = 100, maxMs = 10_000) {
+/** Exponential backoff for work retried after a store failure. */
+export interface Backoff {
+  /** The wait before the next attempt; each call doubles the one after, up to the maximum. */
+  next(): number;
+  /** Back to the minimum, after a success. */
+  reset(): void;
+}
+
+/** A backoff from `minMs`, doubling up to `maxMs`. */
+export function createBackoff(minMs = 100, maxMs = 10_000): Backoff {
   let delay = minMs;
   return {
-    /** The wait before the next attempt; each call doubles the one after. */
-    next(): number {
+    next() {
       const d = delay;
       delay = Math.min(maxMs, delay * 2);
       return d;
     },
-    reset(): void {
+    reset() {
       delay = minMs;
     },
   };
 }
-/** A backoff. */
-export type Backoff = ReturnType<typeof createBackoff>;

@@ -157,16 +157,8 @@ export function createStreamHub(deps: {
       if (pending.length === 1) queueMicrotask(flushPending);
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-      const remote = req.socket.remoteAddress;
       try {
-        deps.failures.gate('operator', remote);
-        let op: OperatorIdentity;
-        try {
-          op = deps.authenticate(req);
-        } catch (err) {
-          if (err instanceof OkesuError) deps.failures.fail('operator', remote, err.code, err.message);
-          throw err;
-        }
+        const op = deps.failures.guard('operator', req.socket.remoteAddress, () => deps.authenticate(req));
         const url = new URL(req.url ?? '/', 'https://cp.invalid');
         const parsed = streamQuerySchema.safeParse(Object.fromEntries(url.searchParams));
         if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_REQUEST', `stream query: ${describeIssues(parsed.error)}`);

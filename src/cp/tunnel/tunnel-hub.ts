@@ -261,12 +261,10 @@ export function createTunnelHub(deps: {
       const remote = req.socket.remoteAddress;
       let serial: string;
       try {
-        deps.failures.gate('tunnel', remote);
-        ({ host, serial } = authenticateTunnel(req, deps.hosts));
+        ({ host, serial } = deps.failures.guard('tunnel', remote, () => authenticateTunnel(req, deps.hosts)));
       } catch (err) {
         const error = err instanceof OkesuError ? err : new OkesuError('OKS_ERR_INTERNAL');
-        if (error.code === 'OKS_ERR_INTERNAL') deps.log.error({ err, remote }, 'tunnel authentication failed');
-        else if (error.code !== 'OKS_ERR_RATE_LIMITED') deps.failures.fail('tunnel', remote, error.code, error.message);
+        if (!(err instanceof OkesuError)) deps.log.error({ err, remote }, 'tunnel authentication failed');
         refuseUpgrade(socket, error);
         return;
       }
