@@ -1,7 +1,6 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Logger } from '../provider.js';
+import { createExecutableResolver } from '../policy/resolve-executable.js';
 import type { ChildEnv } from './child-env.js';
 
 /** How a host keeps a run's processes together: a cgroup v2 per run, or a subreaper wrapper plus a /proc sweep. */
@@ -51,11 +50,6 @@ export interface ContainedProcess {
   terminate(): boolean;
 }
 
-/** A run scope's view of a containment for tests and logs. */
-export function describeContainment(c: Containment): { containment: ContainmentKind; where: string } {
-  return { containment: c.kind, where: c.where };
-}
-
 /** An `ENOENT` error like spawn's, for a file that is not there to run. */
 export function notFound(file: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT', errno: -2, syscall: `spawn ${file}`, path: file });
@@ -66,18 +60,10 @@ export function notFound(file: string): NodeJS.ErrnoException {
  * command themselves, so spawn's own ENOENT would come too late and as an exit code: look first.
  */
 export function canExecute(file: string, env: ChildEnv, cwd = process.cwd()): boolean {
-  const dirs = file.includes('/') ? [''] : (env.PATH ?? '').split(':').filter((d) => d !== '');
-  return dirs.some((dir) => {
-    try {
-      accessSync(resolve(cwd, dir, file), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return createExecutableResolver(env, cwd).find(file) !== undefined;
 }
 
 /** Logs the containment the daimon chose. */
 export function logContainment(c: Containment, log: Logger): void {
-  log.info(describeContainment(c), c.kind === 'cgroup' ? 'runs are contained in cgroups' : 'runs are contained by a subreaper wrapper and a process sweep');
+  log.info({ containment: c.kind, where: c.where }, c.kind === 'cgroup' ? 'runs are contained in cgroups' : 'runs are contained by a subreaper wrapper and a process sweep');
 }
