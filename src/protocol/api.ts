@@ -55,7 +55,14 @@ export const hostViewSchema = z.object({
   version: z.string(),
   os: z.string(),
   arch: z.string(),
+  /** `tunnel`, `jobs` (the bucket only) or `auto` (the tunnel, the bucket behind it). */
   transport: z.string(),
+  /** The path in use now: `tunnel` while its tunnel is up, `jobs` while it is heard through the bucket; null when neither. */
+  path: z.enum(['tunnel', 'jobs']).nullable().default(null),
+  /** The host's bucket poll interval (ms) when it uses the bucket; null otherwise. */
+  poll_ms: z.number().nullable().default(null),
+  /** The interval its liveness is judged by (ms): the tunnel's heartbeat, or its bucket heartbeats'. */
+  heartbeat_interval_ms: z.number().nullable().default(null),
   connected: z.boolean(),
   labels: z.record(z.string(), z.string()),
   running: z.number(),

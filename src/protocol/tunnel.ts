@@ -33,6 +33,8 @@ export const daimonFrameSchema = z.discriminatedUnion('type', [
     labels: labelsSchema.default({}),
     running: z.array(runIdSchema).max(10_000).default([]),
     spool_depth: z.number().int().nonnegative().default(0),
+    /** Set by a daimon that also polls a jobs bucket (`--transport auto`): the CP may dispatch through the bucket while the tunnel is down. */
+    bucket: z.strictObject({ poll_ms: z.number().int().positive().max(86_400_000), interval_ms: z.number().int().positive().max(86_400_000) }).optional(),
   }),
   z.object({
     type: z.literal('heartbeat'),

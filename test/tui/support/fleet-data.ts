@@ -11,7 +11,7 @@ export function hostAt(hostname: string, ageMs: number, over: Partial<HostView> 
     version: '0.1.0',
     os: 'linux',
     arch: 'x64',
-    transport: 'wss',
+    transport: 'wss', path: 'tunnel', poll_ms: null, heartbeat_interval_ms: 5000,
     connected: true,
     labels: {},
     running: 0,
