@@ -8,11 +8,10 @@ import { createTunnelClient } from '../tunnel-client.js';
 import type { DaimonStatus, TunnelClientOptions } from '../tunnel-client.js';
 import { createAutoTransport } from './auto-transport.js';
 import { createJobsTransport } from './jobs-transport.js';
+import type { TransportMode } from './transport-modes.js';
 
-/** How a daimon reaches its CP (`okesu daemon --transport`). */
-export const TRANSPORT_MODES = ['tunnel', 'jobs', 'auto'] as const;
-/** One of TRANSPORT_MODES. */
-export type TransportMode = (typeof TRANSPORT_MODES)[number];
+export { TRANSPORT_MODES } from './transport-modes.js';
+export type { TransportMode } from './transport-modes.js';
 
 /** `s3://bucket[/prefix]`: how a bucket is named in an identity, logs and messages. */
 export function bucketUrl(location: Pick<BucketLocation, 'bucket' | 'prefix'>): string {
