@@ -47,7 +47,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
     // reject the newer checksum headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { requestTimeout: timeout, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
+    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
   });
   const bucket = location.bucket;
   const counts: Record<string, number> = {};

@@ -103,6 +103,21 @@ describe('s3 bucket on radosgw', () => {
     }
   });
 
+  it('fails after the request timeout when the store accepts connections but never answers', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const port = (silent.address() as { port: number }).port;
+    const hung = createS3Bucket({ ...t.location, endpoint: `http://127.0.0.1:${port}` }, { requestTimeoutMs: 300 });
+    const started = Date.now();
+    try {
+      await expect(hung.get('k', 10)).rejects.toMatchObject({ code: 'OKS_ERR_BUCKET', message: expect.stringMatching(/^the bucket store failed: get s3:\/\/[^ ]+\/k: \w+/) });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      hung.close();
+      silent.close();
+    }
+  });
+
   it('openS3Bucket loads the SDK on demand and gives the same bucket', async () => {
     const opened: Bucket = await openS3Bucket(t.location);
     try {
