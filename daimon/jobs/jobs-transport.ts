@@ -43,6 +43,8 @@ export interface JobsTransportOptions {
 
 /** The jobs transport, plus what the auto transport and tests drive. */
 export interface JobsTransport extends DaimonTransport {
+  /** Signs with a renewed key from now on (auto mode: the tunnel renewed the certificate and its key). */
+  setKey(keyPem: string): void;
   /** Turns bucket heartbeats on or off (auto mode writes them only while the tunnel is down). */
   setHeartbeats(on: boolean): void;
   /** Objects refused so far, by reason. */
@@ -65,12 +67,13 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const every = opts.heartbeatEvery ?? 1;
   const host = opts.identity.hostname;
   const layout = bucketLayout(opts.prefix);
-  const signer = createObjectSigner(hostParty(host), opts.identity.keyPem);
-  const objects = hostObjects(layout, host, signer, now);
+  // Rebuilt when the key is renewed; the CP keeps the previous key a while, so objects in flight still verify.
+  let objects = hostObjects(layout, host, createObjectSigner(hostParty(host), opts.identity.keyPem), now);
   const seen = openSeenRuns(opts.stateDir, log);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
-    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects, poller, log, now,
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b) },
+    poller, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
 
@@ -183,6 +186,9 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
     ackDispatch: () => undefined,
     isUp: () => up === true,
+    setKey(keyPem) {
+      objects = hostObjects(layout, host, createObjectSigner(hostParty(host), keyPem), now);
+    },
     setHeartbeats(on) {
       heartbeatsOn = on;
     },

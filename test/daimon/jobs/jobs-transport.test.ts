@@ -112,25 +112,27 @@ describe('jobs transport (memory bucket)', () => {
     const expired = envelope();
     await bucket.put(cp.layout.job('jobs-host', expired.run_id), jobBytes(cp, 'jobs-host', expired, { issuedAt: Date.now() - 7_200_000, expiresAt: Date.now() - 1000 }));
     await bucket.put(`${cp.layout.inbox('jobs-host')}garbage.txt`, 'not an object');
+    const huge = envelope();
+    await bucket.put(cp.layout.job('jobs-host', huge.run_id), Buffer.alloc(4 * 1024 * 1024 + 1, 0x61));
 
     const logs = captureLogger();
     const second = transport(bucket, { stateDir: state }, logs);
     const r2 = recorder();
     second.start(r2);
-    await waitFor(() => Object.values(second.refusals()).reduce((a, b) => a + b, 0) >= 5, 5000, 'five refusals');
+    await waitFor(() => Object.values(second.refusals()).reduce((a, b) => a + b, 0) >= 6, 5000, 'six refusals');
     const gets = bucket.requestCounts().get ?? 0;
     const lists = bucket.requestCounts().list ?? 0;
     await waitFor(() => (bucket.requestCounts().list ?? 0) >= lists + 3, 5000, 'three more polls');
     expect(bucket.requestCounts().get ?? 0).toBe(gets); // refused objects are not read again
     expect(r2.dispatched).toEqual([]);
-    expect(Object.values(second.refusals()).reduce((a, b) => a + b, 0)).toBe(5);
-    expect(second.refusals()).toMatchObject({ 'not a key of this inbox': 1, 'expired at': 1 });
+    expect(Object.values(second.refusals()).reduce((a, b) => a + b, 0)).toBe(6);
+    expect(second.refusals()).toMatchObject({ 'not a key of this inbox': 1, 'expired at': 1, 'larger than': 1 });
     const reasons = logs.lines().filter((l) => l.msg === 'bucket object refused; not acted on').map((l) => String(l.reason));
     expect(reasons.some((s) => s.startsWith('signature does not verify'))).toBe(true);
     expect(reasons.some((s) => s.includes('moved or replayed') || s.startsWith('addressed to'))).toBe(true);
     expect(logs.text()).not.toContain('list the files');
     expect(logs.text()).not.toContain('List the files');
-    for (const e of [tampered, forged, copied, expired, old]) expect(bucket.objects.has(cp.layout.claim('jobs-host', e.run_id))).toBe(false);
+    for (const e of [tampered, forged, copied, expired, old, huge]) expect(bucket.objects.has(cp.layout.claim('jobs-host', e.run_id))).toBe(false);
   });
 
   it('cancels a claimed run, once; a job cancelled before it was claimed is not run', async () => {
@@ -189,5 +191,20 @@ describe('jobs transport (memory bucket)', () => {
     t.send([record(runId, 1), record(runId, 2, { type: 'run_end', status: 'failed' })]);
     await waitFor(() => r.acks.length === 2, 5000, 'acks');
     expect((await readOutbox(mem, cp, 'jobs-host', host.keyPem)).exits).toEqual([{ run_id: runId, status: 'failed', last_seq: 2 }]);
+  });
+
+  it('signs with a renewed key once told (auto mode: the tunnel renewed the certificate)', async () => {
+    const bucket = createMemoryBucket();
+    const t = transport(bucket);
+    const r = recorder();
+    t.start(r);
+    await waitFor(() => t.isUp(), 5000, 'up');
+    const renewed = await testHost(cp, 'jobs-host');
+    t.setKey(renewed.keyPem);
+    const runId = envelope().run_id;
+    t.send([record(runId, 1)]);
+    await waitFor(() => r.acks.length === 1, 5000, 'the ack');
+    expect((await readOutbox(bucket, cp, 'jobs-host', renewed.keyPem)).records.map((x) => x.seq)).toEqual([1]);
+    await expect(readOutbox(bucket, cp, 'jobs-host', host.keyPem)).rejects.toThrow(/signature does not verify/);
   });
 });
