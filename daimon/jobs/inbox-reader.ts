@@ -95,7 +95,12 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
       log.info({ run_id: runId }, 'job already claimed by another poller of this host');
       return;
     }
-    opts.seen.add(runId, object.header.expires_at);
+    try {
+      opts.seen.add(runId, object.header.expires_at);
+    } catch (err) {
+      // The claim already stops a second run of it; losing only the replay guard beats losing the job.
+      log.error({ run_id: runId, err: (err as Error).message }, 'could not record the claimed run in the seen-set');
+    }
     log.info({ run_id: runId, agent: parsed.data.agent }, 'job claimed from the bucket');
     handlers.onDispatch(parsed.data);
   };
