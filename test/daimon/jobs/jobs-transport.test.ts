@@ -1,9 +1,11 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobsTransport } from '../../../daimon/jobs/jobs-transport.js';
 import type { JobsTransport, JobsTransportOptions } from '../../../daimon/jobs/jobs-transport.js';
-import { createObjectSigner } from '../../../src/transport/bucket/signed-object.js';
+import { createObjectSigner, readObject } from '../../../src/transport/bucket/signed-object.js';
+import { heartbeatBodySchema } from '../../../src/protocol/bucket-objects.js';
 import { createMemoryBucket } from '../../../src/transport/bucket/memory-bucket.js';
 import type { Bucket } from '../../../src/transport/bucket/bucket.js';
 import { captureLogger, tempDir, waitFor } from '../core/helpers.js';
@@ -51,7 +53,15 @@ describe('jobs transport (memory bucket)', () => {
     const seen = JSON.parse(readFileSync(join(state, 'jobs', 'seen.json'), 'utf8')) as { runs: Record<string, number> };
     expect(Object.keys(seen.runs)).toEqual([env.run_id]);
     expect(statSync(join(state, 'jobs', 'seen.json')).mode & 0o777).toBe(0o600);
-    expect(bucket.objects.has(cp.layout.heartbeat('jobs-host'))).toBe(true);
+    // The heartbeat as the CP reads it: signed by the host, its body per the schema.
+    const hb = readObject(bucket.objects.get(cp.layout.heartbeat('jobs-host'))?.body as Buffer, {
+      key: 'hb/jobs-host', kind: 'heartbeat', to: 'cp', now: Date.now(), from: (p) => p === 'host:jobs-host', keysOf: () => [createPublicKey(host.keyPem)],
+    });
+    expect(hb.ok).toBe(true);
+    if (hb.ok) {
+      expect(heartbeatBodySchema.parse(hb.object.lines[0])).toMatchObject({ mode: 'jobs', poll_ms: 40, interval_ms: 40, version: '1.0.0', labels: { env: 'test' } });
+      expect(hb.object.header.expires_at - hb.object.header.issued_at).toBe(12 * 40);
+    }
 
     // Idle now: count the requests of a few polls.
     const before = bucket.requestCounts();
