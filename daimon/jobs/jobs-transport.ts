@@ -1,4 +1,5 @@
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
 import { hostParty } from '../../src/protocol/bucket-objects.js';
 import type { ExitBody } from '../../src/protocol/bucket-objects.js';
@@ -69,11 +70,13 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const layout = bucketLayout(opts.prefix);
   // Rebuilt when the key is renewed; the CP keeps the previous key a while, so objects in flight still verify.
   let objects = hostObjects(layout, host, createObjectSigner(hostParty(host), opts.identity.keyPem), now);
+  // Own public keys, newest first: claims this poller signed before a renewal are still recognised as its own.
+  let ownKeys: KeyObject[] = [createPublicKey(opts.identity.keyPem)];
   const seen = openSeenRuns(opts.stateDir, log);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
     bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b) },
-    poller, log, now,
+    poller, ownKeys: () => ownKeys, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
 
@@ -188,6 +191,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     isUp: () => up === true,
     setKey(keyPem) {
       objects = hostObjects(layout, host, createObjectSigner(hostParty(host), keyPem), now);
+      ownKeys = [createPublicKey(keyPem), ...ownKeys].slice(0, 2);
     },
     setHeartbeats(on) {
       heartbeatsOn = on;

@@ -222,4 +222,32 @@ describe('jobs transport (memory bucket)', () => {
     expect((await readOutbox(bucket, cp, 'jobs-host', renewed.keyPem)).records.map((x) => x.seq)).toEqual([1]);
     await expect(readOutbox(bucket, cp, 'jobs-host', host.keyPem)).rejects.toThrow(/signature does not verify/);
   });
+
+  it('runs a job whose claim request failed after the store made the claim (read back: its own), once', async () => {
+    const mem = createMemoryBucket();
+    let cut = true;
+    const bucket: Bucket = {
+      ...mem, description: mem.description, requestCounts: () => mem.requestCounts(), close: () => undefined,
+      put: (k, b) => mem.put(k, b), get: (k, m) => mem.get(k, m), list: (p, o) => mem.list(p, o), delete: (k) => mem.delete(k),
+      putIfAbsent: async (k, b) => {
+        const outcome = await mem.putIfAbsent(k, b);
+        if (cut) {
+          cut = false;
+          throw new Error('socket hang up (test: the answer was lost, the write was not)');
+        }
+        return outcome;
+      },
+    };
+    const env = envelope();
+    await putJob(mem, cp, 'jobs-host', env);
+    const r = recorder();
+    const t = transport(bucket);
+    t.start(r);
+    await waitFor(() => r.dispatched.length === 1, 5000, 'the dispatch after the lost answer');
+    expect(r.downs).toHaveLength(1);
+    const lists = mem.requestCounts().list ?? 0;
+    await waitFor(() => (mem.requestCounts().list ?? 0) >= lists + 3, 5000, 'more polls');
+    expect(r.dispatched.map((e) => e.run_id)).toEqual([env.run_id]);
+
+  });
 });
