@@ -8,12 +8,16 @@ import { registrationProof } from '../../../src/transport/bucket/registration-pr
 import { unseal } from '../../../src/transport/bucket/seal.js';
 import { REGISTER_SEAL_INFO } from '../../../src/cp/jobs/bucket-registration.js';
 import { keysUnder, startJobsCp, type JobsCp } from './jobs-helpers.js';
+import { createTestBucket, type TestBucket } from '../../support/s3.js';
 
 describe('registration through the bucket', () => {
   let env: JobsCp | undefined;
+  let tb: TestBucket | undefined;
   afterEach(async () => {
     await env?.cp.close();
+    tb?.bucket.close();
     env = undefined;
+    tb = undefined;
   });
 
   /** Writes a registration request as a joining daimon does; `secret` overrides the token's secret in the proof. */
@@ -90,8 +94,13 @@ describe('registration through the bucket', () => {
     expect((await env.cp.admin.hosts()).map((h) => h.hostname)).toEqual(['h-first']);
   });
 
-  it('a replayed request cannot replace the answer already written', async () => {
-    env = await startJobsCp();
+  it.each([['the memory bucket', false], ['radosgw', true]])('a replayed request cannot replace the answer already written (%s)', async (_name, real) => {
+    if (real) {
+      tb = await createTestBucket('cp-reg');
+      env = await startJobsCp({ bucket: tb.bucket, options: { bucket: tb.location } });
+    } else {
+      env = await startJobsCp();
+    }
     const { token } = await env.cp.mintJoin();
     const { nonce } = await request(env, 'h-once', token);
     const reqKey = env.layout.regRequest('h-once', nonce);

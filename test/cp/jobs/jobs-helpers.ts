@@ -28,7 +28,7 @@ export async function startJobsCp(opts: { bucket?: Bucket; now?: () => number; o
     ...(opts.stateDir && { stateDir: opts.stateDir }), ...(opts.now && { now: opts.now }), ...(opts.log && { log: opts.log }),
     options: { bucketStore: bucket, bucket: { bucket: 'test', prefix: PREFIX }, bucketScanMs: 3_600_000, ...opts.options },
   });
-  const layout = bucketLayout(PREFIX);
+  const layout = bucketLayout(opts.options?.bucket?.prefix ?? PREFIX);
   return { cp, bucket, layout, memory, scan: () => (cp.cp.bucketScanner() as NonNullable<ReturnType<typeof cp.cp.bucketScanner>>).scanNow() };
 }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestBucket, type TestBucket } from '../../support/s3.js';
-import { findingRecord, runId, tickStart } from '../cp-harness.js';
+import { findingRecord, runId, tickStart, waitFor } from '../cp-harness.js';
 import { hostWriter, keysUnder, quarantineNotes, startJobsCp, type JobsCp } from './jobs-helpers.js';
 import { bucketLayout } from '../../../src/protocol/bucket-layout.js';
+import { startCp, type CpHarness } from '../cp-harness.js';
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function inTurns<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -27,9 +28,7 @@ describe('bucket scanner on radosgw', () => {
 
   const start = async (): Promise<JobsCp> => {
     tb = await createTestBucket('cp-scan');
-    const started = await startJobsCp({ bucket: tb.bucket, options: { bucket: tb.location } });
-    // The helper's layout uses its own prefix; the test bucket's is the location's.
-    return { ...started, layout: bucketLayout(tb.location.prefix) };
+    return startJobsCp({ bucket: tb.bucket, options: { bucket: tb.location } });
   };
 
   // The run is a tick: its run_start is in the first object, so objects handed to the ingest out of key order would
@@ -70,5 +69,21 @@ describe('bucket scanner on radosgw', () => {
     expect((await env.cp.admin.getRun(run)).events).toBe(2);
     expect((await env.cp.admin.findings({ host: 'web-01' })).findings).toHaveLength(1);
     expect(await keysUnder(env.bucket, env.layout.outbox())).toEqual([]);
+  });
+
+  it('a CP given only a bucket location opens it itself and hears a jobs host through it', async () => {
+    tb = await createTestBucket('cp-open');
+    let cp: CpHarness | undefined;
+    try {
+      cp = await startCp({ options: { bucket: tb.location, bucketScanMs: 50 } });
+      const host = await cp.registerHost('batch-01');
+      const w = hostWriter(host, bucketLayout(tb.location.prefix));
+      await tb.bucket.put(bucketLayout(tb.location.prefix).heartbeat('batch-01'), w.heartbeat({ poll_ms: 30_000, interval_ms: 30_000 }));
+      const c = cp;
+      await waitFor(async () => (await c.admin.hosts()).find((h) => h.hostname === 'batch-01')?.path === 'jobs', 10_000, 'the host heard through the bucket');
+      expect((await cp.admin.hosts())[0]).toMatchObject({ state: 'online', transport: 'jobs', poll_ms: 30_000 });
+    } finally {
+      await cp?.close();
+    }
   });
 });
