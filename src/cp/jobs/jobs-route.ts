@@ -15,8 +15,6 @@ import type { InboxCleanup } from './inbox-cleanup.js';
 const JOB_GRACE_MS = 60_000;
 /** Lifetime of a cancel object. */
 const CANCEL_TTL_MS = 86_400_000;
-/** Silence, in the host's own intervals, after which it is offline (SPEC §2.3) and no longer dispatched to. */
-const OFFLINE_INTERVALS = 12;
 
 /** The jobs route: a DispatchRoute over the bucket, plus what the CP tells it about runs. */
 export interface JobsRoute extends DispatchRoute {
@@ -50,8 +48,9 @@ export function createJobsRoute(deps: {
   const whyNot = (hostname: string): string | undefined => {
     const s = deps.standing(hostname);
     if (!s || !s.usesBucket) return 'the host does not use the bucket';
+    if (s.lastHeard === null) return 'the host has not been heard from through the bucket yet';
     if (s.state === 'offline') {
-      const intervals = s.lastHeard === null ? OFFLINE_INTERVALS : Math.floor((deps.now() - s.lastHeard) / s.intervalMs);
+      const intervals = Math.floor((deps.now() - s.lastHeard) / s.intervalMs);
       return `the host has been offline for ${intervals} intervals (${Math.round(s.intervalMs / 1000)} s each)`;
     }
     return undefined;

@@ -68,6 +68,9 @@ describe('registration through the bucket', () => {
     expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([env.layout.regAnswer('batch-01', nonce)]);
     const audit = (await env.cp.admin.audit(10)).find((a) => a.action === 'host.register' && a.target === 'batch-01');
     expect(audit?.detail).toMatchObject({ via: 'bucket' });
+    // Not dispatched to before it is heard.
+    const early = await env.cp.request('POST', '/v1/runs', { json: { host: 'batch-01', agent: 'edr', definition: 'name: edr\ndescription: t\nmodel: fake\nprompt: x\ntools: []\n' } });
+    expect(early.text).toMatch(/batch-01 is not reachable: no tunnel connected; the host has not been heard from through the bucket yet/);
     // The credential works on the tunnel too.
     const tunnel = await env.cp.connectHost({ hostname: 'batch-01', key: keyPem, cert: ans.certificate, credential, ca: ans.ca });
     expect(tunnel.isOpen()).toBe(true);
