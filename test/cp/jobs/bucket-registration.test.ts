@@ -114,4 +114,20 @@ describe('registration through the bucket', () => {
     expect(await answer(env, 'h-once', nonce)).toMatchObject({ ok: true });
     expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([env.layout.regAnswer('h-once', nonce)]);
   });
+
+  it('deletes answers nobody collected after a day', async () => {
+    let now = Date.now();
+    env = await startJobsCp({ now: () => now });
+    const { token } = await env.cp.mintJoin();
+    const { nonce } = await request(env, 'h-gone', token);
+    await env.scan();
+    const ans = env.layout.regAnswer('h-gone', nonce);
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 23 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 2 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([]);
+  });
 });
