@@ -31,6 +31,8 @@ import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
 import { loadTicketKeys, rotateTicketKeys, TICKET_KEY_PERIOD_MS } from './tls-tickets.js';
 import type { Bucket, BucketLocation } from '../transport/bucket/bucket.js';
 import { openS3Bucket } from '../transport/bucket/open-s3-bucket.js';
+import { probeConditionalWrites } from '../transport/bucket/probe-conditional-writes.js';
+import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
 
@@ -115,7 +117,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       let bucket: Bucket | undefined;
       try {
         bucket = options.bucketStore ?? (options.bucket ? await openS3Bucket(options.bucket) : undefined);
+        // A job is claimed once only if the store honours conditional creates: refuse to start on one that does not.
+        if (bucket) await probeConditionalWrites(bucket, bucketLayout(options.bucket?.prefix ?? '').probe());
       } catch (err) {
+        if (bucket && !options.bucketStore) bucket.close();
         st.close();
         lock.release();
         throw err;
