@@ -71,6 +71,8 @@ export interface ControlPlaneOptions {
   bucketStore?: Bucket;
   /** Time between two scans of the bucket (default 5 s). */
   bucketScanMs?: number;
+  /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
+  bucketListPageSize?: number;
 }
 
 /** A running control plane. */
@@ -184,6 +186,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       };
       jobs = bucket && createJobsMode({
         bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, scanMs: options.bucketScanMs, now, log,
+        ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
           publishHost(hostname);
