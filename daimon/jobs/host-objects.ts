@@ -36,6 +36,10 @@ export function hostObjects(layout: BucketLayout, hostname: string, signer: Obje
     return { key, body: encodeObject({ kind, key: layout.relative(key) ?? key, to: 'cp', issued_at: at, expires_at: at + ttl }, lines, signer) };
   };
   const nonce = (): string => randomBytes(8).toString('hex');
+  // Outbox keys sort by this stamp and the CP ingests in key order: strictly increasing, so two objects made in one
+  // millisecond (a batch split in two) cannot swap, and a run's run_start is never read after its later records.
+  let lastStamp = 0;
+  const stamp = (): number => (lastStamp = Math.max(now(), lastStamp + 1));
   return {
     claim: (runId, poller) => make('claim', layout.claim(hostname, runId), HOST_OBJECT_TTL_MS.claim, [{ run_id: runId, poller } satisfies ClaimBody]),
     events(records) {
@@ -45,7 +49,7 @@ export function hostObjects(layout: BucketLayout, hostname: string, signer: Obje
       let size = 0;
       const flush = (): void => {
         if (batch.length === 0) return;
-        out.push({ object: make('events', layout.events(hostname, now(), nonce()), HOST_OBJECT_TTL_MS.events, lines), records: batch });
+        out.push({ object: make('events', layout.events(hostname, stamp(), nonce()), HOST_OBJECT_TTL_MS.events, lines), records: batch });
         lines = [];
         batch = [];
         size = 0;
@@ -61,7 +65,7 @@ export function hostObjects(layout: BucketLayout, hostname: string, signer: Obje
       flush();
       return out;
     },
-    exit: (body) => make('exit', layout.exit(hostname, now(), nonce()), HOST_OBJECT_TTL_MS.exit, [body]),
+    exit: (body) => make('exit', layout.exit(hostname, stamp(), nonce()), HOST_OBJECT_TTL_MS.exit, [body]),
     heartbeat: (body) => make('heartbeat', layout.heartbeat(hostname), HEARTBEAT_TTL_INTERVALS * body.interval_ms, [body]),
   };
 }
