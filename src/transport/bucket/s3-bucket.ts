@@ -74,7 +74,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
 
   async function put(op: 'put' | 'putIfAbsent', key: string, body: Buffer | string, ifNoneMatch: boolean): Promise<'created' | 'exists'> {
     try {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }));
       return 'created';
     } catch (err) {
       // 412: the key exists. 409 ConditionalRequestConflict: a concurrent conditional write to the same key won.

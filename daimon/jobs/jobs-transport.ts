@@ -1,0 +1,195 @@
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { bucketLayout } from '../../src/protocol/bucket-layout.js';
+import { hostParty } from '../../src/protocol/bucket-objects.js';
+import type { ExitBody } from '../../src/protocol/bucket-objects.js';
+import type { EventRecord } from '../../src/protocol/tunnel.js';
+import type { Bucket } from '../../src/transport/bucket/bucket.js';
+import { createObjectSigner } from '../../src/transport/bucket/signed-object.js';
+import type { DaimonTransport, DaimonTransportHandlers } from '../../src/transport/types.js';
+import type { DaimonIdentity } from '../identity.js';
+import type { Logger } from 'pino';
+import type { DaimonStatus } from '../tunnel-client.js';
+import { exitsOf, hostObjects } from './host-objects.js';
+import { createInboxReader } from './inbox-reader.js';
+import { openSeenRuns } from './seen-runs.js';
+
+/** Default time between two polls of the inbox. */
+export const DEFAULT_POLL_MS = 10_000;
+
+/** How a jobs transport reaches its bucket and how often. */
+export interface JobsTransportOptions {
+  identity: Pick<DaimonIdentity, 'hostname' | 'keyPem' | 'caPem'>;
+  bucket: Bucket;
+  /** The bucket's key prefix ('' for its root). */
+  prefix: string;
+  /** The state directory: the seen-set lives in its `jobs/`. */
+  stateDir: string;
+  version: string;
+  labels: Record<string, string>;
+  status: () => DaimonStatus;
+  /** What the heartbeats say this daimon runs: `jobs` alone, or `auto` (the tunnel with the bucket behind it). */
+  mode?: 'jobs' | 'auto';
+  /** Time between polls (default 10 s); the first poll is at start. */
+  pollMs?: number;
+  /** A heartbeat every this many polls (default 1). */
+  heartbeatEvery?: number;
+  /** Whether bucket heartbeats are written from the start (default true; the auto transport turns them on and off). */
+  heartbeats?: boolean;
+  /** Close the bucket on stop (default false: whoever opened it closes it). */
+  closeBucket?: boolean;
+}
+
+/** The jobs transport, plus what the auto transport and tests drive. */
+export interface JobsTransport extends DaimonTransport {
+  /** Turns bucket heartbeats on or off (auto mode writes them only while the tunnel is down). */
+  setHeartbeats(on: boolean): void;
+  /** Objects refused so far, by reason. */
+  refusals(): Record<string, number>;
+  /** Time between polls, and between heartbeats, in ms. */
+  readonly pollMs: number;
+  readonly intervalMs: number;
+}
+
+/**
+ * The daimon's end of the S3 dead drop (SPEC §3.2, JOBS-DESIGN): polls its inbox every `pollMs` (one LIST when idle,
+ * plus a heartbeat PUT every `heartbeatEvery` polls), claims jobs by conditional create, and writes its events as
+ * signed objects under `out/<host>/` — a successful PUT is the acknowledgement — with a run's `exit` after the object
+ * holding its `run_end`. Up while the last bucket request succeeded; its timers never throw.
+ */
+export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Logger; now?: () => number }): JobsTransport {
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const every = opts.heartbeatEvery ?? 1;
+  const host = opts.identity.hostname;
+  const layout = bucketLayout(opts.prefix);
+  const signer = createObjectSigner(hostParty(host), opts.identity.keyPem);
+  const objects = hostObjects(layout, host, signer, now);
+  const seen = openSeenRuns(opts.stateDir, log);
+  const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const reader = createInboxReader({
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects, poller, log, now,
+  });
+
+  let handlers: DaimonTransportHandlers | undefined;
+  // undefined until the first request answers: then the first success is an onUp, the first failure an onDown.
+  let up: boolean | undefined;
+  let stopped = true;
+  let heartbeatsOn = opts.heartbeats ?? true;
+  let polls = 0;
+  let heartbeatSeq = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
+  // Event writes one after another, in the order the sender offered them.
+  let writes: Promise<void> = Promise.resolve();
+  const pendingExits: ExitBody[] = [];
+
+  const reached = (): void => {
+    if (up === true) return;
+    up = true;
+    log.info({ bucket: opts.bucket.description }, 'bucket reachable');
+    handlers?.onUp();
+  };
+  const failed = (what: string, err: unknown): void => {
+    const reason = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    if (up === false) return void log.debug({ reason }, 'bucket still unreachable');
+    up = false;
+    log.warn({ bucket: opts.bucket.description, reason }, 'bucket unreachable; events stay in the spool');
+    handlers?.onDown(reason);
+  };
+
+  const flushExits = async (): Promise<void> => {
+    while (pendingExits.length > 0 && !stopped) {
+      const exit = objects.exit(pendingExits[0] as ExitBody);
+      try {
+        await opts.bucket.put(exit.key, exit.body);
+      } catch (err) {
+        return failed('writing an exit', err);
+      }
+      pendingExits.shift();
+    }
+  };
+
+  const write = async (records: readonly EventRecord[]): Promise<void> => {
+    // After a failed write the rest waits in the spool: the sender offers it again after the next onUp.
+    if (up !== true || stopped) return;
+    for (const { object, records: batch } of objects.events(records)) {
+      try {
+        await opts.bucket.put(object.key, object.body);
+      } catch (err) {
+        return failed('writing events', err);
+      }
+      reached();
+      handlers?.onAck(batch.map((r) => ({ run_id: r.run_id, seq: r.seq })));
+      pendingExits.push(...exitsOf(batch));
+      await flushExits();
+    }
+  };
+
+  const heartbeat = async (): Promise<void> => {
+    const status = opts.status();
+    const hb = objects.heartbeat({
+      seq: ++heartbeatSeq, mode: opts.mode ?? 'jobs', poll_ms: pollMs, interval_ms: pollMs * every, version: opts.version,
+      running: status.running, spool_depth: status.spoolDepth, ...(Object.keys(opts.labels).length > 0 && { labels: opts.labels }),
+    });
+    await opts.bucket.put(hb.key, hb.body);
+  };
+
+  const pollOnce = async (): Promise<void> => {
+    const h = handlers;
+    if (!h) return;
+    try {
+      await reader.poll({ onDispatch: (env) => !stopped && h.onDispatch(env), onCancel: (runId, reason) => !stopped && h.onCancel(runId, reason) });
+      reached();
+    } catch (err) {
+      failed('polling the inbox', err);
+    }
+    if (heartbeatsOn && polls % every === 0 && !stopped) {
+      try {
+        await heartbeat();
+        reached();
+      } catch (err) {
+        failed('writing the heartbeat', err);
+      }
+    }
+    polls++;
+    if (pendingExits.length > 0) writes = writes.then(flushExits);
+    seen.prune(now());
+  };
+
+  const schedule = (delay: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      polling = pollOnce().catch((err: unknown) => log.error({ err }, 'bucket poll failed')).finally(() => schedule(pollMs));
+    }, delay);
+  };
+
+  return {
+    name: 'jobs',
+    pollMs,
+    intervalMs: pollMs * every,
+    start(h) {
+      handlers = h;
+      stopped = false;
+      schedule(0);
+    },
+    send(records) {
+      if (stopped || records.length === 0) return;
+      writes = writes.then(() => write(records)).catch((err: unknown) => log.error({ err }, 'writing events to the bucket failed'));
+    },
+    // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
+    ackDispatch: () => undefined,
+    isUp: () => up === true,
+    setHeartbeats(on) {
+      heartbeatsOn = on;
+    },
+    refusals: () => reader.refusals(),
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await polling;
+      await writes;
+      if (opts.closeBucket) opts.bucket.close();
+    },
+  };
+}
