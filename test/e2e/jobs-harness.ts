@@ -1,0 +1,144 @@
+import { expect } from 'vitest';
+import type { HostView, RunView } from '../../src/protocol/api.js';
+import type { RunEvent } from '../../src/protocol/event.js';
+import type { StoredFinding } from '../../src/protocol/finding.js';
+import { bucketLayout, type BucketLayout } from '../../src/protocol/bucket-layout.js';
+import type { Bucket, BucketEntry } from '../../src/transport/bucket/bucket.js';
+import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
+import { loadClientConfig } from '../../src/cli/config.js';
+import { s3Env, type TestBucket } from '../support/s3.js';
+import { okesuJson, runOkesu, spawnOkesu, startCp, waitFor, TEST_AGENTS, type CpProcess, type OkesuProcess } from './harness.js';
+
+/**
+ * Helpers of the jobs-mode end-to-end tests (test/e2e/jobs-*.test.ts): a CP and daimons that share a radosgw bucket,
+ * with short intervals so a test takes seconds. Every child gets the bucket's credentials only through its environment.
+ */
+
+/** Bucket poll of the test daimons and scan interval of the test CPs. */
+export const POLL = '500ms';
+
+/** The flags that name a test bucket, as a user passes them to `cp serve` and `daemon`. */
+export function bucketFlags(tb: TestBucket): string[] {
+  return ['--bucket', tb.url, '--s3-endpoint', tb.location.endpoint ?? '', '--s3-region', tb.location.region ?? 'us-east-1'];
+}
+
+/** The layout of a test bucket (its keys under the prefix). */
+export const layoutOf = (tb: TestBucket): BucketLayout => bucketLayout(tb.location.prefix);
+
+/** Starts `okesu cp serve` scanning the bucket every 500 ms (tunnel heartbeats every 500 ms too). */
+export function startJobsCp(dir: string, tb: TestBucket, port = 0, extra: string[] = []): Promise<CpProcess> {
+  return startCp(dir, port, [...bucketFlags(tb), '--bucket-scan', POLL, '--heartbeat-interval', '500ms', ...extra], s3Env());
+}
+
+/** How a test daimon reaches its CP: the bucket only, or a tunnel URL and the bucket behind it. */
+export interface DaimonOptions {
+  /** Join token (first start only). */
+  token?: string;
+  /** `--cp URL` (then the transport is auto unless `transport` says otherwise). */
+  cp?: string;
+  transport?: 'jobs' | 'auto' | 'tunnel';
+  poll?: string;
+  extra?: string[];
+}
+
+/** Starts `okesu daemon` against the bucket with the test agents and a 500 ms poll. */
+export function spawnJobsDaimon(tb: TestBucket, state: string, hostname: string, opts: DaimonOptions = {}): OkesuProcess {
+  const transport = opts.transport ?? (opts.cp ? 'auto' : 'jobs');
+  return spawnOkesu([
+    'daemon', '--transport', transport, ...bucketFlags(tb), '--poll', opts.poll ?? POLL,
+    ...(opts.cp ? ['--cp', opts.cp] : []), ...(opts.token ? ['--token', opts.token] : []),
+    '--state', state, '--hostname', hostname, '--agents', TEST_AGENTS, '--log-level', 'warn', ...(opts.extra ?? []),
+  ], s3Env());
+}
+
+/** A fresh join token from the CP. */
+export async function joinToken(cp: CpProcess, uses = 1): Promise<string> {
+  const r = await runOkesu(['token', 'create', '--join', '--uses', String(uses)], cp.env);
+  if (r.code !== 0) throw new Error(`token create exited ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** One host's row from `okesu hosts --json`. */
+export async function hostView(cp: CpProcess, hostname: string): Promise<HostView | undefined> {
+  return (await okesuJson<HostView[]>(['hosts'], cp.env)).find((h) => h.hostname === hostname);
+}
+
+/** Waits until `okesu hosts --json` shows the host in a row that satisfies `ok`; returns that row. */
+export function waitHost(cp: CpProcess, hostname: string, what: string, ok: (h: HostView) => boolean, timeoutMs = 30_000): Promise<HostView> {
+  return waitFor(`${hostname} ${what}`, async () => {
+    const h = await hostView(cp, hostname);
+    return h && ok(h) ? h : undefined;
+  }, timeoutMs, 200);
+}
+
+/** An operator client for the CP (in this process), for what the CLI does not print: a run's whole transcript. */
+export const operator = (cp: CpProcess): OperatorClient => createOperatorClient(loadClientConfig(undefined, cp.env));
+
+/** Every event of a run stored at the CP, in seq order (paged). */
+export async function runEvents(cp: CpProcess, runId: string): Promise<RunEvent[]> {
+  const client = operator(cp);
+  const all: RunEvent[] = [];
+  let after: number | undefined;
+  for (;;) {
+    const page = await client.runEvents(runId, after, 0);
+    all.push(...page.events);
+    if (page.events.length === 0 || page.next === after) return all;
+    after = page.next;
+  }
+}
+
+/** `okesu runs show RUN --json`. */
+export const runView = (cp: CpProcess, runId: string): Promise<RunView> => okesuJson<RunView>(['runs', 'show', runId], cp.env);
+
+/** Where the CP sent a run (`tunnel` or `jobs`): the `route` of its run view. */
+export const routeOf = (run: RunView): string | undefined => (run as RunView & { route?: string | null }).route ?? undefined;
+
+/** Waits until a run is terminal and its run_end is stored; returns the run and its events. */
+export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 30_000): Promise<{ run: RunView; events: RunEvent[] }> {
+  return waitFor(`run ${runId} to end`, async () => {
+    const run = await runView(cp, runId);
+    if (!['completed', 'failed', 'timeout', 'cancelled'].includes(run.status)) return undefined;
+    const events = await runEvents(cp, runId);
+    return events.some((e) => e.type === 'run_end') ? { run, events } : undefined;
+  }, timeoutMs, 200);
+}
+
+/** Dispatches `okesu run AGENT --host H` (no wait) and returns the run view. */
+export async function dispatch(cp: CpProcess, agent: string, host: string, opts: { dispatch?: 'auto' | 'tunnel' | 'jobs'; inputs?: Record<string, string | number> } = {}): Promise<RunView> {
+  const inputs = Object.entries(opts.inputs ?? {}).flatMap(([k, v]) => ['--input', `${k}=${v}`]);
+  return okesuJson<RunView>(['run', agent, '--host', host, '--dispatch', opts.dispatch ?? 'auto', ...inputs], cp.env);
+}
+
+/** The findings of one run from `okesu findings --json`. */
+export async function findingsOf(cp: CpProcess, runId: string): Promise<StoredFinding[]> {
+  return (await okesuJson<StoredFinding[]>(['findings', '--limit', '100000'], cp.env)).filter((f) => f.run_id === runId);
+}
+
+/**
+ * Checks a run's transcript is whole and single: seqs unique and contiguous from the first, exactly one run_start and
+ * one run_end, and `findings` finding events.
+ */
+export function expectWholeTranscript(events: RunEvent[], findings: number): void {
+  const seqs = events.map((e) => e.seq);
+  expect(new Set(seqs).size, `seqs ${seqs.join(',')}`).toBe(seqs.length);
+  const sorted = [...seqs].sort((a, b) => a - b);
+  expect(sorted[sorted.length - 1]! - sorted[0]! + 1, `seqs ${sorted.join(',')}`).toBe(sorted.length);
+  expect(events.filter((e) => e.type === 'run_start')).toHaveLength(1);
+  expect(events.filter((e) => e.type === 'run_end')).toHaveLength(1);
+  expect(events.filter((e) => e.type === 'finding')).toHaveLength(findings);
+}
+
+/** Every key under `prefix` (paged). */
+export async function listAll(bucket: Bucket, prefix: string): Promise<BucketEntry[]> {
+  const out: BucketEntry[] = [];
+  let next: string | undefined;
+  do {
+    const page = await bucket.list(prefix, next ? { continuation: next } : {});
+    out.push(...page.entries);
+    next = page.next;
+  } while (next);
+  return out;
+}
+
+/** Parses JSON lines printed by a child (`tail --json`, `run --wait --json`). */
+export const jsonLines = <T>(p: OkesuProcess): T[] => p.stdoutLines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
