@@ -15,6 +15,7 @@ import { RUN_ID_RE } from './ids.js';
  *   reg/<host>/<nonce>.ans            CP → would-be host: the answer (deleted by the host, or by the CP after a day)
  *   quarantine/<ms>/<original key>    what failed verification, moved here unread past the header, with
  *   quarantine/<ms>/<original key>.reason   a JSON note saying why
+ *   probe/<random>                    a start-up check that conditional creates work (deleted at once)
  */
 export interface BucketLayout {
   /** The prefix with a trailing slash, or '' for the bucket's root. */
@@ -33,6 +34,8 @@ export interface BucketLayout {
   regRequest(host: string, nonce: string): string;
   regAnswer(host: string, nonce: string): string;
   quarantine(originalKey: string, at: number): string;
+  /** Where a process checks, once at start, that the store honours conditional creates (probe-conditional-writes.ts). */
+  probe(): string;
   /** The key without the prefix (what a signed header names), or undefined when the key is not under the prefix. */
   relative(key: string): string | undefined;
 }
@@ -57,6 +60,7 @@ export function bucketLayout(prefix: string): BucketLayout {
     regRequest: (host, nonce) => `${root}reg/${host}/${nonce}.req`,
     regAnswer: (host, nonce) => `${root}reg/${host}/${nonce}.ans`,
     quarantine: (originalKey, at) => `${root}quarantine/${stamp(at)}/${originalKey.startsWith(root) ? originalKey.slice(root.length) : originalKey}`,
+    probe: () => `${root}probe/`,
     relative: (key) => (key.startsWith(root) ? key.slice(root.length) : undefined),
   };
 }
