@@ -7,7 +7,7 @@ import type { StoredFinding } from '../../src/protocol/finding.js';
 import { createTestBucket, type TestBucket } from '../support/s3.js';
 import { runOkesu, spawnOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, findingsOf, joinToken, jsonLines, listAll, layoutOf, routeOf, runEvents, spawnJobsDaimon,
+  dispatch, expectWholeTranscript, findingsOf, hostViewCli, joinToken, jsonLines, listAll, layoutOf, routeOf, runEvents, spawnJobsDaimon,
   startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
@@ -33,7 +33,8 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
   it('registers through the bucket, shows online with transport jobs, and its findings reach findings and tail exactly once', async () => {
     const state = tempDir('jobs-basic-d1');
     track(spawnJobsDaimon(tb, state, 'jb-1', { token: await joinToken(cp) }));
-    const online = await waitHost(cp, 'jb-1', 'online over the bucket', (h) => h.state === 'online');
+    await waitHost(cp, 'jb-1', 'online over the bucket', (h) => h.state === 'online');
+    const online = await hostViewCli(cp, 'jb-1');
     expect(online).toMatchObject({ transport: 'jobs', path: 'jobs', poll_ms: 500, heartbeat_interval_ms: 500, connected: false });
     // Registered through the bucket: the identity names the bucket, not a CP URL, and the answer was consumed.
     expect(JSON.parse(readFileSync(join(state, 'identity.json'), 'utf8'))).toMatchObject({ hostname: 'jb-1', cp: tb.url });

@@ -58,21 +58,29 @@ export async function joinToken(cp: CpProcess, uses = 1): Promise<string> {
   return r.stdout.trim();
 }
 
-/** One host's row from `okesu hosts --json`. */
+/**
+ * An operator client for the CP, in this process: the polls of a wait go through it rather than a child `okesu` each
+ * (cheaper on 2 cores); the tests still check what the CLI prints where it matters.
+ */
+export const operator = (cp: CpProcess): OperatorClient => createOperatorClient(loadClientConfig(undefined, cp.env));
+
+/** One host's row, as `okesu hosts --json` serves it (GET /v1/hosts). */
 export async function hostView(cp: CpProcess, hostname: string): Promise<HostView | undefined> {
+  return (await operator(cp).hosts()).find((h) => h.hostname === hostname);
+}
+
+/** The same row, printed by `okesu hosts --json`. */
+export async function hostViewCli(cp: CpProcess, hostname: string): Promise<HostView | undefined> {
   return (await okesuJson<HostView[]>(['hosts'], cp.env)).find((h) => h.hostname === hostname);
 }
 
-/** Waits until `okesu hosts --json` shows the host in a row that satisfies `ok`; returns that row. */
+/** Waits until the host's row satisfies `ok`; returns that row. */
 export function waitHost(cp: CpProcess, hostname: string, what: string, ok: (h: HostView) => boolean, timeoutMs = 30_000): Promise<HostView> {
   return waitFor(`${hostname} ${what}`, async () => {
     const h = await hostView(cp, hostname);
     return h && ok(h) ? h : undefined;
-  }, timeoutMs, 200);
+  }, timeoutMs, 100);
 }
-
-/** An operator client for the CP (in this process), for what the CLI does not print: a run's whole transcript. */
-export const operator = (cp: CpProcess): OperatorClient => createOperatorClient(loadClientConfig(undefined, cp.env));
 
 /** Every event of a run stored at the CP, in seq order (paged). */
 export async function runEvents(cp: CpProcess, runId: string): Promise<RunEvent[]> {
@@ -87,8 +95,8 @@ export async function runEvents(cp: CpProcess, runId: string): Promise<RunEvent[
   }
 }
 
-/** `okesu runs show RUN --json`. */
-export const runView = (cp: CpProcess, runId: string): Promise<RunView> => okesuJson<RunView>(['runs', 'show', runId], cp.env);
+/** A run's view, as `okesu runs show RUN --json` serves it. */
+export const runView = (cp: CpProcess, runId: string): Promise<RunView> => operator(cp).getRun(runId);
 
 /** Where the CP sent a run (`tunnel` or `jobs`): the `route` of its run view. */
 export const routeOf = (run: RunView): string | undefined => (run as RunView & { route?: string | null }).route ?? undefined;
@@ -100,7 +108,7 @@ export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 30_00
     if (!['completed', 'failed', 'timeout', 'cancelled'].includes(run.status)) return undefined;
     const events = await runEvents(cp, runId);
     return events.some((e) => e.type === 'run_end') ? { run, events } : undefined;
-  }, timeoutMs, 200);
+  }, timeoutMs, 100);
 }
 
 /** Dispatches `okesu run AGENT --host H` (no wait) and returns the run view. */
@@ -109,9 +117,9 @@ export async function dispatch(cp: CpProcess, agent: string, host: string, opts:
   return okesuJson<RunView>(['run', agent, '--host', host, '--dispatch', opts.dispatch ?? 'auto', ...inputs], cp.env);
 }
 
-/** The findings of one run from `okesu findings --json`. */
+/** The findings of one run, as `okesu findings --json` serves them (the tests store far fewer than the limit). */
 export async function findingsOf(cp: CpProcess, runId: string): Promise<StoredFinding[]> {
-  return (await okesuJson<StoredFinding[]>(['findings', '--limit', '100000'], cp.env)).filter((f) => f.run_id === runId);
+  return (await operator(cp).findings({ limit: 100_000 })).findings.filter((f) => f.run_id === runId);
 }
 
 /**
