@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { OkesuError } from '../src/errors.js';
@@ -34,8 +33,11 @@ import { createSender } from './sender.js';
 import { openSpool } from './spool/spool.js';
 import { createTicker, selectTickedAgents } from './ticks.js';
 import { createToolbox } from './tools/toolbox.js';
-import { createTunnelClient } from './tunnel-client.js';
 import type { TunnelClientOptions } from './tunnel-client.js';
+import type { Bucket, BucketLocation } from '../src/transport/bucket/bucket.js';
+import { openS3Bucket } from '../src/transport/bucket/open-s3-bucket.js';
+import { bucketUrl, chooseTransportMode, createDaimonTransport } from './jobs/choose-transport.js';
+import type { TransportMode } from './jobs/choose-transport.js';
 
 /** How to run a daimon (`okesu daemon` flags). */
 export interface DaimonOptions {
@@ -65,6 +67,16 @@ export interface DaimonOptions {
   agentInputs?: Record<string, Record<string, unknown>>;
   /** How runs' processes are kept together: the best the host allows (`auto`, default), or one forced. */
   containment?: ContainmentMode;
+  /** `tunnel`, `jobs` (the bucket only) or `auto` (the tunnel, the bucket while it is down); default from cp and bucket. */
+  transport?: TransportMode;
+  /** The jobs bucket (`--bucket s3://…`): modes `jobs` and `auto`, and registering without a CP URL. */
+  bucket?: BucketLocation;
+  /** Time between polls of the bucket (default 10 s). */
+  pollMs?: number;
+  /** A bucket heartbeat every this many polls (default 1). */
+  heartbeatEvery?: number;
+  /** How long a registration through the bucket waits for the CP's answer (default 10 min). */
+  registrationTimeoutMs?: number;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
@@ -88,6 +100,8 @@ export interface DaimonDeps {
   clock?: Clock;
   /** The containment of runs (default: detected at start, see `DaimonOptions.containment`). */
   containment?: Containment;
+  /** Opens the bucket of `DaimonOptions.bucket` (default: S3 over the AWS SDK's default credential chain). */
+  openBucket?: (location: BucketLocation) => Promise<Bucket>;
   /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
   loadCatalog?: (dirs: string[]) => Promise<AgentCatalog>;
 }
@@ -148,7 +162,16 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       } catch (err) {
         throw new OkesuError('OKS_ERR_CONFIG', `containment: ${(err as Error).message}`);
       }
-      identity = (await ensureIdentity({ ...options, labels: options.labels ?? {} }, deps.log)).identity;
+      const location = options.bucket;
+      const bucket = location && (await (deps.openBucket ?? ((l: BucketLocation) => openS3Bucket(l, { log: deps.log })))(location));
+      try {
+        const viaBucket = bucket && { bucket, prefix: location.prefix, url: bucketUrl(location), pollMs: options.pollMs, timeoutMs: options.registrationTimeoutMs };
+        identity = (await ensureIdentity({ ...options, labels: options.labels ?? {}, bucket: viaBucket || undefined }, deps.log)).identity;
+      } catch (err) {
+        bucket?.close();
+        throw err;
+      }
+      const mode = chooseTransportMode(options.transport, identity.cp, bucket !== undefined);
       holdIdentitySecrets(secrets, identity);
       const host = identity.hostname;
       const log = deps.log.child({ host });
@@ -164,9 +187,13 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         },
       });
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
-      const transport = createTunnelClient(
-        { identity, version: options.version, os: platform(), arch: arch(), labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), renew: { stateDir: options.stateDir, identity }, ...options.tunnel },
-        { log: log.child({ component: 'tunnel' }), now },
+      const transport = createDaimonTransport(
+        {
+          mode, identity, ...(bucket && location && { bucket: { bucket, prefix: location.prefix } }), stateDir: options.stateDir, version: options.version,
+          labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), pollMs: options.pollMs,
+          heartbeatEvery: options.heartbeatEvery, tunnel: options.tunnel,
+        },
+        { log, now },
       );
       const sender = createSender(spool, transport);
       const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value });
@@ -236,7 +263,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       track(recoverInterruptedRuns(registry, activeRelay, log).then(() => undefined, (err: unknown) => log.error({ err }, 'recovering interrupted runs failed')));
       ticker.start();
       log.info(
-        { cp: identity.cp, state: options.stateDir, agents: catalog.agents.size, ticked: ticked.agents.map((a) => a.name), policy: policy.source, spool_depth: spool.depth() },
+        { cp: identity.cp, transport: transport.name, state: options.stateDir, agents: catalog.agents.size, ticked: ticked.agents.map((a) => a.name), policy: policy.source, spool_depth: spool.depth() },
         'daimon started',
       );
 
@@ -252,6 +279,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         clearTimeout(timer);
         sender.stop();
         await transport.stop();
+        bucket?.close();
         await spool.close();
         await Promise.allSettled([...work]);
         log.info('daimon stopped');

@@ -10,6 +10,7 @@ import { parseToken } from '../src/protocol/tokens.js';
 import type { DaimonIdentity } from './identity.js';
 import { loadIdentity, saveIdentity } from './identity.js';
 import type { Logger } from './provider.js';
+import type { BucketRegisterOptions } from './jobs/bucket-registration.js';
 
 /** What a first registration needs. */
 export interface RegisterOptions {
@@ -149,6 +150,8 @@ export interface EnsureIdentityOptions extends Omit<RegisterOptions, 'cp' | 'tok
   stateDir: string;
   cp?: string;
   token?: string;
+  /** The jobs bucket: with no `cp`, a first registration goes through it (daimon/jobs/bucket-registration.ts). */
+  bucket?: Pick<BucketRegisterOptions, 'bucket' | 'prefix' | 'url' | 'pollMs' | 'timeoutMs'>;
 }
 
 /**
@@ -164,8 +167,15 @@ export async function ensureIdentity(opts: EnsureIdentityOptions, log: Logger): 
     }
     return { identity: opts.cp ? { ...stored, cp: parseCpUrl(opts.cp).origin } : stored, registered: false };
   }
+  if (!opts.cp && opts.bucket && opts.token) {
+    const { registerThroughBucket } = await import('./jobs/bucket-registration.js');
+    const identity = await registerThroughBucket({ ...opts.bucket, token: opts.token, hostname: opts.hostname, labels: opts.labels, version: opts.version }, { log });
+    saveIdentity(opts.stateDir, identity);
+    log.info({ host: identity.hostname, bucket: identity.cp, state: opts.stateDir }, 'registered with the control plane through the bucket');
+    return { identity, registered: true };
+  }
   if (!opts.cp || !opts.token) {
-    throw new OkesuError('OKS_ERR_CONFIG', `no identity in ${opts.stateDir}; register first with --cp URL --token JOIN`);
+    throw new OkesuError('OKS_ERR_CONFIG', `no identity in ${opts.stateDir}; register first with --cp URL --token JOIN (or --bucket s3://BUCKET[/PREFIX] --token JOIN)`);
   }
   const identity = await registerDaimon({ ...opts, cp: opts.cp, token: opts.token });
   saveIdentity(opts.stateDir, identity);

@@ -43,6 +43,8 @@ export interface TunnelClientOptions {
   renew?: { stateDir: string; identity: DaimonIdentity };
   /** Offer the last connection's TLS session on reconnect (default true): a resumed handshake costs the CP far less. */
   resumeSessions?: boolean;
+  /** Set in `--transport auto`: the hello tells the CP this daimon also polls a bucket, and how often. */
+  bucket?: { poll_ms: number; interval_ms: number };
 }
 
 /** The tunnel transport. A dispatch ack is dropped when the tunnel is down (the CP re-learns from the run's events). */
@@ -250,7 +252,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
       const status = opts.status();
       sendFrame(socket, {
         type: 'hello', protocol: 1, version: opts.version, os: opts.os, arch: opts.arch, labels: opts.labels,
-        running: status.running, spool_depth: status.spoolDepth,
+        running: status.running, spool_depth: status.spoolDepth, ...(opts.bucket && { bucket: opts.bucket }),
       });
       watch(socket);
     });

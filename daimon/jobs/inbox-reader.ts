@@ -42,6 +42,8 @@ export interface InboxReaderOptions {
   poller: string;
   log: Logger;
   now: () => number;
+  /** Keys per LIST page (default the store's 1000; tests page with fewer). */
+  pageKeys?: number;
 }
 
 /**
@@ -113,7 +115,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
       const entries: BucketEntry[] = [];
       let next: string | undefined;
       do {
-        const page = await bucket.list(layout.inbox(hostname), next === undefined ? {} : { continuation: next });
+        const page = await bucket.list(layout.inbox(hostname), { ...(next !== undefined && { continuation: next }), ...(opts.pageKeys !== undefined && { maxKeys: opts.pageKeys }) });
         entries.push(...page.entries);
         next = page.next;
       } while (next !== undefined);

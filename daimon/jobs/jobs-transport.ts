@@ -35,6 +35,8 @@ export interface JobsTransportOptions {
   heartbeatEvery?: number;
   /** Whether bucket heartbeats are written from the start (default true; the auto transport turns them on and off). */
   heartbeats?: boolean;
+  /** Keys per LIST page (default the store's 1000; tests page with fewer). */
+  pageKeys?: number;
   /** Close the bucket on stop (default false: whoever opened it closes it). */
   closeBucket?: boolean;
 }
@@ -69,6 +71,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
     bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects, poller, log, now,
+    ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
 
   let handlers: DaimonTransportHandlers | undefined;

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import type { Bucket, BucketLocation } from '../../src/transport/bucket/bucket.js';
 import { createS3Bucket } from '../../src/transport/bucket/s3-bucket.js';
 import type { S3TestServer } from './s3-provided.js';
+import { restartS3Gateway } from './s3-server.js';
 
-const SCRIPT = resolve(import.meta.dirname, '../../scripts/s3-server.sh');
+export { startS3Server, type StartedS3Server } from './s3-server.js';
 
 /** The run's radosgw (started once by s3-global-setup.ts): endpoint, region, keys and state dir. */
 export function s3Config(): S3TestServer {
@@ -18,8 +16,7 @@ export function s3Config(): S3TestServer {
 }
 
 /** Environment for a child process (or this one) that talks to the test radosgw through the SDK's default chain. */
-export function s3Env(): Record<string, string> {
-  const s3 = s3Config();
+export function s3Env(s3: S3TestServer = s3Config()): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
@@ -38,13 +35,13 @@ export interface TestBucket {
 }
 
 /**
- * Creates a uniquely named bucket (`NAME-<random>`) and returns its location, a Bucket over it and its URL. This
- * process's environment gets the server's credentials (s3Env()), as the SDK's default chain reads them there. The first
- * bucket of a run takes ~2 s while radosgw creates its pools.
+ * Creates a uniquely named bucket (`NAME-<random>`) on the run's radosgw (or `opts.server`) and returns its location, a
+ * Bucket over it and its URL. This process's environment gets the server's credentials (s3Env()), as the SDK's default
+ * chain reads them there. The first bucket on a server takes a few hundred ms more (radosgw creates its pools).
  */
-export async function createTestBucket(name = 'okesu', opts: { prefix?: string } = {}): Promise<TestBucket> {
-  const s3 = s3Config();
-  Object.assign(process.env, s3Env());
+export async function createTestBucket(name = 'okesu', opts: { prefix?: string; server?: S3TestServer } = {}): Promise<TestBucket> {
+  const s3 = opts.server ?? s3Config();
+  Object.assign(process.env, s3Env(s3));
   const bucketName = `${name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${randomBytes(5).toString('hex')}`;
   const admin = new S3Client({
     endpoint: s3.endpoint,
@@ -63,12 +60,11 @@ export async function createTestBucket(name = 'okesu', opts: { prefix?: string }
 }
 
 /**
- * Kills the test radosgw and starts it again on the same port with the same config (mon and osd keep running, so the
- * memstore keeps every object); resolves once it answers again. For "radosgw restarted" tests. Every test file shares
- * the one server, so other files running at the same time see the outage too: keep such tests few and tolerant.
+ * Kills radosgw and starts it again on the same port with the same config (mon and osd keep running, so the memstore
+ * keeps every object); resolves once it answers again. For "radosgw restarted" tests. Pass a private server from
+ * `startS3Server()` (~3 s to start): restarting the run's shared one breaks test files running at the same time.
  */
-export async function restartRadosgw(): Promise<void> {
-  const s3 = s3Config();
-  if (!s3.dir) throw new Error('restartRadosgw needs the server state dir (OKESU_TEST_S3_DIR when reusing a server)');
-  await promisify(execFile)('bash', [SCRIPT, 'restart-rgw', s3.dir], { timeout: 120_000 });
+export async function restartRadosgw(server: S3TestServer = s3Config()): Promise<void> {
+  if (!server.dir) throw new Error('restartRadosgw needs the server state dir (OKESU_TEST_S3_DIR when reusing a server)');
+  await restartS3Gateway(server.dir);
 }

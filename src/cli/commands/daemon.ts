@@ -4,9 +4,14 @@ import type { Command } from 'commander';
 import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
-import { parseInput, positiveIntArg } from '../options.js';
+import { durationArg, parseInput, positiveIntArg } from '../options.js';
 import { CONTAINMENT_MODES } from '../../../daimon/run/containment-modes.js';
 import type { ContainmentMode } from '../../../daimon/run/containment-modes.js';
+import type { DaimonOptions } from '../../../daimon/daimon.js';
+import { TRANSPORT_MODES } from '../../../daimon/jobs/transport-modes.js';
+import type { TransportMode } from '../../../daimon/jobs/transport-modes.js';
+import { OkesuError } from '../../errors.js';
+import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
@@ -29,6 +34,33 @@ interface DaemonFlags {
   enable: string[];
   input: Record<string, Record<string, unknown>>;
   secretsFile?: string;
+  transport?: TransportMode;
+  bucket?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  poll?: number;
+  heartbeatEvery?: number;
+}
+
+/** Longest poll × heartbeat-every a heartbeat may announce (a day). */
+const MAX_HEARTBEAT_INTERVAL_MS = 86_400_000;
+
+/** The jobs-mode part of the flags, checked: the bucket's location and the poll settings. */
+function jobsFlags(opts: DaemonFlags): Pick<DaimonOptions, 'transport' | 'bucket' | 'pollMs' | 'heartbeatEvery'> {
+  if (opts.bucket === undefined) {
+    const stray = [opts.s3Endpoint !== undefined && '--s3-endpoint', opts.s3Region !== undefined && '--s3-region', opts.poll !== undefined && '--poll', opts.heartbeatEvery !== undefined && '--heartbeat-every'].filter(Boolean);
+    if (stray.length > 0) throw new OkesuError('OKS_ERR_CONFIG', `${stray.join(', ')} apply to the jobs bucket: give --bucket s3://BUCKET[/PREFIX] too`);
+    return opts.transport === undefined ? {} : { transport: opts.transport };
+  }
+  if ((opts.poll ?? 10_000) * (opts.heartbeatEvery ?? 1) > MAX_HEARTBEAT_INTERVAL_MS) {
+    throw new OkesuError('OKS_ERR_CONFIG', '--poll × --heartbeat-every is at most a day: the CP counts a host offline after 12 heartbeat intervals');
+  }
+  return {
+    ...(opts.transport !== undefined && { transport: opts.transport }),
+    bucket: parseBucketUrl(opts.bucket, { ...(opts.s3Endpoint !== undefined && { endpoint: opts.s3Endpoint }), ...(opts.s3Region !== undefined && { region: opts.s3Region }) }),
+    ...(opts.poll !== undefined && { pollMs: opts.poll }),
+    ...(opts.heartbeatEvery !== undefined && { heartbeatEvery: opts.heartbeatEvery }),
+  };
 }
 
 /** Commander collector for repeatable `--enable a,b`. */
@@ -66,7 +98,7 @@ export function collectLabel(value: string, previous: Record<string, string>): R
 export function registerDaemon(program: Command, ctx: CliContext): void {
   program
     .command('daemon')
-    .description('run the daimon of this host: register once with --token, then keep a tunnel to the CP and execute runs')
+    .description('run the daimon of this host: register once with --token, then keep a tunnel to the CP (or poll a jobs bucket) and execute runs')
     .option('--cp <url>', 'control plane URL (https://…); remembered after registration')
     .option('--token <join>', 'join token, only for the first start (or $OKESU_JOIN_TOKEN, which keeps it out of ps)')
     .option('--state <dir>', 'state directory: identity, key, event spool', defaultStateDir())
@@ -78,6 +110,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--input <agent.k=v>', 'an input of a ticked agent, e.g. sre-health.disk_full_pct=85 (repeatable)', collectAgentInput, {})
     .option('--secrets-file <file>', 'provider keys and URLs as NAME=value lines (mode 0600 or stricter); wins over the environment')
     .option('--spool-max-records <n>', 'most un-acknowledged events kept before runs pause', positiveIntArg)
+    .addOption(new Option('--transport <mode>', 'tunnel, jobs (the bucket only) or auto (the tunnel, the bucket while it is down); default auto with a CP URL and --bucket, jobs with --bucket alone, else tunnel').choices(TRANSPORT_MODES))
+    .option('--bucket <url>', 'jobs bucket s3://BUCKET[/PREFIX] shared with the CP (credentials from the AWS environment: AWS_ACCESS_KEY_ID, AWS_PROFILE, instance role)')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint (e.g. http://127.0.0.1:7480); default AWS S3')
+    .option('--s3-region <region>', 'bucket region (default $AWS_REGION, else us-east-1)')
+    .option('--poll <duration>', 'time between polls of the bucket (default 10s)', durationArg)
+    .option('--heartbeat-every <n>', 'write a bucket heartbeat every N polls (default 1)', positiveIntArg)
     .addOption(
       new Option('--containment <mode>', 'how a run\'s processes are kept together and ended with it: a cgroup v2 per run, or a subreaper and a process sweep')
         .choices(CONTAINMENT_MODES).default('auto'),
@@ -85,6 +123,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
     .action(
       action(ctx, async (opts: DaemonFlags) => {
+        const jobs = jobsFlags(opts);
         // Secrets first, before anything is logged or started: taken out of the environment into memory (SPEC §11).
         const [{ takeProviderSecrets }, { createRedactor }] = await Promise.all([
           import('../../../daimon/secrets/take-secrets.js'),
@@ -109,7 +148,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
             stateDir: resolve(opts.state), cp: opts.cp, token, hostname: opts.hostname,
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
             ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
-            containment: opts.containment,
+            containment: opts.containment, ...jobs,
           },
           {
             log,

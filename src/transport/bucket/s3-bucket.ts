@@ -47,7 +47,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
     // reject the newer checksum headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { requestTimeout: timeout, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
+    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
   });
   const bucket = location.bucket;
   const counts: Record<string, number> = {};
@@ -105,7 +105,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
       return { tooLarge: true, size };
     }
     try {
-      const read = body ? await readAtMost(body, maxBytes) : Buffer.alloc(0);
+      const read = body ? await readAtMost(body, maxBytes, timeout) : Buffer.alloc(0);
       // A store that ignored the range and did not say the length is cut off at the limit all the same.
       if (read === undefined) return { tooLarge: true, size: Math.max(size, maxBytes + 1) };
       return { body: read, etag: res.ETag ?? '' };
@@ -182,18 +182,27 @@ function totalSize(contentRange: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The stream's bytes, or undefined (and the stream destroyed) once more than `max` arrive. */
-async function readAtMost(stream: Readable, max: number): Promise<Buffer | undefined> {
+/**
+ * The stream's bytes, or undefined (and the stream destroyed) once more than `max` arrive. A body that stalls for
+ * `idleMs` fails: the SDK's request timeout stops at the response headers, and a poller must never hang on one read.
+ */
+async function readAtMost(stream: Readable, max: number, idleMs: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    total += b.length;
-    if (total > max) {
-      stream.destroy();
-      return undefined;
+  const idle = setTimeout(() => stream.destroy(Object.assign(new Error(`the response body stalled for ${idleMs} ms`), { name: 'TimeoutError' })), idleMs);
+  try {
+    for await (const chunk of stream) {
+      idle.refresh();
+      const b = chunk as Buffer;
+      total += b.length;
+      if (total > max) {
+        stream.destroy();
+        return undefined;
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+  } finally {
+    clearTimeout(idle);
   }
   return Buffer.concat(chunks, total);
 }

@@ -1,0 +1,81 @@
+import { arch, platform } from 'node:os';
+import type { Logger } from 'pino';
+import { OkesuError } from '../../src/errors.js';
+import type { Bucket, BucketLocation } from '../../src/transport/bucket/bucket.js';
+import type { DaimonTransport } from '../../src/transport/types.js';
+import type { DaimonIdentity } from '../identity.js';
+import { createTunnelClient } from '../tunnel-client.js';
+import type { DaimonStatus, TunnelClientOptions } from '../tunnel-client.js';
+import { createAutoTransport } from './auto-transport.js';
+import { createJobsTransport } from './jobs-transport.js';
+import type { TransportMode } from './transport-modes.js';
+
+export { TRANSPORT_MODES } from './transport-modes.js';
+export type { TransportMode } from './transport-modes.js';
+
+/** `s3://bucket[/prefix]`: how a bucket is named in an identity, logs and messages. */
+export function bucketUrl(location: Pick<BucketLocation, 'bucket' | 'prefix'>): string {
+  return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+}
+
+/**
+ * The transport mode: the one asked for, else `auto` with both a CP URL and a bucket, `jobs` with only a bucket,
+ * `tunnel` otherwise. The tunnel needs the CP's https:// URL — a daimon registered through the bucket has only the
+ * bucket's until it is given `--cp` — and jobs a bucket; a mode without what it needs is a configuration error.
+ */
+export function chooseTransportMode(requested: TransportMode | undefined, cp: string, hasBucket: boolean): TransportMode {
+  const tunnelable = cp.startsWith('https://');
+  const mode = requested ?? (hasBucket ? (tunnelable ? 'auto' : 'jobs') : 'tunnel');
+  if (mode !== 'jobs' && !tunnelable) {
+    throw new OkesuError('OKS_ERR_CONFIG', `--transport ${mode} needs the CP's https:// URL (--cp); this host knows only ${JSON.stringify(cp)}${hasBucket ? ' (use --transport jobs)' : ''}`);
+  }
+  if (mode !== 'tunnel' && !hasBucket) throw new OkesuError('OKS_ERR_CONFIG', `--transport ${mode} needs --bucket s3://BUCKET[/PREFIX]`);
+  return mode;
+}
+
+/** What the daimon's transport is built from. */
+export interface DaimonTransportOptions {
+  mode: TransportMode;
+  identity: DaimonIdentity;
+  /** The open bucket (modes `jobs` and `auto`) and its key prefix. */
+  bucket?: { bucket: Bucket; prefix: string };
+  stateDir: string;
+  version: string;
+  labels: Record<string, string>;
+  status: () => DaimonStatus;
+  pollMs?: number;
+  heartbeatEvery?: number;
+  tunnel?: Partial<TunnelClientOptions>;
+}
+
+/** Builds the tunnel, the jobs transport, or both behind the auto transport. */
+export function createDaimonTransport(opts: DaimonTransportOptions, deps: { log: Logger; now?: () => number }): DaimonTransport {
+  const jobs = (mode: 'jobs' | 'auto') => {
+    if (!opts.bucket) throw new OkesuError('OKS_ERR_CONFIG', `--transport ${mode} needs --bucket s3://BUCKET[/PREFIX]`);
+    return createJobsTransport(
+      {
+        identity: opts.identity, bucket: opts.bucket.bucket, prefix: opts.bucket.prefix, stateDir: opts.stateDir, version: opts.version,
+        labels: opts.labels, status: opts.status, mode, ...(opts.pollMs !== undefined && { pollMs: opts.pollMs }),
+        ...(opts.heartbeatEvery !== undefined && { heartbeatEvery: opts.heartbeatEvery }),
+      },
+      { log: deps.log.child({ component: 'jobs' }), ...(deps.now && { now: deps.now }) },
+    );
+  };
+  const tunnel = (bucket?: { poll_ms: number; interval_ms: number }) => createTunnelClient(
+    {
+      identity: opts.identity, version: opts.version, os: platform(), arch: arch(), labels: opts.labels, status: opts.status,
+      renew: { stateDir: opts.stateDir, identity: opts.identity }, ...opts.tunnel, ...(bucket && { bucket }),
+    },
+    { log: deps.log.child({ component: 'tunnel' }), ...(deps.now && { now: deps.now }) },
+  );
+  switch (opts.mode) {
+    case 'tunnel':
+      return tunnel();
+    case 'jobs':
+      return jobs('jobs');
+    case 'auto': {
+      const bucketSide = jobs('auto');
+      return createAutoTransport(tunnel({ poll_ms: bucketSide.pollMs, interval_ms: bucketSide.intervalMs }), bucketSide);
+    }
+  }
+}
