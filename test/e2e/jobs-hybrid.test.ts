@@ -31,8 +31,9 @@ describe('a hybrid daimon (tunnel + bucket)', () => {
     const host = 'jh-1';
     const viaProxy = `https://127.0.0.1:${proxy.port}`;
     track(spawnJobsDaimon(tb, tempDir('jobs-hybrid-d'), host, { cp: viaProxy, token: await joinToken(cp) }));
-    const up = await waitHost(cp, host, 'online over its tunnel', (h) => h.state === 'online' && h.connected && h.path === 'tunnel');
-    expect(up).toMatchObject({ transport: 'auto', poll_ms: 500 });
+    // Connected first, then its hello says it polls the bucket too.
+    const up = await waitHost(cp, host, 'online over its tunnel', (h) => h.state === 'online' && h.connected && h.transport === 'auto');
+    expect(up).toMatchObject({ path: 'tunnel', poll_ms: 500 });
     const tail = track(spawnOkesu(['tail', '--json', '--since', '1h'], cp.env));
 
     // 12 findings 300 ms apart: the cut lands mid-run.
@@ -40,6 +41,8 @@ describe('a hybrid daimon (tunnel + bucket)', () => {
     expect(routeOf(long)).toBe('tunnel');
     await waitFor('some findings over the tunnel', async () => (await findingsOf(cp, long.run_id)).length >= 2, 20_000, 100);
     proxy.cut();
+    // The cut is mid-run: the rest of its findings can only come through the bucket.
+    expect((await findingsOf(cp, long.run_id)).length).toBeLessThan(12);
     const down = await waitHost(cp, host, 'heard through the bucket', (h) => !h.connected && h.path === 'jobs');
     expect(down.state).toBe('online');
 
