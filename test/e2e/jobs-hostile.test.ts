@@ -17,6 +17,7 @@ let tb: TestBucket;
 let cp: CpProcess;
 let cpDir: string;
 let hostState: string;
+let daimon: OkesuProcess;
 let mark: string;
 const HOST = 'jx-1';
 const OFF = 'jx-off';
@@ -65,7 +66,7 @@ beforeAll(async () => {
   await waitHost(cp, OFF, 'online', (h) => h.state === 'online');
   await stop(off);
   hostState = tempDir('jobs-hostile-d');
-  track(spawnJobsDaimon(tb, hostState, HOST, { token: await joinToken(cp) }));
+  daimon = track(spawnJobsDaimon(tb, hostState, HOST, { token: await joinToken(cp) }));
   await waitHost(cp, HOST, 'online', (h) => h.state === 'online');
 }, 60_000);
 afterAll(async () => {
@@ -115,7 +116,16 @@ describe('a hostile bucket', () => {
     for (const id of [forged, tampered, misaddressed, garbage]) {
       expect((await runOkesu(['runs', 'show', id], cp.env)).code, `${id} is unknown to the CP`).not.toBe(0);
     }
-    expect(procs[0]?.child.exitCode).toBeNull();
+    // It read each one and said why it refused it (its log, JSON at warn); the replay it skipped by run id, unread.
+    const refusals = new Map(daimon.stdoutLines.filter((l) => l.includes('bucket object refused')).map((l) => {
+      const entry = JSON.parse(l) as { object: string; reason: string };
+      return [rel(entry.object), entry.reason] as const;
+    }));
+    expect(refusals.get(rel(L.job(HOST, forged)))).toMatch(/signature does not verify with the key of cp/);
+    expect(refusals.get(rel(L.job(HOST, tampered)))).toMatch(/signature does not verify with the key of cp/);
+    expect(refusals.get(rel(L.job(HOST, misaddressed)))).toMatch(/addressed to host:jx-off/);
+    expect(refusals.get(rel(L.job(HOST, garbage)))).toMatch(/not a signed object/);
+    expect(daimon.child.exitCode).toBeNull();
   });
 
   it('the CP quarantines forged events, a forged heartbeat, garbage, a stray key and an oversized object, and keeps scanning', async () => {
