@@ -65,11 +65,13 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
 
     // The CP cleaned the run's inbox up once its exit arrived.
     await waitFor('the inbox emptied', async () => (await listAll(tb.bucket, layoutOf(tb).inbox('jb-1'))).length === 0, 10_000);
-  });
+  }, 120_000);
 
   it('two pollers with the same identity race for each job: exactly one runs it', async () => {
     const stateA = tempDir('jobs-basic-twin-a');
-    const first = spawnJobsDaimon(tb, stateA, 'jb-twin', { token: await joinToken(cp) });
+    // A heartbeat every 4 polls (2 s): the host stays dispatchable (not offline) for 24 s while neither twin runs.
+    const twin = ['--heartbeat-every', '4'];
+    const first = spawnJobsDaimon(tb, stateA, 'jb-twin', { token: await joinToken(cp), extra: twin });
     await waitHost(cp, 'jb-twin', 'online', (h) => h.state === 'online');
     await stop(first);
     const stateB = tempDir('jobs-basic-twin-b');
@@ -81,8 +83,8 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
     for (let i = 0; i < 3; i++) runs.push(await dispatch(cp, 'jobs-emit', 'jb-twin', { dispatch: 'jobs', inputs: { count: 1, mark } }));
     const inbox = await listAll(tb.bucket, layoutOf(tb).inbox('jb-twin'));
     expect(inbox.filter((e) => e.key.endsWith('.job'))).toHaveLength(3);
-    track(spawnJobsDaimon(tb, stateA, 'jb-twin'));
-    track(spawnJobsDaimon(tb, stateB, 'jb-twin'));
+    track(spawnJobsDaimon(tb, stateA, 'jb-twin', { extra: twin }));
+    track(spawnJobsDaimon(tb, stateB, 'jb-twin', { extra: twin }));
 
     for (const run of runs) {
       const { run: done, events } = await waitRunEnd(cp, run.run_id);
@@ -97,5 +99,5 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
     await waitRunEnd(cp, after.run_id);
     expect(readFileSync(mark, 'utf8').trim().split('\n')).toHaveLength(4);
     for (const run of runs) expect((await runEvents(cp, run.run_id)).filter((e) => e.type === 'run_start')).toHaveLength(1);
-  });
+  }, 120_000);
 });

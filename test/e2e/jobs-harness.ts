@@ -75,7 +75,7 @@ export async function hostViewCli(cp: CpProcess, hostname: string): Promise<Host
 }
 
 /** Waits until the host's row satisfies `ok`; returns that row. */
-export function waitHost(cp: CpProcess, hostname: string, what: string, ok: (h: HostView) => boolean, timeoutMs = 30_000): Promise<HostView> {
+export function waitHost(cp: CpProcess, hostname: string, what: string, ok: (h: HostView) => boolean, timeoutMs = 45_000): Promise<HostView> {
   return waitFor(`${hostname} ${what}`, async () => {
     const h = await hostView(cp, hostname);
     return h && ok(h) ? h : undefined;
@@ -102,7 +102,7 @@ export const runView = (cp: CpProcess, runId: string): Promise<RunView> => opera
 export const routeOf = (run: RunView): string | undefined => (run as RunView & { route?: string | null }).route ?? undefined;
 
 /** Waits until a run is terminal and its run_end is stored; returns the run and its events. */
-export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 30_000): Promise<{ run: RunView; events: RunEvent[] }> {
+export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 45_000): Promise<{ run: RunView; events: RunEvent[] }> {
   return waitFor(`run ${runId} to end`, async () => {
     const run = await runView(cp, runId);
     if (!['completed', 'failed', 'timeout', 'cancelled'].includes(run.status)) return undefined;
@@ -111,10 +111,9 @@ export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 30_00
   }, timeoutMs, 100);
 }
 
-/** Dispatches `okesu run AGENT --host H` (no wait) and returns the run view. */
-export async function dispatch(cp: CpProcess, agent: string, host: string, opts: { dispatch?: 'auto' | 'tunnel' | 'jobs'; inputs?: Record<string, string | number> } = {}): Promise<RunView> {
-  const inputs = Object.entries(opts.inputs ?? {}).flatMap(([k, v]) => ['--input', `${k}=${v}`]);
-  return okesuJson<RunView>(['run', agent, '--host', host, '--dispatch', opts.dispatch ?? 'auto', ...inputs], cp.env);
+/** Dispatches AGENT to one host as `okesu run AGENT --host H --dispatch D --input k=v…` does (POST /v1/runs), no wait. */
+export function dispatch(cp: CpProcess, agent: string, host: string, opts: { dispatch?: 'auto' | 'tunnel' | 'jobs'; inputs?: Record<string, string | number> } = {}): Promise<RunView> {
+  return operator(cp).createRun({ agent, host, inputs: opts.inputs ?? {}, dispatch: opts.dispatch ?? 'auto' });
 }
 
 /** The findings of one run, as `okesu findings --json` serves them (the tests store far fewer than the limit). */

@@ -126,7 +126,7 @@ describe('a hostile bucket', () => {
     expect(refusals.get(rel(L.job(HOST, misaddressed)))).toMatch(/addressed to host:jx-off/);
     expect(refusals.get(rel(L.job(HOST, garbage)))).toMatch(/not a signed object/);
     expect(daimon.child.exitCode).toBeNull();
-  });
+  }, 120_000);
 
   it('the CP quarantines forged events, a forged heartbeat, garbage, a stray key and an oversized object, and keeps scanning', async () => {
     const L = layoutOf(tb);
@@ -175,5 +175,5 @@ describe('a hostile bucket', () => {
     const titles = (await okesuJson<StoredFinding[]>(['findings', '--limit', '100000'], cp.env)).map((f) => f.title);
     expect(titles.filter((t) => t.startsWith('FORGED'))).toEqual([]);
     expect(cp.proc.child.exitCode).toBeNull();
-  });
+  }, 120_000);
 });

@@ -74,5 +74,5 @@ describe('a hybrid daimon (tunnel + bucket)', () => {
     const tailed = jsonLines<StoredFinding>(tail);
     expect(tailed).toHaveLength(16);
     expect(new Set(tailed.map((f) => f.id)).size).toBe(16);
-  });
+  }, 120_000);
 });

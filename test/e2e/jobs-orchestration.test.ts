@@ -60,5 +60,5 @@ describe('orchestrations over jobs hosts', () => {
       for (const h of s?.hosts ?? []) routes.set(`${s?.id}/${h.host}`, routeOf(await runView(cp, h.run_id as string)));
     }
     expect(Object.fromEntries(routes)).toEqual({ 'first/jo-jobs': 'jobs', 'fan/jo-jobs': 'jobs', 'fan/jo-tunnel': 'tunnel' });
-  });
+  }, 120_000);
 });

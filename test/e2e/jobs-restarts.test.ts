@@ -56,7 +56,7 @@ describe('jobs mode across restarts', () => {
     await cp.proc.exited;
     cp = await startJobsCp(cpDir, tb, cp.port);
     await expectExactlyOnce(run.run_id, 3000, 'completed');
-  });
+  }, 120_000);
 
   it('kill -9 of the daimon mid-run: its spool replays through the bucket on restart and the run ends failed, no event twice', async () => {
     const { state, daimon } = await jobsHost('jr-d');
@@ -71,7 +71,7 @@ describe('jobs mode across restarts', () => {
     // The run died with its daimon: the restarted one reports it failed (as on the tunnel), after replaying its spool.
     await expectExactlyOnce(run.run_id, 20_000, 'failed');
     expect(await stored(run.run_id)).toBeGreaterThanOrEqual(before);
-  });
+  }, 120_000);
 
   it('a radosgw restart mid-run: both sides resume, nothing lost, nothing twice', async () => {
     await jobsHost('jr-s3');
@@ -83,5 +83,5 @@ describe('jobs mode across restarts', () => {
     const again = await dispatch(cp, 'jobs-emit', 'jr-s3', { dispatch: 'jobs', inputs: { count: 1 } });
     expect((await waitRunEnd(cp, again.run_id)).run.status).toBe('completed');
     await waitHost(cp, 'jr-s3', 'online', (h) => h.state === 'online');
-  });
+  }, 120_000);
 });
