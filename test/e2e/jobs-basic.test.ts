@@ -83,8 +83,8 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
     for (let i = 0; i < 3; i++) runs.push(await dispatch(cp, 'jobs-emit', 'jb-twin', { dispatch: 'jobs', inputs: { count: 1, mark } }));
     const inbox = await listAll(tb.bucket, layoutOf(tb).inbox('jb-twin'));
     expect(inbox.filter((e) => e.key.endsWith('.job'))).toHaveLength(3);
-    track(spawnJobsDaimon(tb, stateA, 'jb-twin', { extra: twin }));
-    track(spawnJobsDaimon(tb, stateB, 'jb-twin', { extra: twin }));
+    // At info level each twin logs the claims it won (and the ones it lost to the other).
+    const twins = [stateA, stateB].map((s) => track(spawnJobsDaimon(tb, s, 'jb-twin', { extra: [...twin, '--log-level', 'info'] })));
 
     for (const run of runs) {
       const { run: done, events } = await waitRunEnd(cp, run.run_id);
@@ -94,6 +94,8 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
     // The agent appends a line each time it really starts: one per run, whichever twin claimed it.
     const started = readFileSync(mark, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
     expect(started.sort()).toEqual(runs.map((r) => r.run_id).sort());
+    const claims = (msg: string) => twins.flatMap((t) => t.stdoutLines.filter((l) => l.includes(msg)).map((l) => (JSON.parse(l) as { run_id: string }).run_id));
+    expect(claims('job claimed from the bucket').sort()).toEqual(runs.map((r) => r.run_id).sort());
     // A later poll of either twin does not run anything again.
     const after = await dispatch(cp, 'jobs-emit', 'jb-twin', { inputs: { count: 1, mark } });
     await waitRunEnd(cp, after.run_id);
