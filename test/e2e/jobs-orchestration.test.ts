@@ -52,7 +52,7 @@ describe('orchestrations over jobs hosts', () => {
     expect(step('first')).toMatchObject({ status: 'completed', result: { x: 'one', host: 'jo-jobs' } });
     const fan = step('fan');
     expect(fan?.status).toBe('completed');
-    expect(fan?.hosts.map((h) => [h.host, h.status]).sort()).toEqual([['jo-jobs', 'completed'], ['jo-tunnel', 'completed']]);
+    expect(fan?.hosts.map((h) => [h.host, h.status, h.result?.x, h.findings]).sort()).toEqual([['jo-jobs', 'completed', 'one-fan', 1], ['jo-tunnel', 'completed', 'one-fan', 1]]);
 
     // Each run went the way its host can be reached: the pinned step and the jobs host through the bucket.
     const routes = new Map<string, string | undefined>();
