@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../src/protocol/api.js';
 import type { RunEvent } from '../../src/protocol/event.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
-import { createTestBucket, type TestBucket } from '../support/s3.js';
+import type { TestBucket } from '../support/s3.js';
 import { runOkesu, spawnOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, findingsOf, hostViewCli, joinToken, jsonLines, listAll, layoutOf, routeOf, runEvents, spawnJobsDaimon,
+  dispatch, expectWholeTranscript, findingsOf, hostViewCli, jobsBucket, joinToken, jsonLines, listAll, layoutOf, routeOf, runEvents, spawnJobsDaimon,
   startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
@@ -18,7 +18,7 @@ const procs: OkesuProcess[] = [];
 const track = (p: OkesuProcess): OkesuProcess => (procs.push(p), p);
 
 beforeAll(async () => {
-  tb = await createTestBucket('e2e-jobs-basic');
+  tb = await jobsBucket('e2e-jobs-basic');
   cp = await startJobsCp(tempDir('jobs-basic-cp'), tb);
 }, 60_000);
 afterEach(async () => {

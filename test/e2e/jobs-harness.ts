@@ -6,7 +6,8 @@ import { bucketLayout, type BucketLayout } from '../../src/protocol/bucket-layou
 import type { Bucket, BucketEntry } from '../../src/transport/bucket/bucket.js';
 import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
 import { loadClientConfig } from '../../src/cli/config.js';
-import { s3Env, type TestBucket } from '../support/s3.js';
+import { createTestBucket, s3Env, type TestBucket } from '../support/s3.js';
+import type { S3TestServer } from '../support/s3-provided.js';
 import { okesuJson, runOkesu, spawnOkesu, startCp, waitFor, TEST_AGENTS, type CpProcess, type OkesuProcess } from './harness.js';
 
 /**
@@ -16,6 +17,18 @@ import { okesuJson, runOkesu, spawnOkesu, startCp, waitFor, TEST_AGENTS, type Cp
 
 /** Bucket poll of the test daimons and scan interval of the test CPs. */
 export const POLL = '500ms';
+
+const privateServers = new WeakMap<TestBucket, S3TestServer>();
+
+/** A fresh bucket on the run's radosgw, or on `server` (a private one, e.g. to restart it); children get its keys. */
+export async function jobsBucket(name: string, server?: S3TestServer): Promise<TestBucket> {
+  const tb = await createTestBucket(name, server ? { server } : {});
+  if (server) privateServers.set(tb, server);
+  return tb;
+}
+
+/** The environment through which a child reaches the bucket's server: its keys, as the AWS SDK's default chain reads them. */
+export const bucketEnv = (tb: TestBucket): Record<string, string> => s3Env(privateServers.get(tb));
 
 /** The flags that name a test bucket, as a user passes them to `cp serve` and `daemon`. */
 export function bucketFlags(tb: TestBucket): string[] {
@@ -27,7 +40,7 @@ export const layoutOf = (tb: TestBucket): BucketLayout => bucketLayout(tb.locati
 
 /** Starts `okesu cp serve` scanning the bucket every 500 ms (tunnel heartbeats every 500 ms too). */
 export function startJobsCp(dir: string, tb: TestBucket, port = 0, extra: string[] = []): Promise<CpProcess> {
-  return startCp(dir, port, [...bucketFlags(tb), '--bucket-scan', POLL, '--heartbeat-interval', '500ms', ...extra], s3Env());
+  return startCp(dir, port, [...bucketFlags(tb), '--bucket-scan', POLL, '--heartbeat-interval', '500ms', ...extra], bucketEnv(tb));
 }
 
 /** How a test daimon reaches its CP: the bucket only, or a tunnel URL and the bucket behind it. */
@@ -48,7 +61,7 @@ export function spawnJobsDaimon(tb: TestBucket, state: string, hostname: string,
     'daemon', '--transport', transport, ...bucketFlags(tb), '--poll', opts.poll ?? POLL,
     ...(opts.cp ? ['--cp', opts.cp] : []), ...(opts.token ? ['--token', opts.token] : []),
     '--state', state, '--hostname', hostname, '--agents', TEST_AGENTS, '--log-level', 'warn', ...(opts.extra ?? []),
-  ], s3Env());
+  ], bucketEnv(tb));
 }
 
 /** A fresh join token from the CP. */

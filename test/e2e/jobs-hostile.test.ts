@@ -6,10 +6,10 @@ import { MAX_OBJECT_BYTES, hostParty, type ObjectKind } from '../../src/protocol
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import { newId } from '../../src/protocol/ids.js';
 import { createObjectSigner, encodeObject, type ObjectSigner } from '../../src/transport/bucket/signed-object.js';
-import { createTestBucket, type TestBucket } from '../support/s3.js';
+import type { TestBucket } from '../support/s3.js';
 import { okesuJson, runOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, hostView, joinToken, layoutOf, listAll, runEvents, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
+  dispatch, expectWholeTranscript, hostView, jobsBucket, joinToken, layoutOf, listAll, runEvents, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
 // Someone with the bucket's credentials (and nothing else) writes into it: the test, with the bucket's own keys.
@@ -57,7 +57,7 @@ async function quarantined(): Promise<Map<string, { reason: string; key: string;
 }
 
 beforeAll(async () => {
-  tb = await createTestBucket('e2e-jobs-hostile');
+  tb = await jobsBucket('e2e-jobs-hostile');
   cpDir = tempDir('jobs-hostile-cp');
   cp = await startJobsCp(cpDir, tb);
   mark = join(tempDir('jobs-hostile-mark'), 'started');

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredFinding } from '../../src/protocol/finding.js';
-import { createTestBucket, type TestBucket } from '../support/s3.js';
+import type { TestBucket } from '../support/s3.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { spawnOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, findingsOf, joinToken, jsonLines, routeOf, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
+  dispatch, expectWholeTranscript, findingsOf, jobsBucket, joinToken, jsonLines, routeOf, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
 // A daimon with both transports (`--transport auto`): its tunnel goes through a proxy the test cuts and restores.
@@ -15,7 +15,7 @@ const procs: OkesuProcess[] = [];
 const track = (p: OkesuProcess): OkesuProcess => (procs.push(p), p);
 
 beforeAll(async () => {
-  tb = await createTestBucket('e2e-jobs-hybrid');
+  tb = await jobsBucket('e2e-jobs-hybrid');
   cp = await startJobsCp(tempDir('jobs-hybrid-cp'), tb);
   proxy = await startTcpProxy({ host: '127.0.0.1', port: cp.port });
 }, 60_000);

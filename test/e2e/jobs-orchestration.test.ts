@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
-import { createTestBucket, type TestBucket } from '../support/s3.js';
+import type { TestBucket } from '../support/s3.js';
 import { okesuJson, runOkesu, spawnOkesu, stop, tempDir, waitFor, TEST_AGENTS, type CpProcess, type OkesuProcess } from './harness.js';
-import { joinToken, routeOf, runView, spawnJobsDaimon, startJobsCp, waitHost } from './jobs-harness.js';
+import { jobsBucket, joinToken, routeOf, runView, spawnJobsDaimon, startJobsCp, waitHost } from './jobs-harness.js';
 
 // One CP with a bucket; a tunnel-only host and a jobs-only host side by side in one orchestration.
 let tb: TestBucket;
@@ -13,7 +13,7 @@ const procs: OkesuProcess[] = [];
 const track = (p: OkesuProcess): OkesuProcess => (procs.push(p), p);
 
 beforeAll(async () => {
-  tb = await createTestBucket('e2e-jobs-orch');
+  tb = await jobsBucket('e2e-jobs-orch');
   cp = await startJobsCp(tempDir('jobs-orch-cp'), tb);
   track(spawnOkesu(['daemon', '--cp', cp.url, '--token', await joinToken(cp), '--state', tempDir('jobs-orch-t'), '--hostname', 'jo-tunnel', '--agents', TEST_AGENTS, '--log-level', 'warn']));
   track(spawnJobsDaimon(tb, tempDir('jobs-orch-j'), 'jo-jobs', { token: await joinToken(cp) }));
