@@ -9,7 +9,7 @@ import { createObjectSigner, encodeObject, type ObjectSigner } from '../../src/t
 import type { TestBucket } from '../support/s3.js';
 import { okesuJson, runOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, hostView, jobsBucket, joinToken, layoutOf, listAll, runEvents, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
+  dispatch, expectWholeTranscript, findingsOf, hostView, jobsBucket, joinToken, layoutOf, listAll, runEvents, spawnJobsDaimon, startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
 // Someone with the bucket's credentials (and nothing else) writes into it: the test, with the bucket's own keys.
@@ -175,5 +175,28 @@ describe('a hostile bucket', () => {
     const titles = (await okesuJson<StoredFinding[]>(['findings', '--limit', '100000'], cp.env)).map((f) => f.title);
     expect(titles.filter((t) => t.startsWith('FORGED'))).toEqual([]);
     expect(cp.proc.child.exitCode).toBeNull();
+  }, 120_000);
+
+  it('a replayed events object of the host itself stores nothing twice', async () => {
+    const L = layoutOf(tb);
+    const run = await dispatch(cp, 'jobs-emit', HOST, { dispatch: 'jobs', inputs: { count: 6, every_ms: 250 } });
+    // Copied the moment the daimon writes it, before the CP consumes it.
+    const copied = await waitFor('an events object of the run', async () => {
+      for (const e of await listAll(tb.bucket, L.hostOutbox(HOST))) {
+        const got = await tb.bucket.get(e.key, MAX_OBJECT_BYTES);
+        if (got && !got.tooLarge && got.body.includes(run.run_id) && got.body.includes('"type":"finding"')) return { key: e.key, body: got.body };
+      }
+      return undefined;
+    }, 15_000, 20);
+    const end = await waitRunEnd(cp, run.run_id);
+    expect(end.run.status).toBe('completed');
+    await waitFor('the CP consumed it', async () => (await tb.bucket.get(copied.key, 16)) === undefined, 10_000);
+
+    await tb.bucket.put(copied.key, copied.body);
+    await waitFor('the CP consumed the replay', async () => (await tb.bucket.get(copied.key, 16)) === undefined, 15_000);
+    // Valid, so not quarantined; ingested again, and (run, seq) already stored: nothing new.
+    expect((await quarantined()).has(rel(copied.key))).toBe(false);
+    expectWholeTranscript(await runEvents(cp, run.run_id), 6);
+    expect(await findingsOf(cp, run.run_id)).toHaveLength(6);
   }, 120_000);
 });
