@@ -164,14 +164,15 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       }
       const location = options.bucket;
       const bucket = location && (await (deps.openBucket ?? ((l: BucketLocation) => openS3Bucket(l, { log: deps.log })))(location));
+      let mode: TransportMode;
       try {
         const viaBucket = bucket && { bucket, prefix: location.prefix, url: bucketUrl(location), pollMs: options.pollMs, timeoutMs: options.registrationTimeoutMs };
         identity = (await ensureIdentity({ ...options, labels: options.labels ?? {}, bucket: viaBucket || undefined }, deps.log)).identity;
+        mode = chooseTransportMode(options.transport, identity.cp, bucket !== undefined);
       } catch (err) {
         bucket?.close();
         throw err;
       }
-      const mode = chooseTransportMode(options.transport, identity.cp, bucket !== undefined);
       holdIdentitySecrets(secrets, identity);
       const host = identity.hostname;
       const log = deps.log.child({ host });

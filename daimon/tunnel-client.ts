@@ -40,7 +40,7 @@ export interface TunnelClientOptions {
   /** Silence limit before the CP's welcome tells the interval (default 5 s; the limit is 3 intervals). */
   defaultHeartbeatMs?: number;
   /** Renew the client certificate over the tunnel when a third of its lifetime is left, storing it in `stateDir`. */
-  renew?: { stateDir: string; identity: DaimonIdentity };
+  renew?: { stateDir: string; identity: DaimonIdentity; onRenewed?: (identity: DaimonIdentity) => void };
   /** Offer the last connection's TLS session on reconnect (default true): a resumed handshake costs the CP far less. */
   resumeSessions?: boolean;
   /** Set in `--transport auto`: the hello tells the CP this daimon also polls a bucket, and how often. */
@@ -111,6 +111,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
         // A session resumes the certificate it was made with: the renewed one needs a full handshake once.
         creds = identity;
         session = undefined;
+        opts.renew?.onRenewed?.(identity);
       },
     },
     { log, now },

@@ -61,10 +61,10 @@ export function createDaimonTransport(opts: DaimonTransportOptions, deps: { log:
       { log: deps.log.child({ component: 'jobs' }), ...(deps.now && { now: deps.now }) },
     );
   };
-  const tunnel = (bucket?: { poll_ms: number; interval_ms: number }) => createTunnelClient(
+  const tunnel = (bucket?: { poll_ms: number; interval_ms: number }, onRenewed?: (identity: DaimonIdentity) => void) => createTunnelClient(
     {
       identity: opts.identity, version: opts.version, os: platform(), arch: arch(), labels: opts.labels, status: opts.status,
-      renew: { stateDir: opts.stateDir, identity: opts.identity }, ...opts.tunnel, ...(bucket && { bucket }),
+      renew: { stateDir: opts.stateDir, identity: opts.identity, ...(onRenewed && { onRenewed }) }, ...opts.tunnel, ...(bucket && { bucket }),
     },
     { log: deps.log.child({ component: 'tunnel' }), ...(deps.now && { now: deps.now }) },
   );
@@ -75,7 +75,9 @@ export function createDaimonTransport(opts: DaimonTransportOptions, deps: { log:
       return jobs('jobs');
     case 'auto': {
       const bucketSide = jobs('auto');
-      return createAutoTransport(tunnel({ poll_ms: bucketSide.pollMs, interval_ms: bucketSide.intervalMs }), bucketSide);
+      // A certificate renewed over the tunnel comes with a new key: the bucket side signs with it too.
+      const viaTunnel = tunnel({ poll_ms: bucketSide.pollMs, interval_ms: bucketSide.intervalMs }, (identity) => bucketSide.setKey(identity.keyPem));
+      return createAutoTransport(viaTunnel, bucketSide);
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseBucketKey } from '../../src/protocol/bucket-layout.js';
 import type { BucketLayout } from '../../src/protocol/bucket-layout.js';
-import { MAX_OBJECT_BYTES, cancelBodySchema, hostParty, jobBodySchema } from '../../src/protocol/bucket-objects.js';
+import { MAX_OBJECT_BYTES, cancelBodySchema, claimBodySchema, hostParty, jobBodySchema } from '../../src/protocol/bucket-objects.js';
 import type { DispatchEnvelope } from '../../src/protocol/dispatch.js';
 import { describeIssues } from '../../src/protocol/event.js';
 import type { Bucket, BucketEntry } from '../../src/transport/bucket/bucket.js';
@@ -40,6 +40,8 @@ export interface InboxReaderOptions {
   objects: HostObjects;
   /** Names this poller in its claims (two pollers of one host tell their claims apart). */
   poller: string;
+  /** This host's public keys (current, and the one before a renewal): to recognise its own claims. */
+  ownKeys: () => readonly KeyObject[];
   log: Logger;
   now: () => number;
   /** Keys per LIST page (default the store's 1000; tests page with fewer). */
@@ -57,6 +59,8 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
   // Key → ETag of objects already dealt with (refused, handled, or skipped for good): not read again while unchanged.
   const done = new Map<string, string>();
   const refused = new Map<string, number>();
+  // Runs whose claim request failed without an answer: the store may have created it. Resolved by reading the claim.
+  const uncertain = new Set<string>();
 
   const refuse = (entry: BucketEntry, reason: string): void => {
     const category = reason.replace(/\s*[("(\d].*$/s, '').slice(0, 80) || reason.slice(0, 80);
@@ -89,15 +93,44 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     // Checked again after the GET: another pass of this process may have taken it meanwhile.
     if (opts.seen.has(runId)) return void done.set(entry.key, entry.etag);
     const claim = opts.objects.claim(runId, opts.poller);
+    uncertain.add(runId);
     const outcome = await bucket.putIfAbsent(claim.key, claim.body);
+    uncertain.delete(runId);
     done.set(entry.key, entry.etag);
     if (outcome === 'exists') {
       log.info({ run_id: runId }, 'job already claimed by another poller of this host');
       return;
     }
-    opts.seen.add(runId, object.header.expires_at);
-    log.info({ run_id: runId, agent: parsed.data.agent }, 'job claimed from the bucket');
-    handlers.onDispatch(parsed.data);
+    dispatch(runId, object.header.expires_at, parsed.data, handlers);
+  };
+
+  const dispatch = (runId: string, expiresAt: number, envelope: DispatchEnvelope, handlers: InboxHandlers): void => {
+    try {
+      opts.seen.add(runId, expiresAt);
+    } catch (err) {
+      // The claim already stops a second run of it; losing only the replay guard beats losing the job.
+      log.error({ run_id: runId, err: (err as Error).message }, 'could not record the claimed run in the seen-set');
+    }
+    log.info({ run_id: runId, agent: envelope.agent }, 'job claimed from the bucket');
+    handlers.onDispatch(envelope);
+  };
+
+  /** A claim whose request failed: if the store made it and it is this poller's, the job is this poller's to run. */
+  const settleClaim = async (job: BucketEntry, claimKey: string, runId: string, handlers: InboxHandlers): Promise<void> => {
+    const got = await bucket.get(claimKey, 64 * 1024);
+    if (!got || got.tooLarge) return void uncertain.delete(runId);
+    const verified = readObject(got.body, {
+      key: layout.relative(claimKey) ?? claimKey, kind: 'claim', to: 'cp', now: opts.now(),
+      keysOf: (p) => (p === me ? opts.ownKeys() : undefined), from: (p) => p === me,
+    });
+    const body = verified.ok ? claimBodySchema.safeParse(verified.object.lines[0]) : undefined;
+    uncertain.delete(runId);
+    if (!body?.success || body.data.poller !== opts.poller || body.data.run_id !== runId) return;
+    const object = await read(job, 'job');
+    const parsed = object && jobBodySchema.safeParse(object.lines[0]);
+    if (!object || !parsed?.success || parsed.data.run_id !== runId) return;
+    log.info({ run_id: runId }, 'the claim whose request failed was made: running the job');
+    dispatch(runId, object.header.expires_at, parsed.data, handlers);
   };
 
   const takeCancel = async (entry: BucketEntry, runId: string, handlers: InboxHandlers): Promise<void> => {
@@ -141,6 +174,9 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
       const has = (key: string): boolean => present.has(key);
 
       for (const [runId, run] of runs) {
+        if (run.job && uncertain.has(runId) && has(layout.claim(hostname, runId)) && !opts.seen.has(runId)) {
+          await settleClaim(run.job, layout.claim(hostname, runId), runId, handlers);
+        }
         if (run.job && !has(layout.claim(hostname, runId))) {
           if (has(layout.cancel(hostname, runId))) done.set(run.job.key, run.job.etag); // cancelled before anyone took it
           else if (opts.seen.has(runId)) done.set(run.job.key, run.job.etag); // a replay of a run this host took

@@ -1,4 +1,5 @@
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
 import { hostParty } from '../../src/protocol/bucket-objects.js';
 import type { ExitBody } from '../../src/protocol/bucket-objects.js';
@@ -43,6 +44,8 @@ export interface JobsTransportOptions {
 
 /** The jobs transport, plus what the auto transport and tests drive. */
 export interface JobsTransport extends DaimonTransport {
+  /** Signs with a renewed key from now on (auto mode: the tunnel renewed the certificate and its key). */
+  setKey(keyPem: string): void;
   /** Turns bucket heartbeats on or off (auto mode writes them only while the tunnel is down). */
   setHeartbeats(on: boolean): void;
   /** Objects refused so far, by reason. */
@@ -65,12 +68,15 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const every = opts.heartbeatEvery ?? 1;
   const host = opts.identity.hostname;
   const layout = bucketLayout(opts.prefix);
-  const signer = createObjectSigner(hostParty(host), opts.identity.keyPem);
-  const objects = hostObjects(layout, host, signer, now);
+  // Rebuilt when the key is renewed; the CP keeps the previous key a while, so objects in flight still verify.
+  let objects = hostObjects(layout, host, createObjectSigner(hostParty(host), opts.identity.keyPem), now);
+  // Own public keys, newest first: claims this poller signed before a renewal are still recognised as its own.
+  let ownKeys: KeyObject[] = [createPublicKey(opts.identity.keyPem)];
   const seen = openSeenRuns(opts.stateDir, log);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
-    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects, poller, log, now,
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b) },
+    poller, ownKeys: () => ownKeys, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
 
@@ -183,6 +189,10 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
     ackDispatch: () => undefined,
     isUp: () => up === true,
+    setKey(keyPem) {
+      objects = hostObjects(layout, host, createObjectSigner(hostParty(host), keyPem), now);
+      ownKeys = [createPublicKey(keyPem), ...ownKeys].slice(0, 2);
+    },
     setHeartbeats(on) {
       heartbeatsOn = on;
     },

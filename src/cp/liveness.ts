@@ -268,7 +268,11 @@ export function createLiveness(deps: {
     /** Whether a host uses the bucket, and its silence measured in its own interval (the jobs route's test). */
     standing(hostname: string): HostStanding | undefined {
       const e = live.get(hostname);
-      if (!e) return undefined;
+      if (!e) {
+        // Never heard since it registered (a host that joined through the bucket and has not polled yet).
+        const row = deps.hosts.get(hostname);
+        return row && { usesBucket: row.transport !== 'tunnel', connected: false, lastHeard: null, intervalMs: deps.intervalMs, state: 'offline' };
+      }
       const intervalMs = entryInterval(e);
       return { usesBucket: e.bucket !== null || e.transport === 'jobs', connected: e.connected, lastHeard: e.lastHeard, intervalMs, state: hostState(e.lastHeard, intervalMs, deps.now()) };
     },

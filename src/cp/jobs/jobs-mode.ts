@@ -22,13 +22,15 @@ export interface JobsMode {
   route: JobsRoute;
   scanner: BucketScanner;
   start(): void;
-  /** Stops scanning, finishes pending deletions, releases the bucket. */
+  /** Stops scanning, finishes pending deletions, releases the bucket if the CP opened it. */
   stop(): Promise<void>;
 }
 
 /** Builds jobs mode over an open bucket: everything is signed with the CA key (party `cp`). */
 export function createJobsMode(deps: {
   bucket: Bucket;
+  /** True when the CP opened the bucket (then it closes it at stop); false for one it was given. */
+  ownsBucket: boolean;
   prefix: string;
   store: Store;
   identity: CpIdentity;
@@ -61,7 +63,7 @@ export function createJobsMode(deps: {
     async stop() {
       await scanner.stop();
       await cleanup.stop();
-      bucket.close();
+      if (deps.ownsBucket) bucket.close();
     },
   };
 }

@@ -15,15 +15,18 @@ import type { InboxCleanup } from './inbox-cleanup.js';
 const JOB_GRACE_MS = 60_000;
 /** Lifetime of a cancel object. */
 const CANCEL_TTL_MS = 86_400_000;
-/** Silence, in the host's own intervals, after which it is offline (SPEC §2.3) and no longer dispatched to. */
-const OFFLINE_INTERVALS = 12;
 
 /** The jobs route: a DispatchRoute over the bucket, plus what the CP tells it about runs. */
 export interface JobsRoute extends DispatchRoute {
   /** Why the route cannot reach a host now (for the dispatcher's message), or undefined when it can. */
   whyNot(hostname: string): string | undefined;
-  /** A run changed: when a run the bucket carried ended, its inbox objects are deleted (off this call's path). */
-  onRunChanged(run: Pick<RunView, 'run_id' | 'host' | 'status' | 'route'>): void;
+  /**
+   * A run changed: when a run the bucket carried ended, its inbox objects are deleted (off this call's path). `by` says
+   * who ended it: the host (its run_end was ingested: job, claim and cancel go) or the CP (a timeout, a cancel of an
+   * unreachable host: only the job goes, so no poller starts it; the cancel and the claim stay for the host that may
+   * still be running it, and go with its exit object).
+   */
+  onRunChanged(run: Pick<RunView, 'run_id' | 'host' | 'status' | 'route'>, by: 'host' | 'cp'): void;
 }
 
 /**
@@ -45,8 +48,9 @@ export function createJobsRoute(deps: {
   const whyNot = (hostname: string): string | undefined => {
     const s = deps.standing(hostname);
     if (!s || !s.usesBucket) return 'the host does not use the bucket';
+    if (s.lastHeard === null) return 'the host has not been heard from through the bucket yet';
     if (s.state === 'offline') {
-      const intervals = s.lastHeard === null ? OFFLINE_INTERVALS : Math.floor((deps.now() - s.lastHeard) / s.intervalMs);
+      const intervals = Math.floor((deps.now() - s.lastHeard) / s.intervalMs);
       return `the host has been offline for ${intervals} intervals (${Math.round(s.intervalMs / 1000)} s each)`;
     }
     return undefined;
@@ -74,8 +78,12 @@ export function createJobsRoute(deps: {
         throw err;
       }
     },
-    onRunChanged(run) {
+    onRunChanged(run, by) {
       if (!TERMINAL_STATUSES.has(run.status)) return;
+      if (by === 'cp') {
+        if (run.route === 'jobs') deps.cleanup.scheduleKeys([deps.layout.job(run.host, run.run_id)]);
+        return;
+      }
       if (run.route !== 'jobs' && !cancelled.delete(run.run_id)) return;
       deps.cleanup.schedule(run.host, run.run_id);
     },

@@ -43,11 +43,18 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
   const client = new S3Client({
     region: location.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(location.endpoint !== undefined ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
-    // Only the operations that require a checksum (DeleteObjects) send one: less CPU, and older S3-compatible stores
-    // reject the newer checksum headers.
+    // Only the operations that require a checksum (DeleteObjects) send one: less CPU, and some S3-compatible stores
+    // do not know the newer checksum headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
+    // Without throwOnRequestTimeout the SDK only logs a warning when a request exceeds requestTimeout.
+    requestHandler: {
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+      connectionTimeout: Math.min(timeout, 10_000),
+      httpAgent: { keepAlive: true },
+      httpsAgent: { keepAlive: true },
+    },
   });
   const bucket = location.bucket;
   const counts: Record<string, number> = {};

@@ -8,12 +8,16 @@ import { registrationProof } from '../../../src/transport/bucket/registration-pr
 import { unseal } from '../../../src/transport/bucket/seal.js';
 import { REGISTER_SEAL_INFO } from '../../../src/cp/jobs/bucket-registration.js';
 import { keysUnder, startJobsCp, type JobsCp } from './jobs-helpers.js';
+import { createTestBucket, type TestBucket } from '../../support/s3.js';
 
 describe('registration through the bucket', () => {
   let env: JobsCp | undefined;
+  let tb: TestBucket | undefined;
   afterEach(async () => {
     await env?.cp.close();
+    tb?.bucket.close();
     env = undefined;
+    tb = undefined;
   });
 
   /** Writes a registration request as a joining daimon does; `secret` overrides the token's secret in the proof. */
@@ -64,6 +68,9 @@ describe('registration through the bucket', () => {
     expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([env.layout.regAnswer('batch-01', nonce)]);
     const audit = (await env.cp.admin.audit(10)).find((a) => a.action === 'host.register' && a.target === 'batch-01');
     expect(audit?.detail).toMatchObject({ via: 'bucket' });
+    // Not dispatched to before it is heard.
+    const early = await env.cp.request('POST', '/v1/runs', { json: { host: 'batch-01', agent: 'edr', definition: 'name: edr\ndescription: t\nmodel: fake\nprompt: x\ntools: []\n' } });
+    expect(early.text).toMatch(/batch-01 is not reachable: no tunnel connected; the host has not been heard from through the bucket yet/);
     // The credential works on the tunnel too.
     const tunnel = await env.cp.connectHost({ hostname: 'batch-01', key: keyPem, cert: ans.certificate, credential, ca: ans.ca });
     expect(tunnel.isOpen()).toBe(true);
@@ -90,8 +97,13 @@ describe('registration through the bucket', () => {
     expect((await env.cp.admin.hosts()).map((h) => h.hostname)).toEqual(['h-first']);
   });
 
-  it('a replayed request cannot replace the answer already written', async () => {
-    env = await startJobsCp();
+  it.each([['the memory bucket', false], ['radosgw', true]])('a replayed request cannot replace the answer already written (%s)', async (_name, real) => {
+    if (real) {
+      tb = await createTestBucket('cp-reg');
+      env = await startJobsCp({ bucket: tb.bucket, options: { bucket: tb.location } });
+    } else {
+      env = await startJobsCp();
+    }
     const { token } = await env.cp.mintJoin();
     const { nonce } = await request(env, 'h-once', token);
     const reqKey = env.layout.regRequest('h-once', nonce);
@@ -101,5 +113,21 @@ describe('registration through the bucket', () => {
     await env.scan();
     expect(await answer(env, 'h-once', nonce)).toMatchObject({ ok: true });
     expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([env.layout.regAnswer('h-once', nonce)]);
+  });
+
+  it('deletes answers nobody collected after a day', async () => {
+    let now = Date.now();
+    env = await startJobsCp({ now: () => now });
+    const { token } = await env.cp.mintJoin();
+    const { nonce } = await request(env, 'h-gone', token);
+    await env.scan();
+    const ans = env.layout.regAnswer('h-gone', nonce);
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 23 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 2 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([]);
   });
 });

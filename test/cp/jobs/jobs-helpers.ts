@@ -7,6 +7,7 @@ import type { EventRecord } from '../../../src/protocol/tunnel.js';
 import { startCp, type CpHarness, type HostIdentity } from '../cp-harness.js';
 import type { ControlPlaneOptions } from '../../../src/cp/cp-server.js';
 import type { Bucket } from '../../../src/transport/bucket/bucket.js';
+import type { Logger } from 'pino';
 
 /** The prefix the jobs tests put their CP's objects under. */
 export const PREFIX = 'okesu-test';
@@ -20,14 +21,14 @@ export interface JobsCp {
 }
 
 /** Starts a CP on a memory bucket (or `bucket`) with the scanner's timer out of the way. */
-export async function startJobsCp(opts: { bucket?: Bucket; now?: () => number; options?: Partial<ControlPlaneOptions>; stateDir?: string } = {}): Promise<JobsCp & { memory?: MemoryBucket }> {
+export async function startJobsCp(opts: { bucket?: Bucket; now?: () => number; options?: Partial<ControlPlaneOptions>; stateDir?: string; log?: Logger } = {}): Promise<JobsCp & { memory?: MemoryBucket }> {
   const memory = opts.bucket ? undefined : createMemoryBucket();
   const bucket = opts.bucket ?? (memory as MemoryBucket);
   const cp = await startCp({
-    ...(opts.stateDir && { stateDir: opts.stateDir }), ...(opts.now && { now: opts.now }),
+    ...(opts.stateDir && { stateDir: opts.stateDir }), ...(opts.now && { now: opts.now }), ...(opts.log && { log: opts.log }),
     options: { bucketStore: bucket, bucket: { bucket: 'test', prefix: PREFIX }, bucketScanMs: 3_600_000, ...opts.options },
   });
-  const layout = bucketLayout(PREFIX);
+  const layout = bucketLayout(opts.options?.bucket?.prefix ?? PREFIX);
   return { cp, bucket, layout, memory, scan: () => (cp.cp.bucketScanner() as NonNullable<ReturnType<typeof cp.cp.bucketScanner>>).scanNow() };
 }
 

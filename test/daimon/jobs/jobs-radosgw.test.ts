@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobsTransport } from '../../../daimon/jobs/jobs-transport.js';
 import type { JobsTransport, JobsTransportOptions } from '../../../daimon/jobs/jobs-transport.js';
 import type { Bucket } from '../../../src/transport/bucket/bucket.js';
+import { createS3Bucket } from '../../../src/transport/bucket/s3-bucket.js';
 import { createTestBucket } from '../../support/s3.js';
 import type { TestBucket } from '../../support/s3.js';
 import { captureLogger, tempDir, waitFor } from '../core/helpers.js';
@@ -94,5 +95,49 @@ describe('jobs transport (radosgw)', () => {
     const out = await readOutbox(s3.bucket, cp, host.hostname, host.keyPem);
     expect(out.records.map((x) => x.seq)).toEqual([1, 2, 3]);
     expect(out.exits).toEqual([{ run_id: runId, status: 'succeeded', last_seq: 3 }]);
+  });
+
+  it('costs one LIST and one heartbeat PUT per idle poll, counted by the S3 client', async () => {
+    const host = await testHost(cp, 'idle-host');
+    const bucket = createS3Bucket(s3.location);
+    try {
+      const t = transport(bucket, host, { pollMs: 30 });
+      t.start(recorder());
+      await waitFor(() => (bucket.requestCounts().list ?? 0) >= 2, 10_000, 'the first polls');
+      await t.stop();
+      const before = bucket.requestCounts();
+      expect(before.get ?? 0).toBe(0);
+      const again = transport(bucket, host, { pollMs: 30 });
+      again.start(recorder());
+      await waitFor(() => (bucket.requestCounts().list ?? 0) >= (before.list ?? 0) + 5, 10_000, 'five idle polls');
+      await again.stop();
+      const after = bucket.requestCounts();
+      const polls = (after.list ?? 0) - (before.list ?? 0);
+      expect(Object.keys(after).sort()).toEqual(['list', 'put']);
+      // Each poll's heartbeat follows its LIST; the poll in flight when stop() came skips its heartbeat.
+      expect((after.put ?? 0) - (before.put ?? 0)).toBeGreaterThanOrEqual(polls - 1);
+      expect((after.put ?? 0) - (before.put ?? 0)).toBeLessThanOrEqual(polls);
+    } finally {
+      bucket.close();
+    }
+  });
+
+  it('acknowledges nothing when the store is unreachable, and says it is down', async () => {
+    const host = await testHost(cp, 'down-host');
+    const stopped = createS3Bucket({ ...s3.location, endpoint: 'http://127.0.0.1:9' }, { requestTimeoutMs: 2000 });
+    try {
+      const r = recorder();
+      const t = transport(stopped, host);
+      t.start(r);
+      await waitFor(() => r.downs.length === 1, 20_000, 'down');
+      expect(r.downs[0]).toMatch(/polling the inbox/);
+      t.send([record(envelope().run_id, 1)]);
+      expect(t.isUp()).toBe(false);
+      await t.stop();
+      expect(r.acks).toEqual([]);
+      expect(r.ups).toBe(0);
+    } finally {
+      stopped.close();
+    }
   });
 });

@@ -2,13 +2,14 @@ import { Box, Text } from 'ink';
 import type { RunView } from '../../../src/protocol/api.js';
 import { formatAge, formatTime, pad, sanitize } from '../../components/text.js';
 import { palette, statusStyle } from '../../theme.js';
+import { runStatusText } from '../../../src/protocol/host-transport.js';
 
 /** The fields of an agent run, two per line when there is room. */
 export function agentRunFields(run: RunView, now: number): { label: string; value: string; color?: string | undefined }[] {
   const st = statusStyle(run.status);
   const end = run.ended_at ?? now;
   return [
-    { label: 'status', value: `${st.glyph} ${st.word}`, color: st.color },
+    { label: 'status', value: `${st.glyph} ${run.route === 'jobs' && run.status === 'dispatched' ? runStatusText(run) : st.word}`, color: st.color },
     { label: 'host', value: run.host },
     { label: 'agent', value: run.agent },
     { label: 'by', value: run.created_by },
