@@ -66,7 +66,7 @@ export async function registerThroughBucket(opts: BucketRegisterOptions, deps: {
   const at = now();
   const signer = createObjectSigner(hostParty(hostname), keyPem);
   await opts.bucket.put(reqKey, encodeObject({ kind: 'reg_req', key: layout.relative(reqKey) as string, to: 'cp', issued_at: at, expires_at: at + HOST_OBJECT_TTL_MS.reg_req }, [body], signer));
-  deps.log.info({ bucket: opts.bucket.description, key: reqKey, host: hostname }, 'registration request written; waiting for the CP’s answer');
+  deps.log.info({ bucket: opts.bucket.description, object: reqKey, host: hostname }, 'registration request written; waiting for the CP’s answer');
 
   const ansKey = layout.regAnswer(hostname, nonce);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
