@@ -126,6 +126,14 @@ describe('a hostile bucket', () => {
     expect(refusals.get(rel(L.job(HOST, misaddressed)))).toMatch(/addressed to host:jx-off/);
     expect(refusals.get(rel(L.job(HOST, garbage)))).toMatch(/not a signed object/);
     expect(daimon.child.exitCode).toBeNull();
+
+    // Restarted, the daimon reads the inbox afresh: the replay is still refused (the seen-set is on disk), the rest again.
+    await stop(daimon);
+    daimon = track(spawnJobsDaimon(tb, hostState, HOST));
+    await waitFor('the restarted daimon refused them again', () => daimon.stdoutLines.filter((l) => l.includes('bucket object refused')).length >= 4, 30_000);
+    await twoMorePolls(HOST);
+    expect(markedRuns()).toEqual([legit.run_id, later.run_id]);
+    expect((await listAll(tb.bucket, L.inbox(HOST))).filter((e) => e.key.endsWith('.claim'))).toEqual([]);
   }, 120_000);
 
   it('the CP quarantines forged events, a forged heartbeat, garbage, a stray key and an oversized object, and keeps scanning', async () => {
