@@ -7,7 +7,7 @@ import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { TestBucket } from '../support/s3.js';
 import { runOkesu, spawnOkesu, stop, tempDir, waitFor, type CpProcess, type OkesuProcess } from './harness.js';
 import {
-  dispatch, expectWholeTranscript, findingsOf, hostViewCli, jobsBucket, joinToken, jsonLines, listAll, layoutOf, routeOf, runEvents, spawnJobsDaimon,
+  dispatch, expectWholeTranscript, findingsOf, hostViewCli, jobsBucket, joinToken, jsonLines, listAll, layoutOf, operator, routeOf, runEvents, spawnJobsDaimon,
   startJobsCp, waitHost, waitRunEnd,
 } from './jobs-harness.js';
 
@@ -101,5 +101,27 @@ describe('a jobs-only daimon, end to end through radosgw', () => {
     await waitRunEnd(cp, after.run_id);
     expect(readFileSync(mark, 'utf8').trim().split('\n')).toHaveLength(4);
     for (const run of runs) expect((await runEvents(cp, run.run_id)).filter((e) => e.type === 'run_start')).toHaveLength(1);
+  }, 120_000);
+
+  it('cancels a run and times one out through the bucket', async () => {
+    track(spawnJobsDaimon(tb, tempDir('jobs-basic-cancel'), 'jb-cancel', { token: await joinToken(cp) }));
+    await waitHost(cp, 'jb-cancel', 'online', (h) => h.state === 'online');
+    const long = { count: 200, every_ms: 200 };
+
+    const cancelled = await dispatch(cp, 'jobs-emit', 'jb-cancel', { dispatch: 'jobs', inputs: long });
+    await waitFor('the run started', async () => (await findingsOf(cp, cancelled.run_id)).length >= 1, 20_000, 100);
+    const asked = await runOkesu(['runs', 'cancel', cancelled.run_id, '--reason', 'e2e'], cp.env);
+    expect(asked.code, asked.stderr).toBe(0);
+    const c = await waitRunEnd(cp, cancelled.run_id);
+    expect(c.run.status).toBe('cancelled');
+    expectWholeTranscript(c.events, c.events.filter((e) => e.type === 'finding').length);
+    expect(c.run.findings).toBeLessThan(200);
+
+    const timed = await operator(cp).createRun({ agent: 'jobs-emit', host: 'jb-cancel', inputs: long, dispatch: 'jobs', timeout_ms: 2000 });
+    const t = await waitRunEnd(cp, timed.run_id);
+    expect(t.run.status).toBe('timeout');
+    expect(t.run.findings).toBeLessThan(200);
+    // Both ended: the CP cleaned their inbox objects (job, claim, cancel) up.
+    await waitFor('the inbox emptied', async () => (await listAll(tb.bucket, layoutOf(tb).inbox('jb-cancel'))).length === 0, 15_000);
   }, 120_000);
 });
