@@ -40,6 +40,7 @@ describe('a hybrid daimon (tunnel + bucket)', () => {
     const long = await dispatch(cp, 'jobs-emit', host, { inputs: { count: 12, every_ms: 300, tag: 'long' } });
     expect(routeOf(long)).toBe('tunnel');
     await waitFor('some findings over the tunnel', async () => (await findingsOf(cp, long.run_id)).length >= 2, 20_000, 100);
+    const acceptedBeforeCut = proxy.accepted;
     proxy.cut();
     // The cut is mid-run: the rest of its findings can only come through the bucket.
     expect((await findingsOf(cp, long.run_id)).length).toBeLessThan(12);
@@ -63,6 +64,7 @@ describe('a hybrid daimon (tunnel + bucket)', () => {
     // Back: the daimon reconnects by itself and dispatches take the tunnel again.
     proxy.restore();
     await waitHost(cp, host, 'back on its tunnel', (h) => h.connected && h.path === 'tunnel', 45_000);
+    expect(proxy.accepted).toBeGreaterThan(acceptedBeforeCut);
     const after = await dispatch(cp, 'jobs-emit', host, { inputs: { count: 2, tag: 'after' } });
     expect(routeOf(after)).toBe('tunnel');
     const afterEnd = await waitRunEnd(cp, after.run_id);
