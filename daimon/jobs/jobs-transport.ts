@@ -1,7 +1,7 @@
 import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
-import { hostParty } from '../../src/protocol/bucket-objects.js';
+import { MAX_RECORDS_PER_OBJECT, hostParty } from '../../src/protocol/bucket-objects.js';
 import type { ExitBody } from '../../src/protocol/bucket-objects.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 import type { Bucket } from '../../src/transport/bucket/bucket.js';
@@ -14,6 +14,8 @@ import { exitsOf, hostObjects } from './host-objects.js';
 import { createInboxReader } from './inbox-reader.js';
 import { openSeenRuns } from './seen-runs.js';
 
+/** Default batch window of event records. */
+const DEFAULT_BATCH_MS = 1000;
 /** Default time between two polls of the inbox. */
 export const DEFAULT_POLL_MS = 10_000;
 
@@ -36,6 +38,8 @@ export interface JobsTransportOptions {
   heartbeatEvery?: number;
   /** Whether bucket heartbeats are written from the start (default true; the auto transport turns them on and off). */
   heartbeats?: boolean;
+  /** Records offered within this long go into one events object (default 1 s): fewer PUTs while a run is chatty. */
+  batchMs?: number;
   /** Keys per LIST page (default the store's 1000; tests page with fewer). */
   pageKeys?: number;
   /** Close the bucket on stop (default false: whoever opened it closes it). */
@@ -92,6 +96,9 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   // Event writes one after another, in the order the sender offered them.
   let writes: Promise<void> = Promise.resolve();
   const pendingExits: ExitBody[] = [];
+  // Records offered and not yet handed to a write: one object per batch window rather than one per offer.
+  let batch: EventRecord[] = [];
+  let batchTimer: NodeJS.Timeout | undefined;
 
   const reached = (): void => {
     if (up === true) return;
@@ -108,7 +115,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   };
 
   const flushExits = async (): Promise<void> => {
-    while (pendingExits.length > 0 && !stopped) {
+    while (pendingExits.length > 0) {
       const exit = objects.exit(pendingExits[0] as ExitBody);
       try {
         await opts.bucket.put(exit.key, exit.body);
@@ -121,7 +128,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
 
   const write = async (records: readonly EventRecord[]): Promise<void> => {
     // After a failed write the rest waits in the spool: the sender offers it again after the next onUp.
-    if (up !== true || stopped) return;
+    if (up !== true) return;
     for (const { object, records: batch } of objects.events(records)) {
       try {
         await opts.bucket.put(object.key, object.body);
@@ -133,6 +140,15 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
       pendingExits.push(...exitsOf(batch));
       await flushExits();
     }
+  };
+
+  const flush = (): void => {
+    clearTimeout(batchTimer);
+    batchTimer = undefined;
+    if (batch.length === 0) return;
+    const records = batch;
+    batch = [];
+    writes = writes.then(() => write(records)).catch((err: unknown) => log.error({ err }, 'writing events to the bucket failed'));
   };
 
   const heartbeat = async (): Promise<void> => {
@@ -184,7 +200,9 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     },
     send(records) {
       if (stopped || records.length === 0) return;
-      writes = writes.then(() => write(records)).catch((err: unknown) => log.error({ err }, 'writing events to the bucket failed'));
+      batch.push(...records);
+      if (batch.length >= MAX_RECORDS_PER_OBJECT) flush();
+      else batchTimer ??= setTimeout(flush, opts.batchMs ?? DEFAULT_BATCH_MS);
     },
     // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
     ackDispatch: () => undefined,
@@ -200,6 +218,8 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      // What was offered is written before the transport stops (the last runs' ends, typically).
+      flush();
       await polling;
       await writes;
       if (opts.closeBucket) opts.bucket.close();

@@ -31,6 +31,8 @@ import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
 import { loadTicketKeys, rotateTicketKeys, TICKET_KEY_PERIOD_MS } from './tls-tickets.js';
 import type { Bucket, BucketLocation } from '../transport/bucket/bucket.js';
 import { openS3Bucket } from '../transport/bucket/open-s3-bucket.js';
+import { probeConditionalWrites } from '../transport/bucket/probe-conditional-writes.js';
+import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
 
@@ -69,6 +71,8 @@ export interface ControlPlaneOptions {
   bucketStore?: Bucket;
   /** Time between two scans of the bucket (default 5 s). */
   bucketScanMs?: number;
+  /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
+  bucketListPageSize?: number;
 }
 
 /** A running control plane. */
@@ -115,7 +119,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       let bucket: Bucket | undefined;
       try {
         bucket = options.bucketStore ?? (options.bucket ? await openS3Bucket(options.bucket) : undefined);
+        // A job is claimed once only if the store honours conditional creates: refuse to start on one that does not.
+        if (bucket) await probeConditionalWrites(bucket, bucketLayout(options.bucket?.prefix ?? '').probe());
       } catch (err) {
+        if (bucket && !options.bucketStore) bucket.close();
         st.close();
         lock.release();
         throw err;
@@ -179,6 +186,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       };
       jobs = bucket && createJobsMode({
         bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, scanMs: options.bucketScanMs, now, log,
+        ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
           publishHost(hostname);

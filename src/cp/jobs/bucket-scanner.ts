@@ -51,11 +51,13 @@ export function createBucketScanner(deps: {
   quarantine: Quarantine;
   cleanup: InboxCleanup;
   scanMs: number;
+  /** Keys per LIST page (default 1000). */
+  pageSize?: number;
   now: () => number;
   log: Logger;
 }): BucketScanner {
   const log = deps.log.child({ component: 'bucket-scanner', bucket: deps.bucket.description });
-  const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log };
+  const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log, ...(deps.pageSize !== undefined && { pageSize: deps.pageSize }) };
   const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness });
   const backoff = createBackoff(deps.scanMs, Math.max(deps.scanMs, 60_000));
   const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, lastPassMs: null as number | null };

@@ -38,6 +38,8 @@ export function createJobsMode(deps: {
   ingest: EventIngest;
   hostCertTtlMs: number;
   scanMs?: number;
+  /** Keys per LIST page of the scanner (default 1000; tests make it small to exercise paging cheaply). */
+  listPageSize?: number;
   onRegistered: (hostname: string) => void;
   now: () => number;
   log: Logger;
@@ -55,6 +57,7 @@ export function createJobsMode(deps: {
   const scanner = createBucketScanner({
     bucket, layout, hostKeys: createHostKeys(deps.store.hosts), ingest: deps.ingest, liveness: deps.liveness, registration,
     quarantine: createQuarantine({ bucket, layout, now, log }), cleanup, scanMs: deps.scanMs ?? DEFAULT_BUCKET_SCAN_MS, now, log,
+    ...(deps.listPageSize !== undefined && { pageSize: deps.listPageSize }),
   });
   return {
     route,

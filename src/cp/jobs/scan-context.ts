@@ -11,13 +11,15 @@ export interface ScanContext {
   quarantine: Quarantine;
   now: () => number;
   log: Logger;
+  /** Keys per LIST page (default, and at most, 1000: S3's own). */
+  pageSize?: number;
 }
 
 /** Every entry under `prefix`, page by page (each page handled before the next is listed: memory stays bounded). */
-export async function forEachPage(ctx: ScanContext, prefix: string, fn: (entries: BucketEntry[]) => Promise<void>, maxKeys?: number): Promise<void> {
+export async function forEachPage(ctx: ScanContext, prefix: string, fn: (entries: BucketEntry[]) => Promise<void>): Promise<void> {
   let continuation: string | undefined;
   do {
-    const page = await ctx.bucket.list(prefix, { ...(continuation !== undefined && { continuation }), ...(maxKeys !== undefined && { maxKeys }) });
+    const page = await ctx.bucket.list(prefix, { ...(continuation !== undefined && { continuation }), ...(ctx.pageSize !== undefined && { maxKeys: ctx.pageSize }) });
     if (page.entries.length > 0) await fn(page.entries);
     continuation = page.next;
   } while (continuation !== undefined);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/cp/store/store.js';
+import { generateHostKeyAndCsr } from '../../../src/pki/host-key.js';
 import { createHostKeys, publicKeyText } from '../../../src/cp/jobs/host-keys.js';
 import { asTicks, findingRecord, hello, runId, waitFor } from '../cp-harness.js';
 import { hostWriter, quarantineNotes, startJobsCp, type JobsCp } from './jobs-helpers.js';
@@ -75,5 +76,26 @@ describe('host public keys', () => {
     // The jobs route reaches it now.
     const run = await env.cp.admin.createRun({ host: 'hybrid', agent: 'edr', definition: 'name: edr\ndescription: t\nmodel: fake\nprompt: x\ntools: []\n' });
     expect(run).toMatchObject({ status: 'dispatched', route: 'jobs' });
+  });
+
+  it('a renewal over the tunnel stores the new key and keeps the old one as prev', async () => {
+    env = await startJobsCp();
+    const host = await env.cp.registerHost('renewer');
+    const st = env.cp.cp.store();
+    const oldKey = st.hosts.get('renewer')?.public_key;
+    const tunnel = await env.cp.connectHost(host);
+    const fresh = await generateHostKeyAndCsr('renewer');
+    tunnel.send({ type: 'renew_cert', csr: fresh.csrPem });
+    await tunnel.nextOfType('cert_renewed');
+    expect(st.hosts.get('renewer')).toMatchObject({ public_key: publicKeyText(createPublicKey(fresh.keyPem)), public_key_prev: oldKey });
+    // Objects signed with either key verify while the old one is kept.
+    for (const key of [host.key, fresh.keyPem]) {
+      const w = hostWriter({ hostname: 'renewer', key }, env.layout);
+      const run = runId();
+      const k = w.eventsKey();
+      await env.bucket.put(k, w.events(k, asTicks([findingRecord(run, 1)])));
+      await env.scan();
+      expect((await env.cp.admin.getRun(run)).events).toBe(2);
+    }
   });
 });

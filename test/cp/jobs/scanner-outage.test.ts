@@ -68,4 +68,10 @@ describe('bucket scanner: outages', () => {
     expect(flaky.state.maxListing).toBe(1);
     expect(env.cp.cp.bucketScanner()?.stats().passes).toBeGreaterThanOrEqual(4);
   });
+
+  it('refuses to start on a store that does not honour conditional creates', async () => {
+    const inner = createMemoryBucket();
+    const overwriting: Bucket = { ...inner, putIfAbsent: async (key, body) => (await inner.put(key, body), 'created') };
+    await expect(startJobsCp({ bucket: overwriting })).rejects.toThrow(/does not honour conditional writes/);
+  });
 });
