@@ -112,7 +112,7 @@ export async function runEvents(cp: CpProcess, runId: string): Promise<RunEvent[
 export const runView = (cp: CpProcess, runId: string): Promise<RunView> => operator(cp).getRun(runId);
 
 /** Where the CP sent a run (`tunnel` or `jobs`): the `route` of its run view. */
-export const routeOf = (run: RunView): string | undefined => (run as RunView & { route?: string | null }).route ?? undefined;
+export const routeOf = (run: RunView): string | undefined => run.route ?? undefined;
 
 /** Waits until a run is terminal and its run_end is stored; returns the run and its events. */
 export async function waitRunEnd(cp: CpProcess, runId: string, timeoutMs = 45_000): Promise<{ run: RunView; events: RunEvent[] }> {
