@@ -66,7 +66,7 @@ export async function registerThroughBucket(opts: BucketRegisterOptions, deps: {
   const at = now();
   const signer = createObjectSigner(hostParty(hostname), keyPem);
   await opts.bucket.put(reqKey, encodeObject({ kind: 'reg_req', key: layout.relative(reqKey) as string, to: 'cp', issued_at: at, expires_at: at + HOST_OBJECT_TTL_MS.reg_req }, [body], signer));
-  deps.log.info({ bucket: opts.bucket.description, key: reqKey, host: hostname }, 'registration request written; waiting for the CP’s answer');
+  deps.log.info({ bucket: opts.bucket.description, object: reqKey, host: hostname }, 'registration request written; waiting for the CP’s answer');
 
   const ansKey = layout.regAnswer(hostname, nonce);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
@@ -79,19 +79,19 @@ export async function registerThroughBucket(opts: BucketRegisterOptions, deps: {
       got = await opts.bucket.get(ansKey, MAX_OBJECT_BYTES);
     } catch (err) {
       lastProblem = `reading the answer failed: ${(err as Error).message}`;
-      deps.log.warn({ key: ansKey, problem: lastProblem }, 'registration answer not readable yet');
+      deps.log.warn({ object: ansKey, problem: lastProblem }, 'registration answer not readable yet');
       got = undefined;
     }
     if (got && !got.tooLarge && got.etag !== refusedEtag) {
       const checked = checkAnswer(got.body, { key: layout.relative(ansKey) as string, hostname, nonce, pin: token.pin, now: now() });
       if (checked.ok) {
         const identity = accept(checked.answer, { keyPem, hostname, url: opts.url, now: now() });
-        await opts.bucket.delete(ansKey).catch((err: unknown) => deps.log.warn({ key: ansKey, err: (err as Error).message }, 'could not delete the registration answer; the CP removes it later'));
+        await opts.bucket.delete(ansKey).catch((err: unknown) => deps.log.warn({ object: ansKey, err: (err as Error).message }, 'could not delete the registration answer; the CP removes it later'));
         return identity;
       }
       lastProblem = checked.reason;
       refusedEtag = got.etag;
-      deps.log.warn({ key: ansKey, reason: checked.reason }, 'registration answer refused; still waiting for the CP’s own');
+      deps.log.warn({ object: ansKey, reason: checked.reason }, 'registration answer refused; still waiting for the CP’s own');
     } else if (got?.tooLarge) {
       lastProblem = `the answer is larger than ${MAX_OBJECT_BYTES} bytes`;
     }

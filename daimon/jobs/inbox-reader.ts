@@ -66,7 +66,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     const category = reason.replace(/\s*[("(\d].*$/s, '').slice(0, 80) || reason.slice(0, 80);
     refused.set(category, (refused.get(category) ?? 0) + 1);
     done.set(entry.key, entry.etag);
-    log.warn({ key: entry.key, size: entry.size, reason }, 'bucket object refused; not acted on');
+    log.warn({ object: entry.key, size: entry.size, reason }, 'bucket object refused; not acted on');
   };
 
   /** GETs and verifies one object of the CP; undefined when it is gone or was refused. */

@@ -88,9 +88,9 @@ export interface CpProcess {
   env: NodeJS.ProcessEnv;
 }
 
-/** Starts `okesu cp serve` on loopback and waits until admin.yaml names its port. `port` 0 picks one. */
-export async function startCp(stateDir: string, port = 0, extra: string[] = []): Promise<CpProcess> {
-  const proc = spawnOkesu(['cp', 'serve', '--state', stateDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...extra]);
+/** Starts `okesu cp serve` on loopback and waits until admin.yaml names its port. `port` 0 picks one; `env` is added to the CP's. */
+export async function startCp(stateDir: string, port = 0, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CpProcess> {
+  const proc = spawnOkesu(['cp', 'serve', '--state', stateDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...extra], env);
   await waitFor('the CP to listen', () => {
     if (proc.child.exitCode !== null) throw new Error(`cp exited: ${proc.stderr()}`);
     return /control plane on https:\/\//.test(proc.stderr());

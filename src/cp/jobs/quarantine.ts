@@ -29,7 +29,7 @@ export function createQuarantine(deps: { bucket: Bucket; layout: BucketLayout; n
       await deps.bucket.put(`${target}.reason`, `${JSON.stringify({ reason: detail, code, key: relative, at, size })}\n`);
       await deps.bucket.delete(key);
       counts[code]++;
-      deps.log.warn({ key: relative.slice(0, 1024), code, reason: detail.slice(0, 1024), size, quarantined_as: target }, 'bucket object quarantined');
+      deps.log.warn({ object: relative.slice(0, 1024), code, reason: detail.slice(0, 1024), size, quarantined_as: target }, 'bucket object quarantined');
     },
     counts: () => ({ ...counts }),
   };

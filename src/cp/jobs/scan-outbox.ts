@@ -101,11 +101,11 @@ async function hand(ctx: ScanContext, deps: { ingest: EventIngest; cleanup: Inbo
     ack = await deps.ingest.accept(v.host, v.records);
   } catch (err) {
     // Not stored (a bug in one batch, not the bucket): the object stays, to be read again by a later pass.
-    ctx.log.error({ err, host: v.host, key: v.relative }, 'bucket events not stored; they are read again next scan');
+    ctx.log.error({ err, host: v.host, object: v.relative }, 'bucket events not stored; they are read again next scan');
     return undefined;
   }
   if (ack.refused.length > 0) {
-    ctx.log.warn({ host: v.host, key: v.relative, refused: ack.refused.slice(0, 20) }, 'bucket events refused for runs the host may not write to');
+    ctx.log.warn({ host: v.host, object: v.relative, refused: ack.refused.slice(0, 20) }, 'bucket events refused for runs the host may not write to');
   }
   counts.events++;
   counts.records += v.records.length;
