@@ -42,6 +42,8 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_NESTING_TOO_DEEP: { status: 400, message: 'value is nested too deeply' },
   OKS_ERR_CERT_RENEWAL: { status: 400, message: 'certificate renewal was refused' },
   OKS_ERR_STATE_IN_USE: { status: 409, message: 'a control plane is running on this state directory' },
+  // Issue 14 (jobs mode over S3).
+  OKS_ERR_BUCKET: { status: 502, message: 'the bucket store failed' },
 } as const;
 
 /** A stable error code such as `OKS_ERR_BAD_FRAME`. */
