@@ -5,10 +5,12 @@
 #
 #   scripts/s3-server.sh start [DIR]        start; prints endpoint=, access_key=, secret_key= when ready
 #   scripts/s3-server.sh restart-rgw [DIR]  kill radosgw only and start it again on the same port (mon/osd keep the data)
+#   scripts/s3-server.sh stop-rgw|start-rgw [DIR]   the two halves of restart-rgw, for an outage of chosen length
 #   scripts/s3-server.sh stop [DIR]         kill the daemons whose pid files are in DIR, then remove DIR
 #
 # DIR (default /tmp/okesu-ceph) must be empty or absent for `start`. Ports: RGW_PORT (default 7480), MON_PORT
-# (default 13300). Runs as root (CI and this machine) or any user; daemons log to DIR/log, pid files in DIR/run.
+# (default 13300). With OWNER_PID set, a watchdog stops the server when that process is gone (a test run killed hard
+# leaves no daemons behind). Runs as root (CI and this machine) or any user; daemons log to DIR/log, pid files in DIR/run.
 # Only the key=value lines go to stdout; progress and failures go to stderr.
 set -euo pipefail
 
@@ -66,7 +68,7 @@ fail_start() {
 }
 
 start_rgw() {
-  radosgw -c "$C" -n client.rgw.a 2>>"$D/log/rgw-start.log" || fail_start "radosgw did not start"
+  radosgw -c "$C" -n client.rgw.a </dev/null >>"$D/log/rgw-start.log" 2>&1 || fail_start "radosgw did not start"
   wait_for_port "$RGW_PORT" 60 || fail_start "radosgw did not answer on 127.0.0.1:$RGW_PORT within 60 s"
 }
 
@@ -139,11 +141,11 @@ start() {
   write_conf "$fsid"
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" "$D/monmap" >/dev/null
   ceph-mon -c "$C" --mkfs -i a --monmap "$D/monmap" 2>>"$D/log/mkfs.log" || fail_start "ceph-mon --mkfs failed"
-  ceph-mon -c "$C" -i a 2>>"$D/log/mon-start.log" || fail_start "ceph-mon did not start (is MON_PORT $MON_PORT free?)"
+  ceph-mon -c "$C" -i a </dev/null >>"$D/log/mon-start.log" 2>&1 || fail_start "ceph-mon did not start (is MON_PORT $MON_PORT free?)"
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   timeout 30 ceph -c "$C" osd new "$osd_uuid" >/dev/null 2>>"$D/log/mkfs.log" || fail_start "the monitor did not answer"
   ceph-osd -c "$C" -i 0 --mkfs --osd-uuid "$osd_uuid" 2>>"$D/log/mkfs.log" || fail_start "ceph-osd --mkfs failed"
-  ceph-osd -c "$C" -i 0 2>>"$D/log/osd-start.log" || fail_start "ceph-osd did not start"
+  ceph-osd -c "$C" -i 0 </dev/null >>"$D/log/osd-start.log" 2>&1 || fail_start "ceph-osd did not start"
   local up=0
   for _ in $(seq 1 120); do
     if timeout 10 ceph -c "$C" osd stat 2>/dev/null | grep -q "1 up"; then up=1; break; fi
@@ -156,16 +158,22 @@ start() {
     --access-key="$access" --secret-key="$secret" >/dev/null 2>>"$D/log/mkfs.log" || fail_start "radosgw-admin user create failed"
   echo "RGW_PORT=$RGW_PORT" > "$D/ports"
   start_rgw
+  if [[ -n ${OWNER_PID:-} ]]; then start_watchdog "$OWNER_PID"; fi
   echo "endpoint=http://127.0.0.1:$RGW_PORT"
   echo "access_key=$access"
   echo "secret_key=$secret"
 }
 
-restart_rgw() {
+# Stops the server once OWNER is gone; exits by itself once DIR is removed by a normal stop. Detached, with no
+# inherited stdout, so whoever reads `start`'s output is not kept waiting.
+start_watchdog() {
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null && [[ -d $2 ]]; do sleep 2; done; [[ -d $2 ]] && exec bash "$3" stop "$2"' \
+    s3-watchdog "$1" "$D" "$(realpath "$0")" </dev/null >/dev/null 2>&1 &
+}
+
+rgw_conf() {
   [[ -f $C && -f $D/ports ]] || die "no server was started in $D"
   RGW_PORT=$(sed -n 's/^RGW_PORT=//p' "$D/ports")
-  kill_daemons "$D/run/client.rgw.a.pid"
-  start_rgw
 }
 
 stop() {
@@ -180,7 +188,9 @@ stop() {
 
 case "$CMD" in
   start) start ;;
-  restart-rgw) restart_rgw ;;
+  stop-rgw) rgw_conf; kill_daemons "$D/run/client.rgw.a.pid" ;;
+  start-rgw) rgw_conf; start_rgw ;;
+  restart-rgw) rgw_conf; kill_daemons "$D/run/client.rgw.a.pid"; start_rgw ;;
   stop) stop ;;
-  *) die "usage: $0 start|restart-rgw|stop [DIR]" ;;
+  *) die "usage: $0 start|stop|restart-rgw|stop-rgw|start-rgw [DIR]" ;;
 esac

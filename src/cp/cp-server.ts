@@ -29,6 +29,10 @@ import { createOperatorSessions, type OperatorSessions } from './http/operator-s
 import { createCertRenewal } from './tunnel/cert-renewal.js';
 import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
 import { loadTicketKeys, rotateTicketKeys, TICKET_KEY_PERIOD_MS } from './tls-tickets.js';
+import type { Bucket, BucketLocation } from '../transport/bucket/bucket.js';
+import { openS3Bucket } from '../transport/bucket/open-s3-bucket.js';
+import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
+import type { BucketScanner } from './jobs/bucket-scanner.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -59,6 +63,12 @@ export interface ControlPlaneOptions {
   authLimit?: Partial<AuthLimitOptions>;
   /** Lifetime of the client certificates the CP issues and renews (default 365 days). */
   hostCertTtlMs?: number;
+  /** The jobs bucket (`--bucket s3://…`): hosts that use it are dispatched to and heard through it (SPEC §3.2). */
+  bucket?: BucketLocation;
+  /** An already open bucket to use instead of opening `bucket` (tests, embedded use); its prefix is `bucket.prefix` or ''. */
+  bucketStore?: Bucket;
+  /** Time between two scans of the bucket (default 5 s). */
+  bucketScanMs?: number;
 }
 
 /** A running control plane. */
@@ -71,6 +81,8 @@ export interface ControlPlane {
   authFailures(): AuthFailureSnapshot;
   /** Live operator connections (streams, long polls) across all tokens (for tests and `/metrics`). */
   operatorConnections(): number;
+  /** The bucket scanner when a bucket is configured (for tests and `/metrics`). */
+  bucketScanner(): BucketScanner | undefined;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -81,6 +93,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   let stopAll: (() => Promise<void>) | undefined;
   const authFailures = createAuthFailures(options.authLimit ?? {}, { log: log.child({ component: 'auth' }), now });
   let liveSessions: OperatorSessions | undefined;
+  let jobs: JobsMode | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -99,6 +112,14 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         throw err;
       }
       store = st;
+      let bucket: Bucket | undefined;
+      try {
+        bucket = options.bucketStore ?? (options.bucket ? await openS3Bucket(options.bucket) : undefined);
+      } catch (err) {
+        st.close();
+        lock.release();
+        throw err;
+      }
       const adminToken = ensureAdminToken(st, now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
@@ -125,6 +146,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         onCommitted: (r) => {
           for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
           for (const run of r.runs) stream.publish('run', run.cursor, run.run);
+          for (const run of r.runs) jobs?.route.onRunChanged(run.run);
           for (const runId of r.touchedRuns) waiters.notify(runId);
           for (const run of r.runs) orch.engine?.onRunChanged(run.run);
           if (r.findings.length > 0) orch.triggers?.onFindings(r.findings.map((f) => f.finding));
@@ -149,10 +171,26 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
       });
+      const publishHost = (hostname: string): void => {
+        const row = st.hosts.get(hostname);
+        if (!row) return;
+        const view = liveness.view(row, now());
+        stream.publish('host', st.feed.append(now(), 'host', view), view);
+      };
+      jobs = bucket && createJobsMode({
+        bucket, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, scanMs: options.bucketScanMs, now, log,
+        onRegistered: (hostname) => {
+          log.info({ host: hostname, via: 'bucket' }, 'host registered');
+          publishHost(hostname);
+        },
+      });
+      // The tunnel first: `auto` prefers it while it is up, and falls back to the bucket when it is not.
+      const routes = jobs ? [tunnels.route, jobs.route] : [tunnels.route];
       const dispatcher = createDispatcher({
-        store: st, routes: [tunnels.route], now, log, resolveDefinition,
+        store: st, routes, now, log, resolveDefinition,
         publishRun: (run, cursor) => {
           stream.publish('run', cursor, run);
+          jobs?.route.onRunChanged(run);
           waiters.notify(run.run_id);
           orch.engine?.onRunChanged(run);
         },
@@ -168,7 +206,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
         offlineAfterMs: 12 * intervalMs,
         // The fleet comes back at the reconnect pace (cp serve --reconnect-rate) plus a couple of heartbeats.
-        canReach: (host) => tunnels.route.canReach(host),
+        canReach: (host) => routes.some((r) => r.canReach(host)),
         resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.count() / (options.reconnectRatePerS ?? 150)) * 1000)),
       });
       const triggers = createTriggers({
@@ -228,6 +266,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       dispatcher.start();
       engine.start();
       triggers.start();
+      jobs?.start();
       const feedPruner = setInterval(() => {
         try {
           st.feed.prune(now() - 7 * 86_400_000);
@@ -236,7 +275,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         }
       }, 3_600_000);
       feedPruner.unref();
-      log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken) }, 'control plane listening');
+      log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken), bucket: bucket?.description }, 'control plane listening');
 
       stopAll = async () => {
         clearInterval(feedPruner);
@@ -254,6 +293,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         sessions.stop();
         await closed;
         await engine.idle();
+        await jobs?.stop();
+        jobs = undefined;
         ingest.flush();
         liveness.stop();
         st.close();
@@ -271,5 +312,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     },
     authFailures: () => authFailures.snapshot(),
     operatorConnections: () => liveSessions?.count() ?? 0,
+    bucketScanner: () => jobs?.scanner,
   };
 }

@@ -25,6 +25,12 @@ export function runTimeoutMs(requested: number | undefined, definition: string |
   return 300_000;
 }
 
+/** A route that can say why it cannot reach a host (the dispatcher's refusal names it). */
+export type ExplainedRoute = DispatchRoute & { whyNot?(hostname: string): string | undefined };
+
+/** The route name a run records: `tunnel` or `jobs`. */
+const routeName = (route: DispatchRoute): 'tunnel' | 'jobs' => (route.name === 'jobs' ? 'jobs' : 'tunnel');
+
 // How long past its timeout the CP waits for a host's own run_end before it ends the run itself.
 const TIMEOUT_GRACE_MS = 30_000;
 
@@ -34,7 +40,8 @@ const TIMEOUT_GRACE_MS = 30_000;
  */
 export function createDispatcher(deps: {
   store: Store;
-  routes: readonly DispatchRoute[];
+  /** In order of preference (`auto` takes the first that reaches the host): the tunnel, then the jobs bucket. */
+  routes: readonly ExplainedRoute[];
   now: () => number;
   log: Logger;
   publishRun: (run: RunView, cursor: number) => void;
@@ -67,14 +74,18 @@ export function createDispatcher(deps: {
   /** The routes a dispatch mode may use; throws when the CP has none of them. */
   const routesFor = (mode: RunSpec['dispatch']): readonly DispatchRoute[] => {
     const candidates = mode === 'auto' ? deps.routes : deps.routes.filter((r) => r.name === mode);
-    if (candidates.length === 0) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', `the ${mode} transport is not configured on this CP`);
+    if (candidates.length === 0) {
+      throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', mode === 'jobs' ? 'no bucket configured on this CP (cp serve --bucket)' : `the ${mode} transport is not configured on this CP`);
+    }
     return candidates;
   };
-  const unreachable = (hostname: string, candidates: readonly DispatchRoute[]): string => {
-    const tried = candidates.map((r) => r.name).join(', ');
-    return `${hostname} is not reachable over ${tried} (no tunnel connected${deps.routes.some((r) => r.name === 'jobs') ? '' : ', no jobs bucket configured'})`;
+  // Each route tried says why it cannot; `auto` on a CP without a bucket says that too.
+  const unreachable = (hostname: string, candidates: readonly ExplainedRoute[]): string => {
+    const why = candidates.map((r) => r.whyNot?.(hostname) ?? (r.name === 'tunnel' ? 'no tunnel connected' : `not reachable over ${r.name}`));
+    if (candidates.length === deps.routes.length && !deps.routes.some((r) => r.name === 'jobs')) why.push('no bucket configured on this CP');
+    return `${hostname} is not reachable: ${why.join('; ')}`;
   };
-  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): DispatchRoute => {
+  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): ExplainedRoute => {
     const candidates = routesFor(mode);
     const route = candidates.find((r) => r.canReach(hostname));
     if (!route) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', unreachable(hostname, candidates));
@@ -98,7 +109,7 @@ export function createDispatcher(deps: {
       const run = deps.store.transaction(() => {
         deps.store.runs.insert({
           run_id: envelope.run_id, host: req.host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
-          status: 'dispatched', created_at: now, timeout_ms: runTimeoutMs(req.timeout_ms, definition), created_by: by.name,
+          status: 'dispatched', created_at: now, timeout_ms: runTimeoutMs(req.timeout_ms, definition), created_by: by.name, route: routeName(route),
         });
         deps.store.audit.record(now, by, 'run.dispatch', envelope.run_id, { host: req.host, agent: req.agent, route: route.name, ...definitionAudit(origin, by) });
         return changed(envelope.run_id) as RunView;
@@ -128,7 +139,7 @@ export function createDispatcher(deps: {
         const run: NewRun = {
           run_id: runIds[i] as string, host, agent: req.agent, prompt: req.prompt, inputs: req.inputs,
           status: route ? 'dispatched' : 'failed', created_at: now, timeout_ms: timeoutMs, created_by: by.name,
-          ...(!route && { ended_at: now, error: unreachable(host, candidates) }),
+          ...(route ? { route: routeName(route) } : { ended_at: now, error: unreachable(host, candidates) }),
         };
         return { run, route };
       });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { HostState, HostView } from '../protocol/api.js';
-import type { HostRow, HostsRepo } from './store/hosts.js';
+import type { HostRow, HostsRepo, HostTransport } from './store/hosts.js';
 import type { AlongsideWrite } from './ingest-queue.js';
 import { createBackoff, type StoreHealth } from './store/store-health.js';
 
@@ -24,6 +24,24 @@ interface LiveEntry {
   dirty: boolean;
   connected: boolean;
   state: HostState;
+  /** `tunnel`, `jobs` or `auto`, as last written to the hosts row. */
+  transport: string;
+  /** The host's bucket poll and heartbeat intervals when it uses the bucket; null for a tunnel-only host. */
+  bucket: { pollMs: number; intervalMs: number } | null;
+}
+
+/** What the jobs route asks of a host's liveness: does it use the bucket, and how long has it been silent (in its own intervals). */
+export interface HostStanding {
+  usesBucket: boolean;
+  connected: boolean;
+  lastHeard: number | null;
+  intervalMs: number;
+  state: HostState;
+}
+
+/** The bucket intervals a row holds, when its transport uses the bucket. */
+function bucketOf(row: Pick<HostRow, 'transport' | 'poll_ms' | 'bucket_interval_ms'>): LiveEntry['bucket'] {
+  return row.transport !== 'tunnel' && row.poll_ms !== null && row.bucket_interval_ms !== null ? { pollMs: row.poll_ms, intervalMs: row.bucket_interval_ms } : null;
 }
 
 /**
@@ -67,22 +85,31 @@ export function createLiveness(deps: {
     if (!deps.health?.failed(err, where)) throw err;
   };
 
+  // A host's liveness is judged by its own interval: the tunnel's heartbeat while its tunnel is up, else its bucket
+  // heartbeats' (SPEC §2.3).
+  const intervalOf = (connected: boolean, bucket: LiveEntry['bucket']): number => (connected || !bucket ? deps.intervalMs : bucket.intervalMs);
+  const entryInterval = (e: LiveEntry): number => intervalOf(e.connected, e.bucket);
+
   const view = (row: HostRow, now: number): HostView => {
     const entry = live.get(row.hostname);
     const lastHeard = entry ? entry.lastHeard : row.last_heartbeat;
+    const connected = entry?.connected ?? false;
+    const bucket = entry ? entry.bucket : bucketOf(row);
+    const intervalMs = intervalOf(connected, bucket);
+    const state = hostState(lastHeard, intervalMs, now);
     return {
       hostname: row.hostname,
-      state: hostState(lastHeard, deps.intervalMs, now),
+      state,
       last_heartbeat: lastHeard,
       heartbeat_seq: entry ? entry.seq : row.heartbeat_seq,
       version: row.version,
       os: row.os,
       arch: row.arch,
-      transport: row.transport,
-      path: entry?.connected ? 'tunnel' : null,
-      poll_ms: null,
-      heartbeat_interval_ms: deps.intervalMs,
-      connected: entry?.connected ?? false,
+      transport: entry?.transport ?? row.transport,
+      path: connected ? 'tunnel' : bucket && state !== 'offline' ? 'jobs' : null,
+      poll_ms: bucket?.pollMs ?? null,
+      heartbeat_interval_ms: intervalMs,
+      connected,
       labels: row.labels,
       running: entry ? entry.running : row.running,
       spool_depth: entry ? entry.spoolDepth : row.spool_depth,
@@ -165,7 +192,7 @@ export function createLiveness(deps: {
         updates.push({ hostname, lastHeartbeat: e.lastHeard, seq: e.seq, running: e.running, spoolDepth: e.spoolDepth });
         flushing.push(e);
       }
-      const state = hostState(e.lastHeard, deps.intervalMs, now);
+      const state = hostState(e.lastHeard, entryInterval(e), now);
       if (state !== e.state) {
         e.state = state;
         announce(hostname);
@@ -192,29 +219,58 @@ export function createLiveness(deps: {
       const now = deps.now();
       for (const row of deps.hosts.list()) {
         if (row.last_heartbeat === null) continue;
+        const bucket = bucketOf(row);
         live.set(row.hostname, {
           lastHeard: row.last_heartbeat, seq: row.heartbeat_seq ?? 0, running: row.running, spoolDepth: row.spool_depth,
-          dirty: false, connected: false, state: hostState(row.last_heartbeat, deps.intervalMs, now),
+          dirty: false, connected: false, state: hostState(row.last_heartbeat, intervalOf(false, bucket), now), transport: row.transport, bucket,
         });
       }
     },
-    /** A host was heard (heartbeat, hello); returns to online at once. */
-    heard(hostname: string, h: { seq?: number; running?: number; spoolDepth?: number }): void {
+    /**
+     * A host was heard (heartbeat, hello); returns to online at once. `at` is when it spoke, when that is not now (a
+     * bucket heartbeat read after a CP restart: the time it was written, never later than now).
+     */
+    heard(hostname: string, h: { seq?: number; running?: number; spoolDepth?: number; at?: number }): void {
       const now = deps.now();
+      const at = Math.min(now, h.at ?? now);
       let e = live.get(hostname);
       if (!e) {
-        e = { lastHeard: now, seq: 0, running: 0, spoolDepth: 0, dirty: true, connected: false, state: 'offline' };
+        const row = deps.hosts.get(hostname);
+        e = { lastHeard: at, seq: 0, running: 0, spoolDepth: 0, dirty: true, connected: false, state: 'offline', transport: row?.transport ?? 'tunnel', bucket: row ? bucketOf(row) : null };
         live.set(hostname, e);
       }
-      e.lastHeard = now;
+      e.lastHeard = Math.max(e.lastHeard, at);
       if (h.seq !== undefined) e.seq = h.seq;
       if (h.running !== undefined) e.running = h.running;
       if (h.spoolDepth !== undefined) e.spoolDepth = h.spoolDepth;
       e.dirty = true;
-      if (e.state !== 'online') {
-        e.state = 'online';
+      const state = hostState(e.lastHeard, entryInterval(e), now);
+      if (e.state !== state) {
+        e.state = state;
         announce(hostname);
       }
+    },
+    /**
+     * Records how a host reaches the CP (its tunnel hello; its bucket heartbeats): kept in memory for liveness and the
+     * jobs route, written to the hosts row only when it changed (so it survives a restart). Call after `heard`.
+     */
+    setTransport(hostname: string, t: HostTransport): void {
+      const e = live.get(hostname);
+      if (!e) return;
+      const bucket = t.transport !== 'tunnel' && t.pollMs !== null && t.intervalMs !== null ? { pollMs: t.pollMs, intervalMs: t.intervalMs } : null;
+      if (e.transport === t.transport && e.bucket?.pollMs === bucket?.pollMs && e.bucket?.intervalMs === bucket?.intervalMs) return;
+      deps.hosts.setTransport(hostname, t);
+      e.transport = t.transport;
+      e.bucket = bucket;
+      e.state = hostState(e.lastHeard, entryInterval(e), deps.now());
+      announce(hostname);
+    },
+    /** Whether a host uses the bucket, and its silence measured in its own interval (the jobs route's test). */
+    standing(hostname: string): HostStanding | undefined {
+      const e = live.get(hostname);
+      if (!e) return undefined;
+      const intervalMs = entryInterval(e);
+      return { usesBucket: e.bucket !== null || e.transport === 'jobs', connected: e.connected, lastHeard: e.lastHeard, intervalMs, state: hostState(e.lastHeard, intervalMs, deps.now()) };
     },
     /** Marks a tunnel up or down for the host. */
     setConnected(hostname: string, connected: boolean): void {

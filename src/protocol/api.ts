@@ -166,6 +166,8 @@ export const runViewSchema = z.object({
   findings: z.number(),
   events: z.number(),
   created_by: z.string(),
+  /** The route the run was dispatched by: `tunnel`, `jobs` (the bucket: `dispatched` means queued there); null for ticks. */
+  route: z.enum(['tunnel', 'jobs']).nullable().default(null),
 });
 /** A run record. */
 export type RunView = z.infer<typeof runViewSchema>;

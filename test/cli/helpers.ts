@@ -63,7 +63,7 @@ export function host(over: Partial<HostView> = {}): HostView {
 export function runView(over: Partial<RunView> = {}): RunView {
   return {
     run_id: 'r_01JD0000000000000000000000', host: 'web-01', agent: 'edr', prompt: '', status: 'dispatched', created_at: NOW,
-    started_at: null, ended_at: null, timeout_ms: 300_000, error: null, findings: 0, events: 0, created_by: 'admin', ...over,
+    started_at: null, ended_at: null, timeout_ms: 300_000, error: null, findings: 0, events: 0, created_by: 'admin', route: null, ...over,
   };
 }
 

@@ -113,7 +113,7 @@ describe('fan-out dispatch', () => {
     expect(body).toMatchObject({ dispatched: 1, failed: 1 });
     const asleep = body.runs.find((r) => r.host === 'asleep') as RunView;
     expect(asleep.status).toBe('failed');
-    expect(asleep.error).toMatch(/asleep is not reachable over tunnel \(no tunnel connected/);
+    expect(asleep.error).toMatch(/asleep is not reachable: no tunnel connected/);
     expect(asleep.ended_at).not.toBeNull();
     expect((await h.admin.getRun(asleep.run_id)).status).toBe('failed');
     await (tunnels.get('web-01') as TestSocket).nextOfType('dispatch');

@@ -23,6 +23,21 @@ export interface HostRow {
   cert_not_after: number | null;
   /** The serial a renewal replaced, accepted until the new certificate is first used; null otherwise. */
   cert_serial_prev: string | null;
+  /** The host's public key (SPKI DER, base64): it verifies what the host writes to the jobs bucket. */
+  public_key: string | null;
+  /** The key a renewal replaced, kept so objects written before the renewal still verify. */
+  public_key_prev: string | null;
+  /** Bucket poll interval (ms) of a host that uses the bucket; null otherwise. */
+  poll_ms: number | null;
+  /** Interval (ms) between its bucket heartbeats; null for a tunnel-only host. */
+  bucket_interval_ms: number | null;
+}
+
+/** How a host reaches the CP, as its heartbeats or hello say: `tunnel`, `jobs` or `auto`, and its bucket intervals. */
+export interface HostTransport {
+  transport: string;
+  pollMs: number | null;
+  intervalMs: number | null;
 }
 
 /** What a heartbeat flush writes for one host. */
@@ -48,15 +63,19 @@ export function createHostsRepo(db: Db) {
     'INSERT INTO host_label_overrides (hostname, key, value) VALUES (?, ?, ?) ON CONFLICT (hostname, key) DO UPDATE SET value = excluded.value',
   );
   const insert = db.prepare(
-    `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at, cert_issued_at, cert_not_after)
-     VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after)`,
+    `INSERT INTO hosts (hostname, cert_serial, credential_id, credential_hash, os, arch, version, labels, registered_at, cert_issued_at, cert_not_after, public_key, transport)
+     VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after, @public_key, @transport)`,
   );
   // Compare-and-set: only a live host still presenting `from` (its current or just-replaced serial) is renewed.
   const renew = db.prepare(
-    `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after
+    `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after,
+       public_key_prev = CASE WHEN @public_key IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
+       public_key = coalesce(@public_key, public_key)
      WHERE id = @id AND revoked_at IS NULL AND (cert_serial = @from OR cert_serial_prev = @from)`,
   );
   const settle = db.prepare('UPDATE hosts SET cert_serial_prev = NULL WHERE id = ? AND cert_serial = ? AND cert_serial_prev IS NOT NULL');
+  const backfillKey = db.prepare('UPDATE hosts SET public_key = ? WHERE id = ? AND public_key IS NULL');
+  const setTransport = db.prepare('UPDATE hosts SET transport = ?, poll_ms = ?, bucket_interval_ms = ? WHERE hostname = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
   const heartbeat = db.prepare(
@@ -66,7 +85,13 @@ export function createHostsRepo(db: Db) {
     for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
   });
 
+  // Bumped by every change to who holds which key (a new host, a renewal, a backfill, a revocation): readers that
+  // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves.
+  let keysGeneration = 0;
+
   return {
+    /** Moves whenever a host's keys may have changed (insert, renewal, backfill, revocation). */
+    keysGeneration: (): number => keysGeneration,
     /** The live (not revoked) host with this name. */
     get(hostname: string): HostRow | undefined {
       const raw = byName.get(hostname);
@@ -95,16 +120,27 @@ export function createHostsRepo(db: Db) {
     /** Binds a hostname to a new identity; throws on a live duplicate (unique index). */
     insert(
       row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>
-        & Partial<Pick<HostRow, 'cert_issued_at' | 'cert_not_after'>>,
+        & Partial<Pick<HostRow, 'cert_issued_at' | 'cert_not_after' | 'public_key' | 'transport'>>,
     ): void {
-      insert.run({ cert_issued_at: null, cert_not_after: null, ...row, labels: JSON.stringify(row.labels) });
+      keysGeneration++;
+      insert.run({ cert_issued_at: null, cert_not_after: null, public_key: null, transport: 'tunnel', ...row, labels: JSON.stringify(row.labels) });
+    },
+    /** Stores the key of a host registered before keys were kept (read from its tunnel's certificate); only when none is stored. */
+    backfillPublicKey(id: number, publicKey: string): boolean {
+      keysGeneration++;
+      return backfillKey.run(publicKey, id).changes > 0;
+    },
+    /** Records how a host reaches the CP (its bucket heartbeats, its tunnel hello). */
+    setTransport(hostname: string, t: HostTransport): void {
+      setTransport.run(t.transport, t.pollMs, t.intervalMs, hostname);
     },
     /**
      * Binds a renewed certificate to a live host whose tunnel authenticated with serial `from`; the replaced serial
      * stays accepted until `settleRenewal`. False when the host was revoked or renewed from elsewhere meanwhile.
      */
-    renewCert(id: number, from: string, cert: { serial: string; issuedAt: number; notAfter: number }): boolean {
-      return renew.run({ id, from, serial: cert.serial, issued_at: cert.issuedAt, not_after: cert.notAfter }).changes > 0;
+    renewCert(id: number, from: string, cert: { serial: string; issuedAt: number; notAfter: number; publicKey?: string }): boolean {
+      keysGeneration++;
+      return renew.run({ id, from, serial: cert.serial, issued_at: cert.issuedAt, not_after: cert.notAfter, public_key: cert.publicKey ?? null }).changes > 0;
     },
     /** The renewed certificate `serial` was used: the one it replaced is no longer accepted. */
     settleRenewal(id: number, serial: string): void {
@@ -112,6 +148,7 @@ export function createHostsRepo(db: Db) {
     },
     /** Revokes the live identity of a hostname; false when there was none. */
     revoke(hostname: string, at: number): boolean {
+      keysGeneration++;
       return revoke.run(at, hostname).changes > 0;
     },
     /** Updates what a daimon reports about itself at connect. */

@@ -19,6 +19,8 @@ export interface NewRun {
   /** Set for a run created already ended (a fan-out host no route could reach). */
   ended_at?: number;
   error?: string;
+  /** The route it was dispatched by (`tunnel`, `jobs`); absent for a run that reached no host. */
+  route?: 'tunnel' | 'jobs';
 }
 
 type RunRow = Omit<RunView, never> & { inputs: string };
@@ -27,8 +29,8 @@ const toView = ({ inputs: _inputs, ...view }: RunRow): RunView => view;
 /** Run records and their transcripts. */
 export function createRunsRepo(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error)
-     VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by, @ended_at, @error)`,
+    `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error, route)
+     VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by, @ended_at, @error, @route)`,
   );
   const get = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
   const listAll = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
@@ -49,14 +51,14 @@ export function createRunsRepo(db: Db) {
 
   return {
     insert(run: NewRun): void {
-      insert.run({ ...run, inputs: JSON.stringify(run.inputs), ended_at: run.ended_at ?? null, error: run.error ?? null });
+      insert.run({ ...run, inputs: JSON.stringify(run.inputs), ended_at: run.ended_at ?? null, error: run.error ?? null, route: run.route ?? null });
     },
     /** The view of a run just inserted, without reading it back. */
     viewOf(run: NewRun): RunView {
       return {
         run_id: run.run_id, host: run.host, agent: run.agent, prompt: run.prompt, status: run.status, created_at: run.created_at,
         started_at: null, ended_at: run.ended_at ?? null, timeout_ms: run.timeout_ms, error: run.error ?? null, findings: 0, events: 0,
-        created_by: run.created_by,
+        created_by: run.created_by, route: run.route ?? null,
       };
     },
     get(runId: string): RunView | undefined {

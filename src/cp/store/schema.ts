@@ -233,3 +233,17 @@ ALTER TABLE hosts ADD COLUMN cert_not_after INTEGER;
 ALTER TABLE hosts ADD COLUMN cert_serial_prev TEXT;
 UPDATE hosts SET cert_issued_at = registered_at, cert_not_after = registered_at + 365 * 86400000;
 `;
+
+/**
+ * Version 5 (issue 14, jobs mode): a host's public keys, to verify what it writes to the bucket (SPKI DER, base64;
+ * `public_key_prev` is the key a renewal replaced, kept so objects in flight still verify); its bucket poll and
+ * heartbeat intervals (from its bucket heartbeats or its tunnel hello), so liveness survives a CP restart; and the
+ * route each run was dispatched by (`tunnel` or `jobs`; null for ticks and runs that reached no host).
+ */
+export const SCHEMA_V5 = `
+ALTER TABLE hosts ADD COLUMN public_key TEXT;
+ALTER TABLE hosts ADD COLUMN public_key_prev TEXT;
+ALTER TABLE hosts ADD COLUMN poll_ms INTEGER;
+ALTER TABLE hosts ADD COLUMN bucket_interval_ms INTEGER;
+ALTER TABLE runs ADD COLUMN route TEXT;
+`;

@@ -47,8 +47,11 @@ export function createCertRenewal(deps: {
     async renew(host, serial, csrPem) {
       const hostname = host.hostname;
       let names: string[];
+      let publicKey: string;
       try {
-        names = parseAndVerifyCsr(csrPem).commonNames;
+        const csr = parseAndVerifyCsr(csrPem);
+        names = csr.commonNames;
+        publicKey = csr.spkiDer.toString('base64');
       } catch (err) {
         const detail = err instanceof OkesuError ? err.message : 'the CSR cannot be read';
         deps.log.warn({ host: hostname, reason: detail }, 'certificate renewal refused');
@@ -63,7 +66,7 @@ export function createCertRenewal(deps: {
         const cert = await signHostCsr(deps.ca, csrPem, hostname, { validityMs: deps.ttlMs });
         const at = deps.now();
         const renewed = deps.store.transaction(() => {
-          const ok = deps.store.hosts.renewCert(host.id, serial, { serial: cert.serial, issuedAt: cert.notAfter - deps.ttlMs, notAfter: cert.notAfter });
+          const ok = deps.store.hosts.renewCert(host.id, serial, { serial: cert.serial, issuedAt: cert.notAfter - deps.ttlMs, notAfter: cert.notAfter, publicKey });
           if (ok) deps.store.audit.record(at, { name: `host:${hostname}`, role: 'host' }, 'host.renew_cert', hostname, { serial: cert.serial, previous: serial, not_after: cert.notAfter });
           return ok;
         });

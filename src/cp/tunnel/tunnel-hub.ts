@@ -143,6 +143,10 @@ export function createTunnelHub(deps: {
         // A reconnect usually brings the same facts: skip the write (and its fsync) then.
         if (!sameFacts(t.host, facts)) deps.hosts.updateFacts(t.host.id, facts);
         deps.liveness.heard(hostname, { running: frame.running.length, spoolDepth: frame.spool_depth });
+        // A daimon that also polls a bucket says so: the CP may dispatch through the bucket while this tunnel is down.
+        deps.liveness.setTransport(hostname, frame.bucket
+          ? { transport: 'auto', pollMs: frame.bucket.poll_ms, intervalMs: frame.bucket.interval_ms }
+          : { transport: 'tunnel', pollMs: null, intervalMs: null });
         deps.events.onHello(hostname, frame.running);
         return;
       }
@@ -239,6 +243,17 @@ export function createTunnelHub(deps: {
     deps.log.info({ host: hostname, replaced: Boolean(previous), serial, resumed }, 'tunnel up');
   };
 
+  // Hosts registered before keys were kept: their key is read from the certificate their tunnel proved, so what they
+  // write to a bucket later verifies.
+  const backfillKey = (host: HostRow, socket: TLSSocket): void => {
+    try {
+      const spki = socket.getPeerX509Certificate()?.publicKey.export({ type: 'spki', format: 'der' });
+      if (spki && deps.hosts.backfillPublicKey(host.id, spki.toString('base64'))) deps.log.info({ host: host.hostname }, 'host public key recorded from its certificate');
+    } catch (err) {
+      deps.log.warn({ err, host: host.hostname }, 'could not record the host public key from its certificate');
+    }
+  };
+
   const route: DispatchRoute = {
     name: 'tunnel',
     canReach: (hostname) => tunnels.get(hostname)?.ws.readyState === 1,
@@ -269,6 +284,7 @@ export function createTunnelHub(deps: {
         return;
       }
       const resumed = (req.socket as TLSSocket).isSessionReused();
+      if (host.public_key === null) backfillKey(host, req.socket as TLSSocket);
       wss.handleUpgrade(req, socket, head, (ws) => attach(ws, host, serial, resumed));
     },
     /** Closes the tunnel of a removed host at once. */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { OkesuError } from '../../errors.js';
 import type { Bucket, BucketEntry, BucketObject, BucketPage, TooLarge } from './bucket.js';
 
-interface Stored {
+/** One object of the fake. */
+export interface StoredObject {
   body: Buffer;
   etag: string;
   lastModified: number;
@@ -10,7 +11,7 @@ interface Stored {
 
 /** The in-process fake's extras for tests: its objects by key, to inspect or tamper with directly. */
 export interface MemoryBucket extends Bucket {
-  readonly objects: Map<string, Stored>;
+  readonly objects: Map<string, StoredObject>;
 }
 
 /**
@@ -20,7 +21,7 @@ export interface MemoryBucket extends Bucket {
  * run against radosgw (test/support/s3.ts), which is the real thing.
  */
 export function createMemoryBucket(name = 'memory'): MemoryBucket {
-  const objects = new Map<string, Stored>();
+  const objects = new Map<string, StoredObject>();
   const counts: Record<string, number> = {};
   const count = (op: string): void => {
     counts[op] = (counts[op] ?? 0) + 1;
@@ -62,7 +63,7 @@ export function createMemoryBucket(name = 'memory'): MemoryBucket {
       const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0)).sort(compareKeys);
       const page = keys.slice(0, maxKeys);
       const entries: BucketEntry[] = page.map((key) => {
-        const o = objects.get(key) as Stored;
+        const o = objects.get(key) as StoredObject;
         return { key, size: o.body.length, etag: o.etag, lastModified: o.lastModified };
       });
       const last = page.at(-1);

@@ -47,7 +47,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
     // reject the newer checksum headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { requestTimeout: timeout, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
+    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
   });
   const bucket = location.bucket;
   const counts: Record<string, number> = {};
@@ -74,7 +74,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
 
   async function put(op: 'put' | 'putIfAbsent', key: string, body: Buffer | string, ifNoneMatch: boolean): Promise<'created' | 'exists'> {
     try {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }));
       return 'created';
     } catch (err) {
       // 412: the key exists. 409 ConditionalRequestConflict: a concurrent conditional write to the same key won.

@@ -26,7 +26,7 @@ export function host(hostname: string, over: Partial<HostView> = {}): HostView {
 export function run(id: string, created_at: number, over: Partial<RunView> = {}): RunView {
   return {
     run_id: id, host: 'web-01', agent: 'proc-audit', prompt: '', status: 'running', created_at, started_at: null,
-    ended_at: null, timeout_ms: 60_000, error: null, findings: 0, events: 0, created_by: 'alice', ...over,
+    ended_at: null, timeout_ms: 60_000, error: null, findings: 0, events: 0, created_by: 'alice', route: null, ...over,
   };
 }
 

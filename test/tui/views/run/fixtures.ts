@@ -99,6 +99,7 @@ export function agentRun(n: number, over: Partial<RunView> = {}): RunView {
     findings: n % 3,
     events: 12,
     created_by: 'alice',
+    route: null,
     ...over,
   };
 }

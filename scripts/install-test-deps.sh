@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what `npm test` needs beyond Node when it is missing (Debian/Ubuntu, as root: CI and the dev machine).
+# Idempotent and quick when everything is there: one `command -v` per tool, and `apt-get update` only when something
+# has to be installed. The README's test command and .ci/run call it.
+set -euo pipefail
+
+# command → Debian package. Add later tools here (postgres, nats, haproxy, sshd, …), one line each.
+NEEDS=(
+  "tmux tmux"            # the console's end-to-end tests drive `okesu console` in tmux
+  "radosgw radosgw"      # the jobs transport's S3 tests run against a one-node Ceph (scripts/s3-server.sh)
+  "ceph-mon ceph-mon"
+  "ceph-osd ceph-osd"
+  "curl curl"            # scripts/s3-server.sh waits for radosgw with it
+)
+
+missing=()
+for need in "${NEEDS[@]}"; do
+  read -r cmd pkg <<<"$need"
+  command -v "$cmd" >/dev/null || missing+=("$pkg")
+done
+[[ ${#missing[@]} == 0 ]] && exit 0
+
+echo "install-test-deps: installing ${missing[*]}" >&2
+SUDO=()
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-test-deps: run as root, or install: apt-get install -y ${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+command -v apt-get >/dev/null || { echo "install-test-deps: no apt-get here; install by hand: ${missing[*]}" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,81 @@
+import { heartbeatBodySchema, hostParty } from '../../protocol/bucket-objects.js';
+import { parseBucketKey } from '../../protocol/bucket-layout.js';
+import { describeIssues } from '../../protocol/event.js';
+import { readObject } from '../../transport/bucket/signed-object.js';
+import type { BucketEntry } from '../../transport/bucket/bucket.js';
+import type { HostTransport } from '../store/hosts.js';
+import type { HostKeys } from './host-keys.js';
+import { forEachPage, inTurns, readEntry, type ScanContext } from './scan-context.js';
+
+/** What a heartbeat scan tells liveness. */
+export interface HeartbeatSink {
+  heard(hostname: string, h: { seq?: number; running?: number; spoolDepth?: number; at?: number }): void;
+  setTransport(hostname: string, t: HostTransport): void;
+}
+
+/**
+ * Reads `hb/`: one small object per host that uses the bucket, overwritten at each heartbeat. Only entries whose ETag
+ * changed since the last scan are fetched. A heartbeat counts when it verifies as its host's and was issued after the
+ * last one accepted from that host; an older one (a replay of an earlier object) is ignored without a word. The first
+ * heartbeat of a host after a CP start counts from the time it was issued, so a host that died while the CP was down
+ * does not look alive.
+ */
+export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: HeartbeatSink }) {
+  const etags = new Map<string, string>();
+  const lastIssued = new Map<string, number>();
+
+  const accept = async (ctx: ScanContext, entry: BucketEntry): Promise<boolean> => {
+    const relative = ctx.layout.relative(entry.key) ?? entry.key;
+    const parsed = parseBucketKey(relative);
+    if (!parsed || parsed.kind !== 'heartbeat') {
+      await ctx.quarantine.move(entry.key, 'bad_key', 'not a key of the layout (hb/<host>)', entry.size);
+      return false;
+    }
+    const bytes = await readEntry(ctx, entry);
+    if (!bytes) return false;
+    const party = hostParty(parsed.host);
+    const now = ctx.now();
+    const read = readObject(bytes, {
+      key: relative, kind: 'heartbeat', to: 'cp', now,
+      from: (p) => p === party, keysOf: (p) => (p === party ? deps.hostKeys.keysOf(parsed.host) : undefined),
+    });
+    if (!read.ok) {
+      await ctx.quarantine.move(entry.key, 'unverified', read.reason, entry.size);
+      return false;
+    }
+    const body = read.object.lines.length === 1 ? heartbeatBodySchema.safeParse(read.object.lines[0]) : undefined;
+    if (!body?.success) {
+      await ctx.quarantine.move(entry.key, 'bad_body', body ? `bad heartbeat: ${describeIssues(body.error)}` : 'a heartbeat has one body line', entry.size);
+      return false;
+    }
+    const issued = read.object.header.issued_at;
+    const previous = lastIssued.get(parsed.host);
+    if (previous !== undefined && issued <= previous) return true;
+    lastIssued.set(parsed.host, issued);
+    const hb = body.data;
+    deps.liveness.heard(parsed.host, { seq: hb.seq, running: hb.running.length, spoolDepth: hb.spool_depth, at: previous === undefined ? issued : now });
+    deps.liveness.setTransport(parsed.host, { transport: hb.mode, pollMs: hb.poll_ms, intervalMs: hb.interval_ms });
+    return true;
+  };
+
+  return {
+    /** One pass over `hb/`; returns how many heartbeats were read. */
+    async scan(ctx: ScanContext): Promise<number> {
+      const seen = new Set<string>();
+      let read = 0;
+      await forEachPage(ctx, ctx.layout.heartbeats(), async (entries) => {
+        const changed = entries.filter((e) => {
+          seen.add(e.key);
+          return etags.get(e.key) !== e.etag;
+        });
+        read += changed.length;
+        await inTurns(changed, 16, async (entry) => {
+          if (await accept(ctx, entry)) etags.set(entry.key, entry.etag);
+          else etags.delete(entry.key);
+        });
+      });
+      for (const key of etags.keys()) if (!seen.has(key)) etags.delete(key);
+      return read;
+    },
+  };
+}
