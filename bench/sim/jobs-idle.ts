@@ -19,15 +19,17 @@ export interface IdleWindow {
   clientRequests: Record<string, number>;
   cp?: ProcSummary;
   rgw?: ProcSummary;
+  osd?: ProcSummary;
 }
 
 const requests = (c: JobsHostCounters): number => c.list + c.get + c.put + c.putIfAbsent;
 
-/** Lets the fleet idle for `windowMs`, sampling the CPU of the CP and radosgw (when given), and diffs the hosts' counters. */
-export async function measureIdle(fleet: JobsFleet, windowMs: number, pids: { cp?: number; rgw?: number }): Promise<IdleWindow> {
+/** Lets the fleet idle for `windowMs`, sampling the CPU of the CP, radosgw and the osd (when given), and diffs the hosts' counters. */
+export async function measureIdle(fleet: JobsFleet, windowMs: number, pids: { cp?: number; rgw?: number; osd?: number }): Promise<IdleWindow> {
   const a = await fleet.stats();
   const cp = pids.cp === undefined ? undefined : sampleProcess(pids.cp, 250);
   const rgw = pids.rgw === undefined ? undefined : sampleProcess(pids.rgw, 250);
+  const osd = pids.osd === undefined ? undefined : sampleProcess(pids.osd, 250);
   const t0 = performance.now();
   await sleep(windowMs);
   const b = await fleet.stats();
@@ -53,5 +55,6 @@ export async function measureIdle(fleet: JobsFleet, windowMs: number, pids: { cp
     maxRequestsPerPoll: maxPerPoll, requestsPerSecond: reqs / seconds, errors, clientRequests,
     ...(cp ? { cp: cp.stop() } : {}),
     ...(rgw ? { rgw: rgw.stop() } : {}),
+    ...(osd ? { osd: osd.stop() } : {}),
   };
 }
