@@ -90,11 +90,12 @@ async function start(msg: Extract<ToJobsChild, { type: 'start' }>): Promise<void
   send({ type: 'started', count: hosts.length });
 }
 
+const SEVS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
+
 /** Finding records as a busy agent emits them, serialised once (the host signs the lines as they are). */
 function findingLines(runId: string, firstSeq: number, count: number): string[] {
   const ts = Date.now();
   const lines: string[] = [];
-  if (firstSeq === 0) lines.push(JSON.stringify({ run_id: runId, seq: TICK_START_SEQ, event: { ts, agent: 'bench-edr', type: 'run_start', trigger: 'tick' } }));
   for (let seq = firstSeq; seq < firstSeq + count; seq++) {
     lines.push(
       `{"run_id":"${runId}","seq":${seq},"event":{"ts":${ts},"agent":"bench-edr","type":"finding","severity":"${SEVS[seq % SEVS.length]}",` +
@@ -104,7 +105,9 @@ function findingLines(runId: string, firstSeq: number, count: number): string[] 
   }
   return lines;
 }
-const SEVS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
+
+/** Each streaming host's tick run and its next seq. */
+const ticks = new Map<string, { runId: string; nextSeq: number }>();
 
 async function stream(msg: Extract<ToJobsChild, { type: 'stream' }>): Promise<void> {
   let objects = 0;
@@ -113,15 +116,21 @@ async function stream(msg: Extract<ToJobsChild, { type: 'stream' }>): Promise<vo
   let firstPutAt = 0;
   let lastPutAt = 0;
   await Promise.all(hosts.slice(0, msg.hosts).map(async (h) => {
-    // A tick run of the host's own: its findings need no dispatch.
-    const runId = newId('r');
-    for (let i = 0; i < msg.objects; i++) {
-      const lines = findingLines(runId, i * msg.recordsPerObject, msg.recordsPerObject);
+    // A tick run of the host's own: its findings need no dispatch. Its run_start goes first, alone, and the parent
+    // waits until the CP took it: the CP reads a host's objects concurrently, so findings in a later object could
+    // otherwise reach it before the run exists (and be refused).
+    let tick = ticks.get(h.hostname);
+    if (!tick) ticks.set(h.hostname, (tick = { runId: newId('r'), nextSeq: 0 }));
+    const t = tick;
+    const batches = msg.open
+      ? [[JSON.stringify({ run_id: t.runId, seq: TICK_START_SEQ, event: { ts: Date.now(), agent: 'bench-edr', type: 'run_start', trigger: 'tick' } })]]
+      : Array.from({ length: msg.objects }, () => findingLines(t.runId, (t.nextSeq += msg.recordsPerObject) - msg.recordsPerObject, msg.recordsPerObject));
+    for (const lines of batches) {
       firstPutAt ||= Date.now();
       try {
         await h.writeEvents(lines);
         objects++;
-        records += msg.recordsPerObject;
+        records += msg.open ? 0 : lines.length;
       } catch {
         errors++;
       }

@@ -76,8 +76,8 @@ export interface JobsFleet {
   /** Starts every host polling `location`. */
   start(location: BucketLocation, pollMs: number, heartbeatEvery: number): Promise<void>;
   stats(): Promise<JobsFleetStats>;
-  /** The first `hosts` hosts (spread over the children) write `objects` events objects each; returns the writers' totals. */
-  stream(hosts: number, objects: number, recordsPerObject: number): Promise<{ objects: number; records: number; firstPutAt: number; lastPutAt: number; errors: number }>;
+  /** The first `hosts` hosts (spread over the children) write `objects` events objects each (`open`: their tick's run_start only); returns the writers' totals. */
+  stream(hosts: number, objects: number, recordsPerObject: number, open?: boolean): Promise<{ objects: number; records: number; firstPutAt: number; lastPutAt: number; errors: number }>;
   close(): Promise<void>;
 }
 
@@ -140,9 +140,9 @@ export async function startJobsFleet(size: number, prefix: string, children: num
       for (const r of replies) for (const [op, n] of Object.entries(r.requests)) requests[op] = (requests[op] ?? 0) + n;
       return { hosts: new Map(replies.flatMap((r) => r.hosts.map((h) => [h.host, h.counters] as const))), claims: replies.flatMap((r) => r.claims), requests };
     },
-    async stream(hosts, objects, recordsPerObject) {
+    async stream(hosts, objects, recordsPerObject, open = false) {
       const replies = await Promise.all(kids.map((k, i) =>
-        k.ask({ type: 'stream', hosts: Math.max(0, Math.ceil((hosts - i) / kids.length)), objects, recordsPerObject }, 'streamed', 300_000)));
+        k.ask({ type: 'stream', hosts: Math.max(0, Math.ceil((hosts - i) / kids.length)), objects, recordsPerObject, open }, 'streamed', 300_000)));
       const starts = replies.map((r) => r.firstPutAt).filter((t) => t > 0);
       return {
         objects: replies.reduce((a, r) => a + r.objects, 0),

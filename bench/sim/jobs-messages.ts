@@ -13,8 +13,11 @@ export type ToJobsChild =
   | { type: 'start'; location: BucketLocation; pollMs: number; heartbeatEvery: number }
   /** Every host's counters, and the claims made since the last `stats`. */
   | { type: 'stats' }
-  /** The first `hosts` hosts of this child each write `objects` events objects of `recordsPerObject` findings, one PUT in flight per host. */
-  | { type: 'stream'; hosts: number; objects: number; recordsPerObject: number }
+  /**
+   * The first `hosts` hosts of this child each write `objects` events objects of `recordsPerObject` findings of a tick
+   * run of their own, one PUT in flight per host. `open` writes only each run's run_start instead (one object per host).
+   */
+  | { type: 'stream'; hosts: number; objects: number; recordsPerObject: number; open: boolean }
   | { type: 'close' };
 
 /** Child → parent. */

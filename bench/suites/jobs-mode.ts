@@ -5,7 +5,7 @@ import { sampleProcess } from '../lib/proc-sampler.js';
 import { createBucket, startS3Server, type S3Server } from '../lib/s3-server.js';
 import { round, waitUntil } from '../lib/stats.js';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
-import type { BucketLocation } from '../../src/transport/bucket/bucket.js';
+import type { Bucket, BucketLocation } from '../../src/transport/bucket/bucket.js';
 import type { ClaimTiming } from '../sim/jobs-host.js';
 import { startJobsFleet, type JobsFleet } from '../sim/jobs-fleet.js';
 import { benchCa, writeJobs } from '../sim/jobs-writer.js';
@@ -70,22 +70,20 @@ export const suite: BenchSuite = {
     let s3: S3Server | undefined;
     let cp: CpChild | undefined;
     let fleet: JobsFleet | undefined;
+    let probe: Bucket | undefined;
     try {
       s3 = await startS3Server(log);
       notes.push(`one radosgw (Ceph ${radosgwVersion()}, memstore, one node) started by the suite in ${round(s3.startSeconds, 1)} s and stopped at its end`);
       await createBucket(s3, BUCKET);
       const location: BucketLocation = { bucket: BUCKET, prefix: PREFIX, endpoint: s3.endpoint, region: 'us-east-1' };
       const layout = bucketLayout(PREFIX);
-      const lite = createLiteS3Bucket(location, s3);
-      try {
-        const ceiling = await measureS3Ceiling(lite, '');
-        figures.push(
-          { name: 'radosgw ceiling: LIST of an empty inbox (one client, 32 in flight)', value: round(ceiling.listPerSecond, 0), unit: 'requests/s' },
-          { name: 'radosgw ceiling: PUT of a 600 B heartbeat (one client, 32 in flight)', value: round(ceiling.putPerSecond, 0), unit: 'requests/s' },
-        );
-      } finally {
-        lite.close();
-      }
+      // The bench's own client: the store's ceiling, the sim-only jobs, and a look at what the CP has not consumed yet.
+      probe = createLiteS3Bucket(location, s3);
+      const ceiling = await measureS3Ceiling(probe, '');
+      figures.push(
+        { name: 'radosgw ceiling: LIST of an empty inbox (one client, 32 in flight)', value: round(ceiling.listPerSecond, 0), unit: 'requests/s' },
+        { name: 'radosgw ceiling: PUT of a 600 B heartbeat (one client, 32 in flight)', value: round(ceiling.putPerSecond, 0), unit: 'requests/s' },
+      );
       fleet = await startJobsFleet(n, 'jobs', CHILDREN, s3.env);
 
       let signJobs: ReturnType<typeof benchCa> | undefined;
@@ -130,12 +128,7 @@ export const suite: BenchSuite = {
           if (answer.runs.length !== hosts.length || answer.failed > 0) throw new Error(`the fan-out answered ${answer.runs.length} runs, ${answer.failed} failed; expected ${hosts.length}`);
           writtenAt = Date.now();
         } else {
-          const bucket = createLiteS3Bucket(location, s3 as S3Server);
-          try {
-            writtenAt = (await writeJobs(bucket, layout, (signJobs as ReturnType<typeof benchCa>).signer, hosts, AGENT, 120_000)).lastPutAt;
-          } finally {
-            bucket.close();
-          }
+          writtenAt = (await writeJobs(probe as Bucket, layout, (signJobs as ReturnType<typeof benchCa>).signer, hosts, AGENT, 120_000)).lastPutAt;
         }
         const claims: ClaimTiming[] = [];
         await waitUntil(`${hosts.length} claims`, async () => {
@@ -159,6 +152,9 @@ export const suite: BenchSuite = {
 
       // Events: `streamers` hosts write findings through the bucket, one PUT in flight each.
       log(`${streamers} hosts writing ${streamObjects} events objects of ${recordsPerObject} findings each`);
+      await fleet.stream(streamers, 1, 0, true);
+      const p = probe;
+      if (c) await waitUntil('the CP took every tick run_start', async () => (await p.list(layout.outbox(), { maxKeys: 1 })).entries.length === 0, 30_000, 100);
       const before = c ? (await c.admin.findingsSummary()).total : 0;
       const cpu = c ? sampleProcess(c.pid, 250) : undefined;
       const w = await fleet.stream(streamers, streamObjects, recordsPerObject);
@@ -166,7 +162,16 @@ export const suite: BenchSuite = {
       figures.push({ name: `events written into the bucket (${streamers} hosts, ${recordsPerObject} records per object, one PUT in flight each)`, value: round(w.records / ((w.lastPutAt - w.firstPutAt) / 1000), 0), unit: 'records/s' });
       if (c && cpu) {
         const admin = c.admin;
-        const storedAt = await waitUntil(`${w.records} findings stored`, async () => ((await admin.findingsSummary()).total - before >= w.records ? Date.now() : 0), 120_000, 100);
+        let stored = 0;
+        let progressAt = Date.now();
+        const storedAt = await waitUntil(`${w.records} findings stored`, async () => {
+          const now = (await admin.findingsSummary()).total - before;
+          if (now > stored) [stored, progressAt] = [now, Date.now()];
+          else if (Date.now() - progressAt > 20_000) throw new Error(`no finding stored for 20 s (${stored} of ${w.records}); CP log: ${c.stderr().slice(-1500)}`);
+          return now >= w.records ? Date.now() : 0;
+        }, 60_000, 100).catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; CP log: ${c.stderr().slice(-1500)}`);
+        });
         const proc = cpu.stop();
         figures.push(
           { name: `events from ${streamers} hosts through the bucket into the CP's store (scan ${PACE.scanMs / 1000} s)`, value: round(w.records / ((storedAt - w.firstPutAt) / 1000), 0), unit: 'records/s' },
@@ -176,6 +181,7 @@ export const suite: BenchSuite = {
       }
     } finally {
       await fleet?.close();
+      probe?.close();
       await cp?.close();
       await s3?.stop();
     }
