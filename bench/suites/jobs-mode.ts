@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { OKESU, startCpChild, type CpChild } from '../lib/cp-process.js';
-import { sampleProcess } from '../lib/proc-sampler.js';
 import { createBucket, startS3Server, type S3Server } from '../lib/s3-server.js';
 import { round, waitUntil } from '../lib/stats.js';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
@@ -13,6 +12,7 @@ import { createLiteS3Bucket } from '../sim/lite-s3.js';
 import { measureIdle } from '../sim/jobs-idle.js';
 import { measureS3Ceiling } from '../sim/s3-ceiling.js';
 import { dispatchFigures, idleFigures, idleNotes, type Pace } from './jobs-mode-figures.js';
+import { measureEvents } from './jobs-mode-events.js';
 
 /**
  * The hosts' poll interval and heartbeat cadence (the figures' labels say both). A short poll keeps the suite short,
@@ -61,7 +61,7 @@ export const suite: BenchSuite = {
     const n = quick ? 200 : 1000;
     const sample = Math.min(SAMPLE, n);
     const streamers = quick ? 20 : 100;
-    const streamObjects = quick ? 2 : 4;
+    const streamObjects = quick ? 2 : 1;
     const recordsPerObject = 250;
     const withCp = cpHasBucket();
     const figures: BenchFigure[] = [];
@@ -139,46 +139,29 @@ export const suite: BenchSuite = {
       };
       const source = cp ? 'POST /v1/runs' : 'the bench writing the jobs';
       log(`dispatching one job to each of ${sample} hosts`);
-      const s = await fanOut(fleet.hostnames.filter((_, i) => i % Math.floor(n / sample) === 0).slice(0, sample));
+      const sampleHosts = fleet.hostnames.filter((_, i) => i % Math.floor(n / sample) === 0).slice(0, sample);
+      const s = await fanOut(sampleHosts);
       figures.push(...dispatchFigures(s.claims, s.d0, s.writtenAt, sample, source, PACE));
-      log(`dispatching one job to each of ${n} hosts`);
-      const all = await fanOut(fleet.hostnames);
-      figures.push(...dispatchFigures(all.claims, all.d0, all.writtenAt, n, source, PACE));
+      const p = probe;
+      const outboxEmpty = async (): Promise<boolean> => (await p.list(layout.outbox(), { maxKeys: 1 })).entries.length === 0;
       if (c) {
         const admin = c.admin;
-        await waitUntil(`${n} runs completed`, async () => (await admin.listRuns({ limit: 1000 })).filter((r) => r.status === 'completed').length >= Math.min(n, 1000), 60_000, 250);
-        figures.push({ name: `fan-out POST → every run completed at the CP (${n} hosts)`, value: Date.now() - all.d0, unit: 'ms' });
+        const ids = new Set(s.claims.map((x) => x.runId));
+        await waitUntil(`${sample} runs completed`, async () => (await admin.listRuns({ limit: 1000 })).filter((r) => ids.has(r.run_id) && r.status === 'completed').length >= sample, 60_000, 100);
+        figures.push({ name: `fan-out POST → every run completed at the CP (${sample} hosts: claim, events and exit objects, scan)`, value: Date.now() - s.d0, unit: 'ms' });
+        await waitUntil('the CP consumed every exit', outboxEmpty, 30_000, 100);
       }
 
       // Events: `streamers` hosts write findings through the bucket, one PUT in flight each.
       log(`${streamers} hosts writing ${streamObjects} events objects of ${recordsPerObject} findings each`);
-      await fleet.stream(streamers, 1, 0, true);
-      const p = probe;
-      if (c) await waitUntil('the CP took every tick run_start', async () => (await p.list(layout.outbox(), { maxKeys: 1 })).entries.length === 0, 30_000, 100);
-      const before = c ? (await c.admin.findingsSummary()).total : 0;
-      const cpu = c ? sampleProcess(c.pid, 250) : undefined;
-      const w = await fleet.stream(streamers, streamObjects, recordsPerObject);
-      if (w.errors > 0) notes.push(`${w.errors} events PUTs failed`);
-      figures.push({ name: `events written into the bucket (${streamers} hosts, ${recordsPerObject} records per object, one PUT in flight each)`, value: round(w.records / ((w.lastPutAt - w.firstPutAt) / 1000), 0), unit: 'records/s' });
-      if (c && cpu) {
-        const admin = c.admin;
-        let stored = 0;
-        let progressAt = Date.now();
-        const storedAt = await waitUntil(`${w.records} findings stored`, async () => {
-          const now = (await admin.findingsSummary()).total - before;
-          if (now > stored) [stored, progressAt] = [now, Date.now()];
-          else if (Date.now() - progressAt > 20_000) throw new Error(`no finding stored for 20 s (${stored} of ${w.records}); CP log: ${c.stderr().slice(-1500)}`);
-          return now >= w.records ? Date.now() : 0;
-        }, 60_000, 100).catch((err: unknown) => {
-          throw new Error(`${(err as Error).message}; CP log: ${c.stderr().slice(-1500)}`);
-        });
-        const proc = cpu.stop();
-        figures.push(
-          { name: `events from ${streamers} hosts through the bucket into the CP's store (scan ${PACE.scanMs / 1000} s)`, value: round(w.records / ((storedAt - w.firstPutAt) / 1000), 0), unit: 'records/s' },
-          { name: 'CP CPU while ingesting from the bucket', value: round(proc.cpuPercent, 0), unit: '% of a core' },
-        );
-        notes.push(`events: ${w.records} findings in ${w.objects} objects; first PUT → last stored ${storedAt - w.firstPutAt} ms (the PUTs took ${w.lastPutAt - w.firstPutAt} ms)`);
-      }
+      const ev = await measureEvents(fleet, c, streamers, streamObjects, recordsPerObject, outboxEmpty, pids.rgw);
+      figures.push(...ev.figures);
+      notes.push(...ev.notes);
+
+      // Last (its runs are not waited for): one job to every host.
+      log(`dispatching one job to each of ${n} hosts`);
+      const all = await fanOut(fleet.hostnames);
+      figures.push(...dispatchFigures(all.claims, all.d0, all.writtenAt, n, source, PACE));
     } finally {
       await fleet?.close();
       probe?.close();
