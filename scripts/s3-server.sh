@@ -89,6 +89,9 @@ osd pool default pgp num = 8
 # RGW creates several pools on first use; the default limit (250) can refuse them.
 mon max pg per osd = 1000
 mon allow pool size one = true
+# The monitor batches map changes for 1 s by default; each pool RGW creates waits on a few of them (12.7 s → 3 s start).
+paxos propose interval = 0.1
+paxos min wait = 0.01
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
 run dir = $D/run
@@ -122,7 +125,7 @@ CONF
 
 random_string() { # LENGTH CHARSET
   local s
-  s=$(head -c 256 /dev/urandom | LC_ALL=C tr -dc "$2" | head -c "$1") || true
+  s=$(head -c 2048 /dev/urandom | LC_ALL=C tr -dc "$2" | head -c "$1") || true
   echo "$s"
 }
 

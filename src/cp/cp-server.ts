@@ -146,7 +146,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         onCommitted: (r) => {
           for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
           for (const run of r.runs) stream.publish('run', run.cursor, run.run);
-          for (const run of r.runs) jobs?.route.onRunChanged(run.run);
+          for (const run of r.runs) jobs?.route.onRunChanged(run.run, 'host');
           for (const runId of r.touchedRuns) waiters.notify(runId);
           for (const run of r.runs) orch.engine?.onRunChanged(run.run);
           if (r.findings.length > 0) orch.triggers?.onFindings(r.findings.map((f) => f.finding));
@@ -190,7 +190,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         store: st, routes, now, log, resolveDefinition,
         publishRun: (run, cursor) => {
           stream.publish('run', cursor, run);
-          jobs?.route.onRunChanged(run);
+          jobs?.route.onRunChanged(run, 'cp');
           waiters.notify(run.run_id);
           orch.engine?.onRunChanged(run);
         },

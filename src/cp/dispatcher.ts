@@ -189,7 +189,7 @@ export function createDispatcher(deps: {
       for (const runId of running) {
         const run = deps.store.runs.get(runId);
         if (run && run.host === hostname && (run.status === 'cancelled' || run.status === 'timeout')) {
-          for (const r of deps.routes) if (r.canReach(hostname)) void r.cancel(hostname, runId, `run already ${run.status} at the CP`);
+          void deps.routes.find((r) => r.canReach(hostname))?.cancel(hostname, runId, `run already ${run.status} at the CP`).catch(() => undefined);
         }
       }
     },
@@ -199,7 +199,8 @@ export function createDispatcher(deps: {
       const overdue = deps.store.runs.overdue(deps.now() - TIMEOUT_GRACE_MS);
       endMany(overdue.map((run) => ({ runId: run.run_id, status: 'timeout', error: `no run_end from ${run.host} within the ${Math.round(run.timeout_ms / 1000)} s timeout` })));
       for (const run of overdue) {
-        for (const r of deps.routes) if (r.canReach(run.host)) void r.cancel(run.host, run.run_id, 'timed out at the CP');
+        // One route is enough: the first that reaches the host (the tunnel while it is up).
+        void deps.routes.find((r) => r.canReach(run.host))?.cancel(run.host, run.run_id, 'timed out at the CP').catch(() => undefined);
       }
     },
     start(): void {

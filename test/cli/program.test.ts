@@ -53,6 +53,8 @@ describe('usage errors exit 2 with a message naming the problem', () => {
     [['hosts', 'extra'], /too many arguments/],
     [['cp', 'serve', '--host-cert-ttl', '30m'], /--host-cert-ttl <dur>.*from 1h to 3650d, got 30m/],
     [['cp', 'serve', '--host-cert-ttl', 'soon'], /--host-cert-ttl <dur>.*expected a duration/],
+    [['cp', 'serve', '--s3-endpoint', 'http://127.0.0.1:7480'], /--s3-endpoint and --s3-region go with --bucket/],
+    [['cp', 'serve', '--bucket-scan', 'soon'], /--bucket-scan <dur>.*expected a duration/],
     [['nope'], /unknown command 'nope'/],
     [['token', 'revoke'], /missing required argument 'id'/],
   ])('okesu %j', async (argv, message) => {
@@ -146,7 +148,7 @@ describe('commands against a fake client', () => {
     const cert = { cert_issued_at: NOW - 300 * 86_400_000, cert_expires_at: NOW + 65 * 86_400_000 };
     const hosts = vi.fn(async () => [host({ labels: { env: 'prod' }, ...cert })]);
     const table = await cli(['hosts'], { createClient: () => fakeClient({ hosts }) });
-    expect(table.out.split('\n')[1]).toBe('● online  web-01  tunnel     0.1.0    3s ago            0  ⚠ 65d  env=prod');
+    expect(table.out.split('\n')[1]).toBe('● online  web-01  tunnel        -  0.1.0    3s ago            0  ⚠ 65d  env=prod');
     const json = await cli(['hosts', '--json'], { createClient: () => fakeClient({ hosts }) });
     expect(JSON.parse(json.out)).toEqual([host({ labels: { env: 'prod' }, ...cert })]);
     expect(JSON.parse(json.out)[0].cert_expires_at).toBe(NOW + 65 * 86_400_000);

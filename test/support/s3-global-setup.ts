@@ -2,7 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { startS3Server } from './s3-server.js';
 
 /**
- * Vitest globalSetup: one radosgw (scripts/s3-server.sh: mon + memstore osd + rgw, ~13 s) for the whole run, on free
+ * Vitest globalSetup: one radosgw (scripts/s3-server.sh: mon + memstore osd + rgw, ~3 s) for the whole run, on free
  * ports in a fresh temp dir, provided to tests as `s3` (read it with `s3Config()` from test/support/s3.ts). Teardown
  * stops only that server; if the run is killed hard, the script's watchdog stops it when this process is gone.
  * - Without radosgw installed the run fails here, with the install command: S3 tests never skip silently.

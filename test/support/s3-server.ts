@@ -16,7 +16,7 @@ export interface StartedS3Server extends S3TestServer {
 }
 
 /**
- * Starts a one-node radosgw (scripts/s3-server.sh, ~13 s) on free ports in a fresh temp dir. Throws with the install
+ * Starts a one-node radosgw (scripts/s3-server.sh, ~3 s) on free ports in a fresh temp dir. Throws with the install
  * command when Ceph is not installed. If this process dies without stopping it, the script's watchdog does.
  */
 export async function startS3Server(): Promise<StartedS3Server> {

@@ -37,7 +37,7 @@ export interface TestBucket {
 /**
  * Creates a uniquely named bucket (`NAME-<random>`) on the run's radosgw (or `opts.server`) and returns its location, a
  * Bucket over it and its URL. This process's environment gets the server's credentials (s3Env()), as the SDK's default
- * chain reads them there. The first bucket on a server takes ~2 s while radosgw creates its pools.
+ * chain reads them there. The first bucket on a server takes a few hundred ms more (radosgw creates its pools).
  */
 export async function createTestBucket(name = 'okesu', opts: { prefix?: string; server?: S3TestServer } = {}): Promise<TestBucket> {
   const s3 = opts.server ?? s3Config();
@@ -62,7 +62,7 @@ export async function createTestBucket(name = 'okesu', opts: { prefix?: string; 
 /**
  * Kills radosgw and starts it again on the same port with the same config (mon and osd keep running, so the memstore
  * keeps every object); resolves once it answers again. For "radosgw restarted" tests. Pass a private server from
- * `startS3Server()` (~13 s to start): restarting the run's shared one breaks test files running at the same time.
+ * `startS3Server()` (~3 s to start): restarting the run's shared one breaks test files running at the same time.
  */
 export async function restartRadosgw(server: S3TestServer = s3Config()): Promise<void> {
   if (!server.dir) throw new Error('restartRadosgw needs the server state dir (OKESU_TEST_S3_DIR when reusing a server)');

@@ -10,6 +10,7 @@ import { MAX_HOST_CERT_TTL_MS, MIN_HOST_CERT_TTL_MS } from '../../protocol/cert-
 import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
 import { registerCpBackup } from './cp-backup.js';
+import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 
 /** Splits `HOST:PORT` (IPv6 as `[::]:8443`). */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -41,6 +42,22 @@ export function hostCertTtlArg(value: string): number {
   return ms;
 }
 
+interface CpServeOptions {
+  state: string;
+  listen: string;
+  heartbeatInterval: number;
+  reconnectRate: number;
+  hostCertTtl: number;
+  san: string[];
+  advertiseUrl?: string;
+  agents: string[];
+  bucket?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  bucketScan: number;
+  logLevel: string;
+}
+
 /** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
 export function registerCpServe(program: Command, ctx: CliContext): void {
   const cp = program.command('cp').description('control plane commands');
@@ -58,11 +75,17 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--san <name>', 'extra DNS name or IP for the server certificate (repeatable)', collect, [])
     .option('--advertise-url <url>', 'CP URL written into admin.yaml')
     .option('--agents <dir>', 'agent definitions sent with dispatches (repeatable; built-ins come last)', collect, [])
+    .option('--bucket <url>', 'jobs bucket shared with hosts that poll it: s3://BUCKET[/PREFIX] (credentials from the AWS SDK default chain)')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint of --bucket (default AWS S3)')
+    .option('--s3-region <region>', 'region of --bucket (default AWS_REGION, else us-east-1)')
+    .option('--bucket-scan <dur>', 'time between two scans of the bucket', durationArg, 5000)
     .option('--log-level <level>', 'log level', 'info')
     .action(
-      action(ctx, async (opts: { state: string; listen: string; heartbeatInterval: number; reconnectRate: number; hostCertTtl: number; san: string[]; advertiseUrl?: string; agents: string[]; logLevel: string }, cmd: Command) => {
+      action(ctx, async (opts: CpServeOptions, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
+        if (!opts.bucket && (opts.s3Endpoint !== undefined || opts.s3Region !== undefined)) usageError(cmd, '--s3-endpoint and --s3-region go with --bucket');
+        const bucket = opts.bucket === undefined ? undefined : parseBucketUrl(opts.bucket, { endpoint: opts.s3Endpoint, region: opts.s3Region });
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
         let definitions = await loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped'));
         // Loaded on use: other commands (above all the daimon) never evaluate the CP, its store and the X.509 toolkit.
@@ -71,7 +94,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
           {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
             hostCertTtlMs: opts.hostCertTtl, sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
-            agentLibrary: () => definitions,
+            agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan,
           },
           { log },
         );

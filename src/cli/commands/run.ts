@@ -16,6 +16,7 @@ import type { CliContext } from '../context.js';
 import { collectInput, configOption, durationArg } from '../options.js';
 import { truncate } from '../output.js';
 import { countByStatus, fanOut, formatRuns, LINES_MAX, targetFrom } from './run-fan-out.js';
+import { runStatusText } from '../../protocol/host-transport.js';
 
 const collectHost = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -110,7 +111,7 @@ export function formatEventLine(ev: RunEvent): string {
 
 /** The final status line of a run: `run r_… completed in 12s, 3 findings`. */
 export function formatRunStatus(run: RunView): string {
-  const parts = [`run ${run.run_id} ${run.status}`];
+  const parts = [`run ${run.run_id} ${runStatusText(run)}`];
   if (run.started_at !== null && run.ended_at !== null) parts[0] += ` in ${formatDuration(run.ended_at - run.started_at)}`;
   parts.push(`${run.findings} finding${run.findings === 1 ? '' : 's'}`);
   if (run.error) parts.push(`error: ${oneLine(run.error)}`);

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { configOption, positiveIntArg } from '../options.js';
 import type { Column } from '../output.js';
 import { formatRunStatus } from './run.js';
+import { runStatusText } from '../../protocol/host-transport.js';
 
 /** Table columns of `okesu runs`. */
 export const RUN_COLUMNS: Column<RunView>[] = [
@@ -14,7 +15,7 @@ export const RUN_COLUMNS: Column<RunView>[] = [
   { header: 'CREATED', value: (r) => formatUtcSeconds(r.created_at) },
   { header: 'HOST', value: (r) => r.host, max: 32 },
   { header: 'AGENT', value: (r) => r.agent, max: 24 },
-  { header: 'STATUS', value: (r) => r.status },
+  { header: 'STATUS', value: (r) => runStatusText(r) },
   { header: 'FINDINGS', value: (r) => String(r.findings), align: 'right' },
   { header: 'ERROR', value: (r) => r.error ?? '-', max: 60, flex: true },
 ];

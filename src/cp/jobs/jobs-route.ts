@@ -22,8 +22,13 @@ const OFFLINE_INTERVALS = 12;
 export interface JobsRoute extends DispatchRoute {
   /** Why the route cannot reach a host now (for the dispatcher's message), or undefined when it can. */
   whyNot(hostname: string): string | undefined;
-  /** A run changed: when a run the bucket carried ended, its inbox objects are deleted (off this call's path). */
-  onRunChanged(run: Pick<RunView, 'run_id' | 'host' | 'status' | 'route'>): void;
+  /**
+   * A run changed: when a run the bucket carried ended, its inbox objects are deleted (off this call's path). `by` says
+   * who ended it: the host (its run_end was ingested: job, claim and cancel go) or the CP (a timeout, a cancel of an
+   * unreachable host: only the job goes, so no poller starts it; the cancel and the claim stay for the host that may
+   * still be running it, and go with its exit object).
+   */
+  onRunChanged(run: Pick<RunView, 'run_id' | 'host' | 'status' | 'route'>, by: 'host' | 'cp'): void;
 }
 
 /**
@@ -74,8 +79,12 @@ export function createJobsRoute(deps: {
         throw err;
       }
     },
-    onRunChanged(run) {
+    onRunChanged(run, by) {
       if (!TERMINAL_STATUSES.has(run.status)) return;
+      if (by === 'cp') {
+        if (run.route === 'jobs') deps.cleanup.scheduleKeys([deps.layout.job(run.host, run.run_id)]);
+        return;
+      }
       if (run.route !== 'jobs' && !cancelled.delete(run.run_id)) return;
       deps.cleanup.schedule(run.host, run.run_id);
     },

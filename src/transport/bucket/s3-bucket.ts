@@ -43,11 +43,18 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
   const client = new S3Client({
     region: location.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(location.endpoint !== undefined ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
-    // Only the operations that require a checksum (DeleteObjects) send one: less CPU, and older S3-compatible stores
-    // reject the newer checksum headers.
+    // Only the operations that require a checksum (DeleteObjects) send one: less CPU, and some S3-compatible stores
+    // do not know the newer checksum headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { requestTimeout: timeout, throwOnRequestTimeout: true, connectionTimeout: Math.min(timeout, 10_000), httpAgent: { keepAlive: true }, httpsAgent: { keepAlive: true } },
+    // Without throwOnRequestTimeout the SDK only logs a warning when a request exceeds requestTimeout.
+    requestHandler: {
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+      connectionTimeout: Math.min(timeout, 10_000),
+      httpAgent: { keepAlive: true },
+      httpsAgent: { keepAlive: true },
+    },
   });
   const bucket = location.bucket;
   const counts: Record<string, number> = {};
@@ -105,7 +112,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
       return { tooLarge: true, size };
     }
     try {
-      const read = body ? await readAtMost(body, maxBytes) : Buffer.alloc(0);
+      const read = body ? await readAtMost(body, maxBytes, timeout) : Buffer.alloc(0);
       // A store that ignored the range and did not say the length is cut off at the limit all the same.
       if (read === undefined) return { tooLarge: true, size: Math.max(size, maxBytes + 1) };
       return { body: read, etag: res.ETag ?? '' };
@@ -182,18 +189,27 @@ function totalSize(contentRange: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The stream's bytes, or undefined (and the stream destroyed) once more than `max` arrive. */
-async function readAtMost(stream: Readable, max: number): Promise<Buffer | undefined> {
+/**
+ * The stream's bytes, or undefined (and the stream destroyed) once more than `max` arrive. A body that stalls for
+ * `idleMs` fails: the SDK's request timeout stops at the response headers, and a poller must never hang on one read.
+ */
+async function readAtMost(stream: Readable, max: number, idleMs: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    total += b.length;
-    if (total > max) {
-      stream.destroy();
-      return undefined;
+  const idle = setTimeout(() => stream.destroy(Object.assign(new Error(`the response body stalled for ${idleMs} ms`), { name: 'TimeoutError' })), idleMs);
+  try {
+    for await (const chunk of stream) {
+      idle.refresh();
+      const b = chunk as Buffer;
+      total += b.length;
+      if (total > max) {
+        stream.destroy();
+        return undefined;
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+  } finally {
+    clearTimeout(idle);
   }
   return Buffer.concat(chunks, total);
 }

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OkesuError } from '../../../src/errors.js';
@@ -115,6 +116,23 @@ describe('s3 bucket on radosgw', () => {
     } finally {
       hung.close();
       silent.close();
+    }
+  });
+
+  it('fails after the timeout when a response body stalls half-way', async () => {
+    const stalling = createHttpServer((_req, res) => {
+      res.writeHead(206, { 'content-length': '100', 'content-range': 'bytes 0-99/100', etag: '"e"' });
+      res.write(Buffer.alloc(10));
+    });
+    await new Promise<void>((ok) => stalling.listen(0, '127.0.0.1', ok));
+    const port = (stalling.address() as { port: number }).port;
+    const b = createS3Bucket({ ...t.location, endpoint: `http://127.0.0.1:${port}` }, { requestTimeoutMs: 300 });
+    try {
+      await expect(b.get('k', 1000)).rejects.toMatchObject({ code: 'OKS_ERR_BUCKET', message: expect.stringContaining('k: TimeoutError the response body stalled for 300 ms') });
+    } finally {
+      b.close();
+      stalling.closeAllConnections();
+      stalling.close();
     }
   });
 

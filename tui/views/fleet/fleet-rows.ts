@@ -1,5 +1,6 @@
 import type { HostView } from '../../../src/protocol/api.js';
 import { certExpiry } from '../../../src/protocol/cert-expiry.js';
+import { formatTransport } from '../../../src/protocol/host-transport.js';
 import type { Column, Row } from '../../components/table.js';
 import { formatAge, sanitize } from '../../components/text.js';
 import type { ConsoleState } from '../../store/state.js';
@@ -48,7 +49,7 @@ function compareBy(column: FleetSortColumn, open: Readonly<Record<string, number
     case 'state':
       return (a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state];
     case 'transport':
-      return (a, b) => a.transport.localeCompare(b.transport);
+      return (a, b) => formatTransport(a).localeCompare(formatTransport(b));
     case 'version':
       return (a, b) => a.version.localeCompare(b.version, undefined, { numeric: true });
     case 'heartbeat':
@@ -133,7 +134,7 @@ export function fleetRows(
     const s = hostStateStyle(h.state, p);
     const open = openByHost === undefined ? '-' : String(openByHost[h.hostname] ?? 0);
     const name = hostCell(h, now, p);
-    const cells = [`${s.glyph} ${s.word}`, name.text, h.transport, h.version, heartbeatAge(h, now), String(h.running), open];
+    const cells = [`${s.glyph} ${s.word}`, name.text, formatTransport(h), h.version, heartbeatAge(h, now), String(h.running), open];
     const colors = [s.color, name.color, undefined, undefined, h.state === 'online' ? undefined : s.color, undefined, open !== '0' && open !== '-' ? p.warn : undefined];
     if (withLabels) cells.push(sanitize(labelText(h.labels)));
     return { key: h.hostname, cells, colors, dim: h.state === 'offline' };

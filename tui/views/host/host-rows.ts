@@ -5,6 +5,7 @@ import { formatAge, formatTime } from '../../components/text.js';
 import type { Ring } from '../../store/ring.js';
 import { hostStateStyle, palette, severityStyle, statusStyle, type Palette } from '../../theme.js';
 import { heartbeatAge, labelText } from '../fleet/fleet-rows.js';
+import { formatPoll, formatTransport } from '../../../src/protocol/host-transport.js';
 
 /** One fact of the host: a label, its value, and the value's colour. */
 export interface Fact {
@@ -20,7 +21,7 @@ export function hostFacts(h: HostView, now: number, p: Palette = palette): Fact[
     { label: 'state', value: `${s.glyph} ${s.word}${h.connected ? ', connected' : ''}`, color: s.color },
     { label: 'os / arch', value: `${h.os || '?'} / ${h.arch || '?'}` },
     { label: 'version', value: h.version || '?' },
-    { label: 'transport', value: h.transport || '?' },
+    { label: 'transport', value: `${formatTransport(h)}${h.poll_ms === null ? '' : `, polls every ${formatPoll(h)}`}` },
     { label: 'registered', value: `${formatTime(h.registered_at, now)} (${formatAge(now - h.registered_at)} ago)` },
     {
       label: 'heartbeat',

@@ -3,6 +3,7 @@ import type { OrchestrationRunView, StepView } from '../../../src/protocol/orche
 import type { Column, Row } from '../../components/table-layout.js';
 import { formatAge, formatTime } from '../../components/text.js';
 import { palette, statusStyle, type Palette } from '../../theme.js';
+import { runStatusText } from '../../../src/protocol/host-transport.js';
 
 /**
  * True when every space-separated word of `filter` matches: `key:value` compares a named field exactly (any case),
@@ -95,7 +96,7 @@ export function agentRunRow(r: RunView, now: number, p: Palette = palette): Row 
   const status = statusStyle(r.status, p);
   return {
     key: r.run_id,
-    cells: [r.run_id, r.host, r.agent, `${status.glyph} ${status.word}`, String(r.findings), formatAge(now - r.created_at), r.error ?? ''],
+    cells: [r.run_id, r.host, r.agent, `${status.glyph} ${r.route === 'jobs' && r.status === 'dispatched' ? runStatusText(r) : status.word}`, String(r.findings), formatAge(now - r.created_at), r.error ?? ''],
     colors: [undefined, undefined, undefined, status.color, undefined, undefined, r.error ? p.error : undefined],
   };
 }
