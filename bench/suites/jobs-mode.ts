@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { OKESU, startCpChild, type CpChild } from '../lib/cp-process.js';
 import { createBucket, startS3Server, type S3Server } from '../lib/s3-server.js';
@@ -72,6 +73,7 @@ export const suite: BenchSuite = {
     let fleet: JobsFleet | undefined;
     let probe: Bucket | undefined;
     try {
+      notes.push(`load average at the start: ${loadavg().map((l) => round(l, 1)).join(', ')} (2 cores: other work on the machine slows radosgw, the CP and the simulators alike)`);
       s3 = await startS3Server(log);
       notes.push(`one radosgw (Ceph ${radosgwVersion()}, memstore, one node) started by the suite in ${round(s3.startSeconds, 1)} s and stopped at its end`);
       await createBucket(s3, BUCKET);
@@ -162,6 +164,7 @@ export const suite: BenchSuite = {
       log(`dispatching one job to each of ${n} hosts`);
       const all = await fanOut(fleet.hostnames);
       figures.push(...dispatchFigures(all.claims, all.d0, all.writtenAt, n, source, PACE));
+      notes.push(`load average at the end: ${loadavg().map((l) => round(l, 1)).join(', ')}`);
     } finally {
       await fleet?.close();
       probe?.close();
