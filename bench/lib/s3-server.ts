@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,16 @@ export async function startS3Server(log: (msg: string) => void = () => undefined
       if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error(`s3-server.sh printed no endpoint and keys: ${stdout}`);
       log(`radosgw on ${endpoint} in ${Math.round(performance.now() - t0)} ms (${dir})`);
       let stopped = false;
+      // A runner that exits early (a throw past the suite's finally, process.exit) still stops what it started.
+      const onExit = (): void => {
+        if (stopped) return;
+        try {
+          execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore', timeout: 30_000 });
+        } catch {
+          // Nothing more to do on the way out.
+        }
+      };
+      process.once('exit', onExit);
       const pidOf = async (name: string): Promise<number | undefined> => {
         try {
           const pid = Number((await readFile(join(dir, 'run', `${name}.pid`), 'utf8')).trim());
@@ -62,6 +72,7 @@ export async function startS3Server(log: (msg: string) => void = () => undefined
         async stop() {
           if (stopped) return;
           stopped = true;
+          process.off('exit', onExit);
           await run('bash', [SCRIPT, 'stop', dir], { timeout: 60_000 });
           rmSync(resolve(dir, '..'), { recursive: true, force: true });
         },
