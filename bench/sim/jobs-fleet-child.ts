@@ -10,11 +10,12 @@ import { promisify } from 'node:util';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
 import { hostParty } from '../../src/protocol/bucket-objects.js';
 import { newId } from '../../src/protocol/ids.js';
-import type { Bucket } from '../../src/transport/bucket/bucket.js';
+import type { Bucket, BucketLocation } from '../../src/transport/bucket/bucket.js';
 import { createObjectSigner } from '../../src/transport/bucket/signed-object.js';
 import { registerHost } from '../lib/register-host.js';
 import { TICK_START_SEQ } from '../lib/sim-daimon.js';
 import { createJobsHost, type ClaimTiming, type JobsHost } from './jobs-host.js';
+import { registerThroughBucket } from './jobs-register.js';
 import { createLiteS3Bucket } from './lite-s3.js';
 import type { FromJobsChild, ToJobsChild } from './jobs-messages.js';
 
@@ -48,7 +49,8 @@ async function register(msg: Extract<ToJobsChild, { type: 'register' }>): Promis
   const t0 = performance.now();
   let failures = 0;
   let firstError: string | undefined;
-  await pool(msg.hostnames, msg.concurrency, async (hostname) => {
+  const done = new Set(identities.map((i) => i.hostname));
+  await pool(msg.hostnames.filter((h) => !done.has(h)), msg.concurrency, async (hostname) => {
     try {
       const id = await registerHost(msg.target, hostname, msg.joinToken, agent);
       identities.push({ hostname: id.hostname, keyPem: id.key });
@@ -59,6 +61,31 @@ async function register(msg: Extract<ToJobsChild, { type: 'register' }>): Promis
     }
   });
   agent.destroy();
+  send({ type: 'registered', count: identities.length, ms: performance.now() - t0, failures, firstError });
+}
+
+function openBucket(location: BucketLocation): Bucket {
+  bucket ??= createLiteS3Bucket(location, { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? '' });
+  return bucket;
+}
+
+async function registerBucket(msg: Extract<ToJobsChild, { type: 'register-bucket' }>): Promise<void> {
+  const b = openBucket(msg.location);
+  const layout = bucketLayout(msg.location.prefix);
+  const t0 = performance.now();
+  let failures = 0;
+  let firstError: string | undefined;
+  // All at once, as a fleet installed together would: the CP answers them one by one in its scans.
+  await Promise.all(msg.hostnames.slice(0, msg.count).map(async (hostname) => {
+    try {
+      const id = await registerThroughBucket(b, layout, hostname, msg.joinToken, msg.pollMs);
+      identities.push({ hostname: id.hostname, keyPem: id.keyPem });
+      caKey ??= new X509Certificate(id.caPem).publicKey;
+    } catch (err) {
+      failures++;
+      firstError ??= (err as Error).message;
+    }
+  }));
   send({ type: 'registered', count: identities.length, ms: performance.now() - t0, failures, firstError });
 }
 
@@ -75,8 +102,7 @@ async function makeKeys(msg: Extract<ToJobsChild, { type: 'keys' }>): Promise<vo
 async function start(msg: Extract<ToJobsChild, { type: 'start' }>): Promise<void> {
   if (!caKey) throw new Error('start before register or keys');
   const ca = caKey;
-  bucket ??= createLiteS3Bucket(msg.location, { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? '' });
-  const b = bucket;
+  const b = openBucket(msg.location);
   const layout = bucketLayout(msg.location.prefix);
   for (const id of identities.slice(hosts.length)) {
     const host = createJobsHost({
@@ -151,6 +177,9 @@ process.on('message', (msg: ToJobsChild) => {
     switch (msg.type) {
       case 'register':
         register(msg).catch(fail);
+        return;
+      case 'register-bucket':
+        registerBucket(msg).catch(fail);
         return;
       case 'keys':
         makeKeys(msg).catch(fail);

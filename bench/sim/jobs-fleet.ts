@@ -71,6 +71,8 @@ export interface JobsFleet {
   pids: number[];
   /** Registers every host through `/v1/register`; returns wall ms, or throws naming the first failure. */
   register(target: FleetTarget, joinToken: string, concurrencyPerChild?: number): Promise<number>;
+  /** Registers the fleet's first `count` hosts (spread over the children) through the bucket; returns wall ms, or throws naming the first failure. */
+  registerThroughBucket(location: BucketLocation, joinToken: string, count: number, pollMs: number): Promise<number>;
   /** Gives every host a local key (no CP); jobs are then verified with `caPublicKeyPem`. */
   localKeys(caPublicKeyPem: string): Promise<number>;
   /** Starts every host polling `location`. */
@@ -124,6 +126,14 @@ export async function startJobsFleet(size: number, prefix: string, children: num
         k.ask({ type: 'register', target, joinToken, hostnames: k.hostnames, localAddress: `127.0.0.${2 + i}`, concurrency: concurrencyPerChild }, 'registered', 300_000)));
       const failures = replies.reduce((a, r) => a + r.failures, 0);
       if (failures > 0) throw new Error(`${failures} of ${size} registrations failed; first: ${replies.find((r) => r.firstError)?.firstError}`);
+      return performance.now() - t0;
+    },
+    async registerThroughBucket(location, joinToken, count, pollMs) {
+      const t0 = performance.now();
+      const replies = await Promise.all(kids.map((k, i) =>
+        k.ask({ type: 'register-bucket', location, joinToken, hostnames: k.hostnames, count: Math.max(0, Math.ceil((count - i) / kids.length)), pollMs }, 'registered', 300_000)));
+      const failures = replies.reduce((a, r) => a + r.failures, 0);
+      if (failures > 0) throw new Error(`${failures} of ${count} bucket registrations failed; first: ${replies.find((r) => r.firstError)?.firstError}`);
       return performance.now() - t0;
     },
     async localKeys(caPem) {

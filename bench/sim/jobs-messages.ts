@@ -5,8 +5,10 @@ import type { FleetTarget } from './messages.js';
 
 /** Parent → child. */
 export type ToJobsChild =
-  /** Registers each host through the CP's `/v1/register` (fresh key + CSR, as a daimon does); the CA comes back in the answer. */
+  /** Registers each host not registered yet through the CP's `/v1/register` (fresh key + CSR, as a daimon does); the CA comes back in the answer. */
   | { type: 'register'; target: FleetTarget; joinToken: string; hostnames: string[]; localAddress: string; concurrency: number }
+  /** Registers this child's first `count` hosts through the bucket (reg_req, then the CP's reg_ans read every `pollMs`). */
+  | { type: 'register-bucket'; location: BucketLocation; joinToken: string; hostnames: string[]; count: number; pollMs: number }
   /** Makes a key per host without any CP (the sim-only mode: the parent signs jobs with a CA key of its own). */
   | { type: 'keys'; hostnames: string[]; caPem: string }
   /** Opens the bucket and starts every host polling (first polls jittered over one interval). */
