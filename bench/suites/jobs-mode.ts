@@ -113,7 +113,7 @@ export const suite: BenchSuite = {
       const f = fleet;
       if (cp) {
         const admin = cp.admin;
-        await waitUntil(`${n} jobs hosts online`, async () => (await admin.hosts()).filter((h) => h.state === 'online' && h.transport === 'jobs').length >= n, 60_000, 250);
+        await waitUntil(`${n} jobs hosts online`, async () => (await admin.hosts()).filter((h) => h.state === 'online' && h.transport === 'jobs').length >= n, 120_000, 250);
         figures.push({ name: `polling started → ${n} hosts online at the CP with transport jobs (poll ${PACE.pollMs / 1000} s)`, value: Date.now() - t0, unit: 'ms' });
       } else {
         await waitUntil(`${n} hosts heartbeating`, async () => [...(await f.stats()).hosts.values()].every((h) => h.heartbeats > 0), 60_000, 250);
@@ -142,7 +142,7 @@ export const suite: BenchSuite = {
         await waitUntil(`${hosts.length} claims`, async () => {
           claims.push(...(await f.stats()).claims);
           return claims.length >= hosts.length;
-        }, 60_000, 100);
+        }, 90_000, 100);
         return { claims, d0, writtenAt };
       };
       const source = cp ? 'POST /v1/runs' : 'the bench writing the jobs';
