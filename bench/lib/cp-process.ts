@@ -64,9 +64,9 @@ export interface CpChild extends Child {
  * Starts `okesu cp serve` on `stateDir` and `listen`, with `nodeArgs` before the script, and resolves once it listens
  * (stopping it on failure). BENCH_CPU_PROF=DIR adds `--cpu-prof` to every CP started here; a SIGKILLed one writes none.
  */
-export async function spawnCp(stateDir: string, listen: string, cpArgs: string[] = [], nodeArgs: string[] = []): Promise<Child> {
+export async function spawnCp(stateDir: string, listen: string, cpArgs: string[] = [], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Child> {
   const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env['BENCH_CPU_PROF'])] : [];
-  const proc = spawnNode([...prof, ...nodeArgs, OKESU, 'cp', 'serve', '--state', stateDir, '--listen', listen, '--log-level', 'warn', ...cpArgs]);
+  const proc = spawnNode([...prof, ...nodeArgs, OKESU, 'cp', 'serve', '--state', stateDir, '--listen', listen, '--log-level', 'warn', ...cpArgs], env);
   try {
     // Returning (not throwing) on exit ends the wait at once; waitUntil retries a throwing check until its timeout.
     await waitUntil('the CP to listen', () => proc.child.exitCode !== null || /control plane on https:\/\//.test(proc.stderr()), 60_000, 20);
@@ -83,12 +83,12 @@ export function readAdminConfig(stateDir: string): ClientConfig {
   return clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
 }
 
-/** Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir (`nodeArgs` before the script) and waits until it listens. */
-export async function startCpChild(extra: string[] = [], nodeArgs: string[] = []): Promise<CpChild> {
+/** Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir (`nodeArgs` before the script, `env` added to its environment) and waits until it listens. */
+export async function startCpChild(extra: string[] = [], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CpChild> {
   const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
   let proc: Child;
   try {
-    proc = await spawnCp(stateDir, '127.0.0.1:0', extra, nodeArgs);
+    proc = await spawnCp(stateDir, '127.0.0.1:0', extra, nodeArgs, env);
   } catch (err) {
     rmSync(stateDir, { recursive: true, force: true });
     throw err;

@@ -7,6 +7,7 @@ import { daimonFootprintSuite } from './daimon-footprint.js';
 import { suite as reconnectStormSuite } from './reconnect-storm.js';
 import { suite as consoleSuite } from './console.js';
 import { suite as authFloodSuite } from './auth-flood.js';
+import { suite as jobsModeSuite } from './jobs-mode.js';
 
-/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7), then the auth flood (issue 13). */
-export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite, authFloodSuite];
+/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7), then the auth flood (issue 13), then jobs mode (issue 14). */
+export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite, authFloodSuite, jobsModeSuite];
