@@ -36,6 +36,8 @@ import { createToolbox } from './tools/toolbox.js';
 import type { TunnelClientOptions } from './tunnel-client.js';
 import type { Bucket, BucketLocation } from '../src/transport/bucket/bucket.js';
 import { openS3Bucket } from '../src/transport/bucket/open-s3-bucket.js';
+import { probeConditionalWrites } from '../src/transport/bucket/probe-conditional-writes.js';
+import { bucketLayout } from '../src/protocol/bucket-layout.js';
 import { bucketUrl, chooseTransportMode, createDaimonTransport } from './jobs/choose-transport.js';
 import type { TransportMode } from './jobs/choose-transport.js';
 
@@ -166,6 +168,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       const bucket = location && (await (deps.openBucket ?? ((l: BucketLocation) => openS3Bucket(l, { log: deps.log })))(location));
       let mode: TransportMode;
       try {
+        // A store that overwrites on a conditional create would let two pollers both claim a job: refuse to start on it.
+        if (bucket && location) await probeConditionalWrites(bucket, bucketLayout(location.prefix).probe());
         const viaBucket = bucket && { bucket, prefix: location.prefix, url: bucketUrl(location), pollMs: options.pollMs, timeoutMs: options.registrationTimeoutMs };
         identity = (await ensureIdentity({ ...options, labels: options.labels ?? {}, bucket: viaBucket || undefined }, deps.log)).identity;
         mode = chooseTransportMode(options.transport, identity.cp, bucket !== undefined);

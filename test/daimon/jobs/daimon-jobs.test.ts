@@ -66,4 +66,15 @@ describe('daimon in jobs mode (memory bucket, test-side CP)', () => {
     await eventually(async () => (await outbox()).exits.some((e) => e.run_id === long.run_id), 15_000, 'the cancelled run’s exit');
     expect((await outbox()).exits.find((e) => e.run_id === long.run_id)?.status).toBe('cancelled');
   });
+  it('refuses to start on a store that does not honour conditional creates, before it registers', async () => {
+    const inner = createMemoryBucket();
+    const overwriting = { ...inner, putIfAbsent: async (key: string, body: Buffer | string) => (await inner.put(key, body), 'created' as const) };
+    const { token } = joinToken(cp.ca);
+    const daimon = createDaimon(
+      { stateDir: tempDir('dprobe'), token, hostname: 'probe-daimon', builtinAgents: false, version: '1.0.0', transport: 'jobs', bucket: { bucket: 'okesu-test', prefix: 'fleet' }, pollMs: 30 },
+      { log: captureLogger().log, openBucket: async () => overwriting },
+    );
+    await expect(daimon.start()).rejects.toThrow(/does not honour conditional writes/);
+    expect([...inner.objects.keys()].filter((k) => k.includes('/reg/'))).toEqual([]);
+  });
 });
