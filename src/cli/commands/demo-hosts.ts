@@ -4,6 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import type { createDaimon as CreateDaimon, Daimon } from '../../../daimon/daimon.js';
 import type { OperatorClient } from '../../transport/operator-client.js';
+import type { Bucket } from '../../transport/bucket/bucket.js';
 
 /** Most simulated hosts `okesu demo --hosts N` starts (each is a whole daimon in the demo's process). */
 export const MAX_SIM_HOSTS = 500;
@@ -20,6 +21,11 @@ export function simHostsArg(value: string): number {
 /** The i-th simulated host's name (1-based): sim-001, sim-002, …. */
 export function simHostname(i: number): string {
   return `sim-${String(i).padStart(3, '0')}`;
+}
+
+/** The i-th simulated jobs-mode host's name (1-based): job-001, job-002, …. */
+export function jobsHostname(i: number): string {
+  return `job-${String(i).padStart(3, '0')}`;
 }
 
 /** The i-th simulated host's labels: `sim=true` and a zone a, b or c in turn (for label selectors). */
@@ -62,6 +68,11 @@ export interface SimHostsOptions {
   version: string;
   log: Logger;
   createDaimon: typeof CreateDaimon;
+  /**
+   * Jobs-mode hosts instead (job-001…): each registers through this bucket and polls it, never connecting to the CP
+   * (`cp` is then unused). The demo passes an in-process bucket it shares with its CP.
+   */
+  jobs?: { bucket: Bucket; pollMs: number };
 }
 
 /**
@@ -71,13 +82,18 @@ export interface SimHostsOptions {
  */
 export async function startSimHosts(opts: SimHostsOptions): Promise<{ daimons: Daimon[]; stop(): Promise<void> }> {
   const indexes = Array.from({ length: opts.count }, (_, i) => i + 1);
-  const dirOf = (i: number): string => join(opts.stateDir, simHostname(i));
+  const nameOf = opts.jobs ? jobsHostname : simHostname;
+  const dirOf = (i: number): string => join(opts.stateDir, nameOf(i));
   const joining = indexes.filter((i) => !existsSync(join(dirOf(i), 'identity.json'))).length;
   const token = joining > 0 ? (await opts.client.createToken({ kind: 'join', ttl_ms: 600_000, uses: joining, name: 'demo-sim' })).token : undefined;
+  const jobs = opts.jobs;
   const daimons = indexes.map((i) =>
     opts.createDaimon(
-      { stateDir: dirOf(i), cp: opts.cp, token, hostname: simHostname(i), version: opts.version, labels: simLabels(i), agentDirs: [opts.agentDir], stopGraceMs: 1000 },
-      { log: opts.log.child({ role: 'daimon', sim: simHostname(i) }) },
+      {
+        stateDir: dirOf(i), token, hostname: nameOf(i), version: opts.version, labels: simLabels(i), agentDirs: [opts.agentDir], stopGraceMs: 1000,
+        ...(jobs ? { transport: 'jobs' as const, bucket: { bucket: 'okesu-demo', prefix: '' }, pollMs: jobs.pollMs } : { cp: opts.cp }),
+      },
+      { log: opts.log.child({ role: 'daimon', sim: nameOf(i) }), ...(jobs && { openBucket: async () => jobs.bucket }) },
     ),
   );
   // A few at a time: each registers (key, CSR, HTTPS) and loads its agent catalog on start.

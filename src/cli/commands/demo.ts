@@ -29,8 +29,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--every <dur>', 'dispatch the agent again at this interval', durationArg)
     .option('--json', 'print findings as JSON lines instead of opening the console')
     .option('--hosts <n>', `also run N simulated hosts (sim-001…: real daimons over real tunnels, labels sim=true and zone=a|b|c, agent sim-check; at most ${MAX_SIM_HOSTS})`, simHostsArg, 0)
+    .option('--jobs-hosts <n>', `also run N simulated jobs-mode hosts (job-001…: real daimons that register through and poll an embedded in-process bucket every 2 s, never connecting to the CP; at most ${MAX_SIM_HOSTS})`, simHostsArg, 0)
     .action(
-      action(ctx, async (opts: { state: string; listen: string; agent: string; every?: number; json?: boolean; hosts: number }, cmd: Command) => {
+      action(ctx, async (opts: { state: string; listen: string; agent: string; every?: number; json?: boolean; hosts: number; jobsHosts: number }, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         const state = resolve(opts.state);
@@ -47,11 +48,20 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const cpDir = join(state, 'cp');
         // The simulated hosts' agent is in the CP's library too, so the console's dispatch view offers it.
         const simAgents = join(state, 'sim-agents');
-        if (opts.hosts > 0) writeSimAgent(simAgents);
-        const definitions = await loadDefinitions(opts.hosts > 0 ? [simAgents] : [], (msg) => log.warn({ problem: msg }, 'agent file skipped'));
-        const [{ createControlPlane }, { createDaimon }] = await Promise.all([import('../../cp/cp-server.js'), import('../../../daimon/daimon.js')]);
+        const simulated = opts.hosts + opts.jobsHosts > 0;
+        if (simulated) writeSimAgent(simAgents);
+        const definitions = await loadDefinitions(simulated ? [simAgents] : [], (msg) => log.warn({ problem: msg }, 'agent file skipped'));
+        const [{ createControlPlane }, { createDaimon }, { createMemoryBucket }] = await Promise.all([
+          import('../../cp/cp-server.js'), import('../../../daimon/daimon.js'), import('../../transport/bucket/memory-bucket.js'),
+        ]);
+        // Jobs-mode hosts share an in-process bucket with the CP: the protocol is the real one (signed objects,
+        // conditional claims, registration through the bucket); only the store is in memory, so no S3 is needed.
+        const bucket = opts.jobsHosts > 0 ? createMemoryBucket('demo') : undefined;
         const cp = createControlPlane(
-          { stateDir: cpDir, host: listen.host, port: listen.port, version: VERSION, resolveDefinition: (n) => definitions.get(n), agentLibrary: () => definitions },
+          {
+            stateDir: cpDir, host: listen.host, port: listen.port, version: VERSION, resolveDefinition: (n) => definitions.get(n), agentLibrary: () => definitions,
+            ...(bucket && { bucketStore: bucket, bucketScanMs: 1000 }),
+          },
           { log: log.child({ role: 'cp' }) },
         );
         const { url } = await cp.start();
@@ -75,8 +85,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const sims = opts.hosts > 0
           ? await startSimHosts({ count: opts.hosts, stateDir: join(state, 'sim'), cp: url, client, agentDir: simAgents, version: VERSION, log, createDaimon })
           : undefined;
+        const jobsSims = bucket
+          ? await startSimHosts({ count: opts.jobsHosts, stateDir: join(state, 'jobs'), cp: url, client, agentDir: simAgents, version: VERSION, log, createDaimon, jobs: { bucket, pollMs: 2000 } })
+          : undefined;
 
-        ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}${sims ? ` and ${opts.hosts} simulated hosts` : ''}; logs in ${logPath}`);
+        const extra = [sims && `${opts.hosts} simulated hosts`, jobsSims && `${opts.jobsHosts} jobs-mode hosts`].filter(Boolean).join(' and ');
+        ctx.out.status(`okesu demo: control plane ${url}, host ${daimon.hostname()}${extra ? ` and ${extra}` : ''}; logs in ${logPath}`);
         // Name the binary the way it was started: in a fresh clone `okesu` is not on the PATH.
         const self = basename(process.argv[1] ?? 'okesu') === 'okesu' ? 'okesu' : `node ${relative(process.cwd(), process.argv[1] ?? 'dist/okesu.js')}`;
         ctx.out.status(`in another terminal: export OKESU_CONFIG=${join(cpDir, 'admin.yaml')}; ${self} hosts; ${self} tail --severity high`);
@@ -87,6 +101,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const stopAll = async (): Promise<void> => {
           if (timer) clearInterval(timer);
           await sims?.stop();
+          await jobsSims?.stop();
           await daimon.stop();
           await cp.stop();
           log.flush();

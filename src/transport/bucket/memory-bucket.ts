@@ -15,7 +15,8 @@ export interface MemoryBucket extends Bucket {
 }
 
 /**
- * An in-process Bucket for fast unit tests: atomic putIfAbsent (nothing awaits between the check and the write),
+ * An in-process Bucket for fast unit tests (and the embedded bucket `okesu demo --jobs-hosts` shares between its CP and
+ * its jobs-mode hosts): atomic putIfAbsent (nothing awaits between the check and the write),
  * listing in key order with paging, the size limit on get, request counts, and S3-style quoted MD5 ETags.
  * It is a model of S3, not S3: transport tests whose correctness depends on conditional writes or on paging must also
  * run against radosgw (test/support/s3.ts), which is the real thing.
