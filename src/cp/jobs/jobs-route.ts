@@ -45,6 +45,15 @@ export function createJobsRoute(deps: {
 }): JobsRoute {
   // Runs of other routes that got a cancel through the bucket: their cancel object is cleaned when they end too.
   const cancelled = new Set<string>();
+  // A fan-out sends one definition to every host: its timeout is parsed from the agent file once, not once per job.
+  let lastTimeout: { timeoutMs: number | undefined; definition: string | undefined; value: number } | undefined;
+  const timeoutOf = (envelope: DispatchEnvelope): number => {
+    const last = lastTimeout;
+    if (last && last.timeoutMs === envelope.timeout_ms && last.definition === envelope.definition) return last.value;
+    const value = runTimeoutMs(envelope.timeout_ms, envelope.definition);
+    lastTimeout = { timeoutMs: envelope.timeout_ms, definition: envelope.definition, value };
+    return value;
+  };
   const whyNot = (hostname: string): string | undefined => {
     const s = deps.standing(hostname);
     if (!s || !s.usesBucket) return 'the host does not use the bucket';
@@ -66,7 +75,7 @@ export function createJobsRoute(deps: {
     canReach: (hostname) => whyNot(hostname) === undefined,
     whyNot,
     async dispatch(hostname: string, envelope: DispatchEnvelope) {
-      const ttl = runTimeoutMs(envelope.timeout_ms, envelope.definition) + JOB_GRACE_MS;
+      const ttl = timeoutOf(envelope) + JOB_GRACE_MS;
       await put('job', deps.layout.job(hostname, envelope.run_id), hostname, ttl, envelope);
     },
     async cancel(hostname: string, runId: string, reason: string) {
