@@ -104,7 +104,7 @@ export function readObject(bytes: Buffer, expect: ObjectExpectation): ReadResult
   if (header.key !== expect.key) return refuse(`the header names key ${JSON.stringify(header.key.slice(0, 200))}, the object is at ${JSON.stringify(expect.key)} (moved or replayed)`);
   if (header.kind !== expect.kind) return refuse(`kind ${header.kind} where ${expect.kind} belongs`);
   if (header.to !== expect.to) return refuse(`addressed to ${header.to}, not ${expect.to}`);
-  if (!expect.from(header.from)) return refuse(`${header.from} may not write a ${header.kind} here`);
+  if (!expect.from(header.from)) return refuse(`${header.from} may not write ${header.kind} objects here`);
   if (header.issued_at > expect.now + CLOCK_SKEW_MS) return refuse(`issued in the future (${new Date(header.issued_at).toISOString()})`);
   if (header.expires_at <= expect.now) return refuse(`expired at ${new Date(header.expires_at).toISOString()}`);
   const keys = expect.keysOf(header.from);
