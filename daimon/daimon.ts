@@ -168,11 +168,11 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       const bucket = location && (await (deps.openBucket ?? ((l: BucketLocation) => openS3Bucket(l, { log: deps.log })))(location));
       let mode: TransportMode;
       try {
-        // A store that overwrites on a conditional create would let two pollers both claim a job: refuse to start on it.
-        if (bucket && location) await probeConditionalWrites(bucket, bucketLayout(location.prefix).probe());
         const viaBucket = bucket && { bucket, prefix: location.prefix, url: bucketUrl(location), pollMs: options.pollMs, timeoutMs: options.registrationTimeoutMs };
         identity = (await ensureIdentity({ ...options, labels: options.labels ?? {}, bucket: viaBucket || undefined }, deps.log)).identity;
         mode = chooseTransportMode(options.transport, identity.cp, bucket !== undefined);
+        // A store that overwrites on a conditional create would let two pollers both claim a job: refuse to poll it.
+        if (bucket && location && mode !== 'tunnel') await probeConditionalWrites(bucket, bucketLayout(location.prefix).probe());
       } catch (err) {
         bucket?.close();
         throw err;

@@ -66,15 +66,21 @@ describe('daimon in jobs mode (memory bucket, test-side CP)', () => {
     await eventually(async () => (await outbox()).exits.some((e) => e.run_id === long.run_id), 15_000, 'the cancelled run’s exit');
     expect((await outbox()).exits.find((e) => e.run_id === long.run_id)?.status).toBe('cancelled');
   });
-  it('refuses to start on a store that does not honour conditional creates, before it registers', async () => {
+  it('refuses to poll a store that does not honour conditional creates', async () => {
     const inner = createMemoryBucket();
     const overwriting = { ...inner, putIfAbsent: async (key: string, body: Buffer | string) => (await inner.put(key, body), 'created' as const) };
-    const { token } = joinToken(cp.ca);
+    const { token, secretHash } = joinToken(cp.ca);
     const daimon = createDaimon(
       { stateDir: tempDir('dprobe'), token, hostname: 'probe-daimon', builtinAgents: false, version: '1.0.0', transport: 'jobs', bucket: { bucket: 'okesu-test', prefix: 'fleet' }, pollMs: 30 },
       { log: captureLogger().log, openBucket: async () => overwriting },
     );
-    await expect(daimon.start()).rejects.toThrow(/does not honour conditional writes/);
-    expect([...inner.objects.keys()].filter((k) => k.includes('/reg/'))).toEqual([]);
+    let settled = false;
+    const starting = daimon.start().finally(() => (settled = true));
+    while (!settled) {
+      await answerRegistrations(inner, cp.layout, cp.ca, secretHash, 'grant');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await expect(starting).rejects.toThrow(/does not honour conditional writes/);
+    expect([...inner.objects.keys()].filter((k) => k.includes('/hb/') || k.includes('.claim'))).toEqual([]);
   });
 });
