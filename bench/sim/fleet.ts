@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeChildren } from './close-children.js';
 import { resolve } from 'node:path';
 import type { BackoffSettings, DurableStats, FleetTarget, FromChild, SimTimeline, ToChild } from './messages.js';
 
@@ -117,21 +118,7 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
   const settled = await Promise.allSettled(starting);
   const children = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   for (const c of children) live.add(c.proc);
-  const close = async (): Promise<void> => {
-    await Promise.all(children.map(async (c) => {
-      if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-      const exited = new Promise<void>((res) => c.proc.once('exit', () => res()));
-      try {
-        c.send({ type: 'close' });
-      } catch {
-        // IPC already gone.
-      }
-      const timer = setTimeout(() => c.proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-      live.delete(c.proc);
-    }));
-  };
+  const close = (): Promise<void> => closeChildren(children, live);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) {
     await close();

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeChildren } from './close-children.js';
 import { resolve } from 'node:path';
 import type { BucketLocation } from '../../src/transport/bucket/bucket.js';
 import type { ClaimTiming, JobsHostCounters } from './jobs-host.js';
@@ -98,21 +99,7 @@ export async function startJobsFleet(size: number, prefix: string, children: num
   const settled = await Promise.allSettled(Array.from({ length: children }, (_, c) => startChild(hostnames.filter((_, i) => i % children === c), env)));
   const kids = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   for (const k of kids) live.add(k.proc);
-  const close = async (): Promise<void> => {
-    await Promise.all(kids.map(async (k) => {
-      if (k.proc.exitCode !== null || k.proc.signalCode !== null) return;
-      const exited = new Promise<void>((res) => k.proc.once('exit', () => res()));
-      try {
-        k.send({ type: 'close' });
-      } catch {
-        // IPC already gone.
-      }
-      const timer = setTimeout(() => k.proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-      live.delete(k.proc);
-    }));
-  };
+  const close = (): Promise<void> => closeChildren(kids, live);
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) {
     await close();
