@@ -57,6 +57,8 @@ export function createDaimonTransport(opts: DaimonTransportOptions, deps: { log:
         identity: opts.identity, bucket: opts.bucket.bucket, prefix: opts.bucket.prefix, stateDir: opts.stateDir, version: opts.version,
         labels: opts.labels, status: opts.status, mode, ...(opts.pollMs !== undefined && { pollMs: opts.pollMs }),
         ...(opts.heartbeatEvery !== undefined && { heartbeatEvery: opts.heartbeatEvery }),
+        // Only the bucket reaches the CP: renew through it. In auto mode the tunnel renews.
+        ...(mode === 'jobs' && { renew: { identity: opts.identity } }),
       },
       { log: deps.log.child({ component: 'jobs' }), ...(deps.now && { now: deps.now }) },
     );
