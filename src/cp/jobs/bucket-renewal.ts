@@ -4,6 +4,7 @@ import { hostParty, renewAnswerBodySchema, renewRequestBodySchema, type RenewAns
 import type { BucketLayout } from '../../protocol/bucket-layout.js';
 import type { Bucket } from '../../transport/bucket/bucket.js';
 import { encodeObject, readObject, type ObjectSigner } from '../../transport/bucket/signed-object.js';
+import { parseAndVerifyCsr } from '../../pki/csr.js';
 import type { HostRow, HostsRepo } from '../store/hosts.js';
 import type { CertRenewal } from '../tunnel/cert-renewal.js';
 import type { RegOutcome } from './bucket-registration.js';
@@ -15,6 +16,15 @@ const ANSWER_TTL_MS = 3_600_000;
 export interface BucketRenewal {
   /** Verifies and answers one request object (already fetched). Throws only when the bucket fails. */
   handle(key: string, host: string, nonce: string, bytes: Buffer): Promise<RegOutcome>;
+}
+
+// The CSR's key as the hosts table keeps it; undefined when the CSR cannot be read (issue says why).
+function csrKeyText(csrPem: string): string | undefined {
+  try {
+    return parseAndVerifyCsr(csrPem).spkiDer.toString('base64');
+  } catch {
+    return undefined;
+  }
 }
 
 function keyOf(text: string | null): KeyObject | undefined {
@@ -73,6 +83,9 @@ export function createBucketRenewal(deps: {
       const body = renewRequestBodySchema.safeParse(read.lines[0]);
       if (!body.success || read.lines.length !== 1) return { answered: false, reason: 'bad renewal request: expected one body line {csr, nonce}' };
       if (body.data.nonce !== nonce) return { answered: false, reason: `the request names nonce ${body.data.nonce}, its key ${nonce}` };
+      // A request replayed after it was answered (the host's key is already the CSR's): renewing again would bind a
+      // serial the host never receives. A daimon never sends one CSR twice (a lost answer means a new key).
+      if (csrKeyText(body.data.csr) === row.public_key) return { answered: false, reason: 'replayed: the host already holds a certificate for this CSR\'s key' };
       // Signed with the replaced key after that serial was settled: nothing to renew from (issue refuses it).
       const out = await deps.renewal.issue(row, read.serial ?? '', body.data.csr, 'bucket');
       if (out.ok) await answer(host, nonce, { nonce, ok: true, certificate: out.certPem });

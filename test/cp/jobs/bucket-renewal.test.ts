@@ -63,6 +63,9 @@ describe('certificate renewal through the bucket', () => {
     const st = env.cp.cp.store();
     const before = st.hosts.get('batch-01');
     const { nonce, keyPem, key } = await request(env, 'batch-01', host.key);
+    const stored = await env.bucket.get(key, 1 << 20);
+    if (!stored || stored.tooLarge) throw new Error('no request');
+    const replay = stored.body;
     await env.scan();
     const ans = await answer(env, 'batch-01', nonce);
     if (!ans.ok) throw new Error(`refused: ${ans.code} ${ans.message}`);
@@ -87,6 +90,11 @@ describe('certificate renewal through the bucket', () => {
     expect(await ingests(env, 'batch-01', keyPem)).toBe(true);
     expect(await ingests(env, 'batch-01', host.key)).toBe(true);
     expect(await quarantineNotes(env.bucket, env.layout)).toEqual([]);
+    // The same request replayed (within its hour, after it was answered and deleted): refused, nothing changes.
+    await env.bucket.put(key, replay);
+    await env.scan();
+    expect(st.hosts.get('batch-01')).toEqual(after);
+    expect((await quarantineNotes(env.bucket, env.layout)).map((n) => n.reason)).toEqual(['replayed: the host already holds a certificate for this CSR\'s key']);
   });
 
   it('quarantines a request signed by another key, and refuses (answered) a CSR for another hostname', async () => {
