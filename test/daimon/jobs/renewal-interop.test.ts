@@ -67,13 +67,18 @@ describe('a jobs-only daimon renews its certificate through the bucket', () => {
     expect(audit[audit.length - 1]).toMatchObject({ target: HOST, detail: { via: 'bucket' } });
     expect(log.lines().some((l) => l['msg'] === 'host certificate renewed' && l['via'] === 'bucket')).toBe(true);
 
-    // A run dispatched now: its events objects verify with the new key alone.
-    const run = await cp.admin.createRun({ host: HOST, agent: 'hi', definition: agent('hi', 'console.log(JSON.stringify({type:"text",text:"yo"}))'), prompt: 'x', dispatch: 'jobs' });
+    // A run dispatched now: its events objects verify with the new key alone, and the new key, printed by the run,
+    // is redacted as the first one would be.
+    const printKey = `console.log(JSON.stringify({type:"text",text:${JSON.stringify(renewed.keyPem)}}))`;
+    const run = await cp.admin.createRun({ host: HOST, agent: 'hi', definition: agent('hi', printKey), prompt: 'x', dispatch: 'jobs' });
     const done = await eventually(async () => {
       const r = await cp.admin.getRun(run.run_id);
       return r.status !== 'dispatched' && r.status !== 'running' && r;
     }, 20_000, 'the run to end');
     expect(done).toMatchObject({ status: 'completed', route: 'jobs', events: 3 });
+    const printed = JSON.stringify((await cp.admin.runEvents(run.run_id, 0, 0)).events);
+    expect(printed).toContain('[REDACTED:OKESU_HOST_KEY]');
+    for (const line of renewed.keyPem.split('\n').filter((l) => l !== '' && !l.startsWith('-----'))) expect(printed).not.toContain(line);
     const events = puts.filter((p) => p.key.startsWith(`pfx/out/${HOST}/`) && p.key.endsWith('.events') && p.body.includes(run.run_id));
     expect(events.length).toBeGreaterThan(0);
     // Renewal comes every ~6 s here: each object verifies with the key renewed above or a later one.
