@@ -118,6 +118,22 @@ describe('certificate renewal through the bucket', () => {
     expect(env.cp.cp.bucketScanner()?.stats()).toMatchObject({ renewals: 0, refusedRenewals: 1 });
   });
 
+  it('deletes renewal answers nobody collected after a day', async () => {
+    let now = Date.now();
+    env = await startJobsCp({ now: () => now });
+    const host = await env.cp.registerHost('batch-05');
+    const { nonce } = await request(env, 'batch-05', host.key);
+    await env.scan();
+    const ans = env.layout.renewAnswer('batch-05', nonce);
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 23 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([ans]);
+    now += 2 * 3_600_000;
+    await env.scan();
+    expect(await keysUnder(env.bucket, env.layout.registrations())).toEqual([]);
+  });
+
   it('a request signed with the replaced key (its answer was lost) renews from the replaced serial', async () => {
     env = await startJobsCp();
     const host = await env.cp.registerHost('batch-04');
