@@ -25,8 +25,8 @@ const ANSWER_TIMEOUT_MS = 60_000;
 // setTimeout fires at once for delays above 2^31-1 ms; a 365-day certificate is renewed after ~243 days.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Why a certificate from the CP cannot replace ours, or undefined when it can. */
-function problemWith(certPem: string, keyPem: string, identity: DaimonIdentity): string | undefined {
+/** Why a renewed certificate from the CP cannot replace ours (for `keyPem`), or undefined when it can. */
+export function problemWith(certPem: string, keyPem: string, identity: DaimonIdentity): string | undefined {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);

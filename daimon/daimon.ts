@@ -197,6 +197,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           mode, identity, ...(bucket && location && { bucket: { bucket, prefix: location.prefix } }), stateDir: options.stateDir, version: options.version,
           labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), pollMs: options.pollMs,
           heartbeatEvery: options.heartbeatEvery, tunnel: options.tunnel,
+          // A renewed key is redacted from what runs print, as the first one is.
+          onRenewed: (renewed) => holdIdentitySecrets(secrets, renewed),
         },
         { log, now },
       );

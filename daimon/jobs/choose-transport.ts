@@ -46,6 +46,8 @@ export interface DaimonTransportOptions {
   pollMs?: number;
   heartbeatEvery?: number;
   tunnel?: Partial<TunnelClientOptions>;
+  /** A renewal (over the tunnel or through the bucket) stored a new key and certificate. */
+  onRenewed?: (identity: DaimonIdentity) => void;
 }
 
 /** Builds the tunnel, the jobs transport, or both behind the auto transport. */
@@ -57,14 +59,23 @@ export function createDaimonTransport(opts: DaimonTransportOptions, deps: { log:
         identity: opts.identity, bucket: opts.bucket.bucket, prefix: opts.bucket.prefix, stateDir: opts.stateDir, version: opts.version,
         labels: opts.labels, status: opts.status, mode, ...(opts.pollMs !== undefined && { pollMs: opts.pollMs }),
         ...(opts.heartbeatEvery !== undefined && { heartbeatEvery: opts.heartbeatEvery }),
+        // Only the bucket reaches the CP: renew through it. In auto mode the tunnel renews.
+        ...(mode === 'jobs' && { renew: { identity: opts.identity, ...(opts.onRenewed && { onRenewed: opts.onRenewed }) } }),
       },
       { log: deps.log.child({ component: 'jobs' }), ...(deps.now && { now: deps.now }) },
     );
   };
-  const tunnel = (bucket?: { poll_ms: number; interval_ms: number }, onRenewed?: (identity: DaimonIdentity) => void) => createTunnelClient(
+  const tunnel = (bucket?: { poll_ms: number; interval_ms: number }, alsoOnRenewed?: (identity: DaimonIdentity) => void) => createTunnelClient(
     {
       identity: opts.identity, version: opts.version, os: platform(), arch: arch(), labels: opts.labels, status: opts.status,
-      renew: { stateDir: opts.stateDir, identity: opts.identity, ...(onRenewed && { onRenewed }) }, ...opts.tunnel, ...(bucket && { bucket }),
+      renew: {
+        stateDir: opts.stateDir, identity: opts.identity,
+        onRenewed: (identity) => {
+          alsoOnRenewed?.(identity);
+          opts.onRenewed?.(identity);
+        },
+      },
+      ...opts.tunnel, ...(bucket && { bucket }),
     },
     { log: deps.log.child({ component: 'tunnel' }), ...(deps.now && { now: deps.now }) },
   );

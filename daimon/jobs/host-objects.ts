@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { BucketLayout } from '../../src/protocol/bucket-layout.js';
 import { MAX_RECORDS_PER_OBJECT } from '../../src/protocol/bucket-objects.js';
-import type { ClaimBody, ExitBody, HeartbeatBody, ObjectKind } from '../../src/protocol/bucket-objects.js';
+import type { ClaimBody, ExitBody, HeartbeatBody, ObjectKind, RenewRequestBody } from '../../src/protocol/bucket-objects.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 import { encodeObject } from '../../src/transport/bucket/signed-object.js';
 import type { ObjectSigner } from '../../src/transport/bucket/signed-object.js';
 
 const DAY = 86_400_000;
 /** Lifetimes of what a host writes (JOBS-DESIGN: the CP ingests each (run, seq) once, so events may live long). */
-export const HOST_OBJECT_TTL_MS = { claim: DAY, events: 30 * DAY, exit: 30 * DAY, reg_req: 3_600_000 } as const;
+export const HOST_OBJECT_TTL_MS = { claim: DAY, events: 30 * DAY, exit: 30 * DAY, reg_req: 3_600_000, renew_req: 3_600_000 } as const;
 /** A heartbeat stays valid for 12 intervals: past that the host is offline anyway. */
 export const HEARTBEAT_TTL_INTERVALS = 12;
 // Keep each events object well under MAX_OBJECT_BYTES (4 MiB): headroom for the header and the signature line.
@@ -20,13 +20,15 @@ export interface HostObject {
   body: Buffer;
 }
 
-/** Builds the signed objects one host writes to the bucket: claims, events, exits and heartbeats. */
+/** Builds the signed objects one host writes to the bucket: claims, events, exits, heartbeats and renewal requests. */
 export interface HostObjects {
   claim(runId: string, poller: string): HostObject;
   /** Records split into events objects (≤ MAX_RECORDS_PER_OBJECT records and ~3.5 MiB each), with the records of each. */
   events(records: readonly EventRecord[]): { object: HostObject; records: EventRecord[] }[];
   exit(body: ExitBody): HostObject;
   heartbeat(body: HeartbeatBody): HostObject;
+  /** A certificate renewal request at `reg/<host>/<nonce>.renew`, signed with the current key. */
+  renewRequest(body: RenewRequestBody): HostObject;
 }
 
 /** The object builder of `hostname`, signing with its key. */
@@ -67,6 +69,7 @@ export function hostObjects(layout: BucketLayout, hostname: string, signer: Obje
     },
     exit: (body) => make('exit', layout.exit(hostname, stamp(), nonce()), HOST_OBJECT_TTL_MS.exit, [body]),
     heartbeat: (body) => make('heartbeat', layout.heartbeat(hostname), HEARTBEAT_TTL_INTERVALS * body.interval_ms, [body]),
+    renewRequest: (body) => make('renew_req', layout.renewRequest(hostname, body.nonce), HOST_OBJECT_TTL_MS.renew_req, [body]),
   };
 }
 

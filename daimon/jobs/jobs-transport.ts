@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { DaimonStatus } from '../tunnel-client.js';
 import { exitsOf, hostObjects } from './host-objects.js';
 import { createInboxReader } from './inbox-reader.js';
+import { createBucketRenewer } from './bucket-renewal.js';
 import { openSeenRuns } from './seen-runs.js';
 
 /** Default batch window of event records. */
@@ -44,6 +45,11 @@ export interface JobsTransportOptions {
   pageKeys?: number;
   /** Close the bucket on stop (default false: whoever opened it closes it). */
   closeBucket?: boolean;
+  /**
+   * Renew the certificate through the bucket (mode `jobs`: nothing else renews it). Absent in `auto` mode, where the
+   * tunnel renews and hands the new key over with `setKey`.
+   */
+  renew?: { identity: DaimonIdentity; onRenewed?: (identity: DaimonIdentity) => void };
 }
 
 /** The jobs transport, plus what the auto transport and tests drive. */
@@ -79,10 +85,25 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const seen = openSeenRuns(opts.stateDir, log);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
-    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b) },
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b), renewRequest: (b) => objects.renewRequest(b) },
     poller, ownKeys: () => ownKeys, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
+
+  const setKey = (keyPem: string): void => {
+    objects = hostObjects(layout, host, createObjectSigner(hostParty(host), keyPem), now);
+    ownKeys = [createPublicKey(keyPem), ...ownKeys].slice(0, 2);
+  };
+  const renewer = opts.renew && createBucketRenewer(
+    {
+      bucket: opts.bucket, layout, stateDir: opts.stateDir, identity: opts.renew.identity, objects: () => objects,
+      onRenewed: (identity) => {
+        setKey(identity.keyPem);
+        opts.renew?.onRenewed?.(identity);
+      },
+    },
+    { log, now },
+  );
 
   let handlers: DaimonTransportHandlers | undefined;
   // undefined until the first request answers: then the first success is an onUp, the first failure an onDown.
@@ -177,6 +198,8 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
         failed('writing the heartbeat', err);
       }
     }
+    // Costs nothing until a renewal is due, then one GET per poll while the CP's answer is awaited.
+    if (renewer && !stopped && up === true) await renewer.poll();
     polls++;
     if (pendingExits.length > 0) writes = writes.then(flushExits);
     seen.prune(now());
@@ -207,10 +230,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
     ackDispatch: () => undefined,
     isUp: () => up === true,
-    setKey(keyPem) {
-      objects = hostObjects(layout, host, createObjectSigner(hostParty(host), keyPem), now);
-      ownKeys = [createPublicKey(keyPem), ...ownKeys].slice(0, 2);
-    },
+    setKey,
     setHeartbeats(on) {
       heartbeatsOn = on;
     },

@@ -185,7 +185,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         stream.publish('host', st.feed.append(now(), 'host', view), view);
       };
       jobs = bucket && createJobsMode({
-        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, scanMs: options.bucketScanMs, now, log,
+        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, renewal, scanMs: options.bucketScanMs, now, log,
         ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');

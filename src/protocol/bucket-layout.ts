@@ -13,6 +13,8 @@ import { RUN_ID_RE } from './ids.js';
  *   hb/<host>                         host → CP: heartbeat, overwritten each time
  *   reg/<host>/<nonce>.req            would-be host → CP: registration request (deleted once answered)
  *   reg/<host>/<nonce>.ans            CP → would-be host: the answer (deleted by the host, or by the CP after a day)
+ *   reg/<host>/<nonce>.renew          host → CP: certificate renewal, signed with its current key (deleted once answered)
+ *   reg/<host>/<nonce>.renewed        CP → host: the new certificate, or the refusal (deleted by the host, or by the CP after a day)
  *   quarantine/<ms>/<original key>    what failed verification, moved here unread past the header, with
  *   quarantine/<ms>/<original key>.reason   a JSON note saying why
  *   probe/<random>                    a start-up check that conditional creates work (deleted at once)
@@ -33,6 +35,8 @@ export interface BucketLayout {
   registrations(): string;
   regRequest(host: string, nonce: string): string;
   regAnswer(host: string, nonce: string): string;
+  renewRequest(host: string, nonce: string): string;
+  renewAnswer(host: string, nonce: string): string;
   quarantine(originalKey: string, at: number): string;
   /** Where a process checks, once at start, that the store honours conditional creates (probe-conditional-writes.ts). */
   probe(): string;
@@ -59,6 +63,8 @@ export function bucketLayout(prefix: string): BucketLayout {
     registrations: () => `${root}reg/`,
     regRequest: (host, nonce) => `${root}reg/${host}/${nonce}.req`,
     regAnswer: (host, nonce) => `${root}reg/${host}/${nonce}.ans`,
+    renewRequest: (host, nonce) => `${root}reg/${host}/${nonce}.renew`,
+    renewAnswer: (host, nonce) => `${root}reg/${host}/${nonce}.renewed`,
     quarantine: (originalKey, at) => `${root}quarantine/${stamp(at)}/${originalKey.startsWith(root) ? originalKey.slice(root.length) : originalKey}`,
     probe: () => `${root}probe/`,
     relative: (key) => (key.startsWith(root) ? key.slice(root.length) : undefined),
@@ -70,15 +76,16 @@ export type ParsedKey =
   | { kind: 'job' | 'cancel' | 'claim'; host: string; runId: string }
   | { kind: 'events' | 'exit'; host: string; at: number }
   | { kind: 'heartbeat'; host: string }
-  | { kind: 'reg_req' | 'reg_ans'; host: string; nonce: string }
+  | { kind: 'reg_req' | 'reg_ans' | 'renew_req' | 'renew_ans'; host: string; nonce: string }
   | { kind: 'quarantine' };
 
+const REG_KINDS = { req: 'reg_req', ans: 'reg_ans', renew: 'renew_req', renewed: 'renew_ans' } as const;
 const HOST = '([A-Za-z0-9][A-Za-z0-9.-]{0,252})';
 const PATTERNS: ReadonlyArray<[RegExp, (m: RegExpMatchArray) => ParsedKey]> = [
   [new RegExp(`^hosts/${HOST}/inbox/(r_[0-9A-Z]{26})\\.(job|cancel|claim)$`), (m) => ({ kind: m[3] as 'job', host: m[1] as string, runId: m[2] as string })],
   [new RegExp(`^out/${HOST}/(\\d{13})-[0-9a-f]{8,32}\\.(events|exit)$`), (m) => ({ kind: m[3] as 'events', host: m[1] as string, at: Number(m[2]) })],
   [new RegExp(`^hb/${HOST}$`), (m) => ({ kind: 'heartbeat', host: m[1] as string })],
-  [new RegExp(`^reg/${HOST}/([0-9a-f]{32})\\.(req|ans)$`), (m) => ({ kind: m[3] === 'req' ? 'reg_req' : 'reg_ans', host: m[1] as string, nonce: m[2] as string })],
+  [new RegExp(`^reg/${HOST}/([0-9a-f]{32})\\.(req|ans|renew|renewed)$`), (m) => ({ kind: REG_KINDS[m[3] as keyof typeof REG_KINDS], host: m[1] as string, nonce: m[2] as string })],
   [/^quarantine\//, () => ({ kind: 'quarantine' })],
 ];
 

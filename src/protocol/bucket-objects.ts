@@ -10,7 +10,7 @@ import { eventRecordSchema } from './tunnel.js';
  * signature line over everything before it. The schemas here are the header and the body of each kind; the encoding
  * and signing is `src/transport/bucket/signed-object.ts`.
  */
-export const OBJECT_KINDS = ['job', 'cancel', 'claim', 'events', 'exit', 'heartbeat', 'reg_req', 'reg_ans'] as const;
+export const OBJECT_KINDS = ['job', 'cancel', 'claim', 'events', 'exit', 'heartbeat', 'reg_req', 'reg_ans', 'renew_req', 'renew_ans'] as const;
 /** A kind of bucket object. */
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -123,6 +123,32 @@ export const regAnswerBodySchema = z.union([
   }),
 ]);
 export type RegAnswerBody = z.infer<typeof regAnswerBodySchema>;
+
+/**
+ * `renew_req`: one line (host → CP), signed with the host's current key: a CSR for a new key, same hostname. The CP
+ * answers at the same nonce (docs/jobs-mode.md, Identity).
+ */
+export const renewRequestBodySchema = z.strictObject({
+  csr: z.string().max(16 * 1024),
+  nonce: z.string().regex(/^[0-9a-f]{32}$/),
+});
+export type RenewRequestBody = z.infer<typeof renewRequestBodySchema>;
+
+/** `renew_ans`: one line (CP → host), signed with the CA key: the certificate for the CSR's key, or why not. */
+export const renewAnswerBodySchema = z.union([
+  z.strictObject({
+    nonce: z.string().regex(/^[0-9a-f]{32}$/),
+    ok: z.literal(true),
+    certificate: z.string().max(16 * 1024),
+  }),
+  z.strictObject({
+    nonce: z.string().regex(/^[0-9a-f]{32}$/),
+    ok: z.literal(false),
+    code: z.string().regex(/^OKS_ERR_[A-Z_]+$/),
+    message: z.string().max(4096),
+  }),
+]);
+export type RenewAnswerBody = z.infer<typeof renewAnswerBodySchema>;
 
 /** Domain-separation prefix of every signature, so one never verifies as anything else (an X.509 body, an agent file). */
 export const SIGNATURE_DOMAIN = 'okesu-bucket-object-v1\n';

@@ -7,6 +7,7 @@ import type { HostKeys } from './host-keys.js';
 import type { InboxCleanup } from './inbox-cleanup.js';
 import type { Quarantine, QuarantineCode } from './quarantine.js';
 import type { BucketRegistration } from './bucket-registration.js';
+import type { BucketRenewal } from './bucket-renewal.js';
 import { scanOutbox } from './scan-outbox.js';
 import { createHeartbeatScan, type HeartbeatSink } from './scan-heartbeats.js';
 import { scanRegistrations } from './scan-registrations.js';
@@ -22,6 +23,8 @@ export interface ScannerStats {
   heartbeats: number;
   registrations: number;
   refusedRegistrations: number;
+  renewals: number;
+  refusedRenewals: number;
   quarantined: Readonly<Record<QuarantineCode, number>>;
   lastPassMs: number | null;
 }
@@ -38,7 +41,7 @@ export interface BucketScanner {
 
 /**
  * Scans the bucket every `scanMs` (SPEC §3.2, docs/jobs-mode.md): LIST `out/` (events and exits of every host), LIST
- * `hb/` (GET only the heartbeats that changed), LIST `reg/`. A pass never runs concurrently with itself; a failed
+ * `hb/` (GET only the heartbeats that changed), LIST `reg/` (registrations and renewals). A pass never runs concurrently with itself; a failed
  * pass (the bucket unreachable) is logged once per outage and retried with backoff; nothing escapes the timer.
  */
 export function createBucketScanner(deps: {
@@ -48,6 +51,8 @@ export function createBucketScanner(deps: {
   ingest: EventIngest;
   liveness: HeartbeatSink;
   registration: BucketRegistration;
+  /** Certificate renewal through the bucket; absent: renewal requests are quarantined. */
+  renewal?: BucketRenewal;
   quarantine: Quarantine;
   cleanup: InboxCleanup;
   scanMs: number;
@@ -60,7 +65,7 @@ export function createBucketScanner(deps: {
   const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log, ...(deps.pageSize !== undefined && { pageSize: deps.pageSize }) };
   const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness });
   const backoff = createBackoff(deps.scanMs, Math.max(deps.scanMs, 60_000));
-  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, lastPassMs: null as number | null };
+  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null };
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let stopped = true;
@@ -70,7 +75,7 @@ export function createBucketScanner(deps: {
     const started = performance.now();
     const out = await scanOutbox(ctx, { hostKeys: deps.hostKeys, ingest: deps.ingest, cleanup: deps.cleanup });
     const hb = await heartbeats.scan(ctx);
-    const reg = await scanRegistrations(ctx, deps.registration);
+    const reg = await scanRegistrations(ctx, deps.registration, deps.renewal);
     stats.passes++;
     stats.eventObjects += out.events;
     stats.records += out.records;
@@ -78,9 +83,11 @@ export function createBucketScanner(deps: {
     stats.heartbeats += hb;
     stats.registrations += reg.answered;
     stats.refusedRegistrations += reg.refused;
+    stats.renewals += reg.renewed;
+    stats.refusedRenewals += reg.renewRefused;
     stats.lastPassMs = Math.round(performance.now() - started);
-    if (out.events + out.exits + reg.answered + reg.refused > 0) {
-      log.debug({ events: out.events, records: out.records, exits: out.exits, heartbeats: hb, registrations: reg.answered + reg.refused, ms: stats.lastPassMs }, 'bucket scanned');
+    if (out.events + out.exits + reg.answered + reg.refused + reg.renewed + reg.renewRefused > 0) {
+      log.debug({ events: out.events, records: out.records, exits: out.exits, heartbeats: hb, registrations: reg.answered + reg.refused, renewals: reg.renewed + reg.renewRefused, ms: stats.lastPassMs }, 'bucket scanned');
     }
   };
 

@@ -12,6 +12,8 @@ import { createInboxCleanup } from './inbox-cleanup.js';
 import { createJobsRoute, type JobsRoute } from './jobs-route.js';
 import { createQuarantine } from './quarantine.js';
 import { createBucketRegistration } from './bucket-registration.js';
+import { createBucketRenewal } from './bucket-renewal.js';
+import type { CertRenewal } from '../tunnel/cert-renewal.js';
 import { createBucketScanner, type BucketScanner } from './bucket-scanner.js';
 
 /** Default time between two bucket scans (`cp serve --bucket-scan`). */
@@ -37,6 +39,8 @@ export function createJobsMode(deps: {
   liveness: Liveness;
   ingest: EventIngest;
   hostCertTtlMs: number;
+  /** The certificate renewal the tunnel uses; the bucket's renewal requests go through it too. */
+  renewal: Pick<CertRenewal, 'issue'>;
   scanMs?: number;
   /** Keys per LIST page of the scanner (default 1000; tests make it small to exercise paging cheaply). */
   listPageSize?: number;
@@ -54,8 +58,9 @@ export function createJobsMode(deps: {
     bucket, layout, signer, caPem: deps.identity.ca.certPem, now, log, onRegistered: deps.onRegistered,
     register: (input) => registerWithToken(deps.store, deps.identity, input, now(), deps.hostCertTtlMs),
   });
+  const renewal = createBucketRenewal({ bucket, layout, signer, hosts: deps.store.hosts, renewal: deps.renewal, now, log });
   const scanner = createBucketScanner({
-    bucket, layout, hostKeys: createHostKeys(deps.store.hosts), ingest: deps.ingest, liveness: deps.liveness, registration,
+    bucket, layout, hostKeys: createHostKeys(deps.store.hosts), ingest: deps.ingest, liveness: deps.liveness, registration, renewal,
     quarantine: createQuarantine({ bucket, layout, now, log }), cleanup, scanMs: deps.scanMs ?? DEFAULT_BUCKET_SCAN_MS, now, log,
     ...(deps.listPageSize !== undefined && { pageSize: deps.listPageSize }),
   });
