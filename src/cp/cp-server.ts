@@ -213,6 +213,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           return row ? liveness.view(row, now()).state : undefined;
         },
         offlineAfterMs: 12 * intervalMs,
+        hostOfflineAfterMs: (hostname) => 12 * (liveness.standing(hostname)?.intervalMs ?? intervalMs),
         // The fleet comes back at the reconnect pace (cp serve --reconnect-rate) plus a couple of heartbeats.
         canReach: (host) => routes.some((r) => r.canReach(host)),
         resumeAfterMs: Math.min(120_000, 2 * intervalMs + Math.ceil((st.hosts.count() / (options.reconnectRatePerS ?? 150)) * 1000)),
@@ -226,7 +227,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, ...(jobs && { jobs }) };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);

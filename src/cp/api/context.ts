@@ -9,6 +9,7 @@ import type { TunnelHub } from '../tunnel/tunnel-hub.js';
 import type { AgentLibrary } from '../agent-library.js';
 import type { AuthFailures } from '../http/auth-failures.js';
 import type { OperatorSessions } from '../http/operator-sessions.js';
+import type { JobsMode } from '../jobs/jobs-mode.js';
 
 /** What the API route handlers use. */
 export interface ApiContext {
@@ -30,4 +31,6 @@ export interface ApiContext {
   sessions: OperatorSessions;
   /** Lifetime of the client certificates the CP issues (`cp serve --host-cert-ttl`; default 365 days). */
   hostCertTtlMs?: number;
+  /** Jobs mode, when the CP has a bucket: a removed host's bucket objects are deleted through it. */
+  jobs?: Pick<JobsMode, 'forgetHost'>;
 }

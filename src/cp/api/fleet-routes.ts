@@ -69,6 +69,8 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
     });
     api.liveness.forget(hostname);
     api.tunnels.disconnect(hostname, 'OKS_ERR_HOST_REVOKED');
+    // Off the request's path: a bucket outage must not fail the removal, which is already done.
+    void api.jobs?.forgetHost(hostname).catch((err: unknown) => api.log.warn({ err, host: hostname }, 'deleting a removed host\'s bucket objects failed'));
     return { json: { hostname, revoked: true } };
   });
 }

@@ -24,6 +24,11 @@ export interface JobsMode {
   route: JobsRoute;
   scanner: BucketScanner;
   start(): void;
+  /**
+   * A host was removed (`okesu hosts rm`): deletes its inbox (jobs, claims, cancels) and its heartbeat. What it writes
+   * to `out/` from now on is refused by the scanner (no key known) and quarantined.
+   */
+  forgetHost(hostname: string): Promise<void>;
   /** Stops scanning, finishes pending deletions, releases the bucket if the CP opened it. */
   stop(): Promise<void>;
 }
@@ -68,6 +73,16 @@ export function createJobsMode(deps: {
     route,
     scanner,
     start: () => scanner.start(),
+    async forgetHost(hostname) {
+      let continuation: string | undefined;
+      do {
+        const page = await bucket.list(layout.inbox(hostname), continuation === undefined ? {} : { continuation });
+        cleanup.scheduleKeys(page.entries.map((e) => e.key));
+        continuation = page.next;
+      } while (continuation !== undefined);
+      cleanup.scheduleKeys([layout.heartbeat(hostname)]);
+      await cleanup.flush();
+    },
     async stop() {
       await scanner.stop();
       await cleanup.stop();

@@ -25,8 +25,10 @@ export interface EngineDeps {
   publish: (view: OrchestrationRunView, cursor: number) => void;
   /** A host's liveness now (undefined for an unknown host). */
   hostState: (hostname: string) => HostState | undefined;
-  /** How long a host goes unheard before liveness calls it offline (12 heartbeat intervals). */
+  /** How long a host goes unheard before liveness calls it offline (12 heartbeat intervals of the CP's tunnel). */
   offlineAfterMs: number;
+  /** The same for one host, by its own interval (a jobs-mode host's is its bucket heartbeat's); default offlineAfterMs. */
+  hostOfflineAfterMs?: (hostname: string) => number;
   /**
    * After a CP restart, how long to let daimons reconnect before resuming runs (which may dispatch their next step).
    * Agent runs that end meanwhile are applied at once; only fresh dispatches wait, so they do not fail as
@@ -206,7 +208,8 @@ export function createOrchestrationEngine(deps: EngineDeps) {
       }
       if (now - startedAt < deps.offlineAfterMs || deps.hostState(host) === 'online' || deps.hostState(host) === 'stale') continue;
       watched.delete(agentRunId);
-      const reason = `host ${host} went offline (not heard from for over ${Math.round(deps.offlineAfterMs / 1000)} s) while agent run ${agentRunId} was in flight`;
+      const silentMs = deps.hostOfflineAfterMs?.(host) ?? deps.offlineAfterMs;
+      const reason = `host ${host} went offline (not heard from for over ${Math.round(silentMs / 1000)} s) while agent run ${agentRunId} was in flight`;
       serial(h.run_id, async () => {
         const fresh = repo.hostByAgentRun(agentRunId);
         if (!fresh || fresh.status !== 'running') return;

@@ -112,4 +112,18 @@ describe('the jobs route', () => {
     await env.cp.restart();
     expect(await state()).toMatchObject({ state: 'offline', transport: 'jobs', poll_ms: 60_000, heartbeat_interval_ms: 60_000 });
   });
+  it('deletes a removed host\'s inbox and heartbeat', async () => {
+    env = await startJobsCp();
+    const e = env;
+    const host = await e.cp.registerHost('gone-01');
+    const w = hostWriter(host, e.layout);
+    await e.bucket.put(e.layout.heartbeat('gone-01'), w.heartbeat());
+    await e.scan();
+    await e.cp.admin.createRun({ host: 'gone-01', agent: 'edr', definition: AGENT, prompt: 'one', dispatch: 'jobs' });
+    await e.cp.admin.createRun({ host: 'gone-01', agent: 'edr', definition: AGENT, prompt: 'two', dispatch: 'jobs' });
+    expect(await keysUnder(e.bucket, e.layout.inbox('gone-01'))).toHaveLength(2);
+    await e.cp.admin.removeHost('gone-01');
+    await waitFor(async () => (await keysUnder(e.bucket, e.layout.inbox('gone-01'))).length === 0 && !(await e.bucket.get(e.layout.heartbeat('gone-01'), 1 << 20)), 5000);
+    expect((await e.cp.admin.hosts()).some((h) => h.hostname === 'gone-01')).toBe(false);
+  });
 });
