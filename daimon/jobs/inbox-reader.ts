@@ -37,7 +37,8 @@ export interface InboxReaderOptions {
   /** The CA's public key: jobs and cancels must be signed by the CP with it. */
   cpKey: KeyObject;
   seen: SeenRuns;
-  objects: HostObjects;
+  /** The host's object builder now (a renewal replaces it): claims are signed with the current key. */
+  objects: () => HostObjects;
   /** Names this poller in its claims (two pollers of one host tell their claims apart). */
   poller: string;
   /** This host's public keys (current, and the one before a renewal): to recognise its own claims. */
@@ -92,7 +93,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     if (parsed.data.run_id !== runId) return refuse(entry, `the job is for run ${parsed.data.run_id}, its key names ${runId}`);
     // Checked again after the GET: another pass of this process may have taken it meanwhile.
     if (opts.seen.has(runId)) return void done.set(entry.key, entry.etag);
-    const claim = opts.objects.claim(runId, opts.poller);
+    const claim = opts.objects().claim(runId, opts.poller);
     uncertain.add(runId);
     const outcome = await bucket.putIfAbsent(claim.key, claim.body);
     uncertain.delete(runId);

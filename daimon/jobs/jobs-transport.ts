@@ -85,7 +85,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   const seen = openSeenRuns(opts.stateDir, log);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
-    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: { claim: (runId, p) => objects.claim(runId, p), events: (r) => objects.events(r), exit: (b) => objects.exit(b), heartbeat: (b) => objects.heartbeat(b), renewRequest: (b) => objects.renewRequest(b) },
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: () => objects,
     poller, ownKeys: () => ownKeys, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });

@@ -39,10 +39,13 @@ export interface HostStanding {
   state: HostState;
 }
 
-/** The bucket intervals a row holds, when its transport uses the bucket. */
-function bucketOf(row: Pick<HostRow, 'transport' | 'poll_ms' | 'bucket_interval_ms'>): LiveEntry['bucket'] {
-  return row.transport !== 'tunnel' && row.poll_ms !== null && row.bucket_interval_ms !== null ? { pollMs: row.poll_ms, intervalMs: row.bucket_interval_ms } : null;
+/** The bucket intervals of a transport that uses the bucket; null for the tunnel alone. */
+function bucketOf(t: HostTransport): LiveEntry['bucket'] {
+  return t.transport !== 'tunnel' && t.pollMs !== null && t.intervalMs !== null ? { pollMs: t.pollMs, intervalMs: t.intervalMs } : null;
 }
+
+/** The transport a hosts row records. */
+const rowTransport = (row: Pick<HostRow, 'transport' | 'poll_ms' | 'bucket_interval_ms'>): HostTransport => ({ transport: row.transport, pollMs: row.poll_ms, intervalMs: row.bucket_interval_ms });
 
 /**
  * In-memory "last heard" per host: a heartbeat updates one small object (O(1), no disk write). A timer flushes the
@@ -94,7 +97,7 @@ export function createLiveness(deps: {
     const entry = live.get(row.hostname);
     const lastHeard = entry ? entry.lastHeard : row.last_heartbeat;
     const connected = entry?.connected ?? false;
-    const bucket = entry ? entry.bucket : bucketOf(row);
+    const bucket = entry ? entry.bucket : bucketOf(rowTransport(row));
     const intervalMs = intervalOf(connected, bucket);
     const state = hostState(lastHeard, intervalMs, now);
     return {
@@ -219,7 +222,7 @@ export function createLiveness(deps: {
       const now = deps.now();
       for (const row of deps.hosts.list()) {
         if (row.last_heartbeat === null) continue;
-        const bucket = bucketOf(row);
+        const bucket = bucketOf(rowTransport(row));
         live.set(row.hostname, {
           lastHeard: row.last_heartbeat, seq: row.heartbeat_seq ?? 0, running: row.running, spoolDepth: row.spool_depth,
           dirty: false, connected: false, state: hostState(row.last_heartbeat, intervalOf(false, bucket), now), transport: row.transport, bucket,
@@ -236,7 +239,7 @@ export function createLiveness(deps: {
       let e = live.get(hostname);
       if (!e) {
         const row = deps.hosts.get(hostname);
-        e = { lastHeard: at, seq: 0, running: 0, spoolDepth: 0, dirty: true, connected: false, state: 'offline', transport: row?.transport ?? 'tunnel', bucket: row ? bucketOf(row) : null };
+        e = { lastHeard: at, seq: 0, running: 0, spoolDepth: 0, dirty: true, connected: false, state: 'offline', transport: row?.transport ?? 'tunnel', bucket: row ? bucketOf(rowTransport(row)) : null };
         live.set(hostname, e);
       }
       e.lastHeard = Math.max(e.lastHeard, at);
@@ -257,7 +260,7 @@ export function createLiveness(deps: {
     setTransport(hostname: string, t: HostTransport): void {
       const e = live.get(hostname);
       if (!e) return;
-      const bucket = t.transport !== 'tunnel' && t.pollMs !== null && t.intervalMs !== null ? { pollMs: t.pollMs, intervalMs: t.intervalMs } : null;
+      const bucket = bucketOf(t);
       if (e.transport === t.transport && e.bucket?.pollMs === bucket?.pollMs && e.bucket?.intervalMs === bucket?.intervalMs) return;
       deps.hosts.setTransport(hostname, t);
       e.transport = t.transport;

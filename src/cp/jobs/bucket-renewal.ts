@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { hostParty, renewAnswerBodySchema, renewRequestBodySchema, type RenewAnswerBody } from '../../protocol/bucket-objects.js';
 import type { BucketLayout } from '../../protocol/bucket-layout.js';
@@ -8,6 +8,7 @@ import { parseAndVerifyCsr } from '../../pki/csr.js';
 import type { HostRow, HostsRepo } from '../store/hosts.js';
 import type { CertRenewal } from '../tunnel/cert-renewal.js';
 import type { RegOutcome } from './bucket-registration.js';
+import { publicKeyFromText, publicKeyText } from './host-keys.js';
 
 /** Lifetime of a renewal answer. */
 const ANSWER_TTL_MS = 3_600_000;
@@ -21,16 +22,7 @@ export interface BucketRenewal {
 // The CSR's key as the hosts table keeps it; undefined when the CSR cannot be read (issue says why).
 function csrKeyText(csrPem: string): string | undefined {
   try {
-    return parseAndVerifyCsr(csrPem).spkiDer.toString('base64');
-  } catch {
-    return undefined;
-  }
-}
-
-function keyOf(text: string | null): KeyObject | undefined {
-  if (!text) return undefined;
-  try {
-    return createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+    return publicKeyText(parseAndVerifyCsr(csrPem).spkiDer);
   } catch {
     return undefined;
   }
@@ -60,7 +52,7 @@ export function createBucketRenewal(deps: {
   };
   // Which of the host's keys signed, and so which certificate it holds: the current one, or the one renewed last.
   const verify = (row: HostRow, relative: string, bytes: Buffer) => {
-    const tries: [KeyObject | undefined, string | null][] = [[keyOf(row.public_key), row.cert_serial], [keyOf(row.public_key_prev), row.cert_serial_prev]];
+    const tries: [KeyObject | undefined, string | null][] = [[publicKeyFromText(row.public_key), row.cert_serial], [publicKeyFromText(row.public_key_prev), row.cert_serial_prev]];
     let reason = `no key known for ${row.hostname}`;
     for (const [key, serial] of tries) {
       if (!key) continue;

@@ -13,6 +13,16 @@ export function publicKeyText(key: KeyObject | Buffer): string {
   return der.toString('base64');
 }
 
+/** The public key a hosts-table text (SPKI DER, base64) holds; undefined for none or one that does not parse. */
+export function publicKeyFromText(text: string | null): KeyObject | undefined {
+  if (!text) return undefined;
+  try {
+    return createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Host keys with a small cache: parsing a key costs more than the store read, and a scan verifies many objects of the
  * same hosts. The whole cache is dropped when the hosts repository says keys changed (a registration, a renewal, a
@@ -21,14 +31,6 @@ export function publicKeyText(key: KeyObject | Buffer): string {
 export function createHostKeys(hosts: Pick<HostsRepo, 'get' | 'keysGeneration'>, maxEntries = 10_000): HostKeys {
   const cache = new Map<string, KeyObject[] | undefined>();
   let generation = hosts.keysGeneration();
-  const parse = (text: string | null): KeyObject[] => {
-    if (!text) return [];
-    try {
-      return [createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' })];
-    } catch {
-      return [];
-    }
-  };
   return {
     keysOf(hostname) {
       if (hosts.keysGeneration() !== generation) {
@@ -37,7 +39,7 @@ export function createHostKeys(hosts: Pick<HostsRepo, 'get' | 'keysGeneration'>,
       }
       if (cache.has(hostname)) return cache.get(hostname);
       const row = hosts.get(hostname);
-      const keys = row ? [...parse(row.public_key), ...parse(row.public_key_prev)] : [];
+      const keys = row ? [publicKeyFromText(row.public_key), publicKeyFromText(row.public_key_prev)].filter((k): k is KeyObject => k !== undefined) : [];
       const value = keys.length > 0 ? keys : undefined;
       if (cache.size >= maxEntries) cache.clear();
       cache.set(hostname, value);

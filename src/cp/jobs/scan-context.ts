@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { Bucket, BucketEntry } from '../../transport/bucket/bucket.js';
 import type { BucketLayout } from '../../protocol/bucket-layout.js';
-import { MAX_OBJECT_BYTES } from '../../protocol/bucket-objects.js';
+import { MAX_OBJECT_BYTES, hostParty } from '../../protocol/bucket-objects.js';
+import { parseBucketKey } from '../../protocol/bucket-layout.js';
+import { readObject, type VerifiedObject } from '../../transport/bucket/signed-object.js';
+import type { HostKeys } from './host-keys.js';
 import type { Quarantine } from './quarantine.js';
 
 /** What every part of a scan pass uses. */
@@ -41,6 +44,44 @@ export async function readEntry(ctx: ScanContext, entry: BucketEntry): Promise<B
     return undefined;
   }
   return got.body;
+}
+
+/** An object a host wrote, verified as that host's: where it was, whose it is, and its header and body lines. */
+export interface HostObjectRead<K extends string> {
+  relative: string;
+  host: string;
+  kind: K;
+  object: VerifiedObject;
+}
+
+/**
+ * Reads and verifies an object a host wrote (`out/`, `hb/`): its key must be a layout key of one of `kinds`, and it
+ * must verify as written by the host its key names, for the CP. Anything else is quarantined (`shape` names the keys
+ * expected, for the reason); undefined when it was quarantined or is gone.
+ */
+export async function readHostObject<K extends 'events' | 'exit' | 'heartbeat'>(
+  ctx: ScanContext, entry: BucketEntry, hostKeys: HostKeys, kinds: readonly K[], shape: string,
+): Promise<HostObjectRead<K> | undefined> {
+  const relative = ctx.layout.relative(entry.key) ?? entry.key;
+  const parsed = parseBucketKey(relative);
+  if (!parsed || !(kinds as readonly string[]).includes(parsed.kind) || !('host' in parsed)) {
+    await ctx.quarantine.move(entry.key, 'bad_key', `not a key of the layout (${shape})`, entry.size);
+    return undefined;
+  }
+  const bytes = await readEntry(ctx, entry);
+  if (!bytes) return undefined;
+  const { host } = parsed;
+  const kind = parsed.kind as K;
+  const party = hostParty(host);
+  const read = readObject(bytes, {
+    key: relative, kind, to: 'cp', now: ctx.now(),
+    from: (p) => p === party, keysOf: (p) => (p === party ? hostKeys.keysOf(host) : undefined),
+  });
+  if (!read.ok) {
+    await ctx.quarantine.move(entry.key, 'unverified', read.reason, entry.size);
+    return undefined;
+  }
+  return { relative, host, kind, object: read.object };
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; the first failure rejects (after the others settle). */

@@ -1,11 +1,9 @@
-import { heartbeatBodySchema, hostParty } from '../../protocol/bucket-objects.js';
-import { parseBucketKey } from '../../protocol/bucket-layout.js';
+import { heartbeatBodySchema } from '../../protocol/bucket-objects.js';
 import { describeIssues } from '../../protocol/event.js';
-import { readObject } from '../../transport/bucket/signed-object.js';
 import type { BucketEntry } from '../../transport/bucket/bucket.js';
 import type { HostTransport } from '../store/hosts.js';
 import type { HostKeys } from './host-keys.js';
-import { forEachPage, inTurns, readEntry, type ScanContext } from './scan-context.js';
+import { forEachPage, inTurns, readHostObject, type ScanContext } from './scan-context.js';
 
 /** What a heartbeat scan tells liveness. */
 export interface HeartbeatSink {
@@ -25,36 +23,22 @@ export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: Heartb
   const lastIssued = new Map<string, number>();
 
   const accept = async (ctx: ScanContext, entry: BucketEntry): Promise<boolean> => {
-    const relative = ctx.layout.relative(entry.key) ?? entry.key;
-    const parsed = parseBucketKey(relative);
-    if (!parsed || parsed.kind !== 'heartbeat') {
-      await ctx.quarantine.move(entry.key, 'bad_key', 'not a key of the layout (hb/<host>)', entry.size);
-      return false;
-    }
-    const bytes = await readEntry(ctx, entry);
-    if (!bytes) return false;
-    const party = hostParty(parsed.host);
+    const read = await readHostObject(ctx, entry, deps.hostKeys, ['heartbeat'] as const, 'hb/<host>');
+    if (!read) return false;
+    const { host } = read;
     const now = ctx.now();
-    const read = readObject(bytes, {
-      key: relative, kind: 'heartbeat', to: 'cp', now,
-      from: (p) => p === party, keysOf: (p) => (p === party ? deps.hostKeys.keysOf(parsed.host) : undefined),
-    });
-    if (!read.ok) {
-      await ctx.quarantine.move(entry.key, 'unverified', read.reason, entry.size);
-      return false;
-    }
     const body = read.object.lines.length === 1 ? heartbeatBodySchema.safeParse(read.object.lines[0]) : undefined;
     if (!body?.success) {
       await ctx.quarantine.move(entry.key, 'bad_body', body ? `bad heartbeat: ${describeIssues(body.error)}` : 'a heartbeat has one body line', entry.size);
       return false;
     }
     const issued = read.object.header.issued_at;
-    const previous = lastIssued.get(parsed.host);
+    const previous = lastIssued.get(host);
     if (previous !== undefined && issued <= previous) return true;
-    lastIssued.set(parsed.host, issued);
+    lastIssued.set(host, issued);
     const hb = body.data;
-    deps.liveness.heard(parsed.host, { seq: hb.seq, running: hb.running.length, spoolDepth: hb.spool_depth, at: previous === undefined ? issued : now });
-    deps.liveness.setTransport(parsed.host, { transport: hb.mode, pollMs: hb.poll_ms, intervalMs: hb.interval_ms });
+    deps.liveness.heard(host, { seq: hb.seq, running: hb.running.length, spoolDepth: hb.spool_depth, at: previous === undefined ? issued : now });
+    deps.liveness.setTransport(host, { transport: hb.mode, pollMs: hb.poll_ms, intervalMs: hb.interval_ms });
     return true;
   };
 

@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import { eventsBodyLineSchema, exitBodySchema, hostParty, MAX_RECORDS_PER_OBJECT } from '../../protocol/bucket-objects.js';
-import { parseBucketKey } from '../../protocol/bucket-layout.js';
+import { eventsBodyLineSchema, exitBodySchema, MAX_RECORDS_PER_OBJECT } from '../../protocol/bucket-objects.js';
 import { describeIssues } from '../../protocol/event.js';
-import { readObject } from '../../transport/bucket/signed-object.js';
 import type { BucketEntry } from '../../transport/bucket/bucket.js';
 import type { EventIngest } from '../../transport/types.js';
 import type { EventRecord } from '../../protocol/tunnel.js';
 import type { HostKeys } from './host-keys.js';
 import type { InboxCleanup } from './inbox-cleanup.js';
-import { forEachPage, inTurns, readEntry, type ScanContext } from './scan-context.js';
+import { forEachPage, inTurns, readHostObject, type ScanContext } from './scan-context.js';
 
 const eventsBodySchema = z.array(eventsBodyLineSchema).min(1).max(MAX_RECORDS_PER_OBJECT);
 /** Objects read at once and handed to the ingest together: enough to fill its group commits, few enough to bound memory. */
@@ -54,33 +52,20 @@ export async function scanOutbox(ctx: ScanContext, deps: { hostKeys: HostKeys; i
 
 /** Reads and verifies one outbox object; undefined when it was quarantined or is gone. */
 async function verify(ctx: ScanContext, hostKeys: HostKeys, entry: BucketEntry): Promise<Verified | undefined> {
-  const relative = ctx.layout.relative(entry.key) ?? entry.key;
-  const parsed = parseBucketKey(relative);
-  if (!parsed || (parsed.kind !== 'events' && parsed.kind !== 'exit')) {
-    await ctx.quarantine.move(entry.key, 'bad_key', 'not a key of the layout (out/<host>/<ms>-<nonce>.events|.exit)', entry.size);
-    return undefined;
-  }
-  const bytes = await readEntry(ctx, entry);
-  if (!bytes) return undefined;
-  const party = hostParty(parsed.host);
-  const read = readObject(bytes, {
-    key: relative, kind: parsed.kind, to: 'cp', now: ctx.now(),
-    from: (p) => p === party, keysOf: (p) => (p === party ? hostKeys.keysOf(parsed.host) : undefined),
-  });
-  if (!read.ok) {
-    await ctx.quarantine.move(entry.key, 'unverified', read.reason, entry.size);
-    return undefined;
-  }
-  const base = { key: entry.key, host: parsed.host, relative };
-  if (parsed.kind === 'exit') {
-    const exit = read.object.lines.length === 1 ? exitBodySchema.safeParse(read.object.lines[0]) : undefined;
+  const read = await readHostObject(ctx, entry, hostKeys, ['events', 'exit'] as const, 'out/<host>/<ms>-<nonce>.events|.exit');
+  if (!read) return undefined;
+  const { host, relative } = read;
+  const lines = read.object.lines;
+  const base = { key: entry.key, host, relative };
+  if (read.kind === 'exit') {
+    const exit = lines.length === 1 ? exitBodySchema.safeParse(lines[0]) : undefined;
     if (!exit?.success) {
       await ctx.quarantine.move(entry.key, 'bad_body', exit ? `bad exit: ${describeIssues(exit.error)}` : 'an exit has one body line', entry.size);
       return undefined;
     }
     return { ...base, kind: 'exit', runId: exit.data.run_id };
   }
-  const records = eventsBodySchema.safeParse(read.object.lines);
+  const records = eventsBodySchema.safeParse(lines);
   if (!records.success) {
     await ctx.quarantine.move(entry.key, 'bad_body', `bad events: ${describeIssues(records.error)}`, entry.size);
     return undefined;
