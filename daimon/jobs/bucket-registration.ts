@@ -44,8 +44,8 @@ export interface BucketRegisterOptions {
  * proved by the join token (its secret never enters the bucket), then the CP's `reg_ans` read at the poll interval.
  * The answer counts only when its CA matches the token's pin and it is signed with that CA's key; the credential is
  * sealed to the CSR's key. A refusal becomes an OkesuError with the CP's code and message; an answer that fails a
- * check is logged and waited past (a hostile writer cannot stop the CP's own answer from landing on the same key).
- * The caller saves the identity.
+ * check is logged and waited past until the timeout: a bucket writer can deny a registration (as it can delete any
+ * object), never forge one. The caller saves the identity.
  */
 export async function registerThroughBucket(opts: BucketRegisterOptions, deps: { log: Logger; now?: () => number; sleep?: (ms: number) => Promise<void> }): Promise<DaimonIdentity> {
   const now = deps.now ?? Date.now;

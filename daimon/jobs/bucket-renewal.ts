@@ -82,14 +82,14 @@ export function createBucketRenewer(
       return;
     }
     // Done with this nonce whatever the answer says: it is ours to remove (the CP removes it after a day otherwise).
-    const drop = (): Promise<void> => bucket.delete(key).catch((err: unknown) => log.debug({ err: (err as Error).message, key }, 'could not delete the renewal answer'));
+    const drop = (): Promise<void> => bucket.delete(key).catch((err: unknown) => log.debug({ err: (err as Error).message, object: key }, 'could not delete the renewal answer'));
     const read = got.tooLarge ? { ok: false as const, reason: `${got.size} bytes, over the limit` } : readObject(got.body, {
       key: layout.relative(key) as string, kind: 'renew_ans', to: hostParty(identity.hostname), now: now(),
       from: (p) => p === 'cp', keysOf: (p) => (p === 'cp' ? [new X509Certificate(identity.caPem).publicKey] : undefined),
     });
     const body = read.ok && read.object.lines.length === 1 ? renewAnswerBodySchema.safeParse(read.object.lines[0]) : undefined;
     if (!body?.success || body.data.nonce !== pending.nonce) {
-      log.error({ key, reason: read.ok ? 'not a renewal answer for this request' : read.reason }, 'refused the renewal answer; retrying later');
+      log.error({ object: key, reason: read.ok ? 'not a renewal answer for this request' : read.reason }, 'refused the renewal answer; retrying later');
       retryLater();
       return drop();
     }
