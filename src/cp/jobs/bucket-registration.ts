@@ -21,6 +21,12 @@ const ANSWER_TTL_MS = 3_600_000;
 /** The outcome of a registration request: answered (ok or refused), or not a request the CP will act on (quarantine it). */
 export type RegOutcome = { answered: true; ok: boolean } | { answered: false; reason: string };
 
+/** The CP's side of `reg/<host>/<nonce>.req` (registering a host that reaches only the bucket). */
+export interface BucketRegistration {
+  /** Reads, verifies and answers one request object (already fetched). Throws only when the bucket or the store fails. */
+  handle(key: string, host: string, nonce: string, bytes: Buffer): Promise<RegOutcome>;
+}
+
 /**
  * Handles `reg/<host>/<nonce>.req` (docs/jobs-mode.md): the request is signed with the key of the CSR it carries, and
  * proves the join token with an HMAC keyed by the token's stored hash. Its signature is checked with that CSR's key
@@ -38,7 +44,7 @@ export function createBucketRegistration(deps: {
   onRegistered?: (hostname: string) => void;
   now: () => number;
   log: Logger;
-}) {
+}): BucketRegistration {
   const answer = async (host: string, nonce: string, body: RegAnswerBody): Promise<void> => {
     const key = deps.layout.regAnswer(host, nonce);
     const now = deps.now();
@@ -47,8 +53,7 @@ export function createBucketRegistration(deps: {
   };
 
   return {
-    /** Reads, verifies and answers one request object (already fetched). Throws only when the bucket or the store fails. */
-    async handle(key: string, host: string, nonce: string, bytes: Buffer): Promise<RegOutcome> {
+    async handle(key, host, nonce, bytes) {
       const relative = deps.layout.relative(key) as string;
       const unverified = firstBodyLine(bytes);
       const shape = regRequestBodySchema.safeParse(unverified);
@@ -89,8 +94,6 @@ export function createBucketRegistration(deps: {
     },
   };
 }
-/** The bucket registration handler. */
-export type BucketRegistration = ReturnType<typeof createBucketRegistration>;
 
 /** The first body line of an object, parsed as JSON, before any verification (only to find the CSR to verify with). */
 function firstBodyLine(bytes: Buffer): unknown {

@@ -11,6 +11,12 @@ export interface HeartbeatSink {
   setTransport(hostname: string, t: HostTransport): void;
 }
 
+/** The heartbeat part of a scan pass. */
+export interface HeartbeatScan {
+  /** One pass over `hb/`; returns how many heartbeats were read. */
+  scan(ctx: ScanContext): Promise<number>;
+}
+
 /**
  * Reads `hb/`: one small object per host that uses the bucket, overwritten at each heartbeat. Only entries whose ETag
  * changed since the last scan are fetched. A heartbeat counts when it verifies as its host's and was issued after the
@@ -18,7 +24,7 @@ export interface HeartbeatSink {
  * heartbeat of a host after a CP start counts from the time it was issued, so a host that died while the CP was down
  * does not look alive.
  */
-export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: HeartbeatSink }) {
+export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: HeartbeatSink }): HeartbeatScan {
   const etags = new Map<string, string>();
   const lastIssued = new Map<string, number>();
 
@@ -43,8 +49,7 @@ export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: Heartb
   };
 
   return {
-    /** One pass over `hb/`; returns how many heartbeats were read. */
-    async scan(ctx: ScanContext): Promise<number> {
+    async scan(ctx) {
       const seen = new Set<string>();
       let read = 0;
       await forEachPage(ctx, ctx.layout.heartbeats(), async (entries) => {
