@@ -15,7 +15,10 @@ export function formatPoll(h: Pick<HostView, 'poll_ms'>): string {
   return h.poll_ms === null ? '-' : formatDuration(h.poll_ms);
 }
 
-/** A run's status as the CLI and the console show it: a jobs run still `dispatched` is `queued (bucket)` — its job waits there. */
-export function runStatusText(run: Pick<RunView, 'status' | 'route'>): string {
-  return run.status === 'dispatched' && run.route === 'jobs' ? 'queued (bucket)' : run.status;
+/**
+ * A run's status as the CLI and the console show it: a jobs run still `dispatched` is `queued (bucket)` — its job waits
+ * there; any other run shows `word` (default its status; the console passes its own word for the status).
+ */
+export function runStatusText(run: Pick<RunView, 'status' | 'route'>, word: string = run.status): string {
+  return run.status === 'dispatched' && run.route === 'jobs' ? 'queued (bucket)' : word;
 }

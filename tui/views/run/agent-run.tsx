@@ -9,7 +9,7 @@ export function agentRunFields(run: RunView, now: number): { label: string; valu
   const st = statusStyle(run.status);
   const end = run.ended_at ?? now;
   return [
-    { label: 'status', value: `${st.glyph} ${run.route === 'jobs' && run.status === 'dispatched' ? runStatusText(run) : st.word}`, color: st.color },
+    { label: 'status', value: `${st.glyph} ${runStatusText(run, st.word)}`, color: st.color },
     { label: 'host', value: run.host },
     { label: 'agent', value: run.agent },
     { label: 'by', value: run.created_by },

@@ -96,7 +96,7 @@ export function agentRunRow(r: RunView, now: number, p: Palette = palette): Row 
   const status = statusStyle(r.status, p);
   return {
     key: r.run_id,
-    cells: [r.run_id, r.host, r.agent, `${status.glyph} ${r.route === 'jobs' && r.status === 'dispatched' ? runStatusText(r) : status.word}`, String(r.findings), formatAge(now - r.created_at), r.error ?? ''],
+    cells: [r.run_id, r.host, r.agent, `${status.glyph} ${runStatusText(r, status.word)}`, String(r.findings), formatAge(now - r.created_at), r.error ?? ''],
     colors: [undefined, undefined, undefined, status.color, undefined, undefined, r.error ? p.error : undefined],
   };
 }
