@@ -25,9 +25,6 @@ export function runTimeoutMs(requested: number | undefined, definition: string |
   return 300_000;
 }
 
-/** A route that can say why it cannot reach a host (the dispatcher's refusal names it). */
-export type ExplainedRoute = DispatchRoute & { whyNot?(hostname: string): string | undefined };
-
 /** The route name a run records: `tunnel` or `jobs`. */
 const routeName = (route: DispatchRoute): 'tunnel' | 'jobs' => (route.name === 'jobs' ? 'jobs' : 'tunnel');
 
@@ -41,7 +38,7 @@ const TIMEOUT_GRACE_MS = 30_000;
 export function createDispatcher(deps: {
   store: Store;
   /** In order of preference (`auto` takes the first that reaches the host): the tunnel, then the jobs bucket. */
-  routes: readonly ExplainedRoute[];
+  routes: readonly DispatchRoute[];
   now: () => number;
   log: Logger;
   publishRun: (run: RunView, cursor: number) => void;
@@ -80,12 +77,12 @@ export function createDispatcher(deps: {
     return candidates;
   };
   // Each route tried says why it cannot; `auto` on a CP without a bucket says that too.
-  const unreachable = (hostname: string, candidates: readonly ExplainedRoute[]): string => {
-    const why = candidates.map((r) => r.whyNot?.(hostname) ?? (r.name === 'tunnel' ? 'no tunnel connected' : `not reachable over ${r.name}`));
+  const unreachable = (hostname: string, candidates: readonly DispatchRoute[]): string => {
+    const why = candidates.map((r) => r.whyNot(hostname) ?? `not reachable over ${r.name}`);
     if (candidates.length === deps.routes.length && !deps.routes.some((r) => r.name === 'jobs')) why.push('no bucket configured on this CP');
     return `${hostname} is not reachable: ${why.join('; ')}`;
   };
-  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): ExplainedRoute => {
+  const pickRoute = (hostname: string, mode: CreateRunRequest['dispatch']): DispatchRoute => {
     const candidates = routesFor(mode);
     const route = candidates.find((r) => r.canReach(hostname));
     if (!route) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', unreachable(hostname, candidates));

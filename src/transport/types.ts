@@ -37,6 +37,8 @@ export interface DispatchRoute {
   readonly name: string;
   /** True when this route can deliver to `hostname` now. */
   canReach(hostname: string): boolean;
+  /** Why this route cannot deliver to `hostname` now (for the dispatcher's refusal), or undefined when it can. */
+  whyNot(hostname: string): string | undefined;
   /** Sends the envelope; resolves once it was handed to the route (not when the run ends). */
   dispatch(hostname: string, envelope: DispatchEnvelope): Promise<void>;
   cancel(hostname: string, runId: string, reason: string): Promise<void>;

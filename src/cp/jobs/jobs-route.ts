@@ -18,8 +18,6 @@ const CANCEL_TTL_MS = 86_400_000;
 
 /** The jobs route: a DispatchRoute over the bucket, plus what the CP tells it about runs. */
 export interface JobsRoute extends DispatchRoute {
-  /** Why the route cannot reach a host now (for the dispatcher's message), or undefined when it can. */
-  whyNot(hostname: string): string | undefined;
   /**
    * A run changed: when a run the bucket carried ended, its inbox objects are deleted (off this call's path). `by` says
    * who ended it: the host (its run_end was ingested: job, claim and cancel go) or the CP (a timeout, a cancel of an

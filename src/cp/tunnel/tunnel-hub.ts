@@ -257,6 +257,7 @@ export function createTunnelHub(deps: {
   const route: DispatchRoute = {
     name: 'tunnel',
     canReach: (hostname) => tunnels.get(hostname)?.ws.readyState === 1,
+    whyNot: (hostname) => (tunnels.get(hostname)?.ws.readyState === 1 ? undefined : 'no tunnel connected'),
     async dispatch(hostname: string, envelope: DispatchEnvelope) {
       const t = tunnels.get(hostname);
       if (!t) throw new OkesuError('OKS_ERR_HOST_UNREACHABLE', `${hostname} has no tunnel`);
