@@ -38,7 +38,8 @@ import type { Bucket, BucketLocation } from '../src/transport/bucket/bucket.js';
 import { openS3Bucket } from '../src/transport/bucket/open-s3-bucket.js';
 import { probeConditionalWrites } from '../src/transport/bucket/probe-conditional-writes.js';
 import { bucketLayout } from '../src/protocol/bucket-layout.js';
-import { bucketUrl, chooseTransportMode, createDaimonTransport } from './jobs/choose-transport.js';
+import { chooseTransportMode, createDaimonTransport } from './jobs/choose-transport.js';
+import { bucketUrl } from '../src/transport/bucket/bucket-url.js';
 import type { TransportMode } from './jobs/choose-transport.js';
 
 /** How to run a daimon (`okesu daemon` flags). */

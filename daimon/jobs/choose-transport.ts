@@ -1,7 +1,7 @@
 import { arch, platform } from 'node:os';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../src/errors.js';
-import type { Bucket, BucketLocation } from '../../src/transport/bucket/bucket.js';
+import type { Bucket } from '../../src/transport/bucket/bucket.js';
 import type { DaimonTransport } from '../../src/transport/types.js';
 import type { DaimonIdentity } from '../identity.js';
 import { createTunnelClient } from '../tunnel-client.js';
@@ -12,11 +12,6 @@ import type { TransportMode } from './transport-modes.js';
 
 export { TRANSPORT_MODES } from './transport-modes.js';
 export type { TransportMode } from './transport-modes.js';
-
-/** `s3://bucket[/prefix]`: how a bucket is named in an identity, logs and messages. */
-export function bucketUrl(location: Pick<BucketLocation, 'bucket' | 'prefix'>): string {
-  return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
-}
 
 /**
  * The transport mode: the one asked for, else `auto` with both a CP URL and a bucket, `jobs` with only a bucket,

@@ -74,3 +74,8 @@ function quote(value: string): string {
   const safe = value.replace(/\/\/[^/]*@/, '//…@');
   return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 80)}…` : safe);
 }
+
+/** `s3://bucket[/prefix]`: how a bucket is named in an identity, logs and messages (what parseBucketUrl reads back). */
+export function bucketUrl(location: Pick<BucketLocation, 'bucket' | 'prefix'>): string {
+  return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+}

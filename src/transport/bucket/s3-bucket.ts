@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { bucketUrl } from './bucket-url.js';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -156,7 +157,7 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
   }
 
   return {
-    description: `s3://${bucket}${location.prefix ? `/${location.prefix}` : ''}`,
+    description: bucketUrl(location),
     put: async (key, body) => {
       await put('put', key, body, false);
     },
