@@ -162,15 +162,14 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
       const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
-      const renewal = createCertRenewal({
-        store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log,
-        onRenewed: (hostname) => {
-          const row = st.hosts.get(hostname);
-          if (!row) return;
-          const view = liveness.view(row, now());
-          stream.publish('host', st.feed.append(now(), 'host', view), view);
-        },
-      });
+      // A host's view changed outside liveness (a renewal, a registration through the bucket): to the feed and the stream.
+      const publishHost = (hostname: string): void => {
+        const row = st.hosts.get(hostname);
+        if (!row) return;
+        const view = liveness.view(row, now());
+        stream.publish('host', st.feed.append(now(), 'host', view), view);
+      };
+      const renewal = createCertRenewal({ store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log, onRenewed: publishHost });
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
         events: {
@@ -178,12 +177,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
       });
-      const publishHost = (hostname: string): void => {
-        const row = st.hosts.get(hostname);
-        if (!row) return;
-        const view = liveness.view(row, now());
-        stream.publish('host', st.feed.append(now(), 'host', view), view);
-      };
       jobs = bucket && createJobsMode({
         bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, renewal, scanMs: options.bucketScanMs, now, log,
         ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
