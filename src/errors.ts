@@ -44,6 +44,16 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_STATE_IN_USE: { status: 409, message: 'a control plane is running on this state directory' },
   // Issue 14 (jobs mode over S3).
   OKS_ERR_BUCKET: { status: 502, message: 'the bucket store failed' },
+  // Issue 15 (lifecycle: releases, upgrades, install, deploy).
+  OKS_ERR_RELEASE_KEY: { status: 400, message: 'not a usable release key' },
+  OKS_ERR_RELEASE_INVALID: { status: 400, message: 'the release is malformed' },
+  OKS_ERR_RELEASE_UNTRUSTED: { status: 403, message: 'the release is not signed by a trusted release key' },
+  OKS_ERR_RELEASE_MISMATCH: { status: 400, message: 'the artifact does not match its signed manifest' },
+  OKS_ERR_RELEASE_DOWNGRADE: { status: 409, message: 'the release is older than the version running; give --allow-downgrade to install it' },
+  OKS_ERR_UPGRADE: { status: 500, message: 'the upgrade failed' },
+  OKS_ERR_INSTALL: { status: 0, message: 'the installation failed' },
+  OKS_ERR_DEPLOY: { status: 0, message: 'the deployment failed' },
+  OKS_ERR_SSH_HOST_KEY_CHANGED: { status: 409, message: 'the host presents an SSH host key other than the one pinned for it' },
 } as const;
 
 /** A stable error code such as `OKS_ERR_BAD_FRAME`. */

@@ -4,6 +4,7 @@ import { LIMITS } from './limits.js';
 import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
 import { parseHostSelector } from './host-selector.js';
+import { releasePublicKeySchema } from './release.js';
 import { orchestrationRunViewSchema } from './orchestration-api.js';
 import { triageViewSchema } from './findings-api.js';
 
@@ -42,6 +43,8 @@ export const registerResponseSchema = z.object({
   certificate: z.string(),
   ca: z.string(),
   credential: z.string(),
+  /** The release public keys the CP was started with (`cp serve --release-key`): what upgrades must be signed by, unless the host's policy names its own (issue 15). */
+  release_keys: z.array(releasePublicKeySchema).max(16).optional(),
 });
 /** A registration answer. */
 export type RegisterResponse = z.infer<typeof registerResponseSchema>;

@@ -4,6 +4,8 @@ import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
 import { labelsSchema } from './labels.js';
 import { eventBodySchema } from './event.js';
 import { boundedJson } from './json-value.js';
+import { signedReleaseSchema, versionSchema } from './release.js';
+import { ROLLOUT_HOST_STATES, rolloutIdSchema } from './rollout.js';
 
 const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
 
@@ -53,6 +55,17 @@ export const daimonFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
   /** Certificate renewal: a PKCS#10 CSR for a fresh key, same hostname as the tunnel's certificate. */
   z.object({ type: z.literal('renew_cert'), csr: z.string().min(1).max(16 * 1024) }),
+  /**
+   * Progress of an upgrade the CP ordered (issue 15): downloading → verifying → staged → restarting, or failed with a
+   * reason; after the restart, `healthy` (sent by the new version) or `rolled_back` (sent by the old one, with why).
+   */
+  z.object({
+    type: z.literal('upgrade_status'),
+    rollout_id: rolloutIdSchema,
+    version: versionSchema,
+    state: z.enum(ROLLOUT_HOST_STATES),
+    reason: z.string().max(4096).optional(),
+  }),
 ]);
 /** A frame from a daimon. */
 export type DaimonFrame = z.infer<typeof daimonFrameSchema>;
@@ -77,6 +90,19 @@ export const cpFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string().max(4096) }),
   /** The answer to `renew_cert`: the new client certificate (PEM) and its notAfter (ms); a refusal is an error frame OKS_ERR_CERT_RENEWAL. */
   z.object({ type: z.literal('cert_renewed'), certificate: z.string().min(1).max(16_384), not_after: z.number().int() }),
+  /**
+   * Upgrade to a signed release (issue 15). The daimon verifies `release` against its trusted release keys, refuses
+   * an older version unless `allow_downgrade`, downloads the artifact from `GET /v1/releases/VERSION/artifact` (mutual
+   * TLS, Range-resumable), stages it and restarts under its supervisor, which rolls back if the new version has not
+   * heartbeated within `health_timeout_ms`.
+   */
+  z.object({
+    type: z.literal('upgrade'),
+    rollout_id: rolloutIdSchema,
+    release: signedReleaseSchema,
+    allow_downgrade: z.boolean().default(false),
+    health_timeout_ms: z.number().int().positive().max(3_600_000),
+  }),
 ]);
 /** A frame from the CP. */
 export type CpFrame = z.infer<typeof cpFrameSchema>;

@@ -247,3 +247,59 @@ ALTER TABLE hosts ADD COLUMN poll_ms INTEGER;
 ALTER TABLE hosts ADD COLUMN bucket_interval_ms INTEGER;
 ALTER TABLE runs ADD COLUMN route TEXT;
 `;
+
+/**
+ * Version 6 (issue 15, lifecycle): signed releases (the artifact itself lives in the state directory's `releases/`),
+ * rollouts and each host's state in them, SSH host keys pinned by `okesu deploy`, and join tokens bound to the one
+ * hostname a deploy issued them for.
+ */
+export const SCHEMA_V6 = `
+CREATE TABLE releases (
+  version TEXT PRIMARY KEY,
+  platform TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  signed TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  uploaded_at INTEGER NOT NULL,
+  uploaded_by TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE rollouts (
+  id TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  ended_at INTEGER,
+  batch INTEGER NOT NULL,
+  canary INTEGER NOT NULL,
+  halt_on_error INTEGER NOT NULL,
+  health_timeout_ms INTEGER NOT NULL,
+  allow_downgrade INTEGER NOT NULL,
+  halted_reason TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE rollout_hosts (
+  rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+  hostname TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  from_version TEXT NOT NULL DEFAULT '',
+  reason TEXT,
+  ordered_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (rollout_id, hostname)
+) WITHOUT ROWID;
+CREATE INDEX rollout_hosts_hostname ON rollout_hosts(hostname, updated_at);
+
+CREATE TABLE ssh_host_keys (
+  target TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  pinned_at INTEGER NOT NULL,
+  pinned_by TEXT NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE tokens ADD COLUMN bound_hostname TEXT;
+`;

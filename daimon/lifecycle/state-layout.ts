@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { rolloutIdSchema } from '../../src/protocol/rollout.js';
+import { versionSchema } from '../../src/protocol/release.js';
+
+/**
+ * The contract between the daimon (which stages an upgrade) and `okesu supervise` (which starts the daimon and rolls
+ * an upgrade back), through files in the daimon's state directory (issue 15, docs/lifecycle.md). Either side may be
+ * killed at any point; every file is written atomically (write + rename), and symlinks are swapped by rename.
+ *
+ *   bin/okesu-VERSION     staged executables (0755)
+ *   bin/current           symlink to the one the supervisor starts (absent: the supervisor starts itself)
+ *   bin/previous          symlink to the one `current` replaced: what a rollback restores
+ *   upgrade/pending.json  a trial in progress: written by the daimon before it swaps `current` and exits
+ *   upgrade/result.json   the last upgrade's outcome for the CP; resent on every connect, the CP ignores repeats
+ *   upgrade/download-VERSION.part   a resumable download
+ *   health.json           the daimon's last contact with the CP (first after start at once, then at most every 10 s)
+ */
+export function lifecyclePaths(stateDir: string) {
+  const bin = join(stateDir, 'bin');
+  const upgrade = join(stateDir, 'upgrade');
+  return {
+    bin,
+    executable: (version: string) => join(bin, `okesu-${version}`),
+    current: join(bin, 'current'),
+    previous: join(bin, 'previous'),
+    upgrade,
+    pending: join(upgrade, 'pending.json'),
+    result: join(upgrade, 'result.json'),
+    download: (version: string) => join(upgrade, `download-${version}.part`),
+    health: join(stateDir, 'health.json'),
+  };
+}
+/** Paths of the lifecycle files in one state directory. */
+export type LifecyclePaths = ReturnType<typeof lifecyclePaths>;
+
+/** Exit code with which a daimon that staged an upgrade asks its supervisor to start `bin/current` now (EX_TEMPFAIL). */
+export const UPGRADE_RESTART_EXIT_CODE = 75;
+
+/** Set by `okesu supervise` in its child's environment (its pid): a daimon without it refuses upgrades (nobody could roll back). */
+export const SUPERVISOR_ENV = 'OKESU_SUPERVISOR_PID';
+
+/** A trial of a new version: the supervisor rolls back unless `health.json` shows `to_version` heartbeating by `swapped_at + health_timeout_ms`. */
+export const pendingUpgradeSchema = z.strictObject({
+  rollout_id: rolloutIdSchema,
+  from_version: versionSchema,
+  to_version: versionSchema,
+  health_timeout_ms: z.number().int().positive(),
+  swapped_at: z.number().int(),
+});
+/** An upgrade on trial. */
+export type PendingUpgrade = z.infer<typeof pendingUpgradeSchema>;
+
+/** What became of the last upgrade, to report to the CP (`upgrade_status`). */
+export const upgradeResultSchema = z.strictObject({
+  rollout_id: rolloutIdSchema,
+  /** The version that was tried. */
+  version: versionSchema,
+  outcome: z.enum(['healthy', 'rolled_back', 'failed']),
+  reason: z.string().max(4096).optional(),
+  at: z.number().int(),
+});
+/** An upgrade's outcome. */
+export type UpgradeResult = z.infer<typeof upgradeResultSchema>;
+
+/** The daimon's last contact with its CP (tunnel heartbeat acknowledged, or bucket heartbeat written). */
+export const healthSchema = z.strictObject({
+  version: z.string().max(64),
+  pid: z.number().int().positive(),
+  hostname: z.string().max(253),
+  /** ms since the epoch. */
+  at: z.number().int(),
+});
+/** A health mark. */
+export type HealthMark = z.infer<typeof healthSchema>;
