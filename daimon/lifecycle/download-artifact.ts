@@ -3,7 +3,9 @@ import { createReadStream, statSync, truncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { dirname } from 'node:path';
 import { OkesuError } from '../../src/errors.js';
+import { ensurePrivateDir } from '../../src/files/private-dir.js';
 import { errorFromBody } from '../registration.js';
 
 /** How the daimon fetches a release artifact from its CP: the tunnel's authentication (client certificate + credential). */
@@ -82,6 +84,7 @@ function rangeStart(res: IncomingMessage): number | undefined {
  * range) starts over. A body running past `size` is cut off and refused. The caller checks the SHA-256 after.
  */
 export async function downloadArtifact(opts: ArtifactDownload): Promise<DownloadOutcome> {
+  ensurePrivateDir(dirname(opts.partPath));
   let have = partSize(opts.partPath);
   if (have > opts.size) {
     truncateSync(opts.partPath, 0);
