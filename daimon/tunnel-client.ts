@@ -9,6 +9,7 @@ import { describeIssues } from '../src/protocol/event.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import { cpFrameSchema } from '../src/protocol/tunnel.js';
 import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.js';
+import type { UpgradeOrder } from '../src/protocol/rollout.js';
 import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
 import type { DaimonIdentity } from './identity.js';
 import { createCertRenewer } from './cert-renewal.js';
@@ -31,7 +32,7 @@ export interface TunnelLifecycle {
   /** The CP acknowledged a heartbeat. */
   onHeartbeatAck(): void;
   /** The CP ordered an upgrade. */
-  onUpgrade(order: Extract<CpFrame, { type: 'upgrade' }>): void;
+  onUpgrade(order: UpgradeOrder): void;
 }
 
 /** How to reach the CP and how patiently. */

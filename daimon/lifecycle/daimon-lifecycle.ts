@@ -3,7 +3,7 @@ import type { DaimonIdentity } from '../identity.js';
 import type { TunnelLifecycle } from '../tunnel-client.js';
 import { createHealthMarker } from './health-mark.js';
 import { lifecyclePaths } from './state-layout.js';
-import { createUpgrader, type UpgradeStatus } from './upgrader.js';
+import { createUpgrader, type UpgradeReport } from './upgrader.js';
 
 /** What a daimon's lifecycle hooks are built from (issue 15). */
 export interface DaimonLifecycleOptions {
@@ -36,7 +36,7 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
     { paths, version: opts.version, hostname: opts.hostname },
     { ...(deps.now && { now: deps.now }), onError: (err) => log.error({ err }, 'cannot write health.json') },
   );
-  let send: (frame: UpgradeStatus) => void = (frame) => log.warn({ state: frame.state }, 'no tunnel yet: upgrade status not sent');
+  let send: (report: UpgradeReport) => void = (report) => log.warn({ state: report.state }, 'no tunnel yet: upgrade status not sent');
   const upgrader = createUpgrader(
     {
       paths, version: opts.version, supervised: opts.supervised, ...(opts.runningFile !== undefined && { runningFile: opts.runningFile }),
@@ -48,7 +48,7 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
   return {
     tunnel: {
       onWelcome(sender) {
-        send = sender;
+        send = (report) => sender({ type: 'upgrade_status', ...report });
         health.contact();
         upgrader.onConnected();
       },

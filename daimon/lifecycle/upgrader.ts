@@ -3,16 +3,13 @@ import type { Logger } from 'pino';
 import { OkesuError } from '../../src/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../src/files/atomic-write.js';
 import { compareVersions, versionSchema, type ReleaseManifest } from '../../src/protocol/release.js';
-import type { CpFrame, DaimonFrame } from '../../src/protocol/tunnel.js';
+import type { UpgradeOrder, UpgradeReport } from '../../src/protocol/rollout.js';
 import { verifyRelease } from '../../src/release/release-signing.js';
 import { downloadArtifact, RetryableDownloadError, sha256File } from './download-artifact.js';
 import { stageUpgrade } from './stage-upgrade.js';
 import { upgradeResultSchema, type LifecyclePaths, type UpgradeResult } from './state-layout.js';
 
-/** The CP's order to upgrade (tunnel frame `upgrade`). */
-export type UpgradeOrder = Extract<CpFrame, { type: 'upgrade' }>;
-/** A progress report to the CP (tunnel frame `upgrade_status`). */
-export type UpgradeStatus = Extract<DaimonFrame, { type: 'upgrade_status' }>;
+export type { UpgradeOrder, UpgradeReport } from '../../src/protocol/rollout.js';
 
 /** The credentials the artifact download uses: the tunnel's (read fresh: a renewal replaces certificate and key). */
 export interface DownloadCredentials {
@@ -45,8 +42,8 @@ export interface UpgraderOptions {
 export interface UpgraderDeps {
   log: Logger;
   now?: () => number;
-  /** Sends a report over the tunnel (dropped when the tunnel is down: `result.json` carries the final word). */
-  send: (frame: UpgradeStatus) => void;
+  /** Sends a report to the CP (`upgrade_status` on the tunnel; dropped when it is down: `result.json` carries the final word). */
+  send: (frame: UpgradeReport) => void;
   /** The new version is staged and `bin/current` swapped: stop cleanly and exit 75 so the supervisor starts it. */
   onRestart: () => void;
 }
@@ -82,8 +79,8 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
   let active: { rolloutId: string; abort: AbortController } | undefined;
   let lastReported: string | undefined;
 
-  const status = (order: UpgradeOrder, version: string, state: UpgradeStatus['state'], reason?: string): void => {
-    deps.send({ type: 'upgrade_status', rollout_id: order.rollout_id, version, state, ...(reason !== undefined && { reason: reason.slice(0, 4096) }) });
+  const status = (order: UpgradeOrder, version: string, state: UpgradeReport['state'], reason?: string): void => {
+    deps.send({ rollout_id: order.rollout_id, version, state, ...(reason !== undefined && { reason: reason.slice(0, 4096) }) });
   };
 
   /** Reports a refusal or failure now, and keeps it in `result.json` so a reconnect repeats it if the tunnel was down. */
@@ -208,7 +205,7 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
       log.warn({ err: (err as Error).message }, 'upgrade/result.json is unreadable; not reported');
       return;
     }
-    deps.send({ type: 'upgrade_status', rollout_id: result.rollout_id, version: result.version, state: result.outcome, ...(result.reason !== undefined && { reason: result.reason }) });
+    deps.send({ rollout_id: result.rollout_id, version: result.version, state: result.outcome, ...(result.reason !== undefined && { reason: result.reason }) });
   };
 
   return {

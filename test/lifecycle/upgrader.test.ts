@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecyclePaths, pendingUpgradeSchema } from '../../daimon/lifecycle/state-layout.js';
-import { createUpgrader, type UpgradeOrder, type UpgradeStatus } from '../../daimon/lifecycle/upgrader.js';
+import { createUpgrader, type UpgradeOrder, type UpgradeReport } from '../../daimon/lifecycle/upgrader.js';
 import { generateReleaseKey, signRelease } from '../../src/release/release-signing.js';
 import { startReleaseServer, type ReleaseServer } from './release-server.js';
 import { waitFor } from './supervise-harness.js';
@@ -28,7 +28,7 @@ function order(version: string, over: { bytes?: Buffer; key?: string; platform?:
   const bytes = over.bytes ?? v2;
   const release = signRelease(over.key ?? trusted.privateKeyPem, { version, platform: over.platform ?? 'linux-x64', sha256: sha(bytes), size: bytes.length });
   return {
-    type: 'upgrade', rollout_id: over.rollout_id ?? `ro_${(++rollouts).toString(16).padStart(16, '0')}`, release,
+    rollout_id: over.rollout_id ?? `ro_${(++rollouts).toString(16).padStart(16, '0')}`, release,
     allow_downgrade: over.allow_downgrade ?? false, health_timeout_ms: 30_000,
   };
 }
@@ -38,7 +38,7 @@ function host(over: { supervised?: boolean; withCurrent?: boolean } = {}) {
   const paths = lifecyclePaths(dir);
   const running = join(mkdtempSync(join(tmpdir(), 'okesu-running-')), 'okesu');
   writeFileSync(running, '#!/bin/sh\necho old\n', { mode: 0o755 });
-  const sent: UpgradeStatus[] = [];
+  const sent: UpgradeReport[] = [];
   let restarts = 0;
   const upgrader = createUpgrader(
     {
@@ -110,7 +110,7 @@ describe('the daimon carrying out an upgrade order', () => {
     expect(existsSync(h.paths.download('2.0.0'))).toBe(false);
     h.sent.length = 0;
     h.upgrader.onConnected();
-    expect(h.sent).toEqual([{ type: 'upgrade_status', rollout_id: o.rollout_id, version: last.version, state: 'failed', reason: last.reason }]);
+    expect(h.sent).toEqual([{ rollout_id: o.rollout_id, version: last.version, state: 'failed', reason: last.reason }]);
     // Another order is taken after a failure.
     h.sent.length = 0;
     if (!('supervised' in over)) {
@@ -140,12 +140,12 @@ describe('the daimon carrying out an upgrade order', () => {
     h.upgrader.onContact(); // unchanged: not repeated
     h.upgrader.onConnected(); // a new connection: repeated
     expect(h.sent).toEqual([
-      { type: 'upgrade_status', rollout_id: result.rollout_id, version: '2.0.0', state: 'rolled_back', reason: result.reason },
-      { type: 'upgrade_status', rollout_id: result.rollout_id, version: '2.0.0', state: 'rolled_back', reason: result.reason },
+      { rollout_id: result.rollout_id, version: '2.0.0', state: 'rolled_back', reason: result.reason },
+      { rollout_id: result.rollout_id, version: '2.0.0', state: 'rolled_back', reason: result.reason },
     ]);
     writeFileSync(h.paths.result, JSON.stringify({ ...result, outcome: 'healthy', reason: undefined, at: 2 }));
     h.upgrader.onContact();
-    expect(h.sent.at(-1)).toEqual({ type: 'upgrade_status', rollout_id: result.rollout_id, version: '2.0.0', state: 'healthy' });
+    expect(h.sent.at(-1)).toEqual({ rollout_id: result.rollout_id, version: '2.0.0', state: 'healthy' });
     writeFileSync(h.paths.result, '{"nonsense": true}');
     h.upgrader.onContact(); // unreadable: logged, not sent
     expect(h.sent).toHaveLength(3);
