@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../src/files/atomic-write.js';
@@ -39,11 +39,27 @@ export function currentTarget(paths: LifecyclePaths): string | undefined {
   }
 }
 
+/** True for a script (`#!` first): the node bundle, which must keep an `.mjs` name for node to load it as ESM. */
+export function isScript(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where `version` is kept in `bin/`: `okesu-V`, or `okesu-V.mjs` for a script. */
+function binFile(paths: LifecyclePaths, version: string, file: string): string {
+  return isScript(file) ? paths.scriptExecutable(version) : paths.executable(version);
+}
+
 /** The running version as a file in `bin/`: what `bin/current` names, or a copy of the running executable. */
 function previousTarget(paths: LifecyclePaths, req: StageRequest): string {
   const current = currentTarget(paths);
   if (current !== undefined) return current;
-  const copy = paths.executable(req.fromVersion);
+  const copy = binFile(paths, req.fromVersion, req.runningFile);
   if (realpathOrSelf(req.runningFile) !== realpathOrSelf(copy)) {
     const tmp = `${copy}.${randomBytes(4).toString('hex')}.tmp`;
     copyFileSync(req.runningFile, tmp);
@@ -62,7 +78,7 @@ function realpathOrSelf(path: string): string {
 }
 
 /**
- * Stages a verified release (docs/lifecycle.md, Upgrade step 4): `bin/okesu-TO` (0755), `upgrade/pending.json`,
+ * Stages a verified release (docs/lifecycle.md, Upgrade step 4): `bin/okesu-TO` (0755; `.mjs` for a script), `upgrade/pending.json`,
  * `bin/previous` at the running version, then `bin/current` swapped to the new one. Each step is a rename, so a crash
  * anywhere leaves either the old version current (and a pending trial the supervisor will fail and roll back) or the
  * new one current under a trial.
@@ -71,7 +87,7 @@ export function stageUpgrade(paths: LifecyclePaths, req: StageRequest): PendingU
   ensurePrivateDir(paths.bin);
   ensurePrivateDir(paths.upgrade);
   const previous = previousTarget(paths, req);
-  const staged = paths.executable(req.toVersion);
+  const staged = binFile(paths, req.toVersion, req.part);
   chmodSync(req.part, 0o755);
   renameSync(req.part, staged);
   const pending = pendingUpgradeSchema.parse({

@@ -8,7 +8,8 @@ import { versionSchema } from '../../src/protocol/release.js';
  * an upgrade back), through files in the daimon's state directory (issue 15, docs/lifecycle.md). Either side may be
  * killed at any point; every file is written atomically (write + rename), and symlinks are swapped by rename.
  *
- *   bin/okesu-VERSION     staged executables (0755)
+ *   bin/okesu-VERSION     staged executables (0755); a script release (the node bundle, for hosts with Node and for
+ *                         tests) is staged as bin/okesu-VERSION.mjs, since node loads ES modules by extension
  *   bin/current           symlink to the one the supervisor starts (absent: the supervisor starts itself)
  *   bin/previous          symlink to the one `current` replaced: what a rollback restores
  *   upgrade/pending.json  a trial in progress: written by the daimon before it swaps `current` and exits
@@ -22,6 +23,8 @@ export function lifecyclePaths(stateDir: string) {
   return {
     bin,
     executable: (version: string) => join(bin, `okesu-${version}`),
+    /** Where a script release (`#!…` node bundle) of `version` is staged. */
+    scriptExecutable: (version: string) => join(bin, `okesu-${version}.mjs`),
     current: join(bin, 'current'),
     previous: join(bin, 'previous'),
     upgrade,

@@ -13,7 +13,7 @@ import { waitFor } from './supervise-harness.js';
 let srv: ReleaseServer;
 const trusted = generateReleaseKey();
 const stranger = generateReleaseKey();
-const v2 = randomBytes(50_000);
+const v2 = Buffer.concat([Buffer.from('\x7fELF'), randomBytes(50_000)]); // not a script: staged as bin/okesu-V
 beforeAll(async () => {
   srv = await startReleaseServer();
   srv.serve('2.0.0', v2);
@@ -37,7 +37,7 @@ function host(over: { supervised?: boolean; withCurrent?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'okesu-upgrader-'));
   const paths = lifecyclePaths(dir);
   const running = join(mkdtempSync(join(tmpdir(), 'okesu-running-')), 'okesu');
-  writeFileSync(running, '#!/bin/sh\necho old\n', { mode: 0o755 });
+  writeFileSync(running, '\x7fELF the running okesu', { mode: 0o755 });
   const sent: UpgradeReport[] = [];
   let restarts = 0;
   const upgrader = createUpgrader(
@@ -117,6 +117,18 @@ describe('the daimon carrying out an upgrade order', () => {
       h.upgrader.order(order('2.0.0'));
       expect((await h.final()).state).toBe('restarting');
     }
+  });
+
+  it('stages a script release (the node bundle) and keeps a running script under .mjs names, so node loads them as ES modules', async () => {
+    const h = host();
+    writeFileSync(h.running, '#!/usr/bin/env node\nconsole.log(1)\n');
+    const script = Buffer.from('#!/usr/bin/env node\nconsole.log(2)\n');
+    srv.serve('2.1.0', script);
+    h.upgrader.order(order('2.1.0', { bytes: script }));
+    expect((await h.final()).state).toBe('restarting');
+    expect(readlinkSync(h.paths.current)).toBe('okesu-2.1.0.mjs');
+    expect(readlinkSync(h.paths.previous)).toBe('okesu-1.0.0.mjs');
+    expect(readFileSync(h.paths.scriptExecutable('2.1.0')).equals(script)).toBe(true);
   });
 
   it('answers healthy at once for the version it runs, and takes an older one with allow_downgrade', async () => {
