@@ -17,6 +17,7 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSupervise } from './commands/supervise.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -54,6 +55,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
+  registerSupervise(program, ctx);
   registerDemo(program, ctx);
 }
 
