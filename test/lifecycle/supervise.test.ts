@@ -65,9 +65,20 @@ describe('okesu supervise: running the daimon', () => {
     state.link('current', '1.0.0');
     const s = supervise(state, { backoffMinMs: 20_000, backoffMaxMs: 20_000 });
     const first = await waitFor('the first start', () => state.starts()[0]);
+    const began = Date.now();
+    await waitFor('a run of over a second', () => Date.now() - began > 1100);
     process.kill(first.pid, 'SIGUSR1'); // the script exits 75
     await waitFor('a restart at once (the backoff is 20 s)', () => state.starts().length === 2, 5000);
     await s.stop();
+
+    // 75 at once with nothing staged: a crash loop, not an upgrade — it gets the pause.
+    const spin = testState();
+    spin.version('1.0.0', { kind: 'exit', code: 75 });
+    spin.link('current', '1.0.0');
+    const sp = supervise(spin, { backoffMinMs: 20_000, backoffMaxMs: 20_000 });
+    await waitFor('the pause', () => sp.lines().some((l) => l.msg === 'daimon exited; restarting after a pause' && l.code === 75));
+    expect(spin.starts()).toHaveLength(1);
+    await sp.stop();
 
     const crash = testState();
     crash.version('1.0.0', { kind: 'exit', code: 1 });

@@ -44,6 +44,9 @@ export interface Supervisor {
   stop(signal: NodeJS.Signals): void;
 }
 
+/** A daimon that exits 75 sooner than this with no trial pending is treated as crashing, not as upgrading. */
+const QUICK_EXIT_MS = 1000;
+
 /** How a trial ended while its child ran, or that the supervisor was asked to stop meanwhile. */
 type TrialEnd = 'healthy' | 'rolled_back' | 'stopped';
 
@@ -162,7 +165,9 @@ export function createSupervisor(options: SupervisorOptions, deps: SupervisorDep
         log.error(fields, 'the daimon cannot run (the CP refused this host); not restarting');
         return exit.code;
       }
-      if (exit.code === UPGRADE_RESTART_EXIT_CODE) {
+      // 75 with a trial pending, or after a run of a second or more: the daimon staged an upgrade, start it now.
+      // A daimon exiting 75 at once with nothing staged would otherwise spin: it gets the pauses of a crash.
+      if (exit.code === UPGRADE_RESTART_EXIT_CODE && (existsSync(paths.pending) || exit.ranMs >= QUICK_EXIT_MS)) {
         log.info(fields, 'the daimon staged an upgrade: starting bin/current');
         backoff = 0;
         continue;
