@@ -3,7 +3,7 @@ import type { DaimonIdentity } from '../identity.js';
 import type { TunnelLifecycle } from '../tunnel-client.js';
 import { createHealthMarker } from './health-mark.js';
 import { lifecyclePaths } from './state-layout.js';
-import { createUpgrader, type UpgradeReport } from './upgrader.js';
+import { createUpgrader, type UpgradeOrder, type UpgradeReport } from './upgrader.js';
 
 /** What a daimon's lifecycle hooks are built from (issue 15). */
 export interface DaimonLifecycleOptions {
@@ -25,11 +25,25 @@ export function trustedReleaseKeys(policyKeys: readonly string[] | undefined, id
   return policyKeys ?? identity.releaseKeys ?? [];
 }
 
+/** A daimon's lifecycle hooks: the tunnel's, and the same steps for another transport to call. */
+export interface DaimonLifecycle {
+  /** Hooks the tunnel client calls (welcome, heartbeat ack, upgrade frame). */
+  tunnel: TunnelLifecycle;
+  /** The CP was reached another way (a bucket heartbeat written): mark health, report a changed result. */
+  contact(): void;
+  /** An upgrade order from another transport. */
+  order(order: UpgradeOrder): void;
+  /** Where reports go when no tunnel welcomed this daimon (e.g. the bucket's `reportUpgrade`). */
+  reportVia(send: (report: UpgradeReport) => void): void;
+  /** Abandons a download in progress (the daimon is stopping). */
+  stop(): void;
+}
+
 /**
  * The daimon's lifecycle on its tunnel: `health.json` on contact with the CP, `result.json` reported on every
  * connect, and upgrade orders carried out (daimon/lifecycle/upgrader.ts).
  */
-export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log: Logger; now?: () => number; onRestart: () => void }): { tunnel: TunnelLifecycle; stop(): void } {
+export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log: Logger; now?: () => number; onRestart: () => void }): DaimonLifecycle {
   const paths = lifecyclePaths(opts.stateDir);
   const log = deps.log.child({ component: 'lifecycle' });
   const health = createHealthMarker(
@@ -57,6 +71,14 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
         upgrader.onContact();
       },
       onUpgrade: (order) => upgrader.order(order),
+    },
+    contact() {
+      health.contact();
+      upgrader.onContact();
+    },
+    order: (order) => upgrader.order(order),
+    reportVia(sender) {
+      send = sender;
     },
     stop: () => upgrader.stop(),
   };

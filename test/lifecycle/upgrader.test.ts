@@ -171,3 +171,36 @@ describe('the daimon carrying out an upgrade order', () => {
     expect((await h.final()).reason).toMatch(/on trial/);
   });
 });
+
+describe('the upgrader with another artifact source (jobs mode plugs in the bucket)', () => {
+  it('uses fetchArtifact instead of the CP download, and still checks the hash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'okesu-upgrader-'));
+    const paths = lifecyclePaths(dir);
+    const running = join(dir, 'running');
+    writeFileSync(running, '\x7fELF old', { mode: 0o755 });
+    const sent: UpgradeReport[] = [];
+    const fetched: string[] = [];
+    let bytes = v2;
+    const upgrader = createUpgrader(
+      {
+        paths, version: '1.0.0', supervised: true, runningFile: running, platform: 'linux-x64', trustedKeys: () => [trusted.publicKey],
+        credentials: () => { throw new Error('not used'); },
+        fetchArtifact: async (manifest, part) => {
+          fetched.push(manifest.version);
+          mkdirSync(paths.upgrade, { recursive: true });
+          writeFileSync(part, bytes);
+        },
+      },
+      { log: pino({ level: 'silent' }), send: (r) => void sent.push(r), onRestart: () => undefined },
+    );
+    bytes = randomBytes(v2.length);
+    upgrader.order(order('2.0.0'));
+    await waitFor('the refusal', () => sent.find((s) => s.state === 'failed'));
+    expect(sent.at(-1)?.reason).toMatch(/SHA-256/);
+    bytes = v2;
+    upgrader.order(order('2.0.0'));
+    await waitFor('the restart', () => sent.find((s) => s.state === 'restarting'));
+    expect(fetched).toEqual(['2.0.0', '2.0.0']);
+    expect(readlinkSync(paths.current)).toBe('okesu-2.0.0');
+  });
+});
