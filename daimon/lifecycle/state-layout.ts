@@ -16,6 +16,8 @@ import { versionSchema } from '../../src/protocol/release.js';
  *   upgrade/result.json   the last upgrade's outcome for the CP; resent on every connect, the CP ignores repeats
  *   upgrade/download-VERSION.part   a resumable download
  *   health.json           the daimon's last contact with the CP (first after start at once, then at most every 10 s)
+ *   daimon.pid            the supervisor's current child: a supervisor killed outright leaves it running, and the next
+ *                         one stops it before starting another daimon on the same state
  */
 export function lifecyclePaths(stateDir: string) {
   const bin = join(stateDir, 'bin');
@@ -32,6 +34,7 @@ export function lifecyclePaths(stateDir: string) {
     result: join(upgrade, 'result.json'),
     download: (version: string) => join(upgrade, `download-${version}.part`),
     health: join(stateDir, 'health.json'),
+    daimonPid: join(stateDir, 'daimon.pid'),
   };
 }
 /** Paths of the lifecycle files in one state directory. */

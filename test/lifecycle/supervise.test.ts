@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/lifecycle/supervise/supervisor.js';
@@ -206,6 +207,37 @@ describe('okesu supervise: upgrade trials', () => {
     process.kill(old.pid, 'SIGUSR1');
     expect(await waitFor('the result', () => state.result())).toMatchObject({ outcome: 'healthy', version: '2.0.0' });
     expect(state.starts().map((x) => x.version)).toEqual(['1.0.0', '2.0.0']);
+    await s.stop();
+  });
+
+  it('stops a daimon of this state that a supervisor killed outright left running, then starts one', async () => {
+    const state = testState();
+    const script = state.version('1.0.0', { kind: 'hang' });
+    state.link('current', '1.0.0');
+    const leftover = spawn(script, ['daemon', '--state', state.dir], { env: { PATH: process.env.PATH, OKESU_SUPERVISOR_PID: '1' }, stdio: 'ignore', detached: true });
+    const gone = new Promise((r) => leftover.once('exit', r));
+    await waitFor('the leftover to run', () => state.starts().length === 1);
+    writeFileSync(state.paths.daimonPid, `${leftover.pid}\n`);
+    const s = supervise(state);
+    await gone;
+    await waitFor('the new daimon', () => state.starts().length === 2);
+    expect(readFileSync(state.paths.daimonPid, 'utf8').trim()).toBe(String(state.starts()[1]?.pid));
+    expect(s.lines().some((l) => l.pid === leftover.pid && String(l.msg).includes('still running'))).toBe(true);
+    await s.stop();
+    expect(existsSync(state.paths.daimonPid)).toBe(false);
+  });
+
+  it('leaves alone a pid in daimon.pid that is not a daimon of this state', async () => {
+    const state = testState();
+    state.version('1.0.0', { kind: 'hang' });
+    state.link('current', '1.0.0');
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    writeFileSync(state.paths.daimonPid, `${other.pid}\n`);
+    const s = supervise(state);
+    await waitFor('the daimon', () => state.starts().length === 1);
+    expect(other.exitCode).toBeNull();
+    expect(alive(other.pid as number)).toBe(true);
+    other.kill();
     await s.stop();
   });
 

@@ -6,6 +6,7 @@ import {
 } from '../../../daimon/lifecycle/state-layout.js';
 import { startChild, type ChildExit, type SupervisedChild } from './child.js';
 import { nextBackoff } from './backoff.js';
+import { recordChild, stopLeftoverChild } from './leftover-child.js';
 import { exitReason, markHealthy, readPending, rollBack, secondsText, trialDeadline, trialPassed } from './trial.js';
 
 /** What `okesu supervise` runs: the daimon's arguments, and how to start this okesu when `bin/current` is absent. */
@@ -143,15 +144,18 @@ export function createSupervisor(options: SupervisorOptions, deps: SupervisorDep
 
   async function run(): Promise<number> {
     let backoff = 0;
+    await stopLeftoverChild(paths, options.stateDir, log, grace);
     while (!stopping) {
       const pending = loadTrial();
       const t = target();
       const c = startChild(t.command, [...t.args, ...options.args], env);
       child = c;
+      recordChild(paths, c.pid);
       log.info({ pid: c.pid, executable: t.file, trial: pending && { to_version: pending.to_version, health_timeout_ms: pending.health_timeout_ms } }, 'daimon started');
       const trial = pending ? await judge(c, pending) : undefined;
       const exit = await c.exited;
       child = undefined;
+      recordChild(paths, undefined);
       const fields = { pid: c.pid, code: exit.code, signal: exit.signal, error: exit.error, ran_ms: exit.ranMs };
       if (stopping) {
         log.info(fields, 'daimon stopped');
