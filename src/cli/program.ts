@@ -10,6 +10,8 @@ import { registerHosts } from './commands/hosts.js';
 import { registerOrchestrate } from './commands/orchestrate.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUpgrade } from './commands/upgrade.js';
+import { registerRollouts } from './commands/rollouts.js';
 import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -49,6 +51,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
+  registerUpgrade(program, ctx);
+  registerRollouts(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
