@@ -264,6 +264,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       const ticketRotation = rotateTicketKeys(srv, { stateDir: options.stateDir, createdAt: tickets.createdAt, now: Date.now, log });
       srv.on('request', (req, res) => void router.handle(req, res));
+      // `Expect: 100-continue` (release uploads): the route, not Node, decides whether the body is wanted.
+      srv.on('checkContinue', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
         socket.on('error', () => undefined);
         const path = new URL(req.url ?? '/', 'https://cp.invalid').pathname;
