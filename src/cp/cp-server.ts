@@ -38,6 +38,9 @@ import type { BucketScanner } from './jobs/bucket-scanner.js';
 import { addReleaseRoutes } from './api/release-routes.js';
 import { createReleaseStore } from './releases/create-release-store.js';
 
+/** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
+const RELEASE_UPLOAD_TIMEOUT_MS = 30 * 60_000;
+
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
 
@@ -257,6 +260,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
         ticketKeys: tickets.keys, sessionTimeout: TICKET_KEY_PERIOD_MS / 1000, sessionIdContext: 'okesu-cp',
+        // A release upload (~90 MB) over a slow link outlasts Node's default of 5 min for a whole request; headers
+        // still have to arrive within headersTimeout (60 s).
+        requestTimeout: RELEASE_UPLOAD_TIMEOUT_MS,
       });
       // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
       srv.on('connection', (socket: Socket) => {

@@ -145,6 +145,15 @@ describe('GET /v1/releases/:version/artifact (hosts)', () => {
     expect(cp.cp.authFailures().failures.tunnel['OKS_ERR_CLIENT_CERT_REQUIRED']).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a host an admin removed', async () => {
+    const gone = await cp.registerHost('gamma');
+    expect((await hostGet(cp, '/v1/releases/1.0.0/artifact', gone, { headers: { range: 'bytes=199999-' } })).status).toBe(206);
+    await cp.admin.removeHost('gamma');
+    const res = await hostGet(cp, '/v1/releases/1.0.0/artifact', gone);
+    expect(res.status).toBe(403);
+    expect(errorCode(res.json)).toBe('OKS_ERR_HOST_REVOKED');
+  });
+
   it('answers 404 for a version it does not have', async () => {
     const res = await hostGet(cp, '/v1/releases/9.9.9/artifact', host);
     expect(res.status).toBe(404);
