@@ -4,7 +4,7 @@
 // executable is rebuilt only when the hash of its inputs (kept next to it) changes.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { EMBEDDED_NODE_VERSION, ensureNodeRuntime } from './node-runtime.mjs';
 import { ensureSqliteAddon } from './sqlite-addon.mjs';
@@ -56,6 +56,7 @@ function run(command, args, what) {
 
 /** Builds `out` (default dist/okesu-linux-x64) unless its inputs are unchanged; returns whether it built. */
 export function buildSingleExecutable({ root = process.cwd(), out = join(root, 'dist', 'okesu-linux-x64') } = {}) {
+  const began = performance.now();
   const cacheDir = join(root, 'node_modules', '.cache', 'okesu-sea');
   const stageDir = join(cacheDir, 'stage');
   rmSync(stageDir, { recursive: true, force: true });
@@ -102,6 +103,7 @@ export function buildSingleExecutable({ root = process.cwd(), out = join(root, '
   renameSync(partial, out);
   writeFileSync(inputsFile, `${inputs}\n`);
   rmSync(stageDir, { recursive: true, force: true });
-  process.stderr.write(`sea: built ${relative(root, out)} (Node ${EMBEDDED_NODE_VERSION})\n`);
+  const mib = (statSync(out).size / 1024 / 1024).toFixed(1);
+  process.stderr.write(`sea: built ${relative(root, out)} (Node ${EMBEDDED_NODE_VERSION}, ${mib} MiB) in ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
   return true;
 }

@@ -26,6 +26,7 @@ function extractionBase(env) {
 function privateDir(dir) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
+  if (st.isSymbolicLink()) throw new Error(`${dir} is a symbolic link; okesu unpacks only into a real directory of its own`);
   if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
   if (st.uid !== process.getuid()) throw new Error(`${dir} belongs to uid ${st.uid}, not to this user (uid ${process.getuid()})`);
   if ((st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
@@ -75,7 +76,7 @@ let bundle;
 try {
   bundle = prepare();
 } catch (e) {
-  process.stderr.write(`okesu: cannot unpack the single executable: ${e && e.message ? e.message : String(e)}\n`);
+  process.stderr.write(`okesu: cannot unpack the single executable: ${e && e.message ? e.message : String(e)} (set OKESU_SEA_DIR to choose another directory)\n`);
   process.exit(EXIT_SOFTWARE);
 }
 // As `node dist/okesu.js` would: an error escaping the bundle's top level is printed and exits 1.

@@ -16,6 +16,24 @@ function nodeGypScript() {
   return script;
 }
 
+/**
+ * The environment for node-gyp: ours without npm's configuration. node-gyp takes every `npm_config_*` variable as an
+ * option that overrides its command line, and under `npm run` a user's `nodedir=` (say, /usr) would make it build
+ * for the Node running npm instead of the embedded one.
+ */
+function gypEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_|^npm_package_config_node_gyp_/i.test(k)));
+}
+
+/** Fails unless the embedded Node (`nodeDir`) can load `addon` (the ABI it was built for is that Node's). */
+function checkLoads(nodeDir, addon) {
+  try {
+    execFileSync(join(nodeDir, 'bin', 'node'), ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', addon], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`sea: the better-sqlite3 addon built for the embedded Node does not load in it:\n${String(e.stderr || e.message).slice(-2000)}`);
+  }
+}
+
 /** The path of `better_sqlite3.node` built for the Node in `nodeDir` (version `nodeVersion`), built once per version pair. */
 export function ensureSqliteAddon({ cacheDir, packageDir, nodeDir, nodeVersion }) {
   const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
@@ -26,13 +44,15 @@ export function ensureSqliteAddon({ cacheDir, packageDir, nodeDir, nodeVersion }
   try {
     for (const part of ['package.json', 'binding.gyp', 'deps', 'src', 'lib']) cpSync(join(packageDir, part), join(work, part), { recursive: true });
     try {
-      execFileSync(process.execPath, [nodeGypScript(), 'rebuild', `--nodedir=${nodeDir}`, '-j', '2'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+      execFileSync(process.execPath, [nodeGypScript(), 'rebuild', `--nodedir=${nodeDir}`, '-j', '2'], { cwd: work, env: gypEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
     } catch (e) {
       throw new Error(`sea: building better-sqlite3 for Node ${nodeVersion} failed:\n${String(e.stderr || e.message).slice(-4000)}`);
     }
     mkdirSync(cacheDir, { recursive: true });
+    const built = join(work, 'build', 'Release', 'better_sqlite3.node');
+    checkLoads(nodeDir, built);
     const partial = `${cached}.partial-${process.pid}`;
-    copyFileSync(join(work, 'build', 'Release', 'better_sqlite3.node'), partial);
+    copyFileSync(built, partial);
     renameSync(partial, cached);
     return cached;
   } finally {

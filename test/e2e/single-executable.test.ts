@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,15 +42,19 @@ function captured(child: ChildProcess): OkesuProcess {
 }
 
 /** Starts the copied executable with `args`, in its directory; PATH without node, no NODE_* from the tests. */
-function spawnSea(args: string[]): OkesuProcess {
-  const child = spawn(bin, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnSea(args: string[], extraEnv: NodeJS.ProcessEnv = {}): OkesuProcess {
+  const child = spawn(bin, args, { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = captured(child);
   procs.push(p);
   return p;
 }
 
 async function runSea(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawnSea(args);
+  return runSeaWith(args, {});
+}
+
+async function runSeaWith(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnSea(args, extraEnv);
   const code = await p.exited;
   await new Promise((r) => setImmediate(r));
   return { code, stdout: p.stdoutLines.join('\n'), stderr: p.stderr() };
@@ -100,6 +104,24 @@ describe('the single executable (dist/okesu-linux-x64), alone in an empty direct
     expect(statSync(unpacked).mode & 0o777).toBe(0o700);
     const [id] = readdirSync(unpacked);
     expect(readdirSync(join(unpacked, id as string)).sort()).toEqual(['agents', 'dist', 'node_modules', 'package.json']);
+  });
+
+  it('refuses to unpack into a directory others can write, and restores an unpacked file that was changed', async () => {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const refused = await runSeaWith(['--version'], { OKESU_SEA_DIR: shared });
+    expect(refused.code).toBe(70);
+    expect(refused.stderr).toContain(`${shared} is writable by group or others (mode 777)`);
+    expect(readdirSync(shared)).toEqual([]);
+
+    const unpacked = join(dir, 'unpacked');
+    const bundle = join(unpacked, readdirSync(unpacked)[0] as string, 'dist', 'okesu.js');
+    writeFileSync(bundle, 'console.log("not okesu");\n');
+    const r = await runSea(['--version']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('not okesu');
+    expect(readFileSync(bundle, 'utf8')).not.toContain('not okesu');
   });
 
   it('serves a CP, registers a daimon that heartbeats, lists it online, and shows it in the console', async () => {
