@@ -58,7 +58,8 @@ function run(command, args, what) {
 export function buildSingleExecutable({ root = process.cwd(), out = join(root, 'dist', 'okesu-linux-x64') } = {}) {
   const began = performance.now();
   const cacheDir = join(root, 'node_modules', '.cache', 'okesu-sea');
-  const stageDir = join(cacheDir, 'stage');
+  // Per process: two builds at once (a test run and a bench run) never share half-written files.
+  const stageDir = join(cacheDir, `stage-${process.pid}`);
   rmSync(stageDir, { recursive: true, force: true });
   mkdirSync(stageDir, { recursive: true });
 
@@ -93,7 +94,7 @@ export function buildSingleExecutable({ root = process.cwd(), out = join(root, '
   // The blob must come from the Node it is injected into (the format is per version).
   run(node, ['--experimental-sea-config', join(stageDir, 'sea-config.json')], 'making the SEA blob');
 
-  const partial = `${out}.partial`;
+  const partial = `${out}.partial-${process.pid}`;
   copyFileSync(node, partial);
   chmodSync(partial, 0o755);
   // Strip before injecting: stripping afterwards drops the injected blob. Saves ~80 MB of symbols.
