@@ -14,12 +14,18 @@ const url = require('node:url');
 
 const EXIT_SOFTWARE = 70; // sysexits EX_SOFTWARE: okesu itself could not start.
 
-/** The base of the extraction directories: $OKESU_SEA_DIR, $XDG_CACHE_HOME/okesu, $HOME/.cache/okesu, or TMPDIR/okesu-UID. */
-function extractionBase(env) {
-  if (env.OKESU_SEA_DIR) return path.resolve(env.OKESU_SEA_DIR);
-  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'okesu');
-  if (env.HOME && path.isAbsolute(env.HOME)) return path.join(env.HOME, '.cache', 'okesu');
-  return path.join(os.tmpdir(), `okesu-${process.getuid()}`);
+/**
+ * Where to unpack, in order: $OKESU_SEA_DIR alone when set; else $XDG_CACHE_HOME/okesu, $HOME/.cache/okesu and
+ * TMPDIR/okesu-UID, each tried in turn (a service user's HOME may not exist or be read-only, as under systemd's
+ * ProtectHome; its private /tmp still works).
+ */
+function extractionBases(env) {
+  if (env.OKESU_SEA_DIR) return [path.resolve(env.OKESU_SEA_DIR)];
+  const bases = [];
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) bases.push(path.join(env.XDG_CACHE_HOME, 'okesu'));
+  if (env.HOME && path.isAbsolute(env.HOME)) bases.push(path.join(env.HOME, '.cache', 'okesu'));
+  bases.push(path.join(os.tmpdir(), `okesu-${process.getuid()}`));
+  return bases;
 }
 
 /** Creates `dir` (0700) if needed and refuses one that another user could have written code into. */
@@ -53,30 +59,48 @@ function extract(root, entry) {
   if (sha256(data) !== entry.sha256) throw new Error(`embedded ${entry.path} does not match its hash`);
   fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
   const partial = `${target}.${process.pid}.partial`;
-  fs.writeFileSync(partial, data, { mode: entry.mode });
-  fs.renameSync(partial, target);
+  try {
+    fs.writeFileSync(partial, data, { mode: entry.mode });
+    fs.renameSync(partial, target);
+  } catch (e) {
+    fs.rmSync(partial, { force: true });
+    throw e;
+  }
   // Another okesu may have raced us to the same directory; what counts is what is there now.
   if (sha256(fs.readFileSync(target)) !== entry.sha256) throw new Error(`${target} changed while okesu was starting`);
 }
 
-/** Extracts and verifies the embedded files; returns the bundle to import. */
-function prepare() {
-  const manifest = JSON.parse(sea.getAsset('okesu-sea-manifest.json', 'utf8'));
-  const base = extractionBase(process.env);
+/** Unpacks into `base` and verifies every file; returns the bundle to import. */
+function unpackInto(base, manifest) {
   privateDir(base);
   const root = path.join(base, manifest.id);
   privateDir(root);
   for (const entry of manifest.files) extract(root, entry);
-  // Children that run this okesu again (the daimon's agent-catalog child) find the same files instead of a second copy.
-  process.env.OKESU_SEA_DIR = base;
   return path.join(root, 'dist', 'okesu.js');
+}
+
+/** Unpacks into the first base that works; returns the bundle to import. */
+function prepare() {
+  const manifest = JSON.parse(sea.getAsset('okesu-sea-manifest.json', 'utf8'));
+  const problems = [];
+  for (const base of extractionBases(process.env)) {
+    try {
+      const bundle = unpackInto(base, manifest);
+      // Children that run this okesu again (the daimon's agent-catalog child) find the same files instead of a second copy.
+      process.env.OKESU_SEA_DIR = base;
+      return bundle;
+    } catch (e) {
+      problems.push(e && e.message ? e.message : String(e));
+    }
+  }
+  throw new Error(problems.join('; '));
 }
 
 let bundle;
 try {
   bundle = prepare();
 } catch (e) {
-  process.stderr.write(`okesu: cannot unpack the single executable: ${e && e.message ? e.message : String(e)} (set OKESU_SEA_DIR to choose another directory)\n`);
+  process.stderr.write(`okesu: cannot unpack the single executable: ${e.message} (set OKESU_SEA_DIR to a directory of this user's)\n`);
   process.exit(EXIT_SOFTWARE);
 }
 // As `node dist/okesu.js` would: an error escaping the bundle's top level is printed and exits 1.

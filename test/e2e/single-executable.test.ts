@@ -106,7 +106,7 @@ describe('the single executable (dist/okesu-linux-x64), alone in an empty direct
     expect(readdirSync(join(unpacked, id as string)).sort()).toEqual(['agents', 'dist', 'node_modules', 'package.json']);
   });
 
-  it('refuses to unpack into a directory others can write, and restores an unpacked file that was changed', async () => {
+  it('refuses to unpack into a directory others can write, falls back from an unusable HOME, and restores a changed file', async () => {
     const shared = join(dir, 'shared');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
@@ -114,6 +114,13 @@ describe('the single executable (dist/okesu-linux-x64), alone in an empty direct
     expect(refused.code).toBe(70);
     expect(refused.stderr).toContain(`${shared} is writable by group or others (mode 777)`);
     expect(readdirSync(shared)).toEqual([]);
+
+    // No OKESU_SEA_DIR and a HOME where nothing can be created (a file, not a directory): TMPDIR/okesu-UID is used.
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const fallback = await runSeaWith(['--version'], { OKESU_SEA_DIR: '', XDG_CACHE_HOME: '', HOME: bin, TMPDIR: tmp });
+    expect(fallback.code, fallback.stderr).toBe(0);
+    expect(readdirSync(join(tmp, `okesu-${process.getuid?.() ?? 0}`))).toHaveLength(1);
 
     const unpacked = join(dir, 'unpacked');
     const bundle = join(unpacked, readdirSync(unpacked)[0] as string, 'dist', 'okesu.js');
