@@ -155,13 +155,15 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
 
   const flushReports = async (): Promise<void> => {
     while (pendingReports.length > 0) {
-      const report = objects.upgradeReport(pendingReports[0] as UpgradeReport);
+      const next = pendingReports[0] as UpgradeReport;
+      const report = objects.upgradeReport(next);
       try {
         await opts.bucket.put(report.key, report.body);
       } catch (err) {
         return failed('writing an upgrade report', err);
       }
-      pendingReports.shift();
+      // Unless the bound dropped it meanwhile.
+      if (pendingReports[0] === next) pendingReports.shift();
       reached();
     }
   };
