@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OkesuError } from '../../src/errors.js';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
@@ -43,7 +42,7 @@ export async function downloadReleaseFromBucket(d: BucketDownload): Promise<void
   const layout = bucketLayout(d.prefix);
   const key = layout.releaseArtifact(d.version);
   const chunk = d.chunkBytes ?? DOWNLOAD_CHUNK_BYTES;
-  mkdirSync(dirname(d.partPath), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(d.partPath), { recursive: true, mode: 0o700 });
   let have = await sizeOf(d.partPath);
   if (have > d.size) {
     await truncate(d.partPath, 0);

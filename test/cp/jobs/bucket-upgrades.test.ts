@@ -114,13 +114,17 @@ describe('releases in the bucket', () => {
     expect(statSync(partPath).size).toBe(size);
   });
 
-  it('a manifest size other than the bucket object’s is refused, and nothing past the size is written', async () => {
-    const { release } = storedRelease('1.5.0', 1000);
+  it('a manifest size other than the bucket object’s is refused, nothing past the size is written, a longer .part starts again', async () => {
+    const { release, bytes } = storedRelease('1.5.0', 1000);
     await upgrades().publishRelease(release);
     const partPath = join(tempDir('download'), 'download-1.5.0.part');
     await expect(downloadReleaseFromBucket({ bucket: s3.bucket, prefix: PREFIX, version: '1.5.0', size: 999, partPath })).rejects.toMatchObject({ code: 'OKS_ERR_RELEASE_MISMATCH' });
     expect(statSync(partPath).size).toBe(0);
     await expect(downloadReleaseFromBucket({ bucket: s3.bucket, prefix: PREFIX, version: '0.0.1', size: 10, partPath })).rejects.toMatchObject({ code: 'OKS_ERR_BUCKET' });
+    // Leftovers of something longer: not the start of this release.
+    writeFileSync(partPath, randomBytes(2000));
+    await downloadReleaseFromBucket({ bucket: s3.bucket, prefix: PREFIX, version: '1.5.0', size: 1000, partPath });
+    expect(readFileSync(partPath).equals(bytes)).toBe(true);
   });
 });
 
