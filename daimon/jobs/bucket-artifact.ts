@@ -29,6 +29,14 @@ export interface BucketDownload {
   signal?: AbortSignal;
 }
 
+/** What a download did (the shape of the tunnel download's outcome, daimon/lifecycle/download-artifact.ts). */
+export interface BucketDownloadOutcome {
+  /** Bytes that were already in the part file and kept, 0 for a fresh download. */
+  resumedFrom: number;
+  /** Bytes read from the bucket by this call. */
+  received: number;
+}
+
 /**
  * Downloads a release's artifact from `releases/VERSION/artifact` (docs/jobs-mode.md, Upgrades) into `partPath`,
  * resuming: a `.part` already holding N bytes is continued with ranged GETs from byte N. Each chunk is written and
@@ -38,7 +46,7 @@ export interface BucketDownload {
  * Throws OKS_ERR_RELEASE_MISMATCH when the bucket holds an object of another size, OKS_ERR_BUCKET when it holds none or
  * fails.
  */
-export async function downloadReleaseFromBucket(d: BucketDownload): Promise<void> {
+export async function downloadReleaseFromBucket(d: BucketDownload): Promise<BucketDownloadOutcome> {
   const layout = bucketLayout(d.prefix);
   const key = layout.releaseArtifact(d.version);
   const chunk = d.chunkBytes ?? DOWNLOAD_CHUNK_BYTES;
@@ -48,6 +56,7 @@ export async function downloadReleaseFromBucket(d: BucketDownload): Promise<void
     await truncate(d.partPath, 0);
     have = 0;
   }
+  const resumedFrom = have;
   const file = await open(d.partPath, 'a', 0o600);
   try {
     while (have < d.size) {
@@ -68,6 +77,7 @@ export async function downloadReleaseFromBucket(d: BucketDownload): Promise<void
   } finally {
     await file.close();
   }
+  return { resumedFrom, received: have - resumedFrom };
 }
 
 /**

@@ -103,7 +103,8 @@ describe('releases in the bucket', () => {
     writeFileSync(partPath, readFileSync(`${partPath}.first`).subarray(0, half));
     const ranges = s3.bucket.requestCounts().getRange ?? 0;
     const progress: number[] = [];
-    await downloadReleaseFromBucket({ bucket: s3.bucket, prefix: PREFIX, version: '1.4.0', size, partPath, chunkBytes: 1024 * 1024, onProgress: (n) => progress.push(n) });
+    const outcome = await downloadReleaseFromBucket({ bucket: s3.bucket, prefix: PREFIX, version: '1.4.0', size, partPath, chunkBytes: 1024 * 1024, onProgress: (n) => progress.push(n) });
+    expect(outcome).toEqual({ resumedFrom: half, received: size - half });
     expect(readFileSync(partPath).equals(bytes)).toBe(true);
     // Only the second half was asked for: two whole MiB chunks and the rest.
     expect((s3.bucket.requestCounts().getRange ?? 0) - ranges).toBe(2);
