@@ -35,6 +35,7 @@ import { createTicker, selectTickedAgents } from './ticks.js';
 import { createToolbox } from './tools/toolbox.js';
 import type { TunnelClientOptions } from './tunnel-client.js';
 import { createDaimonLifecycle } from './lifecycle/daimon-lifecycle.js';
+import { downloadReleaseFromBucket } from './jobs/bucket-artifact.js';
 import type { Bucket, BucketLocation } from '../src/transport/bucket/bucket.js';
 import { openS3Bucket } from '../src/transport/bucket/open-s3-bucket.js';
 import { probeConditionalWrites } from '../src/transport/bucket/probe-conditional-writes.js';
@@ -206,6 +207,9 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           stateDir: options.stateDir, version: options.version, hostname: host, supervised: options.supervised ?? false,
           ...(options.executable !== undefined && { runningFile: options.executable }),
           ...(policy.releaseKeys && { policyReleaseKeys: policy.releaseKeys }), identity: () => current,
+          ...(bucket && location && {
+            bucketFetch: async (manifest, partPath, signal) => void (await downloadReleaseFromBucket({ bucket, prefix: location.prefix, version: manifest.version, size: manifest.size, partPath, signal })),
+          }),
         },
         { log, now, onRestart: () => deps.onUpgradeRestart?.() },
       );
@@ -223,6 +227,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         { log, now },
       );
       const sender = createSender(spool, transport);
+      // Reports take the transport's way (auto: the tunnel while it is up, else the bucket).
+      if (transport.reportUpgrade) lifecycle.reportVia((report) => transport.reportUpgrade?.(report));
       const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value });
       full.relay = activeRelay;
       const pipeline = createAgentPipeline({
@@ -282,8 +288,14 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         onCancel: (runId, reason) => {
           if (registry.abort(runId, reason)) log.info({ run_id: runId, reason }, 'run cancelled by the CP');
         },
+        // Orders read from the bucket (the tunnel's come through its lifecycle hooks).
+        onUpgrade: (order) => lifecycle.order(order),
         onAck: sender.onAck,
-        onUp: sender.onUp,
+        onUp: () => {
+          sender.onUp();
+          // Reaching the CP's side (a tunnel welcome, a bucket heartbeat written) is what health.json records.
+          lifecycle.contact();
+        },
         onDown: (reason) => log.debug({ reason }, 'transport down; events stay in the spool'),
         onFatal: (code, message) => deps.onFatal?.(code, message),
       });

@@ -336,6 +336,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
       else log.warn({ run_id: runId, accepted }, 'tunnel down: dispatch answer not sent');
     },
     isUp: () => up,
+    reportUpgrade: (report) => sendLifecycle({ type: 'upgrade_status', ...report }),
     async stop() {
       stopped = true;
       renewer?.stop();

@@ -3,7 +3,7 @@ import type { DaimonIdentity } from '../identity.js';
 import type { TunnelLifecycle } from '../tunnel-client.js';
 import { createHealthMarker } from './health-mark.js';
 import { lifecyclePaths } from './state-layout.js';
-import { createUpgrader, type UpgradeOrder, type UpgradeReport } from './upgrader.js';
+import { createUpgrader, type FetchArtifact, type UpgradeOrder, type UpgradeReport } from './upgrader.js';
 
 /** What a daimon's lifecycle hooks are built from (issue 15). */
 export interface DaimonLifecycleOptions {
@@ -18,6 +18,8 @@ export interface DaimonLifecycleOptions {
   policyReleaseKeys?: readonly string[];
   /** The identity now (a renewal replaces certificate and key); its `releaseKeys` came from the CP at registration. */
   identity: () => DaimonIdentity;
+  /** Where the artifact of an order read from the jobs bucket comes from (the bucket); orders on the tunnel download from the CP. */
+  bucketFetch?: FetchArtifact;
 }
 
 /** The release keys an upgrade must be signed by: the host policy's when it names some, else the CP's. */
@@ -31,9 +33,9 @@ export interface DaimonLifecycle {
   tunnel: TunnelLifecycle;
   /** The CP was reached another way (a bucket heartbeat written): mark health, report a changed result. */
   contact(): void;
-  /** An upgrade order from another transport. */
+  /** An upgrade order read from the jobs bucket (its artifact comes from the bucket). */
   order(order: UpgradeOrder): void;
-  /** Where reports go when no tunnel welcomed this daimon (e.g. the bucket's `reportUpgrade`). */
+  /** Where reports go (the transport's `reportUpgrade`, which picks the tunnel or the bucket); default: the tunnel that welcomed. */
   reportVia(send: (report: UpgradeReport) => void): void;
   /** Abandons a download in progress (the daimon is stopping). */
   stop(): void;
@@ -50,7 +52,9 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
     { paths, version: opts.version, hostname: opts.hostname },
     { ...(deps.now && { now: deps.now }), onError: (err) => log.error({ err }, 'cannot write health.json') },
   );
-  let send: (report: UpgradeReport) => void = (report) => log.warn({ state: report.state }, 'no tunnel yet: upgrade status not sent');
+  let viaTunnel: (report: UpgradeReport) => void = (report) => log.warn({ state: report.state }, 'no tunnel yet: upgrade status not sent');
+  let preferred: ((report: UpgradeReport) => void) | undefined;
+  const send = (report: UpgradeReport): void => (preferred ?? viaTunnel)(report);
   const upgrader = createUpgrader(
     {
       paths, version: opts.version, supervised: opts.supervised, ...(opts.runningFile !== undefined && { runningFile: opts.runningFile }),
@@ -62,7 +66,7 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
   return {
     tunnel: {
       onWelcome(sender) {
-        send = (report) => sender({ type: 'upgrade_status', ...report });
+        viaTunnel = (report) => sender({ type: 'upgrade_status', ...report });
         health.contact();
         upgrader.onConnected();
       },
@@ -76,9 +80,9 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
       health.contact();
       upgrader.onContact();
     },
-    order: (order) => upgrader.order(order),
+    order: (order) => upgrader.order(order, opts.bucketFetch),
     reportVia(sender) {
-      send = sender;
+      preferred = sender;
     },
     stop: () => upgrader.stop(),
   };

@@ -40,8 +40,11 @@ export interface UpgraderOptions {
    * Fetches the artifact into `partPath` (resuming what is there) until it holds `manifest.size` bytes; the hash is
    * checked after. Default: `GET {cp}/v1/releases/V/artifact` with the tunnel's credentials. Jobs mode plugs the bucket in.
    */
-  fetchArtifact?: (manifest: ReleaseManifest, partPath: string, signal: AbortSignal) => Promise<void>;
+  fetchArtifact?: FetchArtifact;
 }
+
+/** Fetches a release's artifact into `partPath` (resuming what is there) until it holds `manifest.size` bytes. */
+export type FetchArtifact = (manifest: ReleaseManifest, partPath: string, signal: AbortSignal) => Promise<void>;
 
 /** What the upgrader is given. */
 export interface UpgraderDeps {
@@ -55,8 +58,11 @@ export interface UpgraderDeps {
 
 /** The daimon's side of an upgrade (docs/lifecycle.md, Upgrade steps 4 and 6). */
 export interface Upgrader {
-  /** Handles an `upgrade` frame: one upgrade at a time; the same rollout ordered again meanwhile is ignored. */
-  order(frame: UpgradeOrder): void;
+  /**
+   * Handles an order: one upgrade at a time; the same rollout ordered again meanwhile is ignored. `fetch` is where
+   * this order's artifact comes from (an order read from the bucket: the bucket), else the default.
+   */
+  order(frame: UpgradeOrder, fetch?: FetchArtifact): void;
   /** The tunnel is up (welcome): report `result.json` if there is one. */
   onConnected(): void;
   /** A heartbeat was acknowledged: report `result.json` if it changed since last reported (the supervisor writes it). */
@@ -83,6 +89,8 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
   const platform = opts.platform ?? `${process.platform}-${process.arch}`;
   let active: { rolloutId: string; abort: AbortController } | undefined;
   let lastReported: string | undefined;
+  // Rollouts answered by this process: in auto mode an order comes both ways (tunnel frame, bucket inbox), taken once.
+  const answered = new Set<string>();
 
   const status = (order: UpgradeOrder, version: string, state: UpgradeReport['state'], reason?: string): void => {
     deps.send({ rollout_id: order.rollout_id, version, state, ...(reason !== undefined && { reason: reason.slice(0, 4096) }) });
@@ -136,10 +144,11 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
     return manifest;
   };
 
-  const download = async (order: UpgradeOrder, manifest: ReleaseManifest, signal: AbortSignal): Promise<string> => {
+  const download = async (order: UpgradeOrder, manifest: ReleaseManifest, signal: AbortSignal, fetch?: FetchArtifact): Promise<string> => {
     const part = paths.download(manifest.version);
-    if (opts.fetchArtifact) {
-      await opts.fetchArtifact(manifest, part, signal);
+    const source = fetch ?? opts.fetchArtifact;
+    if (source) {
+      await source(manifest, part, signal);
       return part;
     }
     const attempts = opts.attempts ?? 3;
@@ -159,7 +168,7 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
     }
   };
 
-  const run = async (order: UpgradeOrder, signal: AbortSignal): Promise<boolean> => {
+  const run = async (order: UpgradeOrder, signal: AbortSignal, fetch?: FetchArtifact): Promise<boolean> => {
     const manifest = check(order);
     if (!manifest) return false;
     const v = manifest.version;
@@ -168,7 +177,7 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
     status(order, v, 'downloading');
     let part: string;
     try {
-      part = await download(order, manifest, signal);
+      part = await download(order, manifest, signal, fetch);
     } catch (err) {
       if (signal.aborted) return false;
       fail(order, v, (err as Error).message);
@@ -218,17 +227,20 @@ export function createUpgrader(opts: UpgraderOptions, deps: UpgraderDeps): Upgra
   };
 
   return {
-    order(frame) {
+    order(frame, fetch) {
       if (active) {
         if (active.rolloutId === frame.rollout_id) return log.info({ rollout_id: frame.rollout_id }, 'upgrade already in progress for this rollout; repeated order ignored');
         return fail(frame, claimedVersion(frame.release) ?? opts.version, new OkesuError('OKS_ERR_UPGRADE', `another upgrade (rollout ${active.rolloutId}) is in progress`).message);
       }
+      if (answered.has(frame.rollout_id)) return log.info({ rollout_id: frame.rollout_id }, 'upgrade order already answered; repeated order ignored');
       const current = { rolloutId: frame.rollout_id, abort: new AbortController() };
       active = current;
-      void run(frame, current.abort.signal).then(
+      void run(frame, current.abort.signal, fetch).then(
         (restarting) => {
           // After the swap the daimon is stopping: later orders wait for the new version.
-          if (!restarting && active === current) active = undefined;
+          if (restarting || current.abort.signal.aborted || active !== current) return;
+          answered.add(frame.rollout_id);
+          active = undefined;
         },
         (err: unknown) => {
           if (active === current) active = undefined;

@@ -163,6 +163,17 @@ describe('the daimon carrying out an upgrade order', () => {
     expect(h.sent).toHaveLength(3);
   });
 
+  it('takes a rollout once: the same order again (the bucket\'s copy of a tunnel frame) is not answered twice', async () => {
+    const h = host();
+    const o = order('0.9.0', { bytes: randomBytes(10) });
+    h.upgrader.order(o);
+    await h.final();
+    await waitFor('the order settled', () => h.sent.length === 1);
+    h.upgrader.order(o);
+    h.upgrader.order(o, async () => { throw new Error('not fetched'); });
+    expect(h.sent).toHaveLength(1);
+  });
+
   it('refuses while this version is itself on trial', async () => {
     const h = host();
     mkdirSync(h.paths.upgrade, { recursive: true });
