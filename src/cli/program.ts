@@ -16,6 +16,8 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerInstall } from './commands/install.js';
+import { registerUninstall } from './commands/uninstall.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -53,6 +55,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
   registerDemo(program, ctx);
+  registerInstall(program, ctx);
+  registerUninstall(program, ctx);
 }
 
 function configure(cmd: Command, deps: CliDeps): void {
