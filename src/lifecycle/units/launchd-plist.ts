@@ -21,7 +21,8 @@ export function launchdPlist(opts: UnitOptions & { version: string }): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
-    `<!-- okesu ${xml(opts.version)}: the daimon of this host under its supervisor (okesu daemon --print-unit --init launchd). -->`,
+    // No double hyphen may appear inside an XML comment: the version is the only variable part.
+    `<!-- okesu ${xml(opts.version).replaceAll('-', '_')}: the daimon of this host under its supervisor. -->`,
     '<plist version="1.0">',
     '<dict>',
     '  <key>Label</key>',
