@@ -8,6 +8,7 @@ import { registerConsole } from './commands/console.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerOrchestrate } from './commands/orchestrate.js';
+import { registerRelease } from './commands/release.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTail } from './commands/tail.js';
@@ -16,6 +17,7 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSupervise } from './commands/supervise.js';
 import { registerInstall } from './commands/install.js';
 import { registerUninstall } from './commands/uninstall.js';
 
@@ -51,9 +53,11 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
+  registerRelease(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
+  registerSupervise(program, ctx);
   registerDemo(program, ctx);
   registerInstall(program, ctx);
   registerUninstall(program, ctx);

@@ -35,6 +35,8 @@ import { probeConditionalWrites } from '../transport/bucket/probe-conditional-wr
 import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
+import { addReleaseRoutes } from './api/release-routes.js';
+import { createReleaseStore } from './releases/create-release-store.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -73,6 +75,10 @@ export interface ControlPlaneOptions {
   bucketScanMs?: number;
   /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
   bucketListPageSize?: number;
+  /** Release public keys (`ed25519:…`, `cp serve --release-key`): uploads must be signed by one; registering hosts learn them. */
+  releaseKeys?: readonly string[];
+  /** How many releases the CP keeps (`cp serve --keep-releases`; default DEFAULT_KEEP_RELEASES). */
+  keepReleases?: number;
 }
 
 /** A running control plane. */
@@ -127,6 +133,21 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         lock.release();
         throw err;
       }
+      // A release a running rollout targets is never pruned: the rollout engine, built later, sets `releaseInUse`.
+      const rolloutHooks: { releaseInUse?: (version: string) => boolean } = {};
+      let releases;
+      try {
+        releases = createReleaseStore(
+          { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
+          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => rolloutHooks.releaseInUse?.(version) ?? false, now, log },
+        );
+      } catch (err) {
+        if (bucket && !options.bucketStore) bucket.close();
+        st.close();
+        lock.release();
+        throw err;
+      }
+      const releaseKeys = releases.trustedKeys();
       const adminToken = ensureAdminToken(st, now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
@@ -178,7 +199,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
       });
       jobs = bucket && createJobsMode({
-        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, renewal, scanMs: options.bucketScanMs, now, log,
+        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, releaseKeys, renewal, scanMs: options.bucketScanMs, now, log,
         ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
@@ -220,12 +241,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, ...(jobs && { jobs }) };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, releaseKeys, ...(jobs && { jobs }) };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
       addAdminRoutes(router, api);
       addOrchestrationRoutes(router, api, { engine, triggers });
+      addReleaseRoutes(router, api, releases);
 
       // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
       // Session tickets let a reconnecting daimon resume instead of redoing the mutual-TLS handshake; a resumed session
