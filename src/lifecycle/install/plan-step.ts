@@ -1,4 +1,4 @@
-import { OkesuError } from '../../errors.js';
+import { ERROR_CATALOGUE, OkesuError } from '../../errors.js';
 
 /** One step of an install or uninstall plan: `--dry-run` prints the titles, the real run prints and runs them in order. */
 export interface PlanStep {
@@ -33,8 +33,11 @@ export async function runSteps(steps: readonly PlanStep[], report: (line: string
       await s.run();
     } catch (err) {
       const code = err instanceof OkesuError ? err.code : 'OKS_ERR_INSTALL';
+      // "wait for …: no heartbeat …", not "wait for …: the installation failed: no heartbeat …".
+      const base = `${ERROR_CATALOGUE[code].message}: `;
+      const detail = err instanceof Error ? err.message : String(err);
       const e = new OkesuError(code);
-      e.message = `${s.title}: ${err instanceof Error ? err.message : String(err)}`;
+      e.message = `${s.title}: ${err instanceof OkesuError && detail.startsWith(base) ? detail.slice(base.length) : detail}`;
       throw e;
     }
   }
