@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -97,6 +98,35 @@ describe('okesu install --init none, uninstall', () => {
     const purge = await okesu(['uninstall', '--prefix', prefix, '--purge']);
     expect(purge.code, purge.stderr).toBe(0);
     expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('okesu install --init systemd under a prefix', () => {
+  it('writes the hardened unit naming the files where they are, starts nothing and says what to run; uninstall removes it', async () => {
+    const prefix = join(tempDir('install-unit'), 'root');
+    const r = await okesu(['install', '--cp', cp.url, '--token', await joinToken(), '--prefix', prefix, '--init', 'systemd', '--hostname', 'inst-unit', '--enable', 'edr', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as InstallResult).outcome).toBe('installed');
+    expect(r.stderr).toMatch(/skip: user okesu: created only when installing to \//);
+    expect(r.stderr).toMatch(/note: systemd does not run under the prefix .*: to start the daimon, run systemctl daemon-reload && systemctl enable --now okesu/);
+    const unitPath = join(prefix, 'etc/systemd/system/okesu.service');
+    const unit = readFileSync(unitPath, 'utf8');
+    const state = join(prefix, 'var/lib/okesu');
+    expect(unit).toContain(`ExecStart=${join(prefix, 'usr/local/bin/okesu')} supervise --state ${state} -- daemon --state ${state} --enable edr\n`);
+    expect(unit).toContain(`ReadWritePaths=${state}\n`);
+    expect(unit).toContain('User=okesu\n');
+    expect(mode(unitPath)).toBe('644');
+    expect(mode(join(state, 'tmp'))).toBe('700');
+    expect(existsSync(join(state, 'supervise.pid'))).toBe(false);
+    if (spawnSync('which', ['systemd-analyze']).status === 0) {
+      const verify = spawnSync('systemd-analyze', ['verify', unitPath], { encoding: 'utf8' });
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(verify.stderr.split('\n').filter((l) => l.includes('okesu.service'))).toEqual([]);
+    }
+    const un = await okesu(['uninstall', '--prefix', prefix]);
+    expect(un.code, un.stderr).toBe(0);
+    expect(existsSync(unitPath)).toBe(false);
+    expect(existsSync(join(state, 'identity.json'))).toBe(true);
   });
 });
 

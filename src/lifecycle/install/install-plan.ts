@@ -70,6 +70,7 @@ export function planInstall(req: InstallRequest, log: Logger): InstallPlan {
   }
   let hostname = identity?.hostname;
   const argsChanged = facts !== undefined && facts.daemon_args.join('\0') !== req.daemonArgs.join('\0');
+  /** The account is created and given the state directory only for a systemd install to `/`. */
   const ownUser = req.init === 'systemd' && layout.system && req.user !== 'root';
   const steps: PlanStep[] = [];
   const notes: string[] = [];
@@ -134,7 +135,7 @@ export function planInstall(req: InstallRequest, log: Logger): InstallPlan {
   steps.push(
     step(`write ${layout.facts}`, () =>
       writeInstallFacts(layout.facts, {
-        version: req.version, sha256: sourceHash, prefix: layout.prefix, init: req.init, user: ownUser ? req.user : 'root', state_dir: layout.stateDir,
+        version: req.version, sha256: sourceHash, prefix: layout.prefix, init: req.init, user: req.init === 'systemd' ? req.user : 'root', state_dir: layout.stateDir,
         executable: layout.executable, daemon_args: req.daemonArgs, hostname: hostname ?? '', installed_at: Date.now(),
       }),
     ),
@@ -143,7 +144,8 @@ export function planInstall(req: InstallRequest, log: Logger): InstallPlan {
   // 6. Start (or restart) it.
   const started = { at: 0, expectVersion: outcome !== 'unchanged' };
   if (req.init === 'systemd') {
-    const unit = systemdUnit({ executable: layout.executable, stateDir: layout.stateDir, user: ownUser ? req.user : 'root', daemonArgs: req.daemonArgs, version: req.version });
+    // Under a prefix the unit still names the user: it is what would run; only / creates the user and gives it the state.
+    const unit = systemdUnit({ executable: layout.executable, stateDir: layout.stateDir, user: req.user, daemonArgs: req.daemonArgs, version: req.version });
     const unitChanged = readFileIfExists(layout.unit) !== unit;
     steps.push(
       unitChanged
