@@ -71,6 +71,7 @@ describe('the systemd unit', () => {
     expect(() => systemdWord('a\nb')).toThrow(/control characters/);
     expect(() => systemdUnit({ ...base, stateDir: '/var/lib/ok esu' })).toThrow(/without spaces/);
     expect(() => systemdUnit({ ...base, daemonArgs: ['--token', 'okj_x'] })).toThrow(/join token/);
+    expect(() => systemdUnit({ ...base, user: 'okesu\nExecStartPre=/bin/evil' })).toThrow(/account name/);
   });
 
   const analyze = spawnSync('which', ['systemd-analyze']).status === 0;

@@ -7,7 +7,7 @@ import { loadIdentity } from '../../../daimon/identity.js';
 import { lifecyclePaths } from '../../../daimon/lifecycle/state-layout.js';
 import type { RunningExecutable } from '../running-executable.js';
 import { systemdUnit } from '../units/systemd-unit.js';
-import { superviseArgs } from '../units/unit-options.js';
+import { assertUserName, superviseArgs } from '../units/unit-options.js';
 import { runningSupervisor, startDetachedSupervisor, stopDetachedSupervisor } from './detached-supervisor.js';
 import { copyFileAtomic, ensureDir, exists, linkTarget, sha256File, symlinkAtomic, writeTextAtomic } from './file-ops.js';
 import { chownTree, createSystemUser, systemctl, systemdRunning, userExists } from './host-system.js';
@@ -58,6 +58,11 @@ const short = (hash: string): string => hash.slice(0, 12);
  */
 export function planInstall(req: InstallRequest, log: Logger): InstallPlan {
   const layout = installLayout(req.prefix);
+  try {
+    assertUserName(req.user);
+  } catch (err) {
+    throw new OkesuError('OKS_ERR_CONFIG', `--user: ${(err as Error).message}`);
+  }
   const paths = lifecyclePaths(layout.stateDir);
   const sourceHash = sha256File(req.source.file);
   if (sourceHash === undefined) throw new OkesuError('OKS_ERR_INSTALL', `cannot read the running executable ${req.source.file}`);

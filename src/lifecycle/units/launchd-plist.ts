@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { LAUNCHD_LABEL, assertNoToken, superviseArgs } from './unit-options.js';
+import { LAUNCHD_LABEL, assertNoToken, assertUserName, superviseArgs } from './unit-options.js';
 import type { UnitOptions } from './unit-options.js';
 
 /** Text escaped for an XML element. */
@@ -16,6 +16,7 @@ function xml(text: string): string {
  */
 export function launchdPlist(opts: UnitOptions & { version: string }): string {
   assertNoToken(opts.daemonArgs);
+  assertUserName(opts.user);
   const args = [opts.executable, ...superviseArgs(opts)].map((a) => `    <string>${xml(a)}</string>`);
   const log = xml(join(opts.stateDir, 'daimon.log'));
   return [

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { hardeningLines } from './systemd-hardening.js';
-import { assertNoToken, superviseArgs } from './unit-options.js';
+import { assertNoToken, assertUserName, superviseArgs } from './unit-options.js';
 import type { UnitOptions } from './unit-options.js';
 
 /** Exit code of a daimon the CP refused for good (`FATAL_EXIT_CODE` of `okesu daemon`): restarting cannot help. */
@@ -31,6 +31,7 @@ function unitPath(path: string): string {
  */
 export function systemdUnit(opts: UnitOptions & { version: string }): string {
   assertNoToken(opts.daemonArgs);
+  assertUserName(opts.user);
   const state = unitPath(opts.stateDir);
   const exec = [opts.executable, ...superviseArgs(opts)].map(systemdWord).join(' ');
   const lines: string[] = [

@@ -26,6 +26,11 @@ export function superviseArgs(opts: Pick<UnitOptions, 'stateDir' | 'daemonArgs'>
   return ['supervise', '--state', opts.stateDir, '--', 'daemon', '--state', opts.stateDir, ...opts.daemonArgs];
 }
 
+/** Refuses an account name useradd would refuse, or one that could break out of a unit's `User=` line. */
+export function assertUserName(user: string): void {
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`not a usable account name: ${JSON.stringify(user)} (lower-case letters, digits, _ and -, at most 32)`);
+}
+
 /** Refuses a flag that would put the join token on a command line that ends up in a unit file or `ps`. */
 export function assertNoToken(daemonArgs: readonly string[]): void {
   if (daemonArgs.some((a) => a === '--token' || a.startsWith('--token=') || /\bokj_/.test(a))) {
