@@ -11,6 +11,8 @@ import { registerOrchestrate } from './commands/orchestrate.js';
 import { registerRelease } from './commands/release.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUpgrade } from './commands/upgrade.js';
+import { registerRollouts } from './commands/rollouts.js';
 import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -54,6 +56,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
   registerRelease(program, ctx);
+  registerUpgrade(program, ctx);
+  registerRollouts(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostSelectorSchema } from './api.js';
+import { hostSelectorSchema } from './host-selector.js';
 import { signedReleaseSchema, versionSchema } from './release.js';
 
 /**
@@ -107,3 +107,11 @@ export const upgradeReportSchema = z.object({
 });
 /** An upgrade report. */
 export type UpgradeReport = z.infer<typeof upgradeReportSchema>;
+/** A host's state in its latest rollout, as `okesu hosts` and the console show it (`healthy 0.2.0`). */
+export const hostRolloutSchema = z.object({
+  rollout_id: rolloutIdSchema,
+  version: versionSchema,
+  state: z.enum(ROLLOUT_HOST_STATES),
+});
+/** A host's latest rollout state. */
+export type HostRollout = z.infer<typeof hostRolloutSchema>;
