@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostView } from '../../src/protocol/api.js';
 import { parseInstallOutcome } from '../../src/lifecycle/install/outcome.js';
@@ -177,3 +178,25 @@ describe.skipIf(!supervise)('okesu install --init none under okesu supervise (ne
     await waitFor('inst-run offline', async () => (await hosts()).some((h) => h.hostname === 'inst-run' && !h.connected));
   });
 });
+
+const SEA = join(OKESU, '..', 'okesu-linux-x64');
+describe.skipIf(!supervise || !existsSync(SEA))('okesu install from the single executable (needs dist/okesu-linux-x64)', () => {
+  it('copies itself to bin/okesu-VERSION, points bin/current at it, and the supervisor starts that', async () => {
+    const prefix = join(tempDir('install-sea'), 'root');
+    prefixes.push(prefix);
+    const state = join(prefix, 'var/lib/okesu');
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> => spawnSync(SEA, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const r = run(['install', '--cp', cp.url, '--prefix', prefix, '--init', 'none', '--hostname', 'inst-sea', '--json', '--wait-timeout', '40s'], { OKESU_JOIN_TOKEN: await joinToken() });
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as InstallResult).outcome).toBe('installed');
+    const current = readlinkSync(join(state, 'bin/current'));
+    expect(current).toMatch(/^okesu-\d/);
+    expect(sha256(join(state, 'bin', current))).toBe(sha256(SEA));
+    expect(readFileSync(join(state, 'daimon.log'), 'utf8')).toContain(join(state, 'bin', current));
+    await waitFor('inst-sea online', async () => (await hosts()).some((h) => h.hostname === 'inst-sea' && h.connected));
+    const un = run(['uninstall', '--prefix', prefix, '--purge']);
+    expect(un.status, un.stderr).toBe(0);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
