@@ -76,7 +76,7 @@ export function registerInstall(program: Command, ctx: CliContext): void {
     .option('--poll <duration>', 'time between polls of the bucket', durationArg)
     .option('--heartbeat-every <n>', 'write a bucket heartbeat every N polls', positiveIntArg)
     .addOption(new Option('--containment <mode>', 'how a run\'s processes are kept together').choices(CONTAINMENT_MODES))
-    .option('--log-level <level>', 'the daimon\'s log level')
+    .addOption(new Option('--log-level <level>', 'the daimon\'s log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(
       action(ctx, async (opts: InstallFlags) => {
         const token = opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN;
