@@ -87,7 +87,12 @@ describe('help and version', () => {
     const commands = walk(program).filter((c) => c !== program);
     // The agent authoring tools and `orchestrate validate` work on this machine's files, with no CP.
     const orchestrate = program.commands.find((c) => c.name() === 'orchestrate') as Command;
-    const local = new Set([...walk(program.commands.find((c) => c.name() === 'agents') as Command), orchestrate.commands.find((c) => c.name() === 'validate') as Command]);
+    // So do `release keygen` and `release sign`: a release key stays on the release manager's machine.
+    const release = program.commands.find((c) => c.name() === 'release') as Command;
+    const local = new Set([
+      ...walk(program.commands.find((c) => c.name() === 'agents') as Command), orchestrate.commands.find((c) => c.name() === 'validate') as Command,
+      ...release.commands.filter((c) => ['keygen', 'sign'].includes(c.name())),
+    ]);
     expect(commands.map((c) => c.name())).toEqual(expect.arrayContaining(['hosts', 'rm', 'run', 'findings', 'summary', 'tail', 'token', 'create', 'list', 'revoke', 'audit']));
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');
