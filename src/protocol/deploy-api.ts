@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** An SSH target as the operator wrote it, normalised: `user@host:port`. */
-export const sshTargetSchema = z.string().min(3).max(300).regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.:_\[\]-]+:\d{1,5}$/, 'expected user@host:port');
+export const sshTargetSchema = z.string().min(3).max(300).regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.:_[\]-]+:\d{1,5}$/, 'expected user@host:port');
 
 /** The SHA-256 fingerprint of an SSH host key as OpenSSH prints it: `SHA256:` and unpadded base64. */
 export const sshHostKeyFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/);
@@ -49,3 +49,22 @@ export const deployResultRequestSchema = z.strictObject({
 });
 /** A deploy's outcome. */
 export type DeployResultRequest = z.infer<typeof deployResultRequestSchema>;
+
+/** An SSH host key the CP pinned (`GET /v1/deploy/host-keys`). */
+export const sshHostKeyViewSchema = z.object({
+  target: sshTargetSchema,
+  fingerprint: sshHostKeyFingerprintSchema,
+  pinned_at: z.number(),
+  pinned_by: z.string(),
+});
+/** A pinned SSH host key. */
+export type SshHostKeyView = z.infer<typeof sshHostKeyViewSchema>;
+
+/** What `POST /v1/deploy/result` answers: the outcome recorded, and whether this result pinned the host key. */
+export const deployResultResponseSchema = z.object({
+  deploy_id: z.string(),
+  recorded: z.literal(true),
+  pinned: z.boolean(),
+});
+/** A deploy result's acknowledgement. */
+export type DeployResultResponse = z.infer<typeof deployResultResponseSchema>;
