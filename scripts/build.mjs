@@ -96,6 +96,20 @@ const memoizedStringWidth = {
   },
 };
 
+// ssh2 (okesu deploy) tries optional native add-ons inside try/catch and falls back to pure JS: a bundle (and the
+// single executable) cannot carry .node files, so those requires resolve to a module that throws, as when not built.
+const noNativeSsh2Addons = {
+  name: 'no-native-ssh2-addons',
+  setup(b) {
+    b.onResolve({ filter: /(\.node$|^cpu-features$)/ }, (args) =>
+      /[\\/]node_modules[\\/](ssh2|cpu-features)[\\/]/.test(args.importer) ? { path: args.path, namespace: 'okesu-no-addon' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'okesu-no-addon' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`native add-on ${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -116,7 +130,7 @@ await Promise.all([
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/okesu.js',
     define: { __OKESU_VERSION__: JSON.stringify(version) },
-    plugins: [englishOnlyZodLocales],
+    plugins: [englishOnlyZodLocales, noNativeSsh2Addons],
   }),
   build({
     ...common,

@@ -16,6 +16,7 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDeploy } from './commands/deploy.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -49,6 +50,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
+  registerDeploy(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);

@@ -45,16 +45,17 @@ export function addDeployRoutes(router: ReturnType<typeof createRouter>, api: Ap
     const req = await ctx.body(deployResultRequestSchema);
     const by = ctx.operator as NonNullable<typeof ctx.operator>;
     const now = api.now();
-    const tokenRow = api.store.tokens.list().find((t) => t.kind === 'join' && t.name === deployTokenName(req.deploy_id, req.target));
-    if (!tokenRow) throw new OkesuError('OKS_ERR_NOT_FOUND', `no deploy ${req.deploy_id} prepared for ${req.target}`);
-    if ((tokenRow.bound_hostname ?? null) !== req.hostname) {
-      throw new OkesuError('OKS_ERR_BAD_REQUEST', `deploy ${req.deploy_id} was prepared for host "${tokenRow.bound_hostname ?? ''}", not "${req.hostname}"`);
+    // A deploy that failed before it was prepared has no token: it is audited, and pins nothing.
+    const tokenRow = req.deploy_id === undefined ? undefined : api.store.tokens.list().find((t) => t.kind === 'join' && t.name === deployTokenName(req.deploy_id as string, req.target));
+    if (req.deploy_id !== undefined && !tokenRow) throw new OkesuError('OKS_ERR_NOT_FOUND', `no deploy ${req.deploy_id} prepared for ${req.target}`);
+    if (tokenRow && (tokenRow.bound_hostname ?? null) !== req.hostname) {
+      throw new OkesuError('OKS_ERR_BAD_REQUEST', `deploy ${req.deploy_id ?? ''} was prepared for host "${tokenRow.bound_hostname ?? ''}", not "${req.hostname}"`);
     }
-    const detail = { deploy_id: req.deploy_id, hostname: req.hostname, host_key: req.host_key, ...(req.error !== undefined && { error: req.error }) };
+    const detail = { deploy_id: req.deploy_id ?? null, hostname: req.hostname, host_key: req.host_key, ...(req.error !== undefined && { error: req.error }) };
     const pinned = api.store.transaction(() => {
       const pin = api.store.sshHostKeys.get(req.target);
       // The token is single-use and the deploy is over: a use left (nothing registered: unchanged, failed) goes now.
-      if (tokenRow.uses_left !== null && tokenRow.uses_left > 0) api.store.tokens.revoke(tokenRow.id, now);
+      if (tokenRow && tokenRow.uses_left !== null && tokenRow.uses_left > 0) api.store.tokens.revoke(tokenRow.id, now);
       // Defence in depth: the client refuses a changed key before it uploads anything; a result that says otherwise
       // (an older client, a hand-made request) is recorded as refused and pins nothing.
       if (pin && req.host_key !== null && pin.fingerprint !== req.host_key) {
@@ -62,13 +63,13 @@ export function addDeployRoutes(router: ReturnType<typeof createRouter>, api: Ap
         return 'changed' as const;
       }
       api.store.audit.record(now, by, `deploy.${req.outcome}`, req.target, detail);
-      if (pin || req.host_key === null || !PINNING_OUTCOMES.has(req.outcome)) return false;
+      if (pin || !tokenRow || req.host_key === null || !PINNING_OUTCOMES.has(req.outcome)) return false;
       return api.store.sshHostKeys.pin({ target: req.target, fingerprint: req.host_key, pinned_at: now, pinned_by: by.name });
     });
     if (pinned === 'changed') {
       throw new OkesuError('OKS_ERR_SSH_HOST_KEY_CHANGED', `${req.target} presented ${req.host_key ?? ''}; pinned is ${api.store.sshHostKeys.get(req.target)?.fingerprint ?? ''} (okesu deploy forget-key ${req.target} if the change is legitimate)`);
     }
-    const answer: DeployResultResponse = { deploy_id: req.deploy_id, recorded: true, pinned };
+    const answer: DeployResultResponse = { deploy_id: req.deploy_id ?? null, recorded: true, pinned };
     return { json: answer };
   });
 
