@@ -39,7 +39,8 @@ export function resultLine(r: DeployHostResult): Line {
     const online = r.online === true ? ', online' : '';
     return [toned('✓', 'ok'), ` ${r.target}  ${r.hostname ?? '-'}  ${r.outcome ?? ''} ${r.version ?? ''}${online}`];
   }
-  return [toned('✗', 'error'), ` ${r.target}  ${r.error?.message ?? 'failed'}`];
+  // The message names the target first (deployHost makes sure of it).
+  return [toned('✗', 'error'), ` ${r.error?.message ?? `${r.target}: failed`}`];
 }
 
 /** The summary line: how many of how many, by outcome, and the failures by kind. */
