@@ -139,9 +139,12 @@ async function uploadAndInstall(
       throw new StepFailure('upload', `uploading ${o.executable}: ${err instanceof Error ? err.message : String(err)}`);
     }
     onPhase('installing');
-    const words = [remote, 'install', '--cp', prepared.cp_url, '--token', prepared.join_token, '--prefix', o.prefix, '--init', o.init, '--json',
+    const words = [remote, 'install', '--cp', prepared.cp_url, '--prefix', o.prefix, '--init', o.init, '--json',
       ...(o.hostname !== undefined ? ['--hostname', hostname] : []), ...o.extraArgs];
-    const ran = await conn.exec(words.map(shellQuote).join(' '), { timeoutMs: o.installTimeoutMs ?? 300_000 });
+    // The join token goes in on stdin and into install's environment ($OKESU_JOIN_TOKEN), never on a command line
+    // other users of the target could read in ps.
+    const command = `IFS= read -r OKESU_JOIN_TOKEN && export OKESU_JOIN_TOKEN && exec ${words.map(shellQuote).join(' ')}`;
+    const ran = await conn.exec(command, { input: `${prepared.join_token}\n`, timeoutMs: o.installTimeoutMs ?? 300_000 });
     const outcome = parseInstallOutcome(ran.stdout);
     if (ran.code !== 0 || !outcome) {
       const status = ran.code === null ? `ended by ${ran.signal ?? 'a signal'}` : `exited ${ran.code}`;

@@ -10,23 +10,27 @@ export const installOutcomeSchema = z.object({
 /** An install's outcome. */
 export type InstallOutcome = z.infer<typeof installOutcomeSchema>;
 
-/** The install's outcome from its stdout: the last line that is such a JSON object; undefined when none is. */
+/**
+ * The install's outcome from its stdout: the last JSON object in it that matches, on one line (JSONL) or pretty-printed
+ * over several lines that end the output; undefined when there is none. Log lines before it are skipped.
+ */
 export function parseInstallOutcome(stdout: string): InstallOutcome | undefined {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
-  for (const line of lines.reverse()) {
-    try {
-      const parsed = installOutcomeSchema.safeParse(JSON.parse(line));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // Not JSON: a log line; keep looking.
+  const lines = stdout.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!(lines[i] ?? '').trimStart().startsWith('{')) continue;
+    for (const text of [lines[i] ?? '', lines.slice(i).join('\n')]) {
+      const found = tryOutcome(text);
+      if (found) return found;
     }
   }
-  // A pretty-printed (multi-line) document: try the whole text.
-  try {
-    const parsed = installOutcomeSchema.safeParse(JSON.parse(stdout));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return undefined;
 }
 
+function tryOutcome(text: string): InstallOutcome | undefined {
+  try {
+    const parsed = installOutcomeSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // Not JSON: a log line.
+  }
+}

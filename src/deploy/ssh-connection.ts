@@ -29,8 +29,11 @@ export interface ExecResult {
 export interface SshConnection {
   /** The fingerprint of the host key the target presented. */
   readonly hostKey: string;
-  /** Runs `command` through the target's shell; rejects after `timeoutMs`; output is capped at `maxBytes` per stream. */
-  exec(command: string, opts?: { timeoutMs?: number; maxBytes?: number }): Promise<ExecResult>;
+  /**
+   * Runs `command` through the target's shell with `input` on its stdin (then closed); rejects after `timeoutMs`;
+   * output is capped at `maxBytes` per stream.
+   */
+  exec(command: string, opts?: { input?: string; timeoutMs?: number; maxBytes?: number }): Promise<ExecResult>;
   /** Copies a local file to `remotePath` by SFTP with `mode`. */
   upload(localPath: string, remotePath: string, mode: number): Promise<void>;
   close(): void;
@@ -126,6 +129,7 @@ function wrap(client: InstanceType<typeof ssh2.Client>, hostKey: string): SshCon
             code = c;
             signal = s ?? undefined;
           });
+          channel.end(opts.input);
           channel.on('close', () => {
             clearTimeout(timer);
             resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });

@@ -112,6 +112,7 @@ describe('the install outcome', () => {
   it('is the last JSON line that matches, after logs', () => {
     expect(parseInstallOutcome(`{"level":30,"msg":"x"}\n${line}\n`)).toMatchObject({ outcome: 'installed', hostname: 'web-01' });
     expect(parseInstallOutcome(JSON.stringify(JSON.parse(line), null, 2))).toMatchObject({ outcome: 'installed' });
+    expect(parseInstallOutcome(`web-01: installed\n{"not": "it"}\n${JSON.stringify(JSON.parse(line), null, 2)}\n`)).toMatchObject({ outcome: 'installed' });
     expect(parseInstallOutcome('installed\n')).toBeUndefined();
     expect(parseInstallOutcome('{"outcome":"pwned"}')).toBeUndefined();
   });

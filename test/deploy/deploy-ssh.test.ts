@@ -20,7 +20,7 @@ let argsLog: string;
 
 const FAKE_INSTALL = `#!/bin/sh
 # A stand-in for okesu install --json: records where it ran and its arguments; installed, then unchanged.
-printf '%s %s\\n' "$0" "$*" >> ARGS_LOG
+printf '%s %s token=%s\\n' "$0" "$*" "$OKESU_JOIN_TOKEN" >> ARGS_LOG
 [ "$1" = install ] || exit 64
 prefix=/; host=$(hostname)
 while [ $# -gt 0 ]; do case "$1" in --prefix) prefix=$2; shift;; --hostname) host=$2; shift;; esac; shift; done
@@ -68,7 +68,9 @@ describe.skipIf(!sshdAvailable())('okesu deploy over a real sshd', () => {
     expect(words.slice(0, 2)).toEqual(['install', '--cp']);
     expect(words).toContain(cp.url);
     expect(words.join(' ')).toContain(`--prefix ${prefix} --init none --json --hostname web-01 --label env=test`);
-    const token = words[words.indexOf('--token') + 1] ?? '';
+    // The token came through the environment, not the command line.
+    expect(words).not.toContain('--token');
+    const token = (words.find((w) => w.startsWith('token=')) ?? '').slice('token='.length);
     expect(token).toMatch(/^okj_/);
     // The token is bound to web-01, and revoked once the deploy reported (the stand-in did not use it).
     expect(errorOf(await cp.register('db-01', token))).toMatch(/OKS_ERR_TOKEN_(INVALID|REVOKED)/);
