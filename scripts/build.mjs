@@ -107,6 +107,12 @@ const noNativeSsh2Addons = {
       contents: `throw Object.assign(new Error(${JSON.stringify(`native add-on ${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
       loader: 'js',
     }));
+    // Two of its files read __dirname, which an ESM bundle lacks: the pure-JS Poly1305 (Emscripten; its wasm is inlined
+    // as a data URI) and the Windows-only Pageant helper's path. Neither needs a real directory.
+    b.onLoad({ filter: /[\\/]ssh2[\\/]lib[\\/](agent|protocol[\\/]crypto[\\/]poly1305)\.js$/ }, (args) => ({
+      contents: `var __dirname = '/';\n${readFileSync(args.path, 'utf8')}`,
+      loader: 'js',
+    }));
   },
 };
 
