@@ -8,8 +8,11 @@ import { registerConsole } from './commands/console.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerOrchestrate } from './commands/orchestrate.js';
+import { registerRelease } from './commands/release.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUpgrade } from './commands/upgrade.js';
+import { registerRollouts } from './commands/rollouts.js';
 import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -17,6 +20,7 @@ import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerSupervise } from './commands/supervise.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -51,9 +55,13 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
   registerDeploy(program, ctx);
+  registerRelease(program, ctx);
+  registerUpgrade(program, ctx);
+  registerRollouts(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
+  registerSupervise(program, ctx);
   registerDemo(program, ctx);
 }
 

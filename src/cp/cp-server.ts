@@ -36,6 +36,15 @@ import { probeConditionalWrites } from '../transport/bucket/probe-conditional-wr
 import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
+import { addReleaseRoutes } from './api/release-routes.js';
+import { createReleaseStore } from './releases/create-release-store.js';
+import type { ReleaseStore } from './releases/release-store.js';
+import { createRollouts } from './rollouts/rollout-engine.js';
+import type { Rollouts } from './rollouts/rollouts.js';
+import { addRolloutRoutes } from './api/rollout-routes.js';
+
+/** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
+const RELEASE_UPLOAD_TIMEOUT_MS = 30 * 60_000;
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -74,6 +83,12 @@ export interface ControlPlaneOptions {
   bucketScanMs?: number;
   /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
   bucketListPageSize?: number;
+  /** Release public keys (`ed25519:…`, `cp serve --release-key`): uploads must be signed by one; registering hosts learn them. */
+  releaseKeys?: readonly string[];
+  /** How many releases the CP keeps (`cp serve --keep-releases`; default DEFAULT_KEEP_RELEASES). */
+  keepReleases?: number;
+  /** Rollout timing for tests: the no-report margin beyond the health timeout (default 10 min) and its sweep (5 s). */
+  rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
 }
 
 /** A running control plane. */
@@ -128,6 +143,21 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         lock.release();
         throw err;
       }
+      // A release a running rollout targets is never pruned: the rollout engine, built later, sets `releaseInUse`.
+      const rolloutHooks: { releaseInUse?: (version: string) => boolean } = {};
+      let releases: ReleaseStore;
+      try {
+        releases = createReleaseStore(
+          { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
+          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => rolloutHooks.releaseInUse?.(version) ?? false, now, log },
+        );
+      } catch (err) {
+        if (bucket && !options.bucketStore) bucket.close();
+        st.close();
+        lock.release();
+        throw err;
+      }
+      const releaseKeys = releases.trustedKeys();
       const adminToken = ensureAdminToken(st, now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
@@ -136,6 +166,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       liveSessions = sessions;
       const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), failures: authFailures, sessions, log });
       const waiters = createRunWaiters();
+      // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher (and liveness the rollouts)
+      // through this late binding.
+      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts } = {};
       const liveness = createLiveness({
         hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
         transaction: (fn) => st.transaction(fn),
@@ -144,6 +177,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           return views.map((view) => st.feed.append(at, 'host', view));
         },
         publishChanges: (views, cursors) => views.forEach((view, i) => stream.publish('host', cursors[i] as number, view)),
+        rolloutOf: (hostname) => late.rollouts?.hostState(hostname),
       });
       liveness.load();
       // The engine is told of agent runs that end (ingest, dispatcher) and the triggers of new findings; both late-bound.
@@ -160,8 +194,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           if (r.findings.length > 0) orch.triggers?.onFindings(r.findings.map((f) => f.finding));
         },
       });
-      // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher through this late binding.
-      const late: { dispatcher?: ReturnType<typeof createDispatcher> } = {};
       const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
       // A host's view changed outside liveness (a renewal, a registration through the bucket): to the feed and the stream.
       const publishHost = (hostname: string): void => {
@@ -174,12 +206,16 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
         events: {
-          onHello: (hostname, running) => late.dispatcher?.onHello(hostname, running),
+          onHello: (hostname, running, version) => {
+            late.dispatcher?.onHello(hostname, running);
+            late.rollouts?.onHello(hostname, version);
+          },
+          onUpgradeStatus: (hostname, report) => late.rollouts?.onUpgradeStatus(hostname, report),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
       });
       jobs = bucket && createJobsMode({
-        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, renewal, scanMs: options.bucketScanMs, now, log,
+        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, releaseKeys, renewal, scanMs: options.bucketScanMs, now, log,
         ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
@@ -198,6 +234,14 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
       });
       late.dispatcher = dispatcher;
+      const rollouts = createRollouts({
+        store: st, releases, now, log: log.child({ component: 'rollouts' }),
+        tunnel: { isOnline: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
+        publish: (cursor, change) => stream.publish('rollout', cursor, change),
+        ...options.rolloutTiming,
+      });
+      late.rollouts = rollouts;
+      rolloutHooks.releaseInUse = (version) => rollouts.inUse(version);
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
         store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,
@@ -221,7 +265,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, ...(jobs && { jobs }) };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, releaseKeys, ...(jobs && { jobs }) };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
@@ -230,6 +274,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       // The advertised URL is known once the port is bound (port 0): deploys ask for it after start.
       let advertisedUrl = '';
       addDeployRoutes(router, api, { cpUrl: () => advertisedUrl });
+      addReleaseRoutes(router, api, releases);
+      addRolloutRoutes(router, rollouts);
 
       // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
       // Session tickets let a reconnecting daimon resume instead of redoing the mutual-TLS handshake; a resumed session
@@ -239,6 +285,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
         ticketKeys: tickets.keys, sessionTimeout: TICKET_KEY_PERIOD_MS / 1000, sessionIdContext: 'okesu-cp',
+        // A release upload (~90 MB) over a slow link outlasts Node's default of 5 min for a whole request; headers
+        // still have to arrive within headersTimeout (60 s).
+        requestTimeout: RELEASE_UPLOAD_TIMEOUT_MS,
       });
       // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
       srv.on('connection', (socket: Socket) => {
@@ -246,6 +295,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       const ticketRotation = rotateTicketKeys(srv, { stateDir: options.stateDir, createdAt: tickets.createdAt, now: Date.now, log });
       srv.on('request', (req, res) => void router.handle(req, res));
+      // `Expect: 100-continue` (release uploads): the route, not Node, decides whether the body is wanted.
+      srv.on('checkContinue', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
         socket.on('error', () => undefined);
         const path = new URL(req.url ?? '/', 'https://cp.invalid').pathname;
@@ -273,6 +324,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       dispatcher.start();
       engine.start();
       triggers.start();
+      rollouts.start();
       jobs?.start();
       const feedPruner = setInterval(() => {
         try {
@@ -289,6 +341,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         ticketRotation.stop();
         dispatcher.stop();
         triggers.stop();
+        rollouts.stop();
         engine.stop();
         waiters.releaseAll();
         const closed = new Promise<void>((resolve) => srv.close(() => resolve()));

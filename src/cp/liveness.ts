@@ -68,6 +68,8 @@ export function createLiveness(deps: {
   transaction: <T>(fn: () => T) => T;
   /** Publishes written host views, after their commit. */
   publishChanges: (views: HostView[], cursors: number[]) => void;
+  /** The host's state in its latest rollout (issue 15), shown in its view; absent: null. */
+  rolloutOf?: (hostname: string) => HostView['rollout'] | undefined;
 }) {
   const live = new Map<string, LiveEntry>();
   let timer: NodeJS.Timeout | undefined;
@@ -119,6 +121,7 @@ export function createLiveness(deps: {
       registered_at: row.registered_at,
       cert_issued_at: row.cert_issued_at,
       cert_expires_at: row.cert_not_after,
+      rollout: deps.rolloutOf?.(row.hostname) ?? null,
     };
   };
 

@@ -3,7 +3,8 @@ import { agentNameSchema, inputsSchema, runTimeoutSchema, DISPATCH_MODES } from 
 import { LIMITS } from './limits.js';
 import { storedFindingSchema, SEVERITIES, CATEGORIES } from './finding.js';
 import { RUN_END_STATUSES } from './event.js';
-import { parseHostSelector } from './host-selector.js';
+import { hostSelectorSchema } from './host-selector.js';
+import { hostRolloutSchema, rolloutHostViewSchema, rolloutViewSchema } from './rollout.js';
 import { releasePublicKeySchema } from './release.js';
 import { orchestrationRunViewSchema } from './orchestration-api.js';
 import { triageViewSchema } from './findings-api.js';
@@ -74,6 +75,8 @@ export const hostViewSchema = z.object({
   /** When the host's current client certificate was issued and expires (ms); null from a CP that does not say. */
   cert_issued_at: z.number().nullable().default(null),
   cert_expires_at: z.number().nullable().default(null),
+  /** The host's state in its latest rollout (issue 15); null when it was never in one or the CP does not say. */
+  rollout: hostRolloutSchema.nullable().default(null),
 });
 /** A host row. */
 export type HostView = z.infer<typeof hostViewSchema>;
@@ -120,11 +123,8 @@ export const hostListSchema = z
     }
   });
 
-/** `selector` of a fan-out: `all` or `label:k=v[,k=v]` (src/protocol/host-selector.ts). */
-export const hostSelectorSchema = z.string().superRefine((s, ctx) => {
-  const parsed = parseHostSelector(s);
-  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
-});
+// Defined beside its parser so src/protocol/rollout.ts can use it without importing this file (which imports rollout.ts).
+export { hostSelectorSchema };
 
 const fanOutToHostsSchema = runSpecSchema.extend({ hosts: hostListSchema });
 const fanOutBySelectorSchema = runSpecSchema.extend({ selector: hostSelectorSchema });
@@ -254,6 +254,8 @@ export const streamMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('orchestration_run'), cursor: z.number(), run: orchestrationRunViewSchema }),
   /** A finding (or its whole group) was triaged; stream kind `triage`. */
   z.object({ type: z.literal('triage'), cursor: z.number(), triage: triageViewSchema }),
+  /** A rollout changed (stream kind `rollout`): its summary, and the host whose state moved when one did. */
+  z.object({ type: z.literal('rollout'), cursor: z.number(), rollout: rolloutViewSchema, host: rolloutHostViewSchema.optional() }),
   z.object({ type: z.literal('ready'), cursor: z.number() }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Which hosts a fan-out dispatch targets: every live host, or those whose labels carry every listed `k=v`. */
 export type HostSelector = { kind: 'all' } | { kind: 'labels'; labels: Record<string, string> };
 
@@ -32,3 +34,9 @@ export function matchesSelector(selector: HostSelector, hostLabels: Readonly<Rec
   for (const [k, v] of Object.entries(selector.labels)) if (!Object.hasOwn(hostLabels, k) || hostLabels[k] !== v) return false;
   return true;
 }
+
+/** `selector` of a fan-out or a rollout: `all` or `label:k=v[,k=v]`, validated by `parseHostSelector`. */
+export const hostSelectorSchema = z.string().superRefine((s, ctx) => {
+  const parsed = parseHostSelector(s);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+});

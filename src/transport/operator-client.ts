@@ -1,3 +1,4 @@
+import { rolloutViewSchema, type createRolloutRequestSchema, type RolloutView } from '../protocol/rollout.js';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
@@ -76,6 +77,8 @@ export type StartOrchestrationInput = z.input<typeof startOrchestrationSchema>;
 export type HostLabelsInput = z.input<typeof hostLabelsSchema>;
 /** Body of `POST /v1/findings/:id/triage` before defaults. */
 export type TriageInput = z.input<typeof triageRequestSchema>;
+/** Body of `POST /v1/rollouts` before defaults. */
+export type CreateRolloutInput = z.input<typeof createRolloutRequestSchema>;
 /** A stored orchestration with its YAML text. */
 export interface StoredOrchestration { view: OrchestrationView; spec: string }
 
@@ -124,6 +127,13 @@ export interface OperatorClient {
   findingClusters(query?: FindingGroupsQuery): Promise<FindingClusterView[]>;
   /** The agent definitions the CP dispatches (its library). */
   listAgents(): Promise<AgentLibraryEntry[]>;
+  /** Starts a rollout of a stored release (admin); the answer lists its hosts. */
+  createRollout(request: CreateRolloutInput): Promise<RolloutView>;
+  /** Rollouts, newest first, without hosts. */
+  listRollouts(query?: { limit?: number }): Promise<RolloutView[]>;
+  /** One rollout with its hosts. */
+  getRollout(id: string): Promise<RolloutView>;
+  cancelRollout(id: string): Promise<RolloutView>;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -192,6 +202,10 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
       (await call({ method: 'GET', path: '/v1/findings/clusters', query: { ...query }, answer: z.object({ clusters: z.array(findingClusterViewSchema) }) })).clusters,
     listAgents: async () => (await call({ method: 'GET', path: '/v1/agents', answer: z.object({ agents: z.array(agentLibraryEntrySchema) }) })).agents,
     setHostLabels: (host, change) => call({ method: 'PUT', path: `/v1/hosts/${seg(host)}/labels`, body: change, answer: hostAnswer }),
+    createRollout: (body) => call({ method: 'POST', path: '/v1/rollouts', body, answer: rolloutViewSchema }),
+    listRollouts: async (query = {}) => (await call({ method: 'GET', path: '/v1/rollouts', query: { ...query }, answer: z.object({ rollouts: z.array(rolloutViewSchema) }) })).rollouts,
+    getRollout: (id) => call({ method: 'GET', path: `/v1/rollouts/${seg(id)}`, answer: rolloutViewSchema }),
+    cancelRollout: (id) => call({ method: 'POST', path: `/v1/rollouts/${seg(id)}/cancel`, body: {}, answer: rolloutViewSchema }),
   };
 }
 

@@ -55,7 +55,7 @@ export function finding(over: Partial<StoredFinding> = {}): StoredFinding {
 export function host(over: Partial<HostView> = {}): HostView {
   return {
     hostname: 'web-01', state: 'online', last_heartbeat: NOW - 3000, heartbeat_seq: 12, version: '0.1.0', os: 'linux', arch: 'x64',
-    transport: 'tunnel', path: 'tunnel', poll_ms: null, heartbeat_interval_ms: 5000, connected: true, labels: {}, running: 0, spool_depth: 0, registered_at: NOW - 86_400_000, cert_issued_at: null, cert_expires_at: null, ...over,
+    transport: 'tunnel', path: 'tunnel', poll_ms: null, heartbeat_interval_ms: 5000, connected: true, labels: {}, running: 0, spool_depth: 0, registered_at: NOW - 86_400_000, cert_issued_at: null, cert_expires_at: null, rollout: null, ...over,
   };
 }
 

@@ -90,14 +90,14 @@ describe('row formatting', () => {
       host({ hostname: 'db-01', state: 'offline', last_heartbeat: NOW - 7_200_000, labels: { role: 'db', env: 'prod' } }),
       host({ hostname: 'web-02', state: 'stale', last_heartbeat: NOW - 90_000, running: 2, transport: 'auto', path: 'jobs', poll_ms: 10_000 }),
       host(),
-      host({ hostname: 'batch-01', transport: 'jobs', path: 'jobs', poll_ms: 60_000, connected: false }),
+      host({ hostname: 'batch-01', transport: 'jobs', path: 'jobs', poll_ms: 60_000, connected: false, rollout: { rollout_id: 'ro_0123456789abcdef', version: '0.2.0', state: 'rolled_back' } }),
     ];
     expect(formatTable(sortHosts(hosts), hostColumns(NOW))).toEqual([
-      'STATE      HOST      TRANSPORT    POLL  VERSION  LAST HEARD  RUNNING  CERT  LABELS',
-      '● online   batch-01  jobs           1m  0.1.0    3s ago            0  -     -',
-      '● online   web-01    tunnel          -  0.1.0    3s ago            0  -     -',
-      '◐ stale    web-02    auto (jobs)   10s  0.1.0    1m ago            2  -     -',
-      '○ offline  db-01     tunnel          -  0.1.0    2h ago            0  -     env=prod,role=db',
+      'STATE      HOST      TRANSPORT    POLL  VERSION  ROLLOUT            LAST HEARD  RUNNING  CERT  LABELS',
+      '● online   batch-01  jobs           1m  0.1.0    rolled_back 0.2.0  3s ago            0  -     -',
+      '● online   web-01    tunnel          -  0.1.0    -                  3s ago            0  -     -',
+      '◐ stale    web-02    auto (jobs)   10s  0.1.0    -                  1m ago            2  -     -',
+      '○ offline  db-01     tunnel          -  0.1.0    -                  2h ago            0  -     env=prod,role=db',
     ]);
     expect(formatLabels({ b: '2', a: '1' })).toBe('a=1,b=2');
   });

@@ -92,7 +92,7 @@ describe('help and version', () => {
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');
       // The server roles (cp serve, daemon, demo) and the CP's state-dir tools (cp backup, cp restore) take no operator context.
-      if (['serve', 'backup', 'restore', 'daemon', 'demo'].includes(cmd.name()) || local.has(cmd)) continue;
+      if (['serve', 'backup', 'restore', 'daemon', 'demo', 'supervise'].includes(cmd.name()) || local.has(cmd)) continue;
       if (cmd.commands.length === 0 || cmd.name() === 'hosts' || cmd.name() === 'findings') {
         expect(cmd.options.map((o) => o.long), cmd.name()).toContain('--config');
       }
@@ -148,7 +148,7 @@ describe('commands against a fake client', () => {
     const cert = { cert_issued_at: NOW - 300 * 86_400_000, cert_expires_at: NOW + 65 * 86_400_000 };
     const hosts = vi.fn(async () => [host({ labels: { env: 'prod' }, ...cert })]);
     const table = await cli(['hosts'], { createClient: () => fakeClient({ hosts }) });
-    expect(table.out.split('\n')[1]).toBe('● online  web-01  tunnel        -  0.1.0    3s ago            0  ⚠ 65d  env=prod');
+    expect(table.out.split('\n')[1]).toBe('● online  web-01  tunnel        -  0.1.0    -        3s ago            0  ⚠ 65d  env=prod');
     const json = await cli(['hosts', '--json'], { createClient: () => fakeClient({ hosts }) });
     expect(JSON.parse(json.out)).toEqual([host({ labels: { env: 'prod' }, ...cert })]);
     expect(JSON.parse(json.out)[0].cert_expires_at).toBe(NOW + 65 * 86_400_000);

@@ -1,3 +1,4 @@
+import type { RolloutView } from '../../src/protocol/rollout.js';
 import type { OperatorClient } from '../../src/transport/operator-client.js';
 import type { DataEvent } from '../store/events.js';
 import { LIMITS } from '../store/state.js';
@@ -6,7 +7,7 @@ import { LIMITS } from '../store/state.js';
 export type SnapshotEvent = Extract<DataEvent, { type: 'snapshot' }>;
 
 /** How many fingerprint groups, clusters and runs a load asks for. */
-export const LOAD_LIMITS = { groups: 200, clusters: 100, runs: 200, orchestrationRuns: 100 } as const;
+export const LOAD_LIMITS = { groups: 200, clusters: 100, runs: 200, orchestrationRuns: 100, rollouts: 10 } as const;
 
 /** Labels `promise`'s failure with what was being loaded, so the flash says which load failed. */
 async function labelled<T>(what: string, promise: Promise<T>): Promise<T> {
@@ -19,11 +20,24 @@ async function labelled<T>(what: string, promise: Promise<T>): Promise<T> {
 }
 
 /**
+ * The newest rollouts, each with its hosts (the list has none). A CP without rollouts (older than issue 15) or a
+ * failure here leaves the rollouts view empty rather than failing the whole load.
+ */
+async function loadRollouts(client: OperatorClient): Promise<RolloutView[]> {
+  try {
+    const list = await client.listRollouts({ limit: LOAD_LIMITS.rollouts });
+    return await Promise.all(list.map((r) => client.getRollout(r.rollout_id)));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Loads everything the console shows, in parallel, into one `snapshot` event. Its `cursor` comes with the findings
  * page, so a stream opened `after` it continues exactly where the feed ends. Rejects if any load fails.
  */
 export async function loadSnapshot(client: OperatorClient, now: () => number): Promise<SnapshotEvent> {
-  const [me, hosts, summary, page, groups, clusters, runs, orchestrationRuns, orchestrations, agents] = await Promise.all([
+  const [me, hosts, summary, page, groups, clusters, runs, orchestrationRuns, orchestrations, agents, rollouts] = await Promise.all([
     labelled('whoami', client.whoami()),
     labelled('hosts', client.hosts()),
     labelled('the findings summary', client.findingsSummaryByHost()),
@@ -34,6 +48,7 @@ export async function loadSnapshot(client: OperatorClient, now: () => number): P
     labelled('orchestration runs', client.listOrchestrationRuns({ limit: LOAD_LIMITS.orchestrationRuns })),
     labelled('orchestrations', client.listOrchestrations()),
     labelled('the agent library', client.listAgents()),
+    loadRollouts(client),
   ]);
   return {
     type: 'snapshot',
@@ -49,5 +64,6 @@ export async function loadSnapshot(client: OperatorClient, now: () => number): P
     orchestrationRuns,
     orchestrations,
     agents,
+    rollouts,
   };
 }

@@ -19,6 +19,7 @@ export function frameLabel(frame: ViewFrame): string {
     case 'fleet':
     case 'findings':
     case 'runs':
+    case 'rollouts':
       return `${frame.view}${filter}`;
   }
 }

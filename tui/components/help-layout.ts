@@ -18,6 +18,7 @@ export const SCOPE_TITLES: Readonly<Record<Scope, string>> = {
   'runs.agents': 'Runs · agent runs',
   run: 'One run',
   dispatch: 'Dispatch',
+  rollouts: 'Rollouts',
 };
 
 /** One line of the overlay: a scope title, a binding, or a blank between groups. */

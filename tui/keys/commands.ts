@@ -11,6 +11,9 @@ export const COMMANDS: Readonly<Record<string, RootView | 'quit'>> = {
   runs: 'runs',
   run: 'runs',
   dispatch: 'dispatch',
+  rollouts: 'rollouts',
+  rollout: 'rollouts',
+  upgrade: 'rollouts',
   q: 'quit',
   quit: 'quit',
   'q!': 'quit',
@@ -23,5 +26,5 @@ export function runCommand(text: string, ctx: KeyContext): void {
   const target = Object.hasOwn(COMMANDS, word) ? COMMANDS[word] : undefined;
   if (target === 'quit') return ctx.actions.quit();
   if (target !== undefined) return ctx.dispatch({ type: 'ui/jump', view: target });
-  ctx.dispatch(flashEvent(`unknown command :${word} — try :fleet :findings :runs :dispatch :q`, 'warn', ctx.now()));
+  ctx.dispatch(flashEvent(`unknown command :${word} — try :fleet :findings :runs :dispatch :rollouts :q`, 'warn', ctx.now()));
 }

@@ -3,6 +3,7 @@ import type { RunEvent } from '../../src/protocol/event.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { AgentLibraryEntry, FindingClusterView, FindingGroupView, TriageView } from '../../src/protocol/findings-api.js';
 import type { OrchestrationRunView, OrchestrationView } from '../../src/protocol/orchestration-api.js';
+import type { RolloutView } from '../../src/protocol/rollout.js';
 import type { Confirm, Flash, FindingsMode, Prompt, RootView, RunsMode, ViewFrame, ViewId } from './ui-state.js';
 
 /** Everything that changes the console's state. Data events come from the client; `ui/*` events from keys. */
@@ -27,6 +28,8 @@ export type DataEvent =
       orchestrationRuns: OrchestrationRunView[];
       orchestrations: OrchestrationView[];
       agents: AgentLibraryEntry[];
+      /** The newest rollouts, with hosts (absent from a CP without rollouts). */
+      rollouts?: RolloutView[];
     }
   /** A periodic full host list (heartbeat ages are not streamed). */
   | { type: 'hosts'; at: number; hosts: HostView[] }

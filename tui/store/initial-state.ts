@@ -49,6 +49,7 @@ export function initialState(cp: string, now: number): ConsoleState {
     clusters: [],
     runs: new Map(),
     orchestrationRuns: new Map(),
+    rollouts: new Map(),
     orchestrations: [],
     agents: [],
     details: { findingEvents: new Map(), transcript: null },

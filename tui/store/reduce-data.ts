@@ -33,6 +33,7 @@ export function reduceSnapshot(state: ConsoleState, e: Of<'snapshot'>): ConsoleS
     orchestrationRuns: newest(e.orchestrationRuns, (r) => r.id, (r) => r.created_at, LIMITS.orchestrationRuns),
     orchestrations: e.orchestrations,
     agents: e.agents,
+    rollouts: newest(e.rollouts ?? [], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts),
   };
 }
 

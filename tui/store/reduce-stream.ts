@@ -1,6 +1,7 @@
 import type { HostView, RunView, StreamMessage } from '../../src/protocol/api.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
+import type { RolloutHostView, RolloutView } from '../../src/protocol/rollout.js';
 import { upsertBounded } from './bounded-map.js';
 import type { Ring } from './ring.js';
 import { LIMITS, type ConsoleState } from './state.js';
@@ -20,6 +21,22 @@ export function upsertOrchestrationRuns(state: ConsoleState, runs: readonly Orch
 }
 
 /**
+ * Applies a rollout change: the streamed summary replaces the stored one; its host, when one moved, replaces that
+ * host in the stored list (a summary carries no hosts, so the list known so far is kept).
+ */
+export function upsertRollout(state: ConsoleState, rollout: RolloutView, host: RolloutHostView | undefined): ConsoleState {
+  const known = state.rollouts.get(rollout.rollout_id);
+  let hosts = rollout.hosts ?? known?.hosts;
+  if (host !== undefined && hosts !== undefined) {
+    const i = hosts.findIndex((h) => h.hostname === host.hostname);
+    hosts = i < 0 ? [...hosts, host] : hosts.map((h, j) => (j === i ? host : h));
+  }
+  const next = { ...rollout, ...(hosts !== undefined && { hosts }) };
+  const rollouts = upsertBounded(state.rollouts, [next], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts);
+  return rollouts === state.rollouts ? state : { ...state, rollouts };
+}
+
+/**
  * Applies a batch of stream messages in order. A message whose cursor is not past the state's cursor was already
  * applied (a replay after a resume) and is skipped, so nothing is counted twice. `ready` always sets the cursor: it
  * is the CP's word on where the stream stands (lower only when the CP's feed was reset). `at` dates a flash.
@@ -33,6 +50,7 @@ export function reduceStream(state: ConsoleState, messages: readonly StreamMessa
   const runs: RunView[] = [];
   const orchRuns: OrchestrationRunView[] = [];
   let flash: Flash | undefined;
+  const rollouts: { rollout: RolloutView; host: RolloutHostView | undefined }[] = [];
 
   // Findings are batched into one push and one count, flushed before a triage so it sees them.
   const flushFindings = (): void => {
@@ -67,6 +85,9 @@ export function reduceStream(state: ConsoleState, messages: readonly StreamMessa
       case 'orchestration_run':
         orchRuns.push(msg.run);
         break;
+      case 'rollout':
+        rollouts.push({ rollout: msg.rollout, host: msg.host });
+        break;
       case 'triage': {
         flushFindings();
         ({ findings, summary } = applyTriage(findings, summary, msg.triage));
@@ -83,5 +104,6 @@ export function reduceStream(state: ConsoleState, messages: readonly StreamMessa
   if (hosts !== undefined) next = { ...next, hosts };
   if (flash !== undefined) next = { ...next, ui: { ...next.ui, flash } };
   next = upsertRuns(next, runs);
+  for (const r of rollouts) next = upsertRollout(next, r.rollout, r.host);
   return upsertOrchestrationRuns(next, orchRuns);
 }

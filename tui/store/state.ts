@@ -3,6 +3,7 @@ import type { RunEvent } from '../../src/protocol/event.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { AgentLibraryEntry, FindingClusterView, FindingGroupView } from '../../src/protocol/findings-api.js';
 import type { OrchestrationRunView, OrchestrationView } from '../../src/protocol/orchestration-api.js';
+import type { RolloutView } from '../../src/protocol/rollout.js';
 import type { Ring } from './ring.js';
 import type { UiState } from './ui-state.js';
 
@@ -34,6 +35,8 @@ export interface ConsoleState {
   runs: ReadonlyMap<string, RunView>;
   /** Orchestration runs by id; bounded to the newest ORCHESTRATION_RUN_LIMIT. */
   orchestrationRuns: ReadonlyMap<string, OrchestrationRunView>;
+  /** Rollouts by id (okesu upgrade), with their hosts when loaded; bounded to the newest LIMITS.rollouts. */
+  rollouts: ReadonlyMap<string, RolloutView>;
   /** Stored orchestrations (dispatch view). */
   orchestrations: readonly OrchestrationView[];
   /** The CP's agent library (dispatch view). */
@@ -83,6 +86,8 @@ export const LIMITS = {
   orchestrationRuns: 500,
   /** Transcript events kept for a followed run. */
   transcript: 2000,
+  /** Rollouts kept. */
+  rollouts: 50,
   /** Raw finding events kept for drill-ins. */
   findingEvents: 50,
 } as const;

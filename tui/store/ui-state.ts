@@ -1,11 +1,11 @@
 /** The console's navigation and interaction state: part of ConsoleState, changed only through `ui/*` events. */
 
 /** The views one can be on. */
-export const VIEW_IDS = ['fleet', 'host', 'findings', 'finding', 'runs', 'run', 'dispatch'] as const;
+export const VIEW_IDS = ['fleet', 'host', 'findings', 'finding', 'runs', 'run', 'dispatch', 'rollouts'] as const;
 /** A view. */
 export type ViewId = (typeof VIEW_IDS)[number];
 /** The top-level views `:` jumps to (the others are drill-ins). */
-export const ROOT_VIEWS = ['fleet', 'findings', 'runs', 'dispatch'] as const;
+export const ROOT_VIEWS = ['fleet', 'findings', 'runs', 'dispatch', 'rollouts'] as const;
 /** A top-level view. */
 export type RootView = (typeof ROOT_VIEWS)[number];
 

@@ -7,6 +7,7 @@ import { FleetView } from './fleet/fleet-view.js';
 import { HostView } from './host/host-view.js';
 import { RunDetailView } from './run/run-detail-view.js';
 import { RunsView } from './runs/runs-view.js';
+import { RolloutsView } from './rollouts/rollouts-view.js';
 import type { ViewProps } from './view-props.js';
 
 export type { ViewProps } from './view-props.js';
@@ -20,4 +21,5 @@ export const VIEWS: Readonly<Record<ViewId, ComponentType<ViewProps>>> = {
   runs: RunsView,
   run: RunDetailView,
   dispatch: DispatchView,
+  rollouts: RolloutsView,
 };

@@ -10,6 +10,7 @@ import { certExpiry } from '../../protocol/cert-expiry.js';
 import { formatCoarseDuration } from '../../protocol/duration.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
 import { formatPoll, formatTransport } from '../../protocol/host-transport.js';
+import { formatHostRollout, rolloutStateTone } from './rollout-format.js';
 
 /**
  * The CERT cell: time left on the host's identity, `⚠ 5d` once its renewal is due (a third of its lifetime or less
@@ -30,7 +31,7 @@ export function formatCertExpiry(h: Pick<HostView, 'cert_issued_at' | 'cert_expi
   }
 }
 
-/** Table columns of `okesu hosts`: STATE (glyph + word), HOST, TRANSPORT (with the path in use), POLL, VERSION, LAST HEARD, RUNNING, CERT (time left), LABELS. */
+/** Table columns of `okesu hosts`: STATE (glyph + word), HOST, TRANSPORT (with the path in use), POLL, VERSION, ROLLOUT (its latest), LAST HEARD, RUNNING, CERT (time left), LABELS. */
 export function hostColumns(now: number): Column<HostView>[] {
   return [
     { header: 'STATE', value: (h) => formatHostState(h.state), tone: (h) => hostStateTone(h.state) },
@@ -38,6 +39,7 @@ export function hostColumns(now: number): Column<HostView>[] {
     { header: 'TRANSPORT', value: (h) => formatTransport(h) },
     { header: 'POLL', value: (h) => formatPoll(h), align: 'right' },
     { header: 'VERSION', value: (h) => h.version || '-', max: 16 },
+    { header: 'ROLLOUT', value: (h) => formatHostRollout(h.rollout), tone: (h) => (h.rollout ? rolloutStateTone(h.rollout.state) : undefined), max: 32 },
     { header: 'LAST HEARD', value: (h) => formatAge(h.last_heartbeat, now) },
     { header: 'RUNNING', value: (h) => String(h.running), align: 'right' },
     { header: 'CERT', value: (h) => formatCertExpiry(h, now).text, tone: (h) => formatCertExpiry(h, now).tone },
@@ -74,7 +76,7 @@ export function registerHosts(program: Command, ctx: CliContext): void {
     .description('show the fleet: one row per registered host')
     .option('--json', 'print the HostView array as JSON')
     .addOption(configOption())
-    .addHelpText('after', '\nSTATE: ● online, ◐ stale (heartbeats late), ○ offline.\nTRANSPORT: tunnel, jobs (the bucket only), or auto with the path in use; POLL: the bucket poll interval.\nCERT: time left on the host\'s certificate; ⚠ renewal overdue (a third or less left), ✗ expired (the host must join again).')
+    .addHelpText('after', '\nSTATE: ● online, ◐ stale (heartbeats late), ○ offline.\nTRANSPORT: tunnel, jobs (the bucket only), or auto with the path in use; POLL: the bucket poll interval.\nCERT: time left on the host\'s certificate; ⚠ renewal overdue (a third or less left), ✗ expired (the host must join again).\nROLLOUT: the host\'s state in its latest rollout and that rollout\'s version (okesu upgrade), e.g. healthy 0.2.0.')
     .action(
       action(ctx, async (opts: { json?: boolean; config?: string }) => {
         const list = await ctx.connect(opts.config).client.hosts();

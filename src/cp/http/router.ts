@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { OkesuError } from '../../errors.js';
@@ -19,13 +21,20 @@ export interface RequestContext {
   operator: OperatorIdentity | undefined;
   /** Reads the body (capped) and validates it with `schema`; throws OKS_ERR_BAD_REQUEST naming the field. */
   body<T extends z.ZodType>(schema: T): Promise<z.infer<T>>;
+  /**
+   * Asks a client that sent `Expect: 100-continue` for its body (`body()` does it): a handler that streams a large
+   * body calls it once the headers are checked, so a refused upload is answered before any of it is sent.
+   */
+  continue(): void;
 }
 
-/** A handler's answer: JSON (default) or plain text. */
+/** A handler's answer: JSON (default), plain text, or a stream of bytes (`headers` then say what it is). */
 export interface Reply {
   status?: number;
   json?: unknown;
   text?: string;
+  /** Streamed as the body (a release artifact); the connection is dropped if it fails midway. */
+  stream?: Readable;
   headers?: Record<string, string>;
 }
 
@@ -105,12 +114,17 @@ export function createRouter(deps: {
   // Operator authentication behind the per-address failure budget: a refused address is not even looked up.
   const authenticate = (req: IncomingMessage): OperatorIdentity => deps.failures.guard('operator', req.socket.remoteAddress, () => deps.authenticate(req));
 
-  const send = (res: ServerResponse, reply: Reply): void => {
+  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
     const status = reply.status ?? 200;
-    if (reply.text !== undefined) {
-      res.writeHead(status, { ...reply.headers, 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
+    // A body the handler did not read (a refused upload) is not drained: the connection closes after the answer.
+    const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
+    if (reply.stream) {
+      res.writeHead(status, headers);
+      pipeline(reply.stream, res).catch(() => res.destroy());
+    } else if (reply.text !== undefined) {
+      res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
     } else {
-      res.writeHead(status, { ...reply.headers, 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
     }
   };
 
@@ -141,12 +155,22 @@ export function createRouter(deps: {
           operator = authenticate(req);
           deps.authorize(operator, found.route.access);
         }
+        let continued = false;
+        const askForBody = (): void => {
+          if (continued || !/100-continue/i.test(req.headers.expect ?? '')) return;
+          continued = true;
+          res.writeContinue();
+        };
         const ctx: RequestContext = {
           req,
           params: found.params,
           query: url.searchParams,
           operator,
-          body: async (schema) => parseJsonWith(schema, (await readBody(req)).toString('utf8'), 'request body'),
+          body: async (schema) => {
+            askForBody();
+            return parseJsonWith(schema, (await readBody(req)).toString('utf8'), 'request body');
+          },
+          continue: askForBody,
         };
         // Reads may wait (long polls): one whose token is revoked or expires meanwhile is answered 401 at once.
         // Mutations are not cut short: they were allowed when they started and finish quickly.
@@ -155,13 +179,14 @@ export function createRouter(deps: {
           operator && req.method === 'GET'
             ? deps.sessions.track(operator, (reason) => {
                 ended = true;
-                if (!res.headersSent) send(res, { status: 401, json: new OkesuError(reason).toBody() });
+                if (!res.headersSent) send(req, res, { status: 401, json: new OkesuError(reason).toBody() });
                 else res.destroy();
               })
             : undefined;
         try {
           const reply = await found.route.handler(ctx);
-          if (!ended) send(res, reply);
+          if (!ended) send(req, res, reply);
+          else reply.stream?.destroy();
         } finally {
           untrack?.();
         }
@@ -170,7 +195,7 @@ export function createRouter(deps: {
         if (!(err instanceof OkesuError)) deps.log.error({ err, code: error.code, url: req.url }, 'request failed');
         else if (error.status >= 500) deps.log.error({ code: error.code, url: req.url }, error.message);
         const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterS) } : undefined;
-        if (!res.headersSent) send(res, { status: error.status || 500, json: error.toBody(), headers });
+        if (!res.headersSent) send(req, res, { status: error.status || 500, json: error.toBody(), headers });
         else if (!res.writableEnded) res.destroy();
       }
     },

@@ -2,7 +2,7 @@ import type { Db } from './database.js';
 import { FINDING_ROW_COLUMNS, findingFromRow, type FindingRow } from './findings.js';
 
 /** What a feed entry is about. */
-export type FeedKind = 'finding' | 'host' | 'run' | 'orchestration_run' | 'triage';
+export type FeedKind = 'finding' | 'host' | 'run' | 'orchestration_run' | 'triage' | 'rollout';
 
 /** One entry of the live stream's durable log, with its payload (a finding entry resolved to the stored finding, or null if gone). */
 export interface FeedEntry {

@@ -13,6 +13,7 @@ import { createAuditRepo } from './audit.js';
 import { createIngest } from './ingest.js';
 import { createOrchestrationRepo } from '../orchestration/store.js';
 import { createSshHostKeysRepo } from './ssh-host-keys.js';
+import { createRolloutsRepo } from './rollouts.js';
 
 /** The CP's embedded store (SQLite, WAL) with one repository per concept; `log` hears of store failures. */
 export function openStore(path: string, opts: { log?: Logger } = {}) {
@@ -36,6 +37,7 @@ export function openStore(path: string, opts: { log?: Logger } = {}) {
     ingest: createIngest(db, runs, feed),
     orchestrations: createOrchestrationRepo(db),
     sshHostKeys: createSshHostKeysRepo(db),
+    rollouts: createRolloutsRepo(db),
     meta: {
       get: (key: string): string | undefined => metaGet.get(key)?.value,
       set: (key: string, value: string): void => void metaSet.run(key, value),

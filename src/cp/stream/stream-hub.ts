@@ -15,7 +15,7 @@ import type { OperatorIdentity } from '../http/operator-auth.js';
 import type { AuthFailures } from '../http/auth-failures.js';
 import type { EndReason, OperatorSessions } from '../http/operator-sessions.js';
 
-const KINDS = ['finding', 'host', 'run', 'orchestration_run', 'triage'] as const satisfies readonly FeedKind[];
+const KINDS = ['finding', 'host', 'run', 'orchestration_run', 'triage', 'rollout'] as const satisfies readonly FeedKind[];
 const REPLAY_PAGE = 500;
 // A client this far behind is cut off; it reconnects with its cursor and catches up from the feed.
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -68,6 +68,8 @@ export function createStreamHub(deps: {
       : kind === 'host' ? { type: 'host', cursor, host: payload }
       : kind === 'orchestration_run' ? { type: 'orchestration_run', cursor, run: payload }
       : kind === 'triage' ? { type: 'triage', cursor, triage: payload }
+      // A rollout entry's payload is `{ rollout, host? }` (src/cp/rollouts/rollout-engine.ts).
+      : kind === 'rollout' ? { type: 'rollout', cursor, ...(payload as object) }
       : { type: 'run', cursor, run: payload };
     c.ws.send(JSON.stringify(msg));
   };

@@ -18,6 +18,7 @@ import type { CertRenewal } from './cert-renewal.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
 import type { AuthFailures } from '../http/auth-failures.js';
+import type { RolloutHostState } from '../../protocol/rollout.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -66,7 +67,10 @@ export interface IngestPressure {
 
 /** What the hub tells the rest of the CP. */
 export interface TunnelHubEvents {
-  onHello(hostname: string, runningRunIds: readonly string[]): void;
+  /** A daimon said hello: its running runs, and the version it runs (a restarted host on a rollout's version is healthy). */
+  onHello(hostname: string, runningRunIds: readonly string[], version: string): void;
+  /** A daimon reported progress on an upgrade the CP ordered (issue 15). */
+  onUpgradeStatus?(hostname: string, report: { rollout_id: string; version: string; state: RolloutHostState; reason?: string }): void;
   onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void;
 }
 
@@ -147,7 +151,7 @@ export function createTunnelHub(deps: {
         deps.liveness.setTransport(hostname, frame.bucket
           ? { transport: 'auto', pollMs: frame.bucket.poll_ms, intervalMs: frame.bucket.interval_ms }
           : { transport: 'tunnel', pollMs: null, intervalMs: null });
-        deps.events.onHello(hostname, frame.running);
+        deps.events.onHello(hostname, frame.running, frame.version);
         return;
       }
       case 'heartbeat':
@@ -174,6 +178,9 @@ export function createTunnelHub(deps: {
         return;
       case 'renew_cert':
         return renew(t, frame.csr);
+      case 'upgrade_status':
+        deps.events.onUpgradeStatus?.(hostname, { rollout_id: frame.rollout_id, version: frame.version, state: frame.state, ...(frame.reason !== undefined && { reason: frame.reason }) });
+        return;
     }
   };
 
@@ -296,6 +303,13 @@ export function createTunnelHub(deps: {
       close(t, 4001, code);
     },
     count: (): number => tunnels.size,
+    /** Sends an `upgrade` order on the host's tunnel; false when it has no open tunnel. */
+    sendUpgrade(hostname: string, frame: Extract<CpFrame, { type: 'upgrade' }>): boolean {
+      const t = tunnels.get(hostname);
+      if (!t || t.ws.readyState !== t.ws.OPEN) return false;
+      send(t.ws, frame);
+      return true;
+    },
     start(): void {
       // One sweep for all tunnels: ping the quiet ones, terminate those silent for 3 intervals. A sweep that runs late
       // follows a blocked event loop: what peers sent meanwhile is still unread (timers run before I/O), so that

@@ -132,7 +132,7 @@ describe('global keys', () => {
     press(':', 'f', 'i', 'n', 'd', 'i', 'n', 'g', 's', 'enter');
     expect(ui().stack).toEqual([{ view: 'findings' }]);
     press(':', 'n', 'o', 'p', 'e', 'enter');
-    expect(ui().flash?.text).toBe('unknown command :nope — try :fleet :findings :runs :dispatch :q');
+    expect(ui().flash?.text).toBe('unknown command :nope — try :fleet :findings :runs :dispatch :rollouts :q');
     press(':', 'x', 'esc');
     expect(ui().prompt).toBeNull();
     expect(actions.quit).not.toHaveBeenCalled();

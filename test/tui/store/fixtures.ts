@@ -18,7 +18,7 @@ export function finding(id: number, over: Partial<StoredFinding> = {}): StoredFi
 export function host(hostname: string, over: Partial<HostView> = {}): HostView {
   return {
     hostname, state: 'online', last_heartbeat: 1000, heartbeat_seq: 1, version: '0.1.0', os: 'linux', arch: 'x64',
-    transport: 'ws', path: 'tunnel', poll_ms: null, heartbeat_interval_ms: 5000, connected: true, labels: {}, running: 0, spool_depth: 0, registered_at: 0, cert_issued_at: null, cert_expires_at: null, ...over,
+    transport: 'ws', path: 'tunnel', poll_ms: null, heartbeat_interval_ms: 5000, connected: true, labels: {}, running: 0, spool_depth: 0, registered_at: 0, cert_issued_at: null, cert_expires_at: null, rollout: null, ...over,
   };
 }
 

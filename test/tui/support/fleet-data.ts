@@ -19,6 +19,7 @@ export function hostAt(hostname: string, ageMs: number, over: Partial<HostView> 
     registered_at: FRAME_NOW - 3 * 86_400_000,
     cert_issued_at: null,
     cert_expires_at: null,
+    rollout: null,
     ...over,
   };
 }
