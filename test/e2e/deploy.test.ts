@@ -67,11 +67,11 @@ describe.skipIf(!sshdAvailable() || !HAS_INSTALL)(`okesu deploy of ${EXECUTABLE.
     expect(host.labels).toMatchObject({ via: 'deploy' });
     const pid = readFileSync(join(root, 'var/lib/okesu/supervise.pid'), 'utf8');
 
-    const again = await deploy();
+    const again = await deploy(['--label', 'via=deploy']);
     expect(again.results[0]).toMatchObject({ ok: true, outcome: 'unchanged', ...(HAS_SEA && { online: true }) });
     expect(again.summary).toMatchObject({ total: 1, unchanged: 1, failed: 0 });
-    // Same identity: no second registration; with a healthy daimon (the single executable) nothing was restarted.
-    if (HAS_SEA) expect(readFileSync(join(root, 'var/lib/okesu/supervise.pid'), 'utf8')).toBe(pid);
+    // Same identity, same flags: no second registration, and the supervisor was not restarted.
+    expect(readFileSync(join(root, 'var/lib/okesu/supervise.pid'), 'utf8')).toBe(pid);
     expect((await okesuJson<HostView[]>(['hosts'], cp.env)).filter((h) => h.hostname === 'deploy-e2e')).toHaveLength(1);
     const audit = (await okesuJson<Array<{ action: string }>>(['audit'], cp.env)).map((e) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['deploy.installed', 'deploy.unchanged', 'host.register']));
