@@ -150,6 +150,13 @@ describe.skipIf(!sshdAvailable())('okesu deploy over a real sshd', () => {
     expect(r.out).toContain('--init none');
   });
 
+  it('--wait reports a host the CP never shows online (the stand-in registers nothing)', async () => {
+    const r = await deploy([target(sshd), '--identity', sshd.userKey.file, '--init', 'none', '--prefix', join(dir, 'root-f'), '--hostname', 'never-online', '--executable', fake, '--wait', '--wait-timeout', '1s']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`✗ ${target(sshd)}: never-online was installed but the CP did not show it online within 1 s`);
+    expect(r.out).toContain('(wait 1)');
+  });
+
   it('refuses bad flags as usage errors before connecting anywhere', async () => {
     expect((await deploy(['root@a:22', 'root@b:22', '--hostname', 'x'])).code).toBe(2);
     expect((await deploy(['root@a b'])).code).toBe(2);
