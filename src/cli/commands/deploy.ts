@@ -8,7 +8,8 @@ import { formatUtcSeconds } from '../format.js';
 import { action, exitWith, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
 import { configOption, durationArg, positiveIntArg } from '../options.js';
-import { toned, type Line } from '../output.js';
+import { lineText, toned, type Line } from '../output.js';
+import { createProgressBoard } from '../progress-board.js';
 
 interface DeployFlags {
   identity?: string;
@@ -110,8 +111,13 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         const executable = deployExecutable(opts.executable, ctx.deps.entry);
         const { config } = ctx.connect(opts.config);
         const { runDeploy } = await import('../../deploy/run-deploy.js');
+        // On a terminal, one line per host redrawn in place (stderr), results after; in a pipe, a line per step as it
+        // happens (stderr) and each host's result as it ends (stdout).
+        const stderr = ctx.deps.stderr as typeof ctx.deps.stderr & { isTTY?: boolean; columns?: number };
+        const board = stderr.isTTY === true ? createProgressBoard(stderr) : undefined;
         const progress = (p: DeployProgress): void => {
-          if ('phase' in p) ctx.out.status(`${p.target.text}  ${PHASE_WORDS[p.phase] ?? p.phase}…`);
+          if (board) board.set(p.target.text, 'phase' in p ? `${p.target.text}  ${PHASE_WORDS[p.phase] ?? p.phase}…` : lineText(resultLine(p.result)));
+          else if ('phase' in p) ctx.out.status(`${p.target.text}  ${PHASE_WORDS[p.phase] ?? p.phase}…`);
           else if (!opts.json) ctx.out.printLine(resultLine(p.result));
         };
         const { results, summary } = await runDeploy({
@@ -121,8 +127,12 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
           ...(opts.knownHosts !== undefined && { knownHosts: opts.knownHosts }),
           ...(opts.hostname !== undefined && { hostname: opts.hostname }),
         }, progress);
+        board?.clear();
         if (opts.json) ctx.out.printJson({ results, summary });
-        else ctx.out.printLine(summaryLine(summary));
+        else {
+          if (board) for (const r of results) ctx.out.printLine(resultLine(r));
+          ctx.out.printLine(summaryLine(summary));
+        }
         if (summary.failed > 0) exitWith(1, `${summary.failed} of ${summary.total} hosts failed`);
       }),
     );
