@@ -99,6 +99,26 @@ const memoizedStringWidth = {
   },
 };
 
+// ssh2 (okesu deploy) tries optional native add-ons inside try/catch and falls back to pure JS: a bundle (and the
+// single executable) cannot carry .node files, so those requires resolve to a module that throws, as when not built.
+const noNativeSsh2Addons = {
+  name: 'no-native-ssh2-addons',
+  setup(b) {
+    b.onResolve({ filter: /(\.node$|^cpu-features$)/ }, (args) =>
+      /[\\/]node_modules[\\/](ssh2|cpu-features)[\\/]/.test(args.importer) ? { path: args.path, namespace: 'okesu-no-addon' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'okesu-no-addon' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`native add-on ${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+    // Two of its files read __dirname, which an ESM bundle lacks: the pure-JS Poly1305 (Emscripten; its wasm is inlined
+    // as a data URI) and the Windows-only Pageant helper's path. Neither needs a real directory.
+    b.onLoad({ filter: /[\\/]ssh2[\\/]lib[\\/](agent|protocol[\\/]crypto[\\/]poly1305)\.js$/ }, (args) => ({
+      contents: `var __dirname = '/';\n${readFileSync(args.path, 'utf8')}`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -119,7 +139,7 @@ await Promise.all([
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/okesu.js',
     define: { __OKESU_VERSION__: JSON.stringify(version) },
-    plugins: [englishOnlyZodLocales],
+    plugins: [englishOnlyZodLocales, noNativeSsh2Addons],
   }),
   build({
     ...common,

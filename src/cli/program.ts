@@ -19,7 +19,10 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerSupervise } from './commands/supervise.js';
+import { registerInstall } from './commands/install.js';
+import { registerUninstall } from './commands/uninstall.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -53,6 +56,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
+  registerDeploy(program, ctx);
   registerRelease(program, ctx);
   registerUpgrade(program, ctx);
   registerRollouts(program, ctx);
@@ -61,6 +65,8 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerDaemon(program, ctx);
   registerSupervise(program, ctx);
   registerDemo(program, ctx);
+  registerInstall(program, ctx);
+  registerUninstall(program, ctx);
 }
 
 function configure(cmd: Command, deps: CliDeps): void {

@@ -18,6 +18,7 @@ import { addRunRoutes } from './api/run-routes.js';
 import { addAdminRoutes } from './api/admin-routes.js';
 import { addOrchestrationRoutes } from './api/orchestration-routes.js';
 import { addFindingRoutes } from './api/finding-routes.js';
+import { addDeployRoutes } from './api/deploy-routes.js';
 import { createAgentLibrary } from './agent-library.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { realClock, type CpClock } from './orchestration/clock.js';
@@ -284,6 +285,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       addFindingRoutes(router, api);
       addAdminRoutes(router, api);
       addOrchestrationRoutes(router, api, { engine, triggers });
+      // The advertised URL is known once the port is bound (port 0): deploys ask for it after start.
+      let advertisedUrl = '';
+      addDeployRoutes(router, api, { cpUrl: () => advertisedUrl });
       addReleaseRoutes(router, api, releases);
       addRolloutRoutes(router, rollouts);
 
@@ -325,6 +329,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const port = (srv.address() as AddressInfo).port;
       const wildcard = options.host === '0.0.0.0' || options.host === '::' || options.host === '';
       const url = options.advertiseUrl ?? `https://${wildcard ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+      advertisedUrl = url;
       writeAdminConfig(options.stateDir, url, identity.ca.certPem, adminToken);
 
       liveness.start();

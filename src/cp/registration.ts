@@ -47,6 +47,7 @@ export async function registerWithToken(
   const row = store.tokens.get(input.tokenId);
   if (!row || row.kind !== 'join' || !input.proves(row)) throw new OkesuError('OKS_ERR_TOKEN_INVALID', 'unknown join token');
   checkJoinToken(row, now);
+  checkBoundHostname(row, req.hostname);
   if (store.hosts.get(req.hostname)) throw new OkesuError('OKS_ERR_HOSTNAME_TAKEN', req.hostname);
 
   // The CSR is verified and signed before the transaction: signing is async and the transaction must not be.
@@ -75,6 +76,14 @@ export async function registerWithToken(
     hostname: req.hostname, certificate: certPem, ca: identity.ca.certPem, credential: credential.text,
     ...(releaseKeys.length > 0 && { release_keys: [...releaseKeys] }),
   };
+}
+
+/** A deploy's token (`okesu deploy`) registers the host it was issued for and no other. */
+function checkBoundHostname(row: Pick<TokenRow, 'bound_hostname'>, hostname: string): void {
+  const bound = row.bound_hostname ?? null;
+  if (bound !== null && bound !== hostname) {
+    throw new OkesuError('OKS_ERR_TOKEN_INVALID', `this join token was issued to deploy host "${bound}", not "${hostname}"`);
+  }
 }
 
 function checkJoinToken(row: { revoked_at: number | null; expires_at: number | null; uses_left: number | null }, now: number): void {

@@ -37,15 +37,38 @@ export type DeployPrepareResponse = z.infer<typeof deployPrepareResponseSchema>;
 /** Outcomes a deploy reports. */
 export const DEPLOY_OUTCOMES = ['installed', 'unchanged', 'upgraded', 'failed'] as const;
 
-/** `POST /v1/deploy/result` (operator role): what happened; pins `host_key` when none was pinned for the target. */
+/**
+ * `POST /v1/deploy/result` (admin role): what happened; pins `host_key` when none was pinned for the target and the
+ * deploy succeeded. A deploy that failed before it was prepared (port closed, auth refused, host key changed,
+ * unsupported platform) reports without `deploy_id`, so the audit log has it too.
+ */
 export const deployResultRequestSchema = z.strictObject({
-  deploy_id: z.string().regex(/^dp_[0-9a-f]{16}$/),
+  deploy_id: z.string().regex(/^dp_[0-9a-f]{16}$/).optional(),
   target: sshTargetSchema,
   hostname: z.string().min(1).max(253),
   outcome: z.enum(DEPLOY_OUTCOMES),
   host_key: sshHostKeyFingerprintSchema.nullable(),
   /** Why it failed (a sentence), when it did. */
   error: z.string().max(4096).optional(),
-});
+}).refine((r) => r.deploy_id !== undefined || r.outcome === 'failed', { message: 'only a failed deploy reports without deploy_id', path: ['deploy_id'] });
 /** A deploy's outcome. */
 export type DeployResultRequest = z.infer<typeof deployResultRequestSchema>;
+
+/** An SSH host key the CP pinned (`GET /v1/deploy/host-keys`). */
+export const sshHostKeyViewSchema = z.object({
+  target: sshTargetSchema,
+  fingerprint: sshHostKeyFingerprintSchema,
+  pinned_at: z.number(),
+  pinned_by: z.string(),
+});
+/** A pinned SSH host key. */
+export type SshHostKeyView = z.infer<typeof sshHostKeyViewSchema>;
+
+/** What `POST /v1/deploy/result` answers: the outcome recorded, and whether this result pinned the host key. */
+export const deployResultResponseSchema = z.object({
+  deploy_id: z.string().nullable(),
+  recorded: z.literal(true),
+  pinned: z.boolean(),
+});
+/** A deploy result's acknowledgement. */
+export type DeployResultResponse = z.infer<typeof deployResultResponseSchema>;

@@ -87,12 +87,18 @@ describe('help and version', () => {
     const commands = walk(program).filter((c) => c !== program);
     // The agent authoring tools and `orchestrate validate` work on this machine's files, with no CP.
     const orchestrate = program.commands.find((c) => c.name() === 'orchestrate') as Command;
-    const local = new Set([...walk(program.commands.find((c) => c.name() === 'agents') as Command), orchestrate.commands.find((c) => c.name() === 'validate') as Command]);
+    // So do `release keygen` and `release sign`: a release key stays on the release manager's machine.
+    const release = program.commands.find((c) => c.name() === 'release') as Command;
+    const local = new Set([
+      ...walk(program.commands.find((c) => c.name() === 'agents') as Command), orchestrate.commands.find((c) => c.name() === 'validate') as Command,
+      ...release.commands.filter((c) => ['keygen', 'sign'].includes(c.name())),
+    ]);
     expect(commands.map((c) => c.name())).toEqual(expect.arrayContaining(['hosts', 'rm', 'run', 'findings', 'summary', 'tail', 'token', 'create', 'list', 'revoke', 'audit']));
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');
-      // The server roles (cp serve, daemon, demo) and the CP's state-dir tools (cp backup, cp restore) take no operator context.
-      if (['serve', 'backup', 'restore', 'daemon', 'demo', 'supervise'].includes(cmd.name()) || local.has(cmd)) continue;
+      // The server roles (cp serve, daemon, demo), the CP's state-dir tools (cp backup, cp restore) and the host's own
+      // install and uninstall take no operator context.
+      if (['serve', 'backup', 'restore', 'daemon', 'demo', 'supervise', 'install', 'uninstall'].includes(cmd.name()) || local.has(cmd)) continue;
       if (cmd.commands.length === 0 || cmd.name() === 'hosts' || cmd.name() === 'findings') {
         expect(cmd.options.map((o) => o.long), cmd.name()).toContain('--config');
       }

@@ -13,6 +13,10 @@ import type { TransportMode } from '../../../daimon/jobs/transport-modes.js';
 import { OkesuError } from '../../errors.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
+import { daemonArgs } from '../../lifecycle/install/daemon-args.js';
+import { DEFAULT_EXECUTABLE, DEFAULT_STATE_DIR, DEFAULT_USER } from '../../lifecycle/units/unit-options.js';
+import { UNIT_KINDS, unitText } from '../../lifecycle/units/unit-text.js';
+import type { UnitKind } from '../../lifecycle/units/unit-text.js';
 import { runningExecutable } from '../../lifecycle/running-executable.js';
 import { SUPERVISOR_ENV, UPGRADE_RESTART_EXIT_CODE } from '../../../daimon/lifecycle/state-layout.js';
 
@@ -42,6 +46,9 @@ interface DaemonFlags {
   s3Region?: string;
   poll?: number;
   heartbeatEvery?: number;
+  printUnit?: boolean;
+  init: UnitKind;
+  user: string;
 }
 
 /** Longest poll × heartbeat-every a heartbeat may announce (a day). */
@@ -123,8 +130,18 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         .choices(CONTAINMENT_MODES).default('auto'),
     )
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
+    .option('--print-unit', 'print the hardened init unit that runs this daimon under okesu supervise, and exit (state default /var/lib/okesu)')
+    .addOption(new Option('--init <kind>', 'with --print-unit: the init system (launchd: verified on Linux only)').choices(UNIT_KINDS).default('systemd'))
+    .option('--user <name>', 'with --print-unit: the account the daimon runs as (root: no own user, the sandbox stays)', DEFAULT_USER)
     .action(
-      action(ctx, async (opts: DaemonFlags) => {
+      action(ctx, async (opts: DaemonFlags, cmd: Command) => {
+        if (opts.printUnit) {
+          if (opts.token !== undefined) throw new OkesuError('OKS_ERR_CONFIG', '--print-unit takes no --token: okesu install registers the host, the unit never holds the token');
+          const stateDir = cmd.getOptionValueSource('state') === 'default' ? DEFAULT_STATE_DIR : resolve(opts.state);
+          const args = daemonArgs({ ...opts, agents: opts.agents.map((d) => resolve(d)), ...(opts.policy !== undefined && { policy: resolve(opts.policy) }), ...(opts.secretsFile !== undefined && { secretsFile: resolve(opts.secretsFile) }) });
+          ctx.deps.stdout.write(unitText(opts.init, { executable: DEFAULT_EXECUTABLE, stateDir, user: opts.user, daemonArgs: args, version: ctx.deps.version }));
+          return;
+        }
         const jobs = jobsFlags(opts);
         // Secrets first, before anything is logged or started: taken out of the environment into memory (SPEC §11).
         const [{ takeProviderSecrets }, { createRedactor }] = await Promise.all([

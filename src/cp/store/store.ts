@@ -12,6 +12,7 @@ import { createFeedRepo } from './feed.js';
 import { createAuditRepo } from './audit.js';
 import { createIngest } from './ingest.js';
 import { createOrchestrationRepo } from '../orchestration/store.js';
+import { createSshHostKeysRepo } from './ssh-host-keys.js';
 import { createRolloutsRepo } from './rollouts.js';
 
 /** The CP's embedded store (SQLite, WAL) with one repository per concept; `log` hears of store failures. */
@@ -35,6 +36,7 @@ export function openStore(path: string, opts: { log?: Logger } = {}) {
     audit: createAuditRepo(db),
     ingest: createIngest(db, runs, feed),
     orchestrations: createOrchestrationRepo(db),
+    sshHostKeys: createSshHostKeysRepo(db),
     rollouts: createRolloutsRepo(db),
     meta: {
       get: (key: string): string | undefined => metaGet.get(key)?.value,

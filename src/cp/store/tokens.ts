@@ -13,6 +13,8 @@ export interface TokenRow {
   uses_left: number | null;
   revoked_at: number | null;
   created_by: string;
+  /** A join token that may register this hostname only (`okesu deploy`'s tokens); null or absent for any. */
+  bound_hostname?: string | null;
 }
 
 /** Join and operator tokens. */
@@ -20,8 +22,8 @@ export function createTokensRepo(db: Db) {
   const get = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
   const list = db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at');
   const insert = db.prepare(
-    `INSERT INTO tokens (id, kind, role, name, hash, created_at, expires_at, uses_left, created_by)
-     VALUES (@id, @kind, @role, @name, @hash, @created_at, @expires_at, @uses_left, @created_by)`,
+    `INSERT INTO tokens (id, kind, role, name, hash, created_at, expires_at, uses_left, created_by, bound_hostname)
+     VALUES (@id, @kind, @role, @name, @hash, @created_at, @expires_at, @uses_left, @created_by, @bound_hostname)`,
   );
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const use = db.prepare('UPDATE tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0');
@@ -35,7 +37,7 @@ export function createTokensRepo(db: Db) {
       return list.all();
     },
     insert(row: Omit<TokenRow, 'revoked_at'>): void {
-      insert.run(row);
+      insert.run({ ...row, bound_hostname: row.bound_hostname ?? null });
     },
     /** Revokes a token; false when unknown or already revoked. */
     revoke(id: string, at: number): boolean {
