@@ -2,31 +2,20 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { healthSchema, lifecyclePaths, upgradeResultSchema, type HealthMark, type UpgradeResult } from '../../daimon/lifecycle/state-layout.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const BUNDLE = resolve(import.meta.dirname, '../../dist/okesu.js');
 
 /**
- * Builds okesu as a "version" for upgrade tests: the CLI bundled like scripts/build.mjs does (an executable ESM script
- * with a shebang), stamped `version`, into `dir/okesu-VERSION.js`.
+ * Makes okesu "version" VERSION for upgrade tests: the bundle `npm run build` made (an executable ESM script with a
+ * shebang), with its one version constant restamped, as `dir/okesu-VERSION.js`. Restamping the real build (rather
+ * than bundling again) keeps every build step, plugins included, the same as the release's.
  */
-export async function buildVersion(version: string, dir: string): Promise<string> {
-  const { build } = await import('esbuild');
+export function buildVersion(version: string, dir: string): string {
+  const text = readFileSync(BUNDLE, 'utf8');
+  const stamp = /("src\/version\.ts"\(\)\{"use strict";VERSION=)"[^"]*"/g;
+  const found = text.match(stamp)?.length ?? 0;
+  if (found !== 1) throw new Error(`dist/okesu.js: expected one version constant to restamp, found ${found} (did the build change?)`);
   const outfile = join(dir, `okesu-${version}.js`);
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: ['src/cli/main.ts'],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    legalComments: 'none',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    external: ['better-sqlite3'],
-    banner: { js: '#!/usr/bin/env node\nimport{createRequire as __okesuCreateRequire}from"node:module";const require=__okesuCreateRequire(import.meta.url);' },
-    define: { __OKESU_VERSION__: JSON.stringify(version) },
-    logLevel: 'warning',
-  });
+  writeFileSync(outfile, text.replace(stamp, `$1${JSON.stringify(version)}`), { mode: 0o755 });
   chmodSync(outfile, 0o755);
   return outfile;
 }

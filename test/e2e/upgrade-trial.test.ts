@@ -22,7 +22,7 @@ let v1: string;
 let v2: string;
 beforeAll(async () => {
   bin = tempDir('versions');
-  [v1, v2] = await Promise.all([buildVersion('1.0.0', bin), buildVersion('2.0.0', bin)]);
+  [v1, v2] = [buildVersion('1.0.0', bin), buildVersion('2.0.0', bin)];
 }, 60_000);
 
 /** A monitor ticked every second: a finding for each line new in a file since the previous tick. */

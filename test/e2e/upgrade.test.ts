@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -12,8 +12,6 @@ import { brokenVersion, buildVersion, health } from './upgrade-harness.js';
 // `okesu supervise` running okesu bundles stamped 1.0.0 and 2.0.0 (plus shell scripts as broken versions).
 
 const HOST = 'upg-01';
-// Until the rollout engine and `okesu upgrade` (h/rollout) are merged, there is nothing to drive; remove with them.
-const ROLLOUTS = existsSync(join(import.meta.dirname, '../../src/cli/commands/upgrade.ts'));
 const trusted = generateReleaseKey();
 const other = generateReleaseKey();
 let dir: string;
@@ -23,9 +21,8 @@ let state: string;
 let identity: string;
 
 beforeAll(async () => {
-  if (!ROLLOUTS) return;
   dir = tempDir('upgrade');
-  const [v1, v2] = await Promise.all([buildVersion('1.0.0', dir), buildVersion('2.0.0', dir)]);
+  const [v1, v2] = [buildVersion('1.0.0', dir), buildVersion('2.0.0', dir)];
   writeFileSync(join(dir, 'trusted.key'), trusted.privateKeyPem, { mode: 0o600 });
   writeFileSync(join(dir, 'other.key'), other.privateKeyPem, { mode: 0o600 });
   // The CP takes uploads signed by either key; the host's policy trusts only the first (the host owner's word wins).
@@ -41,7 +38,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await stop(sup as OkesuProcess | undefined, 'SIGTERM');
+  await stop(sup, 'SIGTERM');
   await stop(cp?.proc, 'SIGKILL');
 });
 
@@ -73,7 +70,7 @@ function artifact(name: string, bytes: Buffer): string {
   return file;
 }
 
-describe.runIf(ROLLOUTS)('upgrading a host under okesu supervise', () => {
+describe('upgrading a host under okesu supervise', () => {
   it('a good new version: same identity, the new version online and reported healthy', async () => {
     dumpOnFailure();
     expect(await upgrade('2.0.0')).toEqual({ state: 'healthy', reason: null });
