@@ -154,5 +154,9 @@ function accept(answer: RegAnswerBody, ctx: { keyPem: string; hostname: string; 
   }
   if (!/^okh_/.test(credential)) throw new OkesuError('OKS_ERR_INTERNAL', 'the registration answer\'s credential is not a host credential');
   if (!keyMatchesCert(ctx.keyPem, answer.certificate)) throw new OkesuError('OKS_ERR_INTERNAL', 'the registration answer\'s certificate is not for this host\'s key');
-  return { cp: ctx.url, hostname: answer.hostname, certPem: answer.certificate, caPem: answer.ca, credential, keyPem: ctx.keyPem, registeredAt: ctx.now };
+  return {
+    cp: ctx.url, hostname: answer.hostname, certPem: answer.certificate, caPem: answer.ca, credential, keyPem: ctx.keyPem, registeredAt: ctx.now,
+    // The CP's release keys, kept in identity.json as after an HTTP registration (a host policy's release_keys win).
+    ...(answer.release_keys && { releaseKeys: answer.release_keys }),
+  };
 }

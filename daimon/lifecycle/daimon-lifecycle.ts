@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { DaimonIdentity } from '../identity.js';
 import type { TunnelLifecycle } from '../tunnel-client.js';
@@ -21,6 +22,9 @@ export interface DaimonLifecycleOptions {
   /** Where the artifact of an order read from the jobs bucket comes from (the bucket); orders on the tunnel download from the CP. */
   bucketFetch?: FetchArtifact;
 }
+
+/** How often a daimon on trial looks for the supervisor's verdict in result.json. */
+const VERDICT_POLL_MS = 500;
 
 /** The release keys an upgrade must be signed by: the host policy's when it names some, else the CP's. */
 export function trustedReleaseKeys(policyKeys: readonly string[] | undefined, identity: Pick<DaimonIdentity, 'releaseKeys'>): readonly string[] {
@@ -63,27 +67,45 @@ export function createDaimonLifecycle(opts: DaimonLifecycleOptions, deps: { log:
     },
     { log, ...(deps.now && { now: deps.now }), send: (frame) => send(frame), onRestart: deps.onRestart },
   );
+  // On trial (pending.json), the supervisor's verdict lands in result.json shortly after our first contact: watch for it
+  // and report it then, rather than at the next contact (a jobs-mode host has no heartbeat acks to wait for).
+  let watching: NodeJS.Timeout | undefined;
+  const watchVerdict = (): void => {
+    if (watching || !existsSync(paths.pending)) return;
+    watching = setInterval(() => {
+      const decided = !existsSync(paths.pending);
+      upgrader.onContact();
+      if (decided) {
+        clearInterval(watching);
+        watching = undefined;
+      }
+    }, VERDICT_POLL_MS);
+    watching.unref();
+  };
+  const contact = (): void => {
+    health.contact();
+    upgrader.onContact();
+    watchVerdict();
+  };
   return {
     tunnel: {
       onWelcome(sender) {
         viaTunnel = (report) => sender({ type: 'upgrade_status', ...report });
         health.contact();
         upgrader.onConnected();
+        watchVerdict();
       },
-      onHeartbeatAck() {
-        health.contact();
-        upgrader.onContact();
-      },
+      onHeartbeatAck: contact,
       onUpgrade: (order) => upgrader.order(order),
     },
-    contact() {
-      health.contact();
-      upgrader.onContact();
-    },
+    contact,
     order: (order) => upgrader.order(order, opts.bucketFetch),
     reportVia(sender) {
       preferred = sender;
     },
-    stop: () => upgrader.stop(),
+    stop() {
+      clearInterval(watching);
+      upgrader.stop();
+    },
   };
 }
