@@ -8,7 +8,7 @@ import type { ReleaseStore } from '../releases/release-store.js';
 import type { Actor } from '../store/audit.js';
 import { hostView, rolloutView, type RolloutHostRow, type RolloutRow } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
-import { currentBatch, isFinal, isForward, planBatches } from './rollout-plan.js';
+import { isFinal, isForward, planBatches } from './rollout-plan.js';
 import type { Rollouts } from './rollouts.js';
 
 /** The tunnel frame that orders one host to upgrade. */
@@ -97,15 +97,15 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       for (;;) {
         const row = repo.get(rolloutId);
         if (!row || row.state !== 'running') return;
-        const hosts = repo.hosts(rolloutId);
-        const batch = currentBatch(hosts);
+        // The same rule as currentBatch (rollout-plan.ts), asked of the store so a large rollout is not read whole.
+        const batch = repo.currentBatch(rolloutId);
         if (batch === undefined) {
           repo.setState(rolloutId, 'completed', deps.now(), null);
           deps.log.info({ rollout: rolloutId }, 'rollout completed');
           changed(rolloutId);
           return;
         }
-        const toOrder = hosts.filter((h) => h.batch === batch && h.ordered_at === null && !isFinal(h.state));
+        const toOrder = repo.batchHosts(rolloutId, batch).filter((h) => h.ordered_at === null && !isFinal(h.state));
         if (toOrder.length === 0) return; // the batch is in flight
         const release = deps.releases.get(row.version);
         for (const h of toOrder) {

@@ -169,6 +169,10 @@ describe('rollouts: cancel and restart', () => {
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['g-1'] === 'restarting');
 
     await h.restart();
+    // Each host's latest rollout state is read back from the store.
+    const before = await h.admin.hosts();
+    expect(before.find((x) => x.hostname === 'g-1')?.rollout).toEqual({ rollout_id: ro.rollout_id, version: '0.2.0', state: 'restarting' });
+    expect(before.find((x) => x.hostname === 'g-2')?.rollout?.state).toBe('pending');
     // g-2 reconnects on its old version; g-1 comes back on the new one.
     const g2 = await h.connectHost(ids['g-2']!, { hello: false });
     g2.send(hello({ version: '0.1.0' }));
