@@ -34,6 +34,7 @@ import { openSpool } from './spool/spool.js';
 import { createTicker, selectTickedAgents } from './ticks.js';
 import { createToolbox } from './tools/toolbox.js';
 import type { TunnelClientOptions } from './tunnel-client.js';
+import { createDaimonLifecycle } from './lifecycle/daimon-lifecycle.js';
 import type { Bucket, BucketLocation } from '../src/transport/bucket/bucket.js';
 import { openS3Bucket } from '../src/transport/bucket/open-s3-bucket.js';
 import { probeConditionalWrites } from '../src/transport/bucket/probe-conditional-writes.js';
@@ -80,6 +81,10 @@ export interface DaimonOptions {
   heartbeatEvery?: number;
   /** How long a registration through the bucket waits for the CP's answer (default 10 min). */
   registrationTimeoutMs?: number;
+  /** Running under `okesu supervise` (OKESU_SUPERVISOR_PID set): only then are upgrades taken (issue 15). */
+  supervised?: boolean;
+  /** The okesu executable this daimon runs from (`runningExecutable(entry).file`): what a first upgrade keeps to roll back to. */
+  executable?: string;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
@@ -90,6 +95,8 @@ export interface DaimonDeps {
   now?: () => number;
   /** The CP refused this host for good (revoked, mismatched): the caller should stop and exit with the message. */
   onFatal?: (code: string, message: string) => void;
+  /** An upgrade is staged and `bin/current` swapped: the caller should stop and exit 75 so the supervisor starts it. */
+  onUpgradeRestart?: () => void;
   /** The provider for `provider: custom` (default: createCustomProvider()). */
   customProvider?: Provider;
   /** Environment of collectors; default process.env (from which the command has already taken the provider keys). */
@@ -193,13 +200,25 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         },
       });
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
+      let current = identity;
+      const lifecycle = createDaimonLifecycle(
+        {
+          stateDir: options.stateDir, version: options.version, hostname: host, supervised: options.supervised ?? false,
+          ...(options.executable !== undefined && { runningFile: options.executable }),
+          ...(policy.releaseKeys && { policyReleaseKeys: policy.releaseKeys }), identity: () => current,
+        },
+        { log, now, onRestart: () => deps.onUpgradeRestart?.() },
+      );
       const transport = createDaimonTransport(
         {
           mode, identity, ...(bucket && location && { bucket: { bucket, prefix: location.prefix } }), stateDir: options.stateDir, version: options.version,
           labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), pollMs: options.pollMs,
-          heartbeatEvery: options.heartbeatEvery, tunnel: options.tunnel,
-          // A renewed key is redacted from what runs print, as the first one is.
-          onRenewed: (renewed) => holdIdentitySecrets(secrets, renewed),
+          heartbeatEvery: options.heartbeatEvery, tunnel: { ...options.tunnel, lifecycle: lifecycle.tunnel },
+          // A renewed key is redacted from what runs print, as the first one is; an upgrade downloads with it.
+          onRenewed: (renewed) => {
+            current = renewed;
+            holdIdentitySecrets(secrets, renewed);
+          },
         },
         { log, now },
       );
@@ -277,6 +296,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
 
       shutdown = async () => {
         stopping = true;
+        lifecycle.stop();
         registry.abortAll('the daimon is stopping');
         const ticksStopped = ticker.stop();
         // Runs end `cancelled` while the tunnel is still up, so the CP may hear it now. A run stuck on a full spool

@@ -5,6 +5,7 @@ import { OkesuError } from '../src/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../src/files/atomic-write.js';
 import { describeIssues } from '../src/protocol/event.js';
 import { keyMatchesCert } from '../src/pki/cert-lifetime.js';
+import { releasePublicKeySchema } from '../src/protocol/release.js';
 
 /** What a registered daimon is: the CP it joined, its bound hostname, certificate, the CA it trusts, its credential and key. */
 export interface DaimonIdentity {
@@ -19,6 +20,8 @@ export interface DaimonIdentity {
   /** The host's private key (PKCS#8 PEM); stored apart, in `key.pem`. */
   keyPem: string;
   registeredAt: number;
+  /** Release public keys the CP named at registration (issue 15); a host policy's `release_keys` replaces them. */
+  releaseKeys?: string[];
 }
 
 /** File name of the identity document in the state directory. */
@@ -35,6 +38,7 @@ const identityFileSchema = z.object({
   ca: z.string().includes('BEGIN CERTIFICATE'),
   credential: z.string().regex(/^okh_/),
   registered_at: z.number(),
+  release_keys: z.array(releasePublicKeySchema).max(16).optional(),
 });
 
 /** Reads the stored identity from `stateDir`; undefined when the daimon never registered; OKS_ERR_CONFIG when it is damaged. */
@@ -56,7 +60,10 @@ export function loadIdentity(stateDir: string): DaimonIdentity | undefined {
   if (!parsed.success) throw new OkesuError('OKS_ERR_CONFIG', `${join(stateDir, IDENTITY_FILE)}: ${describeIssues(parsed.error)}`);
   const d = parsed.data;
   keyPem = finishRenewal(stateDir, d.certificate) ?? keyPem;
-  return { cp: d.cp, hostname: d.hostname, certPem: d.certificate, caPem: d.ca, credential: d.credential, keyPem, registeredAt: d.registered_at };
+  return {
+    cp: d.cp, hostname: d.hostname, certPem: d.certificate, caPem: d.ca, credential: d.credential, keyPem, registeredAt: d.registered_at,
+    ...(d.release_keys && { releaseKeys: d.release_keys }),
+  };
 }
 
 /** Stores the identity in `stateDir`: the key first, then the document that makes it count, both 0600 and atomic. */
@@ -69,7 +76,7 @@ export function saveIdentity(stateDir: string, identity: DaimonIdentity): void {
 function writeDocument(stateDir: string, identity: DaimonIdentity): void {
   const doc = {
     cp: identity.cp, hostname: identity.hostname, certificate: identity.certPem, ca: identity.caPem,
-    credential: identity.credential, registered_at: identity.registeredAt,
+    credential: identity.credential, registered_at: identity.registeredAt, ...(identity.releaseKeys && { release_keys: identity.releaseKeys }),
   };
   writeFileAtomic(join(stateDir, IDENTITY_FILE), `${JSON.stringify(doc, null, 2)}\n`, 0o600);
 }

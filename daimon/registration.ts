@@ -141,7 +141,7 @@ export async function registerDaimon(opts: RegisterOptions): Promise<DaimonIdent
   if (!parsed.success) throw new OkesuError('OKS_ERR_INTERNAL', `the CP's registration answer is malformed: ${describeIssues(parsed.error)}`);
   return {
     cp: cp.origin, hostname: parsed.data.hostname, certPem: parsed.data.certificate, caPem, credential: parsed.data.credential, keyPem,
-    registeredAt: Date.now(),
+    registeredAt: Date.now(), ...(parsed.data.release_keys && { releaseKeys: parsed.data.release_keys }),
   };
 }
 

@@ -9,6 +9,7 @@ import { describeIssues } from '../src/protocol/event.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import { cpFrameSchema } from '../src/protocol/tunnel.js';
 import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.js';
+import type { UpgradeOrder } from '../src/protocol/rollout.js';
 import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
 import type { DaimonIdentity } from './identity.js';
 import { createCertRenewer } from './cert-renewal.js';
@@ -22,6 +23,16 @@ export const FATAL_CODES: ReadonlySet<string> = new Set<ErrorCode>(['OKS_ERR_HOS
 export interface DaimonStatus {
   running: string[];
   spoolDepth: number;
+}
+
+/** The daimon's lifecycle on the tunnel (issue 15): contact marks for `health.json`, upgrade orders and their reports. */
+export interface TunnelLifecycle {
+  /** The CP welcomed this connection; `send` carries `upgrade_status` frames while a tunnel is up. */
+  onWelcome(send: (frame: Extract<DaimonFrame, { type: 'upgrade_status' }>) => void): void;
+  /** The CP acknowledged a heartbeat. */
+  onHeartbeatAck(): void;
+  /** The CP ordered an upgrade. */
+  onUpgrade(order: UpgradeOrder): void;
 }
 
 /** How to reach the CP and how patiently. */
@@ -45,6 +56,8 @@ export interface TunnelClientOptions {
   resumeSessions?: boolean;
   /** Set in `--transport auto`: the hello tells the CP this daimon also polls a bucket, and how often. */
   bucket?: { poll_ms: number; interval_ms: number };
+  /** Upgrades and health marks (the daimon sets it; without it an upgrade order is logged and ignored). */
+  lifecycle?: TunnelLifecycle;
 }
 
 /** The tunnel transport. A dispatch ack is dropped when the tunnel is down (the CP re-learns from the run's events). */
@@ -120,6 +133,11 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
   const sendFrame = (socket: WebSocket, frame: DaimonFrame): void => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   };
+  // Upgrade reports go on whichever tunnel is up when they are made (a download may outlive a connection).
+  const sendLifecycle = (frame: DaimonFrame): void => {
+    if (ws && up) sendFrame(ws, frame);
+    else log.warn({ type: frame.type }, 'tunnel down: frame not sent');
+  };
   const clearTimers = (): void => {
     clearInterval(heartbeatTimer);
     clearInterval(watchdog);
@@ -155,11 +173,17 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
         log.info({ cp: opts.identity.cp, host: frame.hostname, heartbeat_interval_ms: intervalMs, resumed: resumedSocket(socket) }, 'tunnel up');
         handlers?.onUp();
         renewer?.onUp((f) => sendFrame(socket, f));
+        opts.lifecycle?.onWelcome(sendLifecycle);
         return;
       case 'cert_renewed':
         renewer?.onRenewed(frame.certificate);
         return;
       case 'heartbeat_ack':
+        opts.lifecycle?.onHeartbeatAck();
+        return;
+      case 'upgrade':
+        if (opts.lifecycle) opts.lifecycle.onUpgrade(frame);
+        else log.warn({ rollout_id: frame.rollout_id }, 'upgrade order ignored: this daimon does not take upgrades');
         return;
       case 'ack':
         handlers?.onAck(frame.records);

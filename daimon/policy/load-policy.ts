@@ -18,7 +18,7 @@ export type LoadPolicyResult = { ok: true; policy: HostPolicy } | { ok: false; e
 const LIST_KINDS: Record<string, PatternKind> = { agents: 'name', tools: 'name', commands: 'command', paths: 'path' };
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['deny', 'cp_definitions', 'trusted_agent_keys', 'allow_executables', 'cp_commands', 'exempt_local_agents', 'pass_env'],
+  '': ['deny', 'cp_definitions', 'trusted_agent_keys', 'allow_executables', 'cp_commands', 'exempt_local_agents', 'pass_env', 'release_keys'],
   deny: ['agents', 'tools', 'commands', 'paths'],
   'deny.#.#': ['pattern', 'reason'],
   'trusted_agent_keys.#': ['key', 'name'],

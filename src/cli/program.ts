@@ -8,6 +8,7 @@ import { registerConsole } from './commands/console.js';
 import { registerFindings } from './commands/findings.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerOrchestrate } from './commands/orchestrate.js';
+import { registerRelease } from './commands/release.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerUpgrade } from './commands/upgrade.js';
@@ -18,6 +19,7 @@ import { registerWhoami } from './commands/whoami.js';
 import { registerCpServe } from './commands/cp-serve.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSupervise } from './commands/supervise.js';
 
 export type { CliDeps, CliContext } from './context.js';
 
@@ -51,11 +53,13 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerWhoami(program, ctx);
   registerAgents(program, ctx);
   registerOrchestrate(program, ctx);
+  registerRelease(program, ctx);
   registerUpgrade(program, ctx);
   registerRollouts(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);
+  registerSupervise(program, ctx);
   registerDemo(program, ctx);
 }
 

@@ -35,10 +35,11 @@ import { probeConditionalWrites } from '../transport/bucket/probe-conditional-wr
 import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
-import type { ReleaseStore } from './releases/release-store.js';
 import { createRollouts } from './rollouts/rollout-engine.js';
 import type { Rollouts } from './rollouts/rollouts.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
+import { addReleaseRoutes } from './api/release-routes.js';
+import { createReleaseStore } from './releases/create-release-store.js';
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -77,8 +78,10 @@ export interface ControlPlaneOptions {
   bucketScanMs?: number;
   /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
   bucketListPageSize?: number;
-  /** The releases rollouts send hosts to (issue 15); absent: none is stored, so every rollout is refused. */
-  releases?: Pick<ReleaseStore, 'get'>;
+  /** Release public keys (`ed25519:…`, `cp serve --release-key`): uploads must be signed by one; registering hosts learn them. */
+  releaseKeys?: readonly string[];
+  /** How many releases the CP keeps (`cp serve --keep-releases`; default DEFAULT_KEEP_RELEASES). */
+  keepReleases?: number;
   /** Rollout timing for tests: the no-report margin beyond the health timeout (default 10 min) and its sweep (5 s). */
   rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
 }
@@ -135,6 +138,21 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         lock.release();
         throw err;
       }
+      // A release a running rollout targets is never pruned: the rollout engine, built later, sets `releaseInUse`.
+      const rolloutHooks: { releaseInUse?: (version: string) => boolean } = {};
+      let releases;
+      try {
+        releases = createReleaseStore(
+          { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
+          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => rolloutHooks.releaseInUse?.(version) ?? false, now, log },
+        );
+      } catch (err) {
+        if (bucket && !options.bucketStore) bucket.close();
+        st.close();
+        lock.release();
+        throw err;
+      }
+      const releaseKeys = releases.trustedKeys();
       const adminToken = ensureAdminToken(st, now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
 
@@ -192,7 +210,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
       });
       jobs = bucket && createJobsMode({
-        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, renewal, scanMs: options.bucketScanMs, now, log,
+        bucket, ownsBucket: !options.bucketStore, prefix: options.bucket?.prefix ?? '', store: st, identity, liveness, ingest, hostCertTtlMs, releaseKeys, renewal, scanMs: options.bucketScanMs, now, log,
         ...(options.bucketListPageSize !== undefined && { listPageSize: options.bucketListPageSize }),
         onRegistered: (hostname) => {
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
@@ -212,12 +230,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       late.dispatcher = dispatcher;
       const rollouts = createRollouts({
-        store: st, releases: options.releases ?? { get: () => undefined }, now, log: log.child({ component: 'rollouts' }),
+        store: st, releases, now, log: log.child({ component: 'rollouts' }),
         tunnel: { isOnline: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
         publish: (cursor, change) => stream.publish('rollout', cursor, change),
         ...options.rolloutTiming,
       });
       late.rollouts = rollouts;
+      rolloutHooks.releaseInUse = (version) => rollouts.inUse(version);
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
         store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,
@@ -241,12 +260,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, ...(jobs && { jobs }) };
+      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, releaseKeys, ...(jobs && { jobs }) };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
       addAdminRoutes(router, api);
       addOrchestrationRoutes(router, api, { engine, triggers });
+      addReleaseRoutes(router, api, releases);
       addRolloutRoutes(router, rollouts);
 
       // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.

@@ -26,13 +26,13 @@ export interface RegistrationInput {
  * live identity, signs the CSR and mints the host credential. All store changes happen in one transaction.
  */
 export async function registerHost(
-  store: Store, identity: CpIdentity, req: RegisterRequest, now: number, certTtlMs: number = DEFAULT_HOST_CERT_TTL_MS,
+  store: Store, identity: CpIdentity, req: RegisterRequest, now: number, certTtlMs: number = DEFAULT_HOST_CERT_TTL_MS, releaseKeys: readonly string[] = [],
 ): Promise<RegisterResponse> {
   const parsed = parseToken(req.token, 'join');
   if (!parsed) throw new OkesuError('OKS_ERR_TOKEN_INVALID', 'not a join token (okj_…)');
   if (parsed.pin !== identity.caPin) throw new OkesuError('OKS_ERR_TOKEN_INVALID', 'the token was issued by another CP (CA pin differs)');
   const { token: _token, ...facts } = req;
-  return registerWithToken(store, identity, { tokenId: parsed.id, proves: (row) => secretMatches(parsed.secret, row.hash), facts, via: 'http' }, now, certTtlMs);
+  return registerWithToken(store, identity, { tokenId: parsed.id, proves: (row) => secretMatches(parsed.secret, row.hash), facts, via: 'http' }, now, certTtlMs, releaseKeys);
 }
 
 /**
@@ -41,6 +41,7 @@ export async function registerHost(
  */
 export async function registerWithToken(
   store: Store, identity: CpIdentity, input: RegistrationInput, now: number, certTtlMs: number = DEFAULT_HOST_CERT_TTL_MS,
+  releaseKeys: readonly string[] = [],
 ): Promise<RegisterResponse> {
   const req = input.facts;
   const row = store.tokens.get(input.tokenId);
@@ -69,7 +70,11 @@ export async function registerWithToken(
       serial, os: req.os, arch: req.arch, ...(input.via === 'bucket' && { via: 'bucket' }),
     });
   });
-  return { hostname: req.hostname, certificate: certPem, ca: identity.ca.certPem, credential: credential.text };
+  // The release keys ride along so the host can verify upgrades (issue 15); none configured, none said.
+  return {
+    hostname: req.hostname, certificate: certPem, ca: identity.ca.certPem, credential: credential.text,
+    ...(releaseKeys.length > 0 && { release_keys: [...releaseKeys] }),
+  };
 }
 
 function checkJoinToken(row: { revoked_at: number | null; expires_at: number | null; uses_left: number | null }, now: number): void {

@@ -23,7 +23,7 @@ export function ensurePrivateDir(dir: string): void {
 
 /**
  * Makes a state directory private at every start: creates it if needed, refuses one owned by another user, chmods it
- * 0700 and tightens everything in it (directories 0700, files 0600), so what an older version or a loose umask left
+ * 0700 and tightens everything in it (directories 0700, files 0600, 0700 if executable by the owner), so what an older version or a loose umask left
  * readable is not. Symbolic links are left alone (their own mode means nothing). Throws OKS_ERR_CONFIG naming the path
  * it cannot secure.
  */
@@ -45,7 +45,8 @@ export function securePrivateDir(dir: string): void {
         tighten(path, PRIVATE_DIR_MODE);
         pending.push(path);
       } else if (entry.isFile()) {
-        tighten(path, PRIVATE_FILE_MODE);
+        // A staged executable (bin/okesu-VERSION, issue 15) keeps its owner's execute bit, or the supervisor could not start it.
+        tighten(path, PRIVATE_FILE_MODE | (entry.mode & 0o100));
       }
     }
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { hostnameSchema, registerRequestSchema } from './api.js';
 import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
 import { labelsSchema } from './labels.js';
+import { releasePublicKeySchema } from './release.js';
 import { eventRecordSchema } from './tunnel.js';
 
 /**
@@ -112,6 +113,8 @@ export const regAnswerBodySchema = z.union([
     certificate: z.string().max(16 * 1024),
     ca: z.string().max(16 * 1024),
     credential: sealedSchema,
+    /** The release public keys the CP trusts (issue 15), as the HTTP registration answer's `release_keys`. */
+    release_keys: z.array(releasePublicKeySchema).max(16).optional(),
   }),
   z.strictObject({
     ok: z.literal(false),

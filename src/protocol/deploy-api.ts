@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** An SSH target as the operator wrote it, normalised: `user@host:port`. */
-export const sshTargetSchema = z.string().min(3).max(300).regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.:_\[\]-]+:\d{1,5}$/, 'expected user@host:port');
+export const sshTargetSchema = z.string().min(3).max(300).regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.:_[\]-]+:\d{1,5}$/, 'expected user@host:port');
 
 /** The SHA-256 fingerprint of an SSH host key as OpenSSH prints it: `SHA256:` and unpadded base64. */
 export const sshHostKeyFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/);

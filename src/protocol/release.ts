@@ -17,7 +17,12 @@ export const RELEASE_MANIFEST_SCHEMA = 'okesu-release/1';
 export const versionSchema = z
   .string()
   .max(64)
-  .regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/, 'expected a version MAJOR.MINOR.PATCH[-PRERELEASE], e.g. 1.4.0');
+  // A numeric pre-release identifier has no leading zero (semver 2.0): `rc.01` and `rc.1` would otherwise be two
+  // texts of one version, and the order would not be total.
+  .regex(
+    /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*)?$/,
+    'expected a version MAJOR.MINOR.PATCH[-PRERELEASE], e.g. 1.4.0',
+  );
 
 /** What a release key signs. */
 export const releaseManifestSchema = z.strictObject({
@@ -95,7 +100,8 @@ export function compareVersions(a: string, b: string): number {
     if (p === q) continue;
     const pn = /^\d+$/.test(p);
     const qn = /^\d+$/.test(q);
-    if (pn && qn) return Number(p) - Number(q);
+    // Numeric identifiers have no leading zeros, so the longer is the larger; digits beyond 2^53 stay exact.
+    if (pn && qn) return p.length !== q.length ? p.length - q.length : p < q ? -1 : 1;
     if (pn !== qn) return pn ? -1 : 1;
     return p < q ? -1 : 1;
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostSelectorSchema } from './host-selector.js';
-import { versionSchema } from './release.js';
+import { signedReleaseSchema, versionSchema } from './release.js';
 
 /**
  * Rollouts (issue 15): one operator order to move a set of hosts to a signed release, in a canary then batches.
@@ -84,6 +84,29 @@ export const rolloutViewSchema = z.object({
 });
 /** A rollout. */
 export type RolloutView = z.infer<typeof rolloutViewSchema>;
+
+/**
+ * An order to upgrade, as the CP sends it: the tunnel frame `upgrade` carries these fields, and in jobs mode the
+ * CP-signed inbox object `hosts/HOST/inbox/ROLLOUT.upgrade` has this body.
+ */
+export const upgradeOrderSchema = z.object({
+  rollout_id: rolloutIdSchema,
+  release: signedReleaseSchema,
+  allow_downgrade: z.boolean().default(false),
+  health_timeout_ms: z.number().int().positive().max(3_600_000),
+});
+/** An upgrade order. */
+export type UpgradeOrder = z.infer<typeof upgradeOrderSchema>;
+
+/** A host's report on an upgrade: the tunnel frame `upgrade_status`, or in jobs mode the host-signed `out/HOST/….upgrade` object's body. */
+export const upgradeReportSchema = z.object({
+  rollout_id: rolloutIdSchema,
+  version: versionSchema,
+  state: z.enum(ROLLOUT_HOST_STATES),
+  reason: z.string().max(4096).optional(),
+});
+/** An upgrade report. */
+export type UpgradeReport = z.infer<typeof upgradeReportSchema>;
 
 /** A host's state in its latest rollout, as `okesu hosts` and the console show it (`healthy 0.2.0`). */
 export const hostRolloutSchema = z.object({

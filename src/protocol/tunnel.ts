@@ -4,8 +4,7 @@ import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
 import { labelsSchema } from './labels.js';
 import { eventBodySchema } from './event.js';
 import { boundedJson } from './json-value.js';
-import { signedReleaseSchema, versionSchema } from './release.js';
-import { ROLLOUT_HOST_STATES, rolloutIdSchema } from './rollout.js';
+import { upgradeOrderSchema, upgradeReportSchema } from './rollout.js';
 
 const errorCodeSchema = z.string().regex(/^OKS_ERR_[A-Z_]+$/);
 
@@ -59,13 +58,7 @@ export const daimonFrameSchema = z.discriminatedUnion('type', [
    * Progress of an upgrade the CP ordered (issue 15): downloading → verifying → staged → restarting, or failed with a
    * reason; after the restart, `healthy` (sent by the new version) or `rolled_back` (sent by the old one, with why).
    */
-  z.object({
-    type: z.literal('upgrade_status'),
-    rollout_id: rolloutIdSchema,
-    version: versionSchema,
-    state: z.enum(ROLLOUT_HOST_STATES),
-    reason: z.string().max(4096).optional(),
-  }),
+  upgradeReportSchema.extend({ type: z.literal('upgrade_status') }),
 ]);
 /** A frame from a daimon. */
 export type DaimonFrame = z.infer<typeof daimonFrameSchema>;
@@ -96,13 +89,7 @@ export const cpFrameSchema = z.discriminatedUnion('type', [
    * TLS, Range-resumable), stages it and restarts under its supervisor, which rolls back if the new version has not
    * heartbeated within `health_timeout_ms`.
    */
-  z.object({
-    type: z.literal('upgrade'),
-    rollout_id: rolloutIdSchema,
-    release: signedReleaseSchema,
-    allow_downgrade: z.boolean().default(false),
-    health_timeout_ms: z.number().int().positive().max(3_600_000),
-  }),
+  upgradeOrderSchema.extend({ type: z.literal('upgrade') }),
 ]);
 /** A frame from the CP. */
 export type CpFrame = z.infer<typeof cpFrameSchema>;

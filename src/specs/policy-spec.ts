@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentKey } from './agent-key.js';
+import { releasePublicKeySchema } from '../protocol/release.js';
 
 /** One deny entry of the host policy: a glob (`*`, `?`, and `**` across `/` for paths) or `/regex/`, with an optional reason. */
 export interface PolicyPattern {
@@ -45,6 +46,8 @@ export interface HostPolicy {
   cpCommands?: boolean;
   /** Variables of the daimon's environment an agent may receive when its `env:` asks for them (default none). */
   passEnv: string[];
+  /** Release public keys upgrades must be signed by (`ed25519:…`); when set they replace the keys the CP gave at registration (issue 15). */
+  releaseKeys?: string[];
 }
 
 /** The default host policy file (SPEC §4.3). */
@@ -91,6 +94,7 @@ export const policyFileSchema = z
     cp_commands: z.boolean().default(true),
     exempt_local_agents: z.boolean().default(false),
     pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')).max(256).default([]),
+    release_keys: z.array(releasePublicKeySchema).max(16).optional(),
   })
   .superRefine((p, ctx) => {
     if (p.exempt_local_agents && !p.allow_executables) {
@@ -103,4 +107,5 @@ export const policyFileSchema = z
   .transform((p): Omit<HostPolicy, 'source'> => ({
     deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands, passEnv: p.pass_env,
     ...(p.allow_executables && { allowExecutables: p.allow_executables, exemptLocalAgents: p.exempt_local_agents }),
+    ...(p.release_keys && { releaseKeys: p.release_keys }),
   }));

@@ -92,7 +92,7 @@ describe('help and version', () => {
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');
       // The server roles (cp serve, daemon, demo) and the CP's state-dir tools (cp backup, cp restore) take no operator context.
-      if (['serve', 'backup', 'restore', 'daemon', 'demo'].includes(cmd.name()) || local.has(cmd)) continue;
+      if (['serve', 'backup', 'restore', 'daemon', 'demo', 'supervise'].includes(cmd.name()) || local.has(cmd)) continue;
       if (cmd.commands.length === 0 || cmd.name() === 'hosts' || cmd.name() === 'findings') {
         expect(cmd.options.map((o) => o.long), cmd.name()).toContain('--config');
       }

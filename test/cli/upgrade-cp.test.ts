@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { rolloutViewSchema } from '../../src/protocol/rollout.js';
 import { hello, startCp, waitFor, type CpHarness, type TestSocket } from '../cp/cp-harness.js';
-import { signedReleases } from '../cp/rollouts/rollout-support.js';
+import { releaseKit } from '../cp/rollouts/rollout-support.js';
 import { testDeps } from './helpers.js';
 
 /** How each fake daimon ends an upgrade it is ordered. */
@@ -15,7 +15,9 @@ describe('okesu upgrade and okesu rollouts against a real CP', () => {
   const tunnels: TestSocket[] = [];
 
   beforeAll(async () => {
-    h = await startCp({ options: { releases: signedReleases(['0.2.0']) } });
+    const releases = releaseKit(['0.2.0']);
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     for (const name of Object.keys(outcome)) {
       const tunnel = await h.connectHost(await h.registerHost(name), { hello: false });
       tunnel.send(hello({ version: '0.1.0', labels: { ring: name === 'up-3' ? 'late' : 'early' } }));

@@ -11,6 +11,8 @@ import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
 import { registerCpBackup } from './cp-backup.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
+import { DEFAULT_KEEP_RELEASES } from '../../cp/releases/release-store.js';
+import { readReleaseKeys } from './release-key-arg.js';
 
 /** Splits `HOST:PORT` (IPv6 as `[::]:8443`). */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -55,6 +57,8 @@ interface CpServeOptions {
   s3Endpoint?: string;
   s3Region?: string;
   bucketScan: number;
+  releaseKey: string[];
+  keepReleases: number;
   logLevel: string;
 }
 
@@ -79,6 +83,8 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--s3-endpoint <url>', 'S3-compatible endpoint of --bucket (default AWS S3)')
     .option('--s3-region <region>', 'region of --bucket (default AWS_REGION, else us-east-1)')
     .option('--bucket-scan <dur>', 'time between two scans of the bucket', durationArg, 5000)
+    .option('--release-key <key|file>', 'release public key ed25519:… (or a file of them, one a line) uploads must be signed by; hosts learn them at registration (repeatable)', collect, [])
+    .option('--keep-releases <n>', 'how many uploaded releases to keep (older ones are deleted unless a rollout uses them)', positiveIntArg, DEFAULT_KEEP_RELEASES)
     .option('--log-level <level>', 'log level', 'info')
     .action(
       action(ctx, async (opts: CpServeOptions, cmd: Command) => {
@@ -86,6 +92,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         if (!opts.bucket && (opts.s3Endpoint !== undefined || opts.s3Region !== undefined)) usageError(cmd, '--s3-endpoint and --s3-region go with --bucket');
         const bucket = opts.bucket === undefined ? undefined : parseBucketUrl(opts.bucket, { endpoint: opts.s3Endpoint, region: opts.s3Region });
+        const releaseKeys = opts.releaseKey.flatMap(readReleaseKeys);
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
         let definitions = await loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped'));
         // Loaded on use: other commands (above all the daimon) never evaluate the CP, its store and the X.509 toolkit.
@@ -94,7 +101,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
           {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
             hostCertTtlMs: opts.hostCertTtl, sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
-            agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan,
+            agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan, releaseKeys, keepReleases: opts.keepReleases,
           },
           { log },
         );

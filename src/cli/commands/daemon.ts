@@ -13,6 +13,8 @@ import type { TransportMode } from '../../../daimon/jobs/transport-modes.js';
 import { OkesuError } from '../../errors.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
+import { runningExecutable } from '../../lifecycle/running-executable.js';
+import { SUPERVISOR_ENV, UPGRADE_RESTART_EXIT_CODE } from '../../../daimon/lifecycle/state-layout.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
 export const FATAL_EXIT_CODE = 78;
@@ -136,6 +138,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         if (taken.overridden.length > 0) log.warn({ names: taken.overridden }, 'set in the environment and the secrets file: the file wins');
         log.info({ from_file: taken.fromFile, from_env: taken.fromEnv }, 'provider settings taken into memory and out of the environment');
         let fatal: { code: string; message: string } | undefined;
+        let restart = false;
         let onFatal: () => void = () => undefined;
         const fatalSeen = new Promise<void>((res) => (onFatal = res));
         const [{ createDaimon }, { loadAgentCatalogInChild }] = await Promise.all([
@@ -149,6 +152,8 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
             ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
             containment: opts.containment, ...jobs,
+            supervised: ctx.deps.env[SUPERVISOR_ENV] !== undefined && ctx.deps.env[SUPERVISOR_ENV] !== '',
+            ...(entry !== undefined && { executable: runningExecutable(entry).file }),
           },
           {
             log,
@@ -157,6 +162,11 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
             ...(entry !== undefined && { loadCatalog: (dirs: string[]) => loadAgentCatalogInChild(entry, dirs) }),
             onFatal: (code, message) => {
               fatal ??= { code, message };
+              onFatal();
+            },
+            // Same way out as a fatal refusal, with the code that tells the supervisor to start bin/current now.
+            onUpgradeRestart: () => {
+              restart = true;
               onFatal();
             },
           },
@@ -173,6 +183,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
           ctx.out.status(`okesu: ${fatal.code}: ${fatal.message}`);
           exitWith(FATAL_EXIT_CODE, fatal.message);
         }
+        if (restart) exitWith(UPGRADE_RESTART_EXIT_CODE, 'restarting into the upgraded version');
       }),
     );
 }

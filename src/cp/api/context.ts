@@ -31,6 +31,8 @@ export interface ApiContext {
   sessions: OperatorSessions;
   /** Lifetime of the client certificates the CP issues (`cp serve --host-cert-ttl`; default 365 days). */
   hostCertTtlMs?: number;
+  /** The release public keys registering hosts are told (`cp serve --release-key`). */
+  releaseKeys?: readonly string[];
   /** Jobs mode, when the CP has a bucket: a removed host's bucket objects are deleted through it. */
   jobs?: Pick<JobsMode, 'forgetHost'>;
 }

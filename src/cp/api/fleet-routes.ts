@@ -15,7 +15,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
     api.authFailures.gate('register', remote);
     let res: Awaited<ReturnType<typeof registerHost>>;
     try {
-      res = await registerHost(api.store, api.identity, await ctx.body(registerRequestSchema), api.now(), api.hostCertTtlMs);
+      res = await registerHost(api.store, api.identity, await ctx.body(registerRequestSchema), api.now(), api.hostCertTtlMs, api.releaseKeys);
     } catch (err) {
       // A malformed body's message can quote the body (the token in it): the code alone is logged then.
       if (err instanceof OkesuError && err.status < 500) api.authFailures.fail('register', remote, err.code, err.code === 'OKS_ERR_BAD_REQUEST' ? undefined : err.message);

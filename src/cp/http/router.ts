@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { OkesuError } from '../../errors.js';
@@ -21,11 +23,13 @@ export interface RequestContext {
   body<T extends z.ZodType>(schema: T): Promise<z.infer<T>>;
 }
 
-/** A handler's answer: JSON (default) or plain text. */
+/** A handler's answer: JSON (default), plain text, or a stream of bytes (`headers` then say what it is). */
 export interface Reply {
   status?: number;
   json?: unknown;
   text?: string;
+  /** Streamed as the body (a release artifact); the connection is dropped if it fails midway. */
+  stream?: Readable;
   headers?: Record<string, string>;
 }
 
@@ -105,12 +109,17 @@ export function createRouter(deps: {
   // Operator authentication behind the per-address failure budget: a refused address is not even looked up.
   const authenticate = (req: IncomingMessage): OperatorIdentity => deps.failures.guard('operator', req.socket.remoteAddress, () => deps.authenticate(req));
 
-  const send = (res: ServerResponse, reply: Reply): void => {
+  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
     const status = reply.status ?? 200;
-    if (reply.text !== undefined) {
-      res.writeHead(status, { ...reply.headers, 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
+    // A body the handler did not read (a refused upload) is not drained: the connection closes after the answer.
+    const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
+    if (reply.stream) {
+      res.writeHead(status, headers);
+      pipeline(reply.stream, res).catch(() => res.destroy());
+    } else if (reply.text !== undefined) {
+      res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
     } else {
-      res.writeHead(status, { ...reply.headers, 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(reply.json ?? {}));
     }
   };
 
@@ -155,13 +164,14 @@ export function createRouter(deps: {
           operator && req.method === 'GET'
             ? deps.sessions.track(operator, (reason) => {
                 ended = true;
-                if (!res.headersSent) send(res, { status: 401, json: new OkesuError(reason).toBody() });
+                if (!res.headersSent) send(req, res, { status: 401, json: new OkesuError(reason).toBody() });
                 else res.destroy();
               })
             : undefined;
         try {
           const reply = await found.route.handler(ctx);
-          if (!ended) send(res, reply);
+          if (!ended) send(req, res, reply);
+          else reply.stream?.destroy();
         } finally {
           untrack?.();
         }
@@ -170,7 +180,7 @@ export function createRouter(deps: {
         if (!(err instanceof OkesuError)) deps.log.error({ err, code: error.code, url: req.url }, 'request failed');
         else if (error.status >= 500) deps.log.error({ code: error.code, url: req.url }, error.message);
         const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterS) } : undefined;
-        if (!res.headersSent) send(res, { status: error.status || 500, json: error.toBody(), headers });
+        if (!res.headersSent) send(req, res, { status: error.status || 500, json: error.toBody(), headers });
         else if (!res.writableEnded) res.destroy();
       }
     },

@@ -79,7 +79,7 @@ export function createBucketRegistration(deps: {
       try {
         const res = await deps.register({ tokenId, proves: (row) => registrationProofMatches(row.hash, req), facts, via: 'bucket' });
         const credential = seal(csrKey, res.credential, REGISTER_SEAL_INFO);
-        await answer(host, nonce, { ok: true, hostname: host, nonce, certificate: res.certificate, ca: res.ca, credential });
+        await answer(host, nonce, { ok: true, hostname: host, nonce, certificate: res.certificate, ca: res.ca, credential, ...(res.release_keys && { release_keys: res.release_keys }) });
         log.info('host registered through the bucket');
         deps.onRegistered?.(host);
         return { answered: true, ok: true };

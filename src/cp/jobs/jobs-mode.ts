@@ -44,6 +44,8 @@ export function createJobsMode(deps: {
   liveness: Liveness;
   ingest: EventIngest;
   hostCertTtlMs: number;
+  /** The release public keys registering hosts are told (issue 15). */
+  releaseKeys?: readonly string[];
   /** The certificate renewal the tunnel uses; the bucket's renewal requests go through it too. */
   renewal: Pick<CertRenewal, 'issue'>;
   scanMs?: number;
@@ -61,7 +63,7 @@ export function createJobsMode(deps: {
   const route = createJobsRoute({ bucket, layout, signer, standing: (h) => deps.liveness.standing(h), cleanup, now, log });
   const registration = createBucketRegistration({
     bucket, layout, signer, caPem: deps.identity.ca.certPem, now, log, onRegistered: deps.onRegistered,
-    register: (input) => registerWithToken(deps.store, deps.identity, input, now(), deps.hostCertTtlMs),
+    register: (input) => registerWithToken(deps.store, deps.identity, input, now(), deps.hostCertTtlMs, deps.releaseKeys),
   });
   const renewal = createBucketRenewal({ bucket, layout, signer, hosts: deps.store.hosts, renewal: deps.renewal, now, log });
   const scanner = createBucketScanner({

@@ -1,13 +1,8 @@
-import type { CreateRolloutRequest, HostRollout, RolloutHostState, RolloutView } from '../../protocol/rollout.js';
+import type { CreateRolloutRequest, HostRollout, RolloutView, UpgradeReport } from '../../protocol/rollout.js';
 import type { Actor } from '../store/audit.js';
 
 /** A host's progress report on an upgrade (the `upgrade_status` frame, or a jobs-mode status object). */
-export interface UpgradeStatusReport {
-  rollout_id: string;
-  version: string;
-  state: RolloutHostState;
-  reason?: string;
-}
+export type UpgradeStatusReport = UpgradeReport;
 
 /**
  * Rollouts (issue 15): orders hosts to upgrade to a stored release, a canary then batches, and follows each host

@@ -7,6 +7,7 @@ import { createObjectSigner, encodeObject, readObject } from '../../../src/trans
 import { registrationProof } from '../../../src/transport/bucket/registration-proof.js';
 import { unseal } from '../../../src/transport/bucket/seal.js';
 import { REGISTER_SEAL_INFO } from '../../../src/cp/jobs/bucket-registration.js';
+import { generateReleaseKey } from '../../../src/release/release-signing.js';
 import { keysUnder, startJobsCp, type JobsCp } from './jobs-helpers.js';
 import { createTestBucket, type TestBucket } from '../../support/s3.js';
 
@@ -74,6 +75,14 @@ describe('registration through the bucket', () => {
     // The credential works on the tunnel too.
     const tunnel = await env.cp.connectHost({ hostname: 'batch-01', key: keyPem, cert: ans.certificate, credential, ca: ans.ca });
     expect(tunnel.isOpen()).toBe(true);
+  });
+
+  it('tells the host the CP\'s release keys, as the HTTP registration does (issue 15)', async () => {
+    const releaseKey = generateReleaseKey().publicKey;
+    env = await startJobsCp({ options: { releaseKeys: [releaseKey] } });
+    const { nonce } = await request(env, 'batch-02', (await env.cp.mintJoin()).token);
+    await env.scan();
+    expect(await answer(env, 'batch-02', nonce)).toMatchObject({ ok: true, release_keys: [releaseKey] });
   });
 
   it('refuses a bad proof, a used token and a taken hostname with an answer saying why', async () => {

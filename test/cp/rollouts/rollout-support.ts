@@ -1,28 +1,49 @@
 import { createHash } from 'node:crypto';
-import type { ReleaseStore, StoredRelease } from '../../../src/cp/releases/release-store.js';
-import { RELEASE_PLATFORM } from '../../../src/protocol/release.js';
+import https from 'node:https';
+import { RELEASE_HEADER, RELEASE_PLATFORM, type SignedRelease } from '../../../src/protocol/release.js';
 import type { RolloutView } from '../../../src/protocol/rollout.js';
 import { generateReleaseKey, signRelease } from '../../../src/release/release-signing.js';
 import type { CpHarness, Frame, TestSocket } from '../cp-harness.js';
 
-/**
- * Releases signed for real with a fresh release key, served by version: enough of the release store for the rollout
- * engine, which only reads the signed manifest it sends hosts (the artifact is never downloaded in these tests).
- */
-export function signedReleases(versions: readonly string[]): Pick<ReleaseStore, 'get'> & { publicKey: string } {
+/** Release artifacts signed for real with a fresh release key; the CP must trust `publicKey` (`releaseKeys`). */
+export function releaseKit(versions: readonly string[]): { publicKey: string; signed: Map<string, SignedRelease>; upload(h: CpHarness): Promise<void> } {
   const key = generateReleaseKey();
-  const stored = new Map<string, StoredRelease>();
-  for (const version of versions) {
-    const bytes = Buffer.from(`okesu ${version}`);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const signed = signRelease(key.privateKeyPem, { version, platform: RELEASE_PLATFORM, sha256, size: bytes.length });
-    stored.set(version, {
-      signed,
-      artifactPath: '/nonexistent',
-      view: { version, platform: RELEASE_PLATFORM, sha256, size: bytes.length, key_id: key.keyId, created_at: 0, uploaded_at: 0, uploaded_by: 'test' },
+  const artifacts = new Map(versions.map((v) => [v, Buffer.from(`#!/bin/sh\necho okesu ${v}\n`)]));
+  const signed = new Map(
+    [...artifacts].map(([version, bytes]) => [
+      version,
+      signRelease(key.privateKeyPem, { version, platform: RELEASE_PLATFORM, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }),
+    ]),
+  );
+  return {
+    publicKey: key.publicKey,
+    signed,
+    /** Uploads every release with `POST /v1/releases`, as `okesu release add` does. */
+    async upload(h) {
+      for (const [version, bytes] of artifacts) {
+        const status = await postRelease(h, bytes, signed.get(version) as SignedRelease);
+        if (status !== 201) throw new Error(`upload of release ${version}: HTTP ${status}`);
+      }
+    },
+  };
+}
+
+/** `POST /v1/releases` with the artifact as the body and the signed release in its header; the status. */
+function postRelease(h: CpHarness, bytes: Buffer, signed: SignedRelease): Promise<number> {
+  const headers = {
+    authorization: `Bearer ${h.adminConfig.token}`,
+    'content-type': 'application/octet-stream',
+    'content-length': bytes.length,
+    [RELEASE_HEADER]: Buffer.from(JSON.stringify(signed)).toString('base64'),
+  };
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: h.port, path: '/v1/releases', method: 'POST', headers, ca: h.caPem, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
     });
-  }
-  return { get: (version) => stored.get(version), publicKey: key.publicKey };
+    req.on('error', reject);
+    req.end(bytes);
+  });
 }
 
 /** POST /v1/rollouts as the admin (or `token`); the raw answer. */

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cpFrameSchema } from '../../../src/protocol/tunnel.js';
 import { rolloutViewSchema, type RolloutView } from '../../../src/protocol/rollout.js';
 import { errorCode, hello, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
-import { getRollout, hostStates, postRollout, reportSteps, signedReleases } from './rollout-support.js';
+import { getRollout, hostStates, postRollout, releaseKit, reportSteps } from './rollout-support.js';
 
-const releases = signedReleases(['0.2.0', '0.3.0']);
+const releases = releaseKit(['0.2.0', '0.3.0']);
 let h: CpHarness;
 afterEach(async () => {
   await h.close();
@@ -27,7 +27,8 @@ const created = (body: unknown): RolloutView => rolloutViewSchema.parse(body);
 
 describe('rollouts: ordering', () => {
   it('orders the canary alone, then the next batch once it is healthy, and completes', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     const { ids, tunnels } = await fleet(['a-1', 'a-2', 'a-3']);
     const stream = await h.openStream({ kinds: 'rollout' });
     if (!stream.ok) throw new Error('stream refused');
@@ -40,7 +41,7 @@ describe('rollouts: ordering', () => {
 
     const order = await tunnels['a-1']!.nextOfType('upgrade');
     expect(cpFrameSchema.parse(order)).toMatchObject({ type: 'upgrade', rollout_id: ro.rollout_id, allow_downgrade: false, health_timeout_ms: 60_000 });
-    expect(order['release']).toEqual(releases.get('0.2.0')?.signed);
+    expect(order['release']).toEqual(releases.signed.get('0.2.0'));
     expect(tunnels['a-2']!.ofType('upgrade')).toHaveLength(0);
     expect((await getRollout(h, ro.rollout_id)).hosts?.find((x) => x.hostname === 'a-1')?.from_version).toBe('0.1.0');
 
@@ -80,7 +81,8 @@ describe('rollouts: ordering', () => {
   });
 
   it('ignores repeats, backward moves, other versions and unknown rollouts', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     const { tunnels } = await fleet(['b-1']);
     const ro = created((await postRollout(h, { version: '0.2.0', hosts: ['b-1'] })).body);
     const order = await tunnels['b-1']!.nextOfType('upgrade');
@@ -99,7 +101,8 @@ describe('rollouts: ordering', () => {
 
 describe('rollouts: failures', () => {
   it('fails an offline host at once and halts on it with --halt-on-error, leaving the rest pending', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     await h.registerHost('c-0'); // registered, never connected
     const { tunnels } = await fleet(['c-1', 'c-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, canary: 1, batch: 5, halt_on_error: true })).body);
@@ -111,7 +114,8 @@ describe('rollouts: failures', () => {
   });
 
   it('goes on past failures without --halt-on-error, and fails a host that reports nothing', async () => {
-    h = await startCp({ options: { releases, rolloutTiming: { downloadMarginMs: 0, sweepMs: 50 } } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey], rolloutTiming: { downloadMarginMs: 0, sweepMs: 50 } } });
+    await releases.upload(h);
     await h.registerHost('d-0');
     const { tunnels } = await fleet(['d-1']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 1, health_timeout_ms: 300 })).body);
@@ -125,7 +129,8 @@ describe('rollouts: failures', () => {
   });
 
   it('refuses a version with no stored release, unknown hosts, an empty selector, and non-admins', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     await fleet(['e-1']);
     const missing = await postRollout(h, { version: '9.9.9', all: true });
     expect([missing.status, errorCode(missing.body)]).toEqual([404, 'OKS_ERR_NOT_FOUND']);
@@ -144,7 +149,8 @@ describe('rollouts: failures', () => {
 
 describe('rollouts: cancel and restart', () => {
   it('cancel stops new orders; the hosts already ordered still finish', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     const { tunnels } = await fleet(['f-1', 'f-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 1 })).body);
     const order = await tunnels['f-1']!.nextOfType('upgrade');
@@ -161,7 +167,8 @@ describe('rollouts: cancel and restart', () => {
   });
 
   it('a restarted CP resumes a running rollout: the in-flight host finishes and the next batch is ordered', async () => {
-    h = await startCp({ options: { releases } });
+    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
+    await releases.upload(h);
     const { ids, tunnels } = await fleet(['g-1', 'g-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, canary: 1 })).body);
     const order = await tunnels['g-1']!.nextOfType('upgrade');

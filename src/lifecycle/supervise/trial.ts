@@ -1,0 +1,102 @@
+import { lstatSync, renameSync, rmSync } from 'node:fs';
+import {
+  healthSchema, pendingUpgradeSchema, upgradeResultSchema,
+  type HealthMark, type LifecyclePaths, type PendingUpgrade, type UpgradeResult,
+} from '../../../daimon/lifecycle/state-layout.js';
+import { readFileIfExists, writeFileAtomic } from '../../files/atomic-write.js';
+import { describeIssues } from '../../protocol/event.js';
+
+/**
+ * The supervisor's side of an upgrade trial (docs/lifecycle.md, Upgrade step 5): reading `pending.json` and
+ * `health.json`, and the two endings — healthy, or rolled back to `bin/previous`. Files only, no processes.
+ */
+
+/** What `readPending` found: no trial, a trial, or a file that is not one (it is removed: nobody can act on it). */
+export type PendingRead = { kind: 'none' } | { kind: 'trial'; pending: PendingUpgrade } | { kind: 'invalid'; problem: string };
+
+/** Reads `upgrade/pending.json`. */
+export function readPending(paths: LifecyclePaths): PendingRead {
+  const text = readFileIfExists(paths.pending);
+  if (text === undefined) return { kind: 'none' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { kind: 'invalid', problem: `${paths.pending} is not JSON` };
+  }
+  const parsed = pendingUpgradeSchema.safeParse(json);
+  if (!parsed.success) return { kind: 'invalid', problem: `${paths.pending}: ${describeIssues(parsed.error)}` };
+  return { kind: 'trial', pending: parsed.data };
+}
+
+/** Reads `health.json`; undefined when absent or not a health mark (a half-written file cannot happen: it is renamed in). */
+export function readHealth(paths: LifecyclePaths): HealthMark | undefined {
+  const text = readFileIfExists(paths.health);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = healthSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `health.json` proves the trial passed: it names `to_version`, was written after the swap and by the
+ * deadline, and (when `pid` is given) by that child. Without `pid` (a supervisor restarted mid-trial looking at what
+ * an earlier child wrote) any process of the new version counts.
+ */
+export function trialPassed(paths: LifecyclePaths, pending: PendingUpgrade, pid?: number): boolean {
+  const health = readHealth(paths);
+  if (!health || health.version !== pending.to_version) return false;
+  if (pid !== undefined && health.pid !== pid) return false;
+  return health.at >= pending.swapped_at && health.at <= trialDeadline(pending);
+}
+
+/** When the trial fails without a health mark (ms since the epoch). */
+export function trialDeadline(pending: PendingUpgrade): number {
+  return pending.swapped_at + pending.health_timeout_ms;
+}
+
+/** Ends a trial as healthy: `result.json` says so, `pending.json` is removed. */
+export function markHealthy(paths: LifecyclePaths, pending: PendingUpgrade, now: number): UpgradeResult {
+  return finish(paths, { rollout_id: pending.rollout_id, version: pending.to_version, outcome: 'healthy', at: now });
+}
+
+/**
+ * Ends a trial by restoring the previous version: `bin/previous` renamed over `bin/current` (atomic; without a
+ * previous, `bin/current` is removed so the supervisor starts itself), then `result.json` with the reason, then
+ * `pending.json` removed — in that order, so a crash in between repeats the rollback rather than losing it.
+ */
+export function rollBack(paths: LifecyclePaths, pending: PendingUpgrade, reason: string, now: number): UpgradeResult {
+  if (present(paths.previous)) renameSync(paths.previous, paths.current);
+  else rmSync(paths.current, { force: true });
+  return finish(paths, { rollout_id: pending.rollout_id, version: pending.to_version, outcome: 'rolled_back', reason: reason.slice(0, 4096), at: now });
+}
+
+function finish(paths: LifecyclePaths, result: UpgradeResult): UpgradeResult {
+  writeFileAtomic(paths.result, `${JSON.stringify(upgradeResultSchema.parse(result))}\n`);
+  rmSync(paths.pending, { force: true });
+  return result;
+}
+
+function present(path: string): boolean {
+  try {
+    lstatSync(path); // a link counts even when it dangles
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "60 s", "1.5 s": a timeout as a reason states it. */
+export function secondsText(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** Why a child that exited during its trial failed it. */
+export function exitReason(exit: { code: number | null; signal: string | null; error?: string }): string {
+  if (exit.error !== undefined) return `could not be started: ${exit.error}`;
+  if (exit.signal !== null) return `was killed by ${exit.signal} before its first heartbeat`;
+  return `exited with code ${String(exit.code)} before its first heartbeat`;
+}
