@@ -147,6 +147,23 @@ describe('rollouts: failures', () => {
   });
 });
 
+describe('rollouts: releases', () => {
+  it('a release a running rollout targets is not pruned when newer ones are added', async () => {
+    const kit = releaseKit(['0.2.0']);
+    const later = releaseKit(['0.3.0', '0.4.0']);
+    h = await startCp({ options: { releaseKeys: [kit.publicKey, later.publicKey], keepReleases: 1 } });
+    await kit.upload(h);
+    const { tunnels } = await fleet(['r-1']);
+    const ro = created((await postRollout(h, { version: '0.2.0', all: true })).body);
+    await tunnels['r-1']!.nextOfType('upgrade');
+    await later.upload(h);
+    const versions = async (): Promise<string[]> => ((await h.request('GET', '/v1/releases')).body as { releases: { version: string }[] }).releases.map((r) => r.version);
+    expect(await versions()).toEqual(['0.4.0', '0.2.0']);
+    const cancelled = await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`);
+    expect(cancelled.status).toBe(200);
+  });
+});
+
 describe('rollouts: cancel and restart', () => {
   it('cancel stops new orders; the hosts already ordered still finish', async () => {
     h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
