@@ -184,6 +184,13 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       if (!release) throw new OkesuError('OKS_ERR_NOT_FOUND', `no release ${request.version} is stored on the CP; add it with okesu release add`);
       const hostnames = resolveHosts(request);
       if (hostnames.length === 0) throw new OkesuError('OKS_ERR_BAD_REQUEST', `no host matches ${request.selector ?? 'the request'}`);
+      // Two running rollouts ordering one host would race on its binary: a host is in one running rollout at a time.
+      const busy = repo.busyHosts();
+      const taken = hostnames.filter((h) => busy.has(h));
+      if (taken.length > 0) {
+        const first = taken[0] as string;
+        throw new OkesuError('OKS_ERR_STATE', `${taken.length} host${taken.length === 1 ? '' : 's'} already in a running rollout (${first} in ${busy.get(first)}); wait for it or cancel it`);
+      }
       const by = asActor(actor);
       const id = `ro_${randomBytes(8).toString('hex')}`;
       const plan = planBatches(hostnames, request.canary, request.batch);

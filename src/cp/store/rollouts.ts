@@ -85,6 +85,10 @@ export function createRolloutsRepo(db: Db) {
        FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id)
      WHERE n = 1`,
   );
+  const busy = db.prepare<[], { hostname: string; rollout_id: string }>(
+    `SELECT h.hostname, h.rollout_id FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id
+     WHERE r.state = 'running' AND h.state NOT IN ('healthy', 'rolled_back', 'failed')`,
+  );
   const openBatch = db.prepare<[string], { batch: number | null }>(
     "SELECT min(batch) AS batch FROM rollout_hosts WHERE rollout_id = ? AND state NOT IN ('healthy', 'rolled_back', 'failed')",
   );
@@ -121,6 +125,10 @@ export function createRolloutsRepo(db: Db) {
     /** The hosts of one batch. */
     batchHosts(id: string, batch: number): RolloutHostRow[] {
       return batchHosts.all(id, batch);
+    },
+    /** Hosts not final in a running rollout, with that rollout (a host is in one running rollout at a time). */
+    busyHosts(): Map<string, string> {
+      return new Map(busy.all().map((r) => [r.hostname, r.rollout_id]));
     },
     /** Hosts per state, every state present. */
     counts(id: string): Record<RolloutHostState, number> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpFrameSchema } from '../../../src/protocol/tunnel.js';
 import { rolloutViewSchema, type RolloutView } from '../../../src/protocol/rollout.js';
-import { errorCode, hello, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
+import { errorCode, errorMessage, hello, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
 import { getRollout, hostStates, postRollout, releaseKit, reportSteps } from './rollout-support.js';
 
 const releases = releaseKit(['0.2.0', '0.3.0']);
@@ -179,6 +179,12 @@ describe('rollouts: cancel and restart', () => {
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['f-1'] === 'healthy');
     expect(tunnels['f-2']!.ofType('upgrade')).toHaveLength(0);
     expect((await hostStates(h, ro.rollout_id))['f-2']).toBe('pending');
+    // f-1 was busy in that rollout until it ended; now both hosts are free for another.
+    const next = await postRollout(h, { version: '0.3.0', all: true, batch: 1 });
+    expect(next.status).toBe(201);
+    const busy = await postRollout(h, { version: '0.3.0', hosts: ['f-2'] });
+    expect([busy.status, errorCode(busy.body)]).toEqual([409, 'OKS_ERR_STATE']);
+    expect(errorMessage(busy.body)).toMatch(/f-2 in ro_[0-9a-f]{16}/);
     const again = await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`);
     expect(errorCode(again.body)).toBe('OKS_ERR_STATE');
   });
