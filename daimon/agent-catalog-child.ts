@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { z } from 'zod';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
 import type { AgentCatalog } from '../src/specs/agent-catalog.js';
+import { runningExecutable } from '../src/lifecycle/running-executable.js';
 import { loadAgentCatalog } from '../src/specs/agent-catalog.js';
 import type { SpecError } from '../src/specs/parse-agent.js';
 import { buildChildEnv } from './run/child-env.js';
@@ -26,11 +27,14 @@ const childAnswerSchema = z.object({
  * is an allocation burst; done in the daimon's own process it would leave its heap grown for the life of the process
  * (measured: +24 MiB resident with the built-ins; a worker thread still left +17 MiB of malloc arenas behind). A
  * child's memory all goes back when it exits; only the parsed agents come back, as JSON. It is the daimon's own code,
- * yet it gets the allowlisted environment like every process the daimon starts (plus NODE_OPTIONS, which it honours).
+ * yet it gets the allowlisted environment like every process the daimon starts (plus NODE_OPTIONS, which it honours,
+ * and OKESU_SEA_DIR, so that a single executable's child reuses the files its parent unpacked).
  */
 export function loadAgentCatalogInChild(entry: string, dirs: string[]): Promise<AgentCatalog> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...process.execArgv, entry, CATALOG_CHILD_ARG, ...dirs], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000, env: buildChildEnv(process.env, ['NODE_OPTIONS']) }, (err, stdout, stderr) => {
+    const self = runningExecutable(entry);
+    const env = buildChildEnv(process.env, ['NODE_OPTIONS', 'OKESU_SEA_DIR']);
+    execFile(self.command, [...self.args, CATALOG_CHILD_ARG, ...dirs], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000, env }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`loading the agents failed: ${err.message}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`));
       let parsed: z.infer<typeof childAnswerSchema>;
       try {

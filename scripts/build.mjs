@@ -2,9 +2,12 @@
 // dist/okesu.js, every role; and dist/console.js, the terminal UI (Ink, React, yoga), which dist/okesu.js loads
 // with a runtime import only when `okesu console` or `okesu demo` opens it. Kept apart so that no other okesu
 // process — the daimon above all, whose resident memory is a measured target — parses the UI.
+// Then the single executable dist/okesu-linux-x64 (scripts/sea/), skipped when its inputs are unchanged;
+// `--bundles-only` leaves it out (`npm run demo` needs only the bundles).
 import { build } from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { buildSingleExecutable } from './sea/build-sea.mjs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
@@ -129,3 +132,4 @@ await Promise.all([
   }),
 ]);
 chmodSync('dist/okesu.js', 0o755);
+if (!process.argv.includes('--bundles-only')) buildSingleExecutable();

@@ -4,19 +4,21 @@
 # has to be installed. The README's test command and .ci/run call it.
 set -euo pipefail
 
-# command → Debian package. Add later tools here (postgres, nats, haproxy, sshd, …), one line each.
+# command (or absolute path, for tools outside a user's PATH) → Debian package. Add later tools here, one line each.
 NEEDS=(
   "tmux tmux"            # the console's end-to-end tests drive `okesu console` in tmux
   "radosgw radosgw"      # the jobs transport's S3 tests run against a one-node Ceph (scripts/s3-server.sh)
   "ceph-mon ceph-mon"
   "ceph-osd ceph-osd"
   "curl curl"            # scripts/s3-server.sh waits for radosgw with it
+  "/usr/sbin/sshd openssh-server"  # `okesu deploy`'s tests run a real sshd on loopback (test/support/sshd.ts)
 )
 
 missing=()
 for need in "${NEEDS[@]}"; do
   read -r cmd pkg <<<"$need"
-  command -v "$cmd" >/dev/null || missing+=("$pkg")
+  if [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("$pkg")
+  else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
 done
 [[ ${#missing[@]} == 0 ]] && exit 0
 

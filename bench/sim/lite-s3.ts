@@ -112,6 +112,8 @@ export function createLiteS3Bucket(location: BucketLocation, creds: LiteCredenti
       const a = await request('delete', 'DELETE', key, {}, {});
       if (!ok(a) && a.status !== 404) throw fail('delete', key, a);
     },
+    putStream: unsupported('stream a put'),
+    getRange: unsupported('read a range'),
     deleteMany: unsupported('delete many'),
     copy: unsupported('copy'),
     requestCounts: () => counts,

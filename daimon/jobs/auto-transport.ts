@@ -24,6 +24,7 @@ export function createAutoTransport(tunnel: DaimonTransport, jobs: JobsTransport
           h.onDispatch(envelope);
         },
         onCancel: h.onCancel,
+        ...(h.onUpgrade && { onUpgrade: h.onUpgrade.bind(h) }),
         onAck: h.onAck,
         onUp: () => {
           jobs.setHeartbeats(false);
@@ -40,6 +41,8 @@ export function createAutoTransport(tunnel: DaimonTransport, jobs: JobsTransport
       jobs.start({
         onDispatch: h.onDispatch,
         onCancel: h.onCancel,
+        // An order may come both ways (the tunnel's frame and the inbox object): the upgrade handler takes a rollout once.
+        ...(h.onUpgrade && { onUpgrade: h.onUpgrade.bind(h) }),
         onAck: h.onAck,
         // While the tunnel carries the records, the bucket coming and going changes nothing for the sender.
         onUp: () => {
@@ -61,6 +64,11 @@ export function createAutoTransport(tunnel: DaimonTransport, jobs: JobsTransport
       else jobs.ackDispatch(runId, accepted, error);
     },
     isUp: () => tunnel.isUp() || jobs.isUp(),
+    // Through the tunnel while it is up and can carry it, else through the bucket (retried there until written).
+    reportUpgrade(report) {
+      if (tunnel.isUp() && tunnel.reportUpgrade) tunnel.reportUpgrade(report);
+      else jobs.reportUpgrade?.(report);
+    },
     async stop() {
       await Promise.all([tunnel.stop(), jobs.stop()]);
     },

@@ -3,12 +3,13 @@ import type { BucketLayout } from '../../src/protocol/bucket-layout.js';
 import { MAX_RECORDS_PER_OBJECT } from '../../src/protocol/bucket-objects.js';
 import type { ClaimBody, ExitBody, HeartbeatBody, ObjectKind, RenewRequestBody } from '../../src/protocol/bucket-objects.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
+import type { UpgradeReport } from '../../src/protocol/rollout.js';
 import { encodeObject } from '../../src/transport/bucket/signed-object.js';
 import type { ObjectSigner } from '../../src/transport/bucket/signed-object.js';
 
 const DAY = 86_400_000;
 /** Lifetimes of what a host writes (JOBS-DESIGN: the CP ingests each (run, seq) once, so events may live long). */
-export const HOST_OBJECT_TTL_MS = { claim: DAY, events: 30 * DAY, exit: 30 * DAY, reg_req: 3_600_000, renew_req: 3_600_000 } as const;
+export const HOST_OBJECT_TTL_MS = { claim: DAY, events: 30 * DAY, exit: 30 * DAY, upgrade_status: 7 * DAY, reg_req: 3_600_000, renew_req: 3_600_000 } as const;
 /** A heartbeat stays valid for 12 intervals: past that the host is offline anyway. */
 export const HEARTBEAT_TTL_INTERVALS = 12;
 // Keep each events object well under MAX_OBJECT_BYTES (4 MiB): headroom for the header and the signature line.
@@ -20,12 +21,14 @@ export interface HostObject {
   body: Buffer;
 }
 
-/** Builds the signed objects one host writes to the bucket: claims, events, exits, heartbeats and renewal requests. */
+/** Builds the signed objects one host writes to the bucket: claims, events, exits, upgrade reports, heartbeats and renewal requests. */
 export interface HostObjects {
   claim(runId: string, poller: string): HostObject;
   /** Records split into events objects (≤ MAX_RECORDS_PER_OBJECT records and ~3.5 MiB each), with the records of each. */
   events(records: readonly EventRecord[]): { object: HostObject; records: EventRecord[] }[];
   exit(body: ExitBody): HostObject;
+  /** An upgrade report at `out/<host>/<ms>-<nonce>.upgrade` (ordered with events and exits by its stamp). */
+  upgradeReport(body: UpgradeReport): HostObject;
   heartbeat(body: HeartbeatBody): HostObject;
   /** A certificate renewal request at `reg/<host>/<nonce>.renew`, signed with the current key. */
   renewRequest(body: RenewRequestBody): HostObject;
@@ -68,6 +71,7 @@ export function hostObjects(layout: BucketLayout, hostname: string, signer: Obje
       return out;
     },
     exit: (body) => make('exit', layout.exit(hostname, stamp(), nonce()), HOST_OBJECT_TTL_MS.exit, [body]),
+    upgradeReport: (body) => make('upgrade_status', layout.upgradeReport(hostname, stamp(), nonce()), HOST_OBJECT_TTL_MS.upgrade_status, [body]),
     heartbeat: (body) => make('heartbeat', layout.heartbeat(hostname), HEARTBEAT_TTL_INTERVALS * body.interval_ms, [body]),
     renewRequest: (body) => make('renew_req', layout.renewRequest(hostname, body.nonce), HOST_OBJECT_TTL_MS.renew_req, [body]),
   };

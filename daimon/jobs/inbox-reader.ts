@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { parseBucketKey } from '../../src/protocol/bucket-layout.js';
 import type { BucketLayout } from '../../src/protocol/bucket-layout.js';
-import { MAX_OBJECT_BYTES, cancelBodySchema, claimBodySchema, hostParty, jobBodySchema } from '../../src/protocol/bucket-objects.js';
+import { MAX_OBJECT_BYTES, cancelBodySchema, claimBodySchema, hostParty, jobBodySchema, upgradeBodySchema } from '../../src/protocol/bucket-objects.js';
 import type { DispatchEnvelope } from '../../src/protocol/dispatch.js';
+import type { UpgradeOrder } from '../../src/protocol/rollout.js';
 import { describeIssues } from '../../src/protocol/event.js';
 import type { Bucket, BucketEntry } from '../../src/transport/bucket/bucket.js';
 import { readObject } from '../../src/transport/bucket/signed-object.js';
@@ -11,17 +12,20 @@ import type { Logger } from '../provider.js';
 import type { HostObjects } from './host-objects.js';
 import type { SeenRuns } from './seen-runs.js';
 
-/** What the reader hands on: jobs it claimed, cancels of claimed runs. */
+/** What the reader hands on: jobs it claimed, cancels of claimed runs, upgrade orders (each rollout once). */
 export interface InboxHandlers {
   onDispatch(envelope: DispatchEnvelope): void;
   onCancel(runId: string, reason: string): void;
+  /** Absent: upgrade orders are left unread. */
+  onUpgrade?(order: UpgradeOrder): void;
 }
 
 /** Reads one host's inbox. */
 export interface InboxReader {
   /**
    * One pass: a LIST of the inbox (paged when large), then for each unclaimed job of a run not seen before: GET,
-   * verify, claim (conditional create) and dispatch; for each new cancel beside a claim: GET, verify, cancel. Throws
+   * verify, claim (conditional create) and dispatch; for each new cancel beside a claim: GET, verify, cancel; for each
+   * upgrade order of a rollout not seen before: GET, verify, remember, hand over (no claim: one host, one order). Throws
    * when a bucket request fails (what was claimed before the failure was already handed on).
    */
   poll(handlers: InboxHandlers): Promise<void>;
@@ -37,6 +41,11 @@ export interface InboxReaderOptions {
   /** The CA's public key: jobs and cancels must be signed by the CP with it. */
   cpKey: KeyObject;
   seen: SeenRuns;
+  /**
+   * Rollouts whose upgrade order this host took (kept until the order expires, across restarts: the new version polls
+   * the same order until the CP deletes it). Absent: upgrade orders are left unread.
+   */
+  seenUpgrades?: SeenRuns;
   /** The host's object builder now (a renewal replaces it): claims are signed with the current key. */
   objects: () => HostObjects;
   /** Names this poller in its claims (two pollers of one host tell their claims apart). */
@@ -71,7 +80,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
   };
 
   /** GETs and verifies one object of the CP; undefined when it is gone or was refused. */
-  const read = async (entry: BucketEntry, kind: 'job' | 'cancel'): Promise<VerifiedObject | undefined> => {
+  const read = async (entry: BucketEntry, kind: 'job' | 'cancel' | 'upgrade'): Promise<VerifiedObject | undefined> => {
     if (entry.size > MAX_OBJECT_BYTES) return void refuse(entry, `larger than ${MAX_OBJECT_BYTES} bytes (left unread)`);
     const got = await bucket.get(entry.key, MAX_OBJECT_BYTES);
     if (!got) return undefined; // deleted since the listing (the CP cleaned up)
@@ -144,6 +153,25 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     handlers.onCancel(runId, parsed.data.reason);
   };
 
+  /** An upgrade order of a rollout not seen before: GET, verify, remember, hand over. */
+  const takeUpgrade = async (entry: BucketEntry, rolloutId: string, seenUpgrades: SeenRuns, onUpgrade: (order: UpgradeOrder) => void): Promise<void> => {
+    const object = await read(entry, 'upgrade');
+    if (!object) return;
+    const parsed = upgradeBodySchema.safeParse(object.lines[0]);
+    if (!parsed.success) return refuse(entry, `bad upgrade order: ${describeIssues(parsed.error)}`);
+    if (parsed.data.rollout_id !== rolloutId) return refuse(entry, `the upgrade order is of rollout ${parsed.data.rollout_id}, its key names ${rolloutId}`);
+    done.set(entry.key, entry.etag);
+    if (seenUpgrades.has(rolloutId)) return;
+    try {
+      // Written before the order is acted on: the upgrade restarts this process, and the next one must not redo it.
+      seenUpgrades.add(rolloutId, object.header.expires_at);
+    } catch (err) {
+      log.error({ rollout_id: rolloutId, err: (err as Error).message }, 'could not record the upgrade order in the seen-set');
+    }
+    log.info({ rollout_id: rolloutId }, 'upgrade order taken from the bucket');
+    onUpgrade(parsed.data);
+  };
+
   return {
     async poll(handlers) {
       const entries: BucketEntry[] = [];
@@ -156,11 +184,16 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
 
       // The inbox by run: which of job, claim and cancel it holds.
       const runs = new Map<string, { job?: BucketEntry; claim?: BucketEntry; cancel?: BucketEntry }>();
+      const upgrades: { entry: BucketEntry; rolloutId: string }[] = [];
       const present = new Set<string>();
       for (const entry of entries) {
         present.add(entry.key);
         if (done.get(entry.key) === entry.etag) continue;
         const parsed = parseBucketKey(layout.relative(entry.key) ?? '');
+        if (parsed?.kind === 'upgrade' && parsed.host === hostname) {
+          upgrades.push({ entry, rolloutId: parsed.rolloutId });
+          continue;
+        }
         if (!parsed || (parsed.kind !== 'job' && parsed.kind !== 'cancel' && parsed.kind !== 'claim') || parsed.host !== hostname) {
           refuse(entry, 'not a key of this inbox');
           continue;
@@ -184,6 +217,14 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
           else await takeJob(run.job, runId, handlers);
         }
         if (run.cancel && has(layout.claim(hostname, runId))) await takeCancel(run.cancel, runId, handlers);
+      }
+
+      const { seenUpgrades } = opts;
+      const onUpgrade = handlers.onUpgrade?.bind(handlers);
+      if (!seenUpgrades || !onUpgrade) return;
+      for (const { entry, rolloutId } of upgrades) {
+        if (seenUpgrades.has(rolloutId)) done.set(entry.key, entry.etag); // taken before (by this process or the one before it)
+        else await takeUpgrade(entry, rolloutId, seenUpgrades, onUpgrade);
       }
     },
     refusals: () => Object.fromEntries(refused),

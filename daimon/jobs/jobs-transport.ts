@@ -13,10 +13,13 @@ import type { DaimonStatus } from '../tunnel-client.js';
 import { exitsOf, hostObjects } from './host-objects.js';
 import { createInboxReader } from './inbox-reader.js';
 import { createBucketRenewer } from './bucket-renewal.js';
-import { openSeenRuns } from './seen-runs.js';
+import { SEEN_UPGRADES, openSeenRuns } from './seen-runs.js';
+import type { UpgradeReport } from '../../src/protocol/rollout.js';
 
 /** Default batch window of event records. */
 const DEFAULT_BATCH_MS = 1000;
+/** Upgrade reports kept for a retry while the bucket fails (a few per rollout; the oldest go first). */
+const MAX_PENDING_REPORTS = 64;
 /** Default time between two polls of the inbox. */
 export const DEFAULT_POLL_MS = 10_000;
 
@@ -83,9 +86,10 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   // Own public keys, newest first: claims this poller signed before a renewal are still recognised as its own.
   let ownKeys: KeyObject[] = [createPublicKey(opts.identity.keyPem)];
   const seen = openSeenRuns(opts.stateDir, log);
+  const seenUpgrades = openSeenRuns(opts.stateDir, log, SEEN_UPGRADES);
   const poller = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const reader = createInboxReader({
-    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, objects: () => objects,
+    bucket: opts.bucket, layout, hostname: host, cpKey: new X509Certificate(opts.identity.caPem).publicKey, seen, seenUpgrades, objects: () => objects,
     poller, ownKeys: () => ownKeys, log, now,
     ...(opts.pageKeys !== undefined && { pageKeys: opts.pageKeys }),
   });
@@ -117,6 +121,8 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
   // Event writes one after another, in the order the sender offered them.
   let writes: Promise<void> = Promise.resolve();
   const pendingExits: ExitBody[] = [];
+  // Upgrade reports not written yet: retried on each poll, in order, until a PUT succeeds.
+  const pendingReports: UpgradeReport[] = [];
   // Records offered and not yet handed to a write: one object per batch window rather than one per offer.
   let batch: EventRecord[] = [];
   let batchTimer: NodeJS.Timeout | undefined;
@@ -144,6 +150,21 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
         return failed('writing an exit', err);
       }
       pendingExits.shift();
+    }
+  };
+
+  const flushReports = async (): Promise<void> => {
+    while (pendingReports.length > 0) {
+      const next = pendingReports[0] as UpgradeReport;
+      const report = objects.upgradeReport(next);
+      try {
+        await opts.bucket.put(report.key, report.body);
+      } catch (err) {
+        return failed('writing an upgrade report', err);
+      }
+      // Unless the bound dropped it meanwhile.
+      if (pendingReports[0] === next) pendingReports.shift();
+      reached();
     }
   };
 
@@ -185,7 +206,11 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     const h = handlers;
     if (!h) return;
     try {
-      await reader.poll({ onDispatch: (env) => !stopped && h.onDispatch(env), onCancel: (runId, reason) => !stopped && h.onCancel(runId, reason) });
+      await reader.poll({
+        onDispatch: (env) => !stopped && h.onDispatch(env),
+        onCancel: (runId, reason) => !stopped && h.onCancel(runId, reason),
+        ...(h.onUpgrade && { onUpgrade: (order) => !stopped && h.onUpgrade?.(order) }),
+      });
       reached();
     } catch (err) {
       failed('polling the inbox', err);
@@ -202,7 +227,9 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     if (renewer && !stopped && up === true) await renewer.poll();
     polls++;
     if (pendingExits.length > 0) writes = writes.then(flushExits);
+    if (pendingReports.length > 0) writes = writes.then(flushReports);
     seen.prune(now());
+    seenUpgrades.prune(now());
   };
 
   const schedule = (delay: number): void => {
@@ -229,6 +256,15 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     },
     // The run's own events tell the CP whether it started; nothing is written for the dispatch itself.
     ackDispatch: () => undefined,
+    reportUpgrade(report) {
+      pendingReports.push(report);
+      if (pendingReports.length > MAX_PENDING_REPORTS) pendingReports.shift();
+      // Not started yet (or stopped): the first poll writes it.
+      if (stopped) return;
+      // After the events offered before it: the CP reads a host's outbox in the order it was written.
+      flush();
+      writes = writes.then(flushReports).catch((err: unknown) => log.error({ err }, 'writing an upgrade report to the bucket failed'));
+    },
     isUp: () => up === true,
     setKey,
     setHeartbeats(on) {
@@ -238,9 +274,11 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      // What was offered is written before the transport stops (the last runs' ends, typically).
+      // What was offered is written before the transport stops (the last runs' ends, typically; an upgrade's
+      // `restarting`, which the daimon reports just before it stops).
       flush();
       await polling;
+      if (pendingReports.length > 0) writes = writes.then(flushReports);
       await writes;
       if (opts.closeBucket) opts.bucket.close();
     },

@@ -10,7 +10,6 @@ export const SEEN_FILE = join('jobs', 'seen.json');
 // A bound on the file: far more runs than one host claims within a job's lifetime.
 const MAX_SEEN = 100_000;
 
-const fileSchema = z.object({ runs: z.record(z.string().regex(RUN_ID_RE), z.number().int().nonnegative()) });
 
 /**
  * The run ids this host has claimed from the bucket, each with its job's `expires_at` (SPEC §3.2). It outlives the
@@ -26,10 +25,16 @@ export interface SeenRuns {
   size(): number;
 }
 
-/** Opens the seen-set of `stateDir` (`jobs/seen.json`); a damaged file is logged and replaced. */
-export function openSeenRuns(stateDir: string, log: Logger): SeenRuns {
-  const path = join(stateDir, SEEN_FILE);
-  const runs = new Map<string, number>(Object.entries(load(path, log)));
+/** The rollouts whose upgrade order this host took from the bucket (a file of the same shape; ids as rolloutIdSchema). */
+export const SEEN_UPGRADES = { file: join('jobs', 'seen-upgrades.json'), idPattern: /^ro_[0-9a-f]{16}$/ } as const;
+
+/**
+ * Opens the seen-set of `stateDir` (`jobs/seen.json`); a damaged file is logged and replaced. `opts` opens another
+ * set of the same shape: SEEN_UPGRADES, the rollout ids of upgrade orders.
+ */
+export function openSeenRuns(stateDir: string, log: Logger, opts: { file: string; idPattern: RegExp } = { file: SEEN_FILE, idPattern: RUN_ID_RE }): SeenRuns {
+  const path = join(stateDir, opts.file);
+  const runs = new Map<string, number>(Object.entries(load(path, log, opts.idPattern)));
   const save = (): void => writeFileAtomic(path, `${JSON.stringify({ runs: Object.fromEntries(runs) })}\n`, 0o600);
   return {
     has: (runId) => runs.has(runId),
@@ -53,15 +58,16 @@ export function openSeenRuns(stateDir: string, log: Logger): SeenRuns {
   };
 }
 
-function load(path: string, log: Logger): Record<string, number> {
+function load(path: string, log: Logger, idPattern: RegExp): Record<string, number> {
   const text = readFileIfExists(path);
   if (text === undefined) return {};
   try {
+    const fileSchema = z.object({ runs: z.record(z.string().regex(idPattern), z.number().int().nonnegative()) });
     const parsed = fileSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data.runs;
   } catch {
     // fall through: not JSON
   }
-  log.warn({ file: path }, 'the seen-runs file is damaged; starting a new one (claims still keep a job from running twice)');
+  log.warn({ file: path }, 'a seen-set file is damaged; starting a new one (claims still keep a job from running twice)');
   return {};
 }

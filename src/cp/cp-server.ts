@@ -35,11 +35,15 @@ import { probeConditionalWrites } from '../transport/bucket/probe-conditional-wr
 import { bucketLayout } from '../protocol/bucket-layout.js';
 import { createJobsMode, type JobsMode } from './jobs/jobs-mode.js';
 import type { BucketScanner } from './jobs/bucket-scanner.js';
+import { addReleaseRoutes } from './api/release-routes.js';
+import { createReleaseStore } from './releases/create-release-store.js';
+import type { ReleaseStore } from './releases/release-store.js';
 import { createRollouts } from './rollouts/rollout-engine.js';
 import type { Rollouts } from './rollouts/rollouts.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
-import { addReleaseRoutes } from './api/release-routes.js';
-import { createReleaseStore } from './releases/create-release-store.js';
+
+/** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
+const RELEASE_UPLOAD_TIMEOUT_MS = 30 * 60_000;
 
 /** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
@@ -140,7 +144,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       }
       // A release a running rollout targets is never pruned: the rollout engine, built later, sets `releaseInUse`.
       const rolloutHooks: { releaseInUse?: (version: string) => boolean } = {};
-      let releases;
+      let releases: ReleaseStore;
       try {
         releases = createReleaseStore(
           { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
@@ -277,6 +281,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
         requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
         ticketKeys: tickets.keys, sessionTimeout: TICKET_KEY_PERIOD_MS / 1000, sessionIdContext: 'okesu-cp',
+        // A release upload (~90 MB) over a slow link outlasts Node's default of 5 min for a whole request; headers
+        // still have to arrive within headersTimeout (60 s).
+        requestTimeout: RELEASE_UPLOAD_TIMEOUT_MS,
       });
       // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
       srv.on('connection', (socket: Socket) => {
@@ -284,6 +291,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       const ticketRotation = rotateTicketKeys(srv, { stateDir: options.stateDir, createdAt: tickets.createdAt, now: Date.now, log });
       srv.on('request', (req, res) => void router.handle(req, res));
+      // `Expect: 100-continue` (release uploads): the route, not Node, decides whether the body is wanted.
+      srv.on('checkContinue', (req, res) => void router.handle(req, res));
       srv.on('upgrade', (req, socket, head: Buffer) => {
         socket.on('error', () => undefined);
         const path = new URL(req.url ?? '/', 'https://cp.invalid').pathname;

@@ -11,16 +11,25 @@ export interface RunningExecutable {
   single: boolean;
 }
 
+let sea: boolean | undefined;
+
 /** True when this process is Node's single-executable application (`okesu-linux-x64`). */
 export function isSingleExecutable(): boolean {
-  try {
-    return (createRequire(import.meta.url)('node:sea') as { isSea(): boolean }).isSea();
-  } catch {
-    return false; // node:sea is missing on older Node builds: not a SEA.
+  if (sea === undefined) {
+    try {
+      sea = (createRequire(import.meta.url)('node:sea') as { isSea(): boolean }).isSea();
+    } catch {
+      sea = false; // node:sea is missing on older Node builds: not a SEA.
+    }
   }
+  return sea;
 }
 
-/** This okesu: the SEA binary itself, or `node [execArgv] ENTRY` for the bundle (entry: the CLI's `deps.entry`). */
+/**
+ * This okesu: the SEA binary itself, or `node [execArgv] ENTRY` for the bundle (entry: the CLI's `deps.entry`).
+ * In a SEA, `entry` is the bundle its launcher unpacked (scripts/sea/launcher.cjs) and node's options are the
+ * binary's own, so neither is repeated: the binary unpacks (or finds) the bundle again itself.
+ */
 export function runningExecutable(entry: string): RunningExecutable {
   if (isSingleExecutable()) return { file: process.execPath, command: process.execPath, args: [], single: true };
   return { file: entry, command: process.execPath, args: [...process.execArgv, entry], single: false };

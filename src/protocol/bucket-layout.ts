@@ -8,8 +8,12 @@ import { RUN_ID_RE } from './ids.js';
  *   hosts/<host>/inbox/<run>.job      CP → host: a dispatch          (deleted by the CP after the run's exit)
  *   hosts/<host>/inbox/<run>.cancel   CP → host: cancel a run        (idem)
  *   hosts/<host>/inbox/<run>.claim    host: conditional create, once (idem)
+ *   hosts/<host>/inbox/<rollout>.upgrade  CP → host: an upgrade order   (deleted by the CP once the host is final in that rollout)
  *   out/<host>/<ms>-<nonce>.events    host → CP: event records       (deleted once ingested)
  *   out/<host>/<ms>-<nonce>.exit      host → CP: a run's last record is in the bucket (deleted once handled)
+ *   out/<host>/<ms>-<nonce>.upgrade   host → CP: an upgrade report   (deleted once handled)
+ *   releases/<version>/artifact       CP → hosts: a release's executable (unsigned by the CP: the release's own signed
+ *   releases/<version>/release.json   manifest, with its SHA-256 and size, is what a host checks)
  *   hb/<host>                         host → CP: heartbeat, overwritten each time
  *   reg/<host>/<nonce>.req            would-be host → CP: registration request (deleted once answered)
  *   reg/<host>/<nonce>.ans            CP → would-be host: the answer (deleted by the host, or by the CP after a day)
@@ -26,10 +30,19 @@ export interface BucketLayout {
   job(host: string, runId: string): string;
   cancel(host: string, runId: string): string;
   claim(host: string, runId: string): string;
+  /** The CP's order to `host` to upgrade, one per rollout. */
+  upgrade(host: string, rolloutId: string): string;
   outbox(): string;
   hostOutbox(host: string): string;
   events(host: string, at: number, nonce: string): string;
   exit(host: string, at: number, nonce: string): string;
+  /** A host's report on an upgrade (its state in a rollout). */
+  upgradeReport(host: string, at: number, nonce: string): string;
+  /** Where a release's objects live: `releases/<version>/`. */
+  release(version: string): string;
+  releaseArtifact(version: string): string;
+  /** The signed release (manifest + signature) as JSON. */
+  releaseManifest(version: string): string;
   heartbeats(): string;
   heartbeat(host: string): string;
   registrations(): string;
@@ -54,10 +67,15 @@ export function bucketLayout(prefix: string): BucketLayout {
     job: (host, runId) => `${root}hosts/${host}/inbox/${runId}.job`,
     cancel: (host, runId) => `${root}hosts/${host}/inbox/${runId}.cancel`,
     claim: (host, runId) => `${root}hosts/${host}/inbox/${runId}.claim`,
+    upgrade: (host, rolloutId) => `${root}hosts/${host}/inbox/${rolloutId}.upgrade`,
     outbox: () => `${root}out/`,
     hostOutbox: (host) => `${root}out/${host}/`,
     events: (host, at, nonce) => `${root}out/${host}/${stamp(at)}-${nonce}.events`,
     exit: (host, at, nonce) => `${root}out/${host}/${stamp(at)}-${nonce}.exit`,
+    upgradeReport: (host, at, nonce) => `${root}out/${host}/${stamp(at)}-${nonce}.upgrade`,
+    release: (version) => `${root}releases/${version}/`,
+    releaseArtifact: (version) => `${root}releases/${version}/artifact`,
+    releaseManifest: (version) => `${root}releases/${version}/release.json`,
     heartbeats: () => `${root}hb/`,
     heartbeat: (host) => `${root}hb/${host}`,
     registrations: () => `${root}reg/`,
@@ -74,16 +92,20 @@ export function bucketLayout(prefix: string): BucketLayout {
 /** What a key under the layout is, read back from its name (the scanners' first filter; the signed header decides). */
 export type ParsedKey =
   | { kind: 'job' | 'cancel' | 'claim'; host: string; runId: string }
-  | { kind: 'events' | 'exit'; host: string; at: number }
+  | { kind: 'upgrade'; host: string; rolloutId: string }
+  | { kind: 'events' | 'exit' | 'upgrade_status'; host: string; at: number }
   | { kind: 'heartbeat'; host: string }
   | { kind: 'reg_req' | 'reg_ans' | 'renew_req' | 'renew_ans'; host: string; nonce: string }
   | { kind: 'quarantine' };
 
 const REG_KINDS = { req: 'reg_req', ans: 'reg_ans', renew: 'renew_req', renewed: 'renew_ans' } as const;
+// `.upgrade` in a host's outbox is its report (kind upgrade_status); in its inbox, the CP's order (kind upgrade).
+const OUT_KINDS = { events: 'events', exit: 'exit', upgrade: 'upgrade_status' } as const;
 const HOST = '([A-Za-z0-9][A-Za-z0-9.-]{0,252})';
 const PATTERNS: ReadonlyArray<[RegExp, (m: RegExpMatchArray) => ParsedKey]> = [
   [new RegExp(`^hosts/${HOST}/inbox/(r_[0-9A-Z]{26})\\.(job|cancel|claim)$`), (m) => ({ kind: m[3] as 'job', host: m[1] as string, runId: m[2] as string })],
-  [new RegExp(`^out/${HOST}/(\\d{13})-[0-9a-f]{8,32}\\.(events|exit)$`), (m) => ({ kind: m[3] as 'events', host: m[1] as string, at: Number(m[2]) })],
+  [new RegExp(`^hosts/${HOST}/inbox/(ro_[0-9a-f]{16})\\.upgrade$`), (m) => ({ kind: 'upgrade', host: m[1] as string, rolloutId: m[2] as string })],
+  [new RegExp(`^out/${HOST}/(\\d{13})-[0-9a-f]{8,32}\\.(events|exit|upgrade)$`), (m) => ({ kind: OUT_KINDS[m[3] as keyof typeof OUT_KINDS], host: m[1] as string, at: Number(m[2]) })],
   [new RegExp(`^hb/${HOST}$`), (m) => ({ kind: 'heartbeat', host: m[1] as string })],
   [new RegExp(`^reg/${HOST}/([0-9a-f]{32})\\.(req|ans|renew|renewed)$`), (m) => ({ kind: REG_KINDS[m[3] as keyof typeof REG_KINDS], host: m[1] as string, nonce: m[2] as string })],
   [/^quarantine\//, () => ({ kind: 'quarantine' })],

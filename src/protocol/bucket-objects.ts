@@ -3,6 +3,7 @@ import { hostnameSchema, registerRequestSchema } from './api.js';
 import { dispatchEnvelopeSchema, runIdSchema } from './dispatch.js';
 import { labelsSchema } from './labels.js';
 import { releasePublicKeySchema } from './release.js';
+import { upgradeOrderSchema, upgradeReportSchema } from './rollout.js';
 import { eventRecordSchema } from './tunnel.js';
 
 /**
@@ -11,7 +12,7 @@ import { eventRecordSchema } from './tunnel.js';
  * signature line over everything before it. The schemas here are the header and the body of each kind; the encoding
  * and signing is `src/transport/bucket/signed-object.ts`.
  */
-export const OBJECT_KINDS = ['job', 'cancel', 'claim', 'events', 'exit', 'heartbeat', 'reg_req', 'reg_ans', 'renew_req', 'renew_ans'] as const;
+export const OBJECT_KINDS = ['job', 'cancel', 'claim', 'events', 'exit', 'heartbeat', 'reg_req', 'reg_ans', 'renew_req', 'renew_ans', 'upgrade', 'upgrade_status'] as const;
 /** A kind of bucket object. */
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -67,6 +68,16 @@ export const exitBodySchema = z.strictObject({
   last_seq: z.number().int().nonnegative(),
 });
 export type ExitBody = z.infer<typeof exitBodySchema>;
+
+/**
+ * `upgrade`: one line (CP → host) at `hosts/<host>/inbox/<rollout>.upgrade`, signed with the CA key: the order of one
+ * rollout (the same fields as the tunnel's `upgrade` frame). The release inside carries its own signature; the artifact
+ * is at `releases/<version>/artifact`, unsigned by the CP (the manifest's SHA-256 and size are what a host checks).
+ */
+export const upgradeBodySchema = upgradeOrderSchema;
+
+/** `upgrade_status`: one line (host → CP) at `out/<host>/<ms>-<nonce>.upgrade`: its state in a rollout (the tunnel's `upgrade_status`). */
+export const upgradeStatusBodySchema = upgradeReportSchema;
 
 /** The transport a daimon runs: only the bucket, or the tunnel with the bucket behind it. */
 export const BUCKET_MODES = ['jobs', 'auto'] as const;

@@ -107,7 +107,6 @@ export const upgradeReportSchema = z.object({
 });
 /** An upgrade report. */
 export type UpgradeReport = z.infer<typeof upgradeReportSchema>;
-
 /** A host's state in its latest rollout, as `okesu hosts` and the console show it (`healthy 0.2.0`). */
 export const hostRolloutSchema = z.object({
   rollout_id: rolloutIdSchema,

@@ -5,7 +5,8 @@ import { OkesuError } from '../errors.js';
 
 /**
  * The package's built-in `agents/` directory: the nearest ancestor of this module that holds both
- * `agents/` and `package.json` (works from `src/specs/` in a checkout and from `dist/okesu.js`).
+ * `agents/` and `package.json` (works from `src/specs/` in a checkout, from `dist/okesu.js`, and from the single
+ * executable, whose launcher unpacks `package.json`, `dist/` and `agents/` in that same layout: scripts/sea/).
  */
 export function builtinAgentsDir(from: string = fileURLToPath(import.meta.url)): string {
   let dir = dirname(from);

@@ -1,5 +1,6 @@
 import type { DispatchEnvelope } from '../protocol/dispatch.js';
 import type { EventRecord, RecordKey } from '../protocol/tunnel.js';
+import type { UpgradeOrder, UpgradeReport } from '../protocol/rollout.js';
 
 /**
  * Daimon side: how dispatches reach this host and how its events go back. The tunnel implements it
@@ -16,6 +17,11 @@ export interface DaimonTransport {
   ackDispatch(runId: string, accepted: boolean, error?: { code: string; message: string }): void;
   /** True when records offered now have a chance of being delivered soon. */
   isUp(): boolean;
+  /**
+   * Tells the CP how an upgrade is going (the tunnel's `upgrade_status` frame; a host-signed `out/` object in the
+   * bucket, retried until written). Absent on a transport that cannot carry it yet.
+   */
+  reportUpgrade?(report: UpgradeReport): void;
   /** Stops and releases sockets and timers. */
   stop(): Promise<void>;
 }
@@ -24,6 +30,8 @@ export interface DaimonTransport {
 export interface DaimonTransportHandlers {
   onDispatch(envelope: DispatchEnvelope): void;
   onCancel(runId: string, reason: string): void;
+  /** The CP ordered an upgrade (the tunnel's `upgrade` frame, or a CP-signed inbox object); each rollout is handed over once per transport. */
+  onUpgrade?(order: UpgradeOrder): void;
   onAck(keys: readonly RecordKey[]): void;
   /** The transport (re)connected: unacknowledged records should be offered again. */
   onUp(): void;

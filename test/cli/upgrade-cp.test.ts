@@ -3,8 +3,8 @@ import type { RawData } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { rolloutViewSchema } from '../../src/protocol/rollout.js';
-import { hello, startCp, waitFor, type CpHarness, type TestSocket } from '../cp/cp-harness.js';
-import { releaseKit } from '../cp/rollouts/rollout-support.js';
+import { hello, waitFor, type CpHarness, type TestSocket } from '../cp/cp-harness.js';
+import { signedReleases, startCpWithReleases } from '../cp/rollouts/rollout-support.js';
 import type { CliDeps } from '../../src/cli/context.js';
 import { testDeps } from './helpers.js';
 
@@ -16,9 +16,7 @@ describe('okesu upgrade and okesu rollouts against a real CP', () => {
   const tunnels: TestSocket[] = [];
 
   beforeAll(async () => {
-    const releases = releaseKit(['0.2.0']);
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(signedReleases(['0.2.0']));
     for (const name of Object.keys(outcome)) {
       const tunnel = await h.connectHost(await h.registerHost(name), { hello: false });
       tunnel.send(hello({ version: '0.1.0', labels: { ring: name === 'up-3' ? 'late' : 'early' } }));

@@ -1,10 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerResponseSchema } from '../../src/protocol/api.js';
 import { generateReleaseKey } from '../../src/release/release-signing.js';
 import { startCp, errorCode, type CpHarness, type HostIdentity } from './cp-harness.js';
 import { hostGet, signedArtifact, uploadRelease } from './release-helpers.js';
+import { createReleaseClient } from '../../src/cli/commands/release-client.js';
+import { OkesuError } from '../../src/errors.js';
 
 const key = generateReleaseKey();
 const otherKey = generateReleaseKey();
@@ -141,6 +145,15 @@ describe('GET /v1/releases/:version/artifact (hosts)', () => {
     expect(cp.cp.authFailures().failures.tunnel['OKS_ERR_CLIENT_CERT_REQUIRED']).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a host an admin removed', async () => {
+    const gone = await cp.registerHost('gamma');
+    expect((await hostGet(cp, '/v1/releases/1.0.0/artifact', gone, { headers: { range: 'bytes=199999-' } })).status).toBe(206);
+    await cp.admin.removeHost('gamma');
+    const res = await hostGet(cp, '/v1/releases/1.0.0/artifact', gone);
+    expect(res.status).toBe(403);
+    expect(errorCode(res.json)).toBe('OKS_ERR_HOST_REVOKED');
+  });
+
   it('answers 404 for a version it does not have', async () => {
     const res = await hostGet(cp, '/v1/releases/9.9.9/artifact', host);
     expect(res.status).toBe(404);
@@ -162,5 +175,51 @@ describe('registration and retention', () => {
     expect(stored()).toEqual(['2.0.0', '2.1.0']);
     const list = (await cp.request('GET', '/v1/releases')).body as { releases: { version: string }[] };
     expect(list.releases.map((r) => r.version)).toEqual(['2.1.0', '2.0.0']);
+  });
+});
+
+describe('uploads with Expect: 100-continue (the CLI\'s client)', () => {
+  const files = mkdtempSync(join(tmpdir(), 'okesu-release-client-'));
+  afterAll(() => rmSync(files, { recursive: true, force: true }));
+  const write = (a: ReturnType<typeof signedArtifact>, name: string): string => {
+    const path = join(files, name);
+    writeFileSync(path, a.bytes);
+    return path;
+  };
+
+  it('is answered before the artifact is sent when the signature is refused, every time', async () => {
+    const rogue = signedArtifact(otherKey, '3.0.0', 8 * 1024 * 1024);
+    const path = write(rogue, 'rogue');
+    const client = createReleaseClient(cp.adminConfig);
+    for (let i = 0; i < 10; i++) {
+      const err = await client.upload(path, rogue.bytes.length, rogue.signed).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OkesuError);
+      expect((err as OkesuError).code).toBe('OKS_ERR_RELEASE_UNTRUSTED');
+    }
+  });
+
+  it('uploads after 100 Continue', async () => {
+    const good = signedArtifact(key, '3.1.0', 300_000);
+    const view = await createReleaseClient(cp.adminConfig).upload(write(good, 'good'), good.bytes.length, good.signed);
+    expect(view).toMatchObject({ version: '3.1.0', size: 300_000 });
+    expect(readFileSync(join(releasesDir(), '3.1.0', 'artifact')).equals(good.bytes)).toBe(true);
+  });
+
+  it('still serves JSON routes to a client that expects 100-continue', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ kind: 'join' });
+      const req = https.request(
+        { host: '127.0.0.1', port: cp.port, path: '/v1/tokens', method: 'POST', ca: cp.caPem, agent: false,
+          headers: { authorization: `Bearer ${cp.adminConfig.token}`, 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(status).toBe(201);
   });
 });

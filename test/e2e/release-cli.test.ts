@@ -74,7 +74,7 @@ describe('okesu release (real CP)', () => {
   it('refuses a release signed by a key the CP does not trust, keeping nothing', async () => {
     const rogue = join(dir, 'rogue.key');
     await runOkesu(['release', 'keygen', '--out', rogue]);
-    const add = await runOkesu(['release', 'add', artifact('rogue', 50_000), '--version', '1.2.0', '--key', rogue], cp.env);
+    const add = await runOkesu(['release', 'add', artifact('rogue', 16 * 1024 * 1024), '--version', '1.2.0', '--key', rogue], cp.env);
     expect(add.code).toBe(1);
     expect(add.stderr).toMatch(/OKS_ERR_RELEASE_UNTRUSTED/);
     expect((await okesuJson<ReleaseView[]>(['release', 'list'], cp.env)).map((r) => r.version)).not.toContain('1.2.0');

@@ -50,18 +50,19 @@ export function createReleaseClient(config: ClientConfig): ReleaseClient {
     },
     upload: (artifactPath, size, signed) =>
       new Promise((resolve, reject) => {
+        // The CP checks the signed release before it asks for the body (100 Continue): a refusal costs no upload.
         const headers = {
-          ...auth, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': size,
+          ...auth, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': size, expect: '100-continue',
           [RELEASE_HEADER]: Buffer.from(JSON.stringify(signed), 'utf8').toString('base64'),
         };
         const file = createReadStream(artifactPath);
         let answered = false;
         const req = https.request(apiUrl(config.cp, '/v1/releases'), { method: 'POST', agent, headers, timeout: IDLE_TIMEOUT_MS }, (res) => {
-          // A refusal can come before the whole artifact is sent: stop sending, report the CP's answer.
+          // A refusal can come before (or while) the artifact is sent: stop sending, report the CP's answer.
           answered = true;
           file.unpipe(req);
           file.destroy();
-          answer(res, 'POST /v1/releases', releaseViewSchema).then((a) => resolve(a.value as ReleaseView), reject);
+          answer(res, 'POST /v1/releases', releaseViewSchema).then((a) => resolve(a.value as ReleaseView), reject).finally(() => req.destroy());
         });
         failOn(req, config, (err) => {
           if (!answered) reject(err);
@@ -70,7 +71,8 @@ export function createReleaseClient(config: ClientConfig): ReleaseClient {
           req.destroy();
           reject(new OkesuError('OKS_ERR_CONFIG', `cannot read ${artifactPath}: ${err.message}`));
         });
-        file.pipe(req);
+        req.on('continue', () => file.pipe(req));
+        req.flushHeaders();
       }),
   };
 }

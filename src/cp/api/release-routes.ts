@@ -4,6 +4,7 @@ import { OkesuError } from '../../errors.js';
 import { RELEASE_HEADER, type SignedRelease } from '../../protocol/release.js';
 import type { createRouter, Reply } from '../http/router.js';
 import { authenticateTunnel } from '../tunnel/tunnel-auth.js';
+import { verifyRelease } from '../../release/release-signing.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import type { ApiContext } from './context.js';
 
@@ -15,9 +16,12 @@ export function addReleaseRoutes(router: ReturnType<typeof createRouter>, api: A
   // The body is the artifact (~90 MB): streamed into the store, never through the router's capped body reader.
   router.add('POST', '/v1/releases', 'admin', async (ctx) => {
     const by = ctx.operator as NonNullable<typeof ctx.operator>;
-    const signed = signedFromHeader(ctx.req);
     let view;
     try {
+      const signed = signedFromHeader(ctx.req);
+      // Checked before the client sends ~90 MB (it waits for 100 Continue); the store checks it again.
+      verifyRelease(signed, releases.trustedKeys());
+      ctx.continue();
       view = await releases.add(signed, ctx.req, by.name);
     } catch (err) {
       if (err instanceof OkesuError) api.log.warn({ code: err.code, by: by.name, problem: err.message }, 'release upload refused');

@@ -21,6 +21,11 @@ export interface RequestContext {
   operator: OperatorIdentity | undefined;
   /** Reads the body (capped) and validates it with `schema`; throws OKS_ERR_BAD_REQUEST naming the field. */
   body<T extends z.ZodType>(schema: T): Promise<z.infer<T>>;
+  /**
+   * Asks a client that sent `Expect: 100-continue` for its body (`body()` does it): a handler that streams a large
+   * body calls it once the headers are checked, so a refused upload is answered before any of it is sent.
+   */
+  continue(): void;
 }
 
 /** A handler's answer: JSON (default), plain text, or a stream of bytes (`headers` then say what it is). */
@@ -150,12 +155,22 @@ export function createRouter(deps: {
           operator = authenticate(req);
           deps.authorize(operator, found.route.access);
         }
+        let continued = false;
+        const askForBody = (): void => {
+          if (continued || !/100-continue/i.test(req.headers.expect ?? '')) return;
+          continued = true;
+          res.writeContinue();
+        };
         const ctx: RequestContext = {
           req,
           params: found.params,
           query: url.searchParams,
           operator,
-          body: async (schema) => parseJsonWith(schema, (await readBody(req)).toString('utf8'), 'request body'),
+          body: async (schema) => {
+            askForBody();
+            return parseJsonWith(schema, (await readBody(req)).toString('utf8'), 'request body');
+          },
+          continue: askForBody,
         };
         // Reads may wait (long polls): one whose token is revoked or expires meanwhile is answered 401 at once.
         // Mutations are not cut short: they were allowed when they started and finish quickly.

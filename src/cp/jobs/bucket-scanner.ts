@@ -8,7 +8,7 @@ import type { InboxCleanup } from './inbox-cleanup.js';
 import type { Quarantine, QuarantineCode } from './quarantine.js';
 import type { BucketRegistration } from './bucket-registration.js';
 import type { BucketRenewal } from './bucket-renewal.js';
-import { scanOutbox } from './scan-outbox.js';
+import { scanOutbox, type OutboxDeps } from './scan-outbox.js';
 import { createHeartbeatScan, type HeartbeatSink } from './scan-heartbeats.js';
 import { scanRegistrations } from './scan-registrations.js';
 import type { ScanContext } from './scan-context.js';
@@ -20,6 +20,8 @@ export interface ScannerStats {
   eventObjects: number;
   records: number;
   exits: number;
+  /** Upgrade reports handed to the rollouts. */
+  upgrades: number;
   heartbeats: number;
   registrations: number;
   refusedRegistrations: number;
@@ -55,6 +57,8 @@ export function createBucketScanner(deps: {
   renewal?: BucketRenewal;
   quarantine: Quarantine;
   cleanup: InboxCleanup;
+  /** Hosts' upgrade reports (`out/HOST/….upgrade`) go here. */
+  onUpgradeStatus?: OutboxDeps['onUpgradeStatus'];
   scanMs: number;
   /** Keys per LIST page (default 1000). */
   pageSize?: number;
@@ -65,7 +69,7 @@ export function createBucketScanner(deps: {
   const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log, ...(deps.pageSize !== undefined && { pageSize: deps.pageSize }) };
   const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness });
   const backoff = createBackoff(deps.scanMs, Math.max(deps.scanMs, 60_000));
-  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null };
+  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, upgrades: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null };
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let stopped = true;
@@ -73,21 +77,24 @@ export function createBucketScanner(deps: {
 
   const pass = async (): Promise<void> => {
     const started = performance.now();
-    const out = await scanOutbox(ctx, { hostKeys: deps.hostKeys, ingest: deps.ingest, cleanup: deps.cleanup });
+    const out = await scanOutbox(ctx, {
+      hostKeys: deps.hostKeys, ingest: deps.ingest, cleanup: deps.cleanup, ...(deps.onUpgradeStatus && { onUpgradeStatus: deps.onUpgradeStatus }),
+    });
     const hb = await heartbeats.scan(ctx);
     const reg = await scanRegistrations(ctx, deps.registration, deps.renewal);
     stats.passes++;
     stats.eventObjects += out.events;
     stats.records += out.records;
     stats.exits += out.exits;
+    stats.upgrades += out.upgrades;
     stats.heartbeats += hb;
     stats.registrations += reg.answered;
     stats.refusedRegistrations += reg.refused;
     stats.renewals += reg.renewed;
     stats.refusedRenewals += reg.renewRefused;
     stats.lastPassMs = Math.round(performance.now() - started);
-    if (out.events + out.exits + reg.answered + reg.refused + reg.renewed + reg.renewRefused > 0) {
-      log.debug({ events: out.events, records: out.records, exits: out.exits, heartbeats: hb, registrations: reg.answered + reg.refused, renewals: reg.renewed + reg.renewRefused, ms: stats.lastPassMs }, 'bucket scanned');
+    if (out.events + out.exits + out.upgrades + reg.answered + reg.refused + reg.renewed + reg.renewRefused > 0) {
+      log.debug({ events: out.events, records: out.records, exits: out.exits, upgrades: out.upgrades, heartbeats: hb, registrations: reg.answered + reg.refused, renewals: reg.renewed + reg.renewRefused, ms: stats.lastPassMs }, 'bucket scanned');
     }
   };
 

@@ -15,6 +15,8 @@ import { createBucketRegistration } from './bucket-registration.js';
 import { createBucketRenewal } from './bucket-renewal.js';
 import type { CertRenewal } from '../tunnel/cert-renewal.js';
 import { createBucketScanner, type BucketScanner } from './bucket-scanner.js';
+import { createBucketUpgrades, type BucketUpgrades } from './bucket-upgrades.js';
+import type { UpgradeReport } from '../../protocol/rollout.js';
 
 /** Default time between two bucket scans (`cp serve --bucket-scan`). */
 export const DEFAULT_BUCKET_SCAN_MS = 5000;
@@ -23,9 +25,11 @@ export const DEFAULT_BUCKET_SCAN_MS = 5000;
 export interface JobsMode {
   route: JobsRoute;
   scanner: BucketScanner;
+  /** Upgrades of jobs-mode hosts: releases published to the bucket, orders in their inboxes. */
+  upgrades: BucketUpgrades;
   start(): void;
   /**
-   * A host was removed (`okesu hosts rm`): deletes its inbox (jobs, claims, cancels) and its heartbeat. What it writes
+   * A host was removed (`okesu hosts rm`): deletes its inbox (jobs, claims, cancels, upgrade orders) and its heartbeat. What it writes
    * to `out/` from now on is refused by the scanner (no key known) and quarantined.
    */
   forgetHost(hostname: string): Promise<void>;
@@ -52,6 +56,8 @@ export function createJobsMode(deps: {
   /** Keys per LIST page of the scanner (default 1000; tests make it small to exercise paging cheaply). */
   listPageSize?: number;
   onRegistered: (hostname: string) => void;
+  /** A host's upgrade report came through the bucket (the rollouts take it; they ignore repeats). */
+  onUpgradeStatus?: (hostname: string, report: UpgradeReport) => void;
   now: () => number;
   log: Logger;
 }): JobsMode {
@@ -70,10 +76,13 @@ export function createJobsMode(deps: {
     bucket, layout, hostKeys: createHostKeys(deps.store.hosts), ingest: deps.ingest, liveness: deps.liveness, registration, renewal,
     quarantine: createQuarantine({ bucket, layout, now, log }), cleanup, scanMs: deps.scanMs ?? DEFAULT_BUCKET_SCAN_MS, now, log,
     ...(deps.listPageSize !== undefined && { pageSize: deps.listPageSize }),
+    ...(deps.onUpgradeStatus && { onUpgradeStatus: deps.onUpgradeStatus }),
   });
+  const upgrades = createBucketUpgrades({ bucket, prefix: deps.prefix, identity: deps.identity, log, now });
   return {
     route,
     scanner,
+    upgrades,
     start: () => scanner.start(),
     async forgetHost(hostname) {
       let continuation: string | undefined;

@@ -59,7 +59,7 @@ export interface HostObjectRead<K extends string> {
  * must verify as written by the host its key names, for the CP. Anything else is quarantined (`shape` names the keys
  * expected, for the reason); undefined when it was quarantined or is gone.
  */
-export async function readHostObject<K extends 'events' | 'exit' | 'heartbeat'>(
+export async function readHostObject<K extends 'events' | 'exit' | 'heartbeat' | 'upgrade_status'>(
   ctx: ScanContext, entry: BucketEntry, hostKeys: HostKeys, kinds: readonly K[], shape: string,
 ): Promise<HostObjectRead<K> | undefined> {
   const relative = ctx.layout.relative(entry.key) ?? entry.key;

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { eventsBodyLineSchema, exitBodySchema, MAX_RECORDS_PER_OBJECT } from '../../protocol/bucket-objects.js';
+import { eventsBodyLineSchema, exitBodySchema, MAX_RECORDS_PER_OBJECT, upgradeStatusBodySchema } from '../../protocol/bucket-objects.js';
 import { describeIssues } from '../../protocol/event.js';
 import type { BucketEntry } from '../../transport/bucket/bucket.js';
 import type { EventIngest } from '../../transport/types.js';
 import type { EventRecord } from '../../protocol/tunnel.js';
+import type { UpgradeReport } from '../../protocol/rollout.js';
 import type { HostKeys } from './host-keys.js';
 import type { InboxCleanup } from './inbox-cleanup.js';
 import { forEachPage, inTurns, readHostObject, type ScanContext } from './scan-context.js';
@@ -17,23 +18,38 @@ export interface OutboxCounts {
   events: number;
   records: number;
   exits: number;
+  upgrades: number;
+}
+
+/** What an outbox scan hands verified objects to. */
+export interface OutboxDeps {
+  hostKeys: HostKeys;
+  ingest: EventIngest;
+  cleanup: InboxCleanup;
+  /** A host's upgrade report (the rollouts); absent, reports are read, logged and deleted. */
+  onUpgradeStatus?: (hostname: string, report: UpgradeReport) => void;
 }
 
 /** A verified outbox object, ready to hand to the ingest (events) or to clean up after (exit). */
-type Verified = { key: string; host: string; relative: string } & ({ kind: 'events'; records: EventRecord[] } | { kind: 'exit'; runId: string });
+type Verified = { key: string; host: string; relative: string } & (
+  | { kind: 'events'; records: EventRecord[] }
+  | { kind: 'exit'; runId: string }
+  | { kind: 'upgrade_status'; report: UpgradeReport }
+);
 
 /**
  * Consumes `out/`: what every host wrote and the CP has not taken yet (empty when the fleet is idle, so the cost is
  * in pending objects, not hosts). Each object is verified as written by the host its key names; events go to the
  * ingest queue and the object is deleted only after the ingest committed them (a CP killed in between reads it again
- * and the ingest's (run, seq) key drops the copies); an exit schedules its run's inbox for deletion.
+ * and the ingest's (run, seq) key drops the copies); an exit schedules its run's inbox for deletion; an upgrade report
+ * goes to the rollouts (which ignore repeats) and is deleted.
  *
  * Objects are read in windows: a window's objects are fetched and verified concurrently, then handed to the ingest in
  * key order (a host's keys sort by the time it wrote them), so a tick's run_start is stored before the records that
  * follow it in later objects — the ingest would refuse those as an unknown run otherwise.
  */
-export async function scanOutbox(ctx: ScanContext, deps: { hostKeys: HostKeys; ingest: EventIngest; cleanup: InboxCleanup }): Promise<OutboxCounts> {
-  const counts: OutboxCounts = { events: 0, records: 0, exits: 0 };
+export async function scanOutbox(ctx: ScanContext, deps: OutboxDeps): Promise<OutboxCounts> {
+  const counts: OutboxCounts = { events: 0, records: 0, exits: 0, upgrades: 0 };
   await forEachPage(ctx, ctx.layout.outbox(), async (entries) => {
     for (let i = 0; i < entries.length; i += WINDOW) {
       const window = entries.slice(i, i + WINDOW);
@@ -52,7 +68,7 @@ export async function scanOutbox(ctx: ScanContext, deps: { hostKeys: HostKeys; i
 
 /** Reads and verifies one outbox object; undefined when it was quarantined or is gone. */
 async function verify(ctx: ScanContext, hostKeys: HostKeys, entry: BucketEntry): Promise<Verified | undefined> {
-  const read = await readHostObject(ctx, entry, hostKeys, ['events', 'exit'] as const, 'out/<host>/<ms>-<nonce>.events|.exit');
+  const read = await readHostObject(ctx, entry, hostKeys, ['events', 'exit', 'upgrade_status'] as const, 'out/<host>/<ms>-<nonce>.events|.exit|.upgrade');
   if (!read) return undefined;
   const { host, relative } = read;
   const lines = read.object.lines;
@@ -65,6 +81,14 @@ async function verify(ctx: ScanContext, hostKeys: HostKeys, entry: BucketEntry):
     }
     return { ...base, kind: 'exit', runId: exit.data.run_id };
   }
+  if (read.kind === 'upgrade_status') {
+    const report = lines.length === 1 ? upgradeStatusBodySchema.safeParse(lines[0]) : undefined;
+    if (!report?.success) {
+      await ctx.quarantine.move(entry.key, 'bad_body', report ? `bad upgrade report: ${describeIssues(report.error)}` : 'an upgrade report has one body line', entry.size);
+      return undefined;
+    }
+    return { ...base, kind: 'upgrade_status', report: report.data };
+  }
   const records = eventsBodySchema.safeParse(lines);
   if (!records.success) {
     await ctx.quarantine.move(entry.key, 'bad_body', `bad events: ${describeIssues(records.error)}`, entry.size);
@@ -74,12 +98,13 @@ async function verify(ctx: ScanContext, hostKeys: HostKeys, entry: BucketEntry):
 }
 
 /** Hands a verified object on; resolves with its key once it may be deleted, undefined when it must stay. */
-async function hand(ctx: ScanContext, deps: { ingest: EventIngest; cleanup: InboxCleanup }, v: Verified, counts: OutboxCounts): Promise<string | undefined> {
+async function hand(ctx: ScanContext, deps: OutboxDeps, v: Verified, counts: OutboxCounts): Promise<string | undefined> {
   if (v.kind === 'exit') {
     deps.cleanup.schedule(v.host, v.runId);
     counts.exits++;
     return v.key;
   }
+  if (v.kind === 'upgrade_status') return handUpgrade(ctx, deps, v, counts);
   let ack;
   try {
     // Records of runs that are not this host's are refused by the ingest (and acknowledged: they would be refused again).
@@ -94,5 +119,23 @@ async function hand(ctx: ScanContext, deps: { ingest: EventIngest; cleanup: Inbo
   }
   counts.events++;
   counts.records += v.records.length;
+  return v.key;
+}
+
+/** Hands an upgrade report to the rollouts; resolves with its key once it may be deleted. */
+function handUpgrade(ctx: ScanContext, deps: OutboxDeps, v: Verified & { kind: 'upgrade_status' }, counts: OutboxCounts): string | undefined {
+  const { report } = v;
+  if (!deps.onUpgradeStatus) {
+    ctx.log.warn({ host: v.host, object: v.relative, rollout_id: report.rollout_id, state: report.state }, 'an upgrade report came through the bucket and no rollouts take it; deleted');
+    return v.key;
+  }
+  try {
+    deps.onUpgradeStatus(v.host, report);
+  } catch (err) {
+    // Not taken (a bug or the store, not the object): it stays, to be read again by a later pass.
+    ctx.log.error({ err, host: v.host, object: v.relative, rollout_id: report.rollout_id }, 'upgrade report not taken; it is read again next scan');
+    return undefined;
+  }
+  counts.upgrades++;
   return v.key;
 }

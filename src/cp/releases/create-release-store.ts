@@ -81,7 +81,12 @@ export function createReleaseStore(
         };
         publish(row, got.path);
         log.info({ version: row.version, sha256: row.sha256, size: row.size, key_id: row.key_id, by: uploadedBy }, 'release stored');
-        store.prune();
+        // The release is stored whatever happens to the upkeep: a failed prune is retried after the next upload.
+        try {
+          store.prune();
+        } catch (err) {
+          log.error({ err }, 'pruning old releases failed');
+        }
         return releaseView(row);
       } finally {
         rmSync(got.path, { force: true });

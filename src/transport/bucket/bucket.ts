@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * An object store as the jobs transport sees it (SPEC §3.2): the few S3 operations the dead-drop protocol needs.
  * `s3-bucket.ts` implements it over the AWS SDK (AWS S3, radosgw, any S3-compatible store); `memory-bucket.ts` is an
@@ -19,6 +21,18 @@ export interface Bucket {
    */
   get(key: string, maxBytes: number): Promise<BucketObject | TooLarge | undefined>;
   /**
+   * Writes (or overwrites) an object of `size` bytes from a stream, without holding it in memory: a release artifact.
+   * One PUT (S3 takes up to 5 GiB in one; a release is at most 1 GiB), so a failure is retried by calling again with a
+   * new stream. Fails when the stream does not yield exactly `size` bytes.
+   */
+  putStream(key: string, body: Readable, size: number): Promise<void>;
+  /**
+   * Reads at most `maxBytes` (≥ 1) of an object from byte `start` on (S3 `Range`): a resumable download, one chunk at
+   * a time. Undefined when there is no such object; OKS_ERR_BUCKET when `start` is at or past its end, or when the
+   * store answered other bytes than those asked for. `size` is the whole object's size.
+   */
+  getRange(key: string, start: number, maxBytes: number): Promise<BucketRange | undefined>;
+  /**
    * Lists keys under `prefix` in key order, one page (at most `maxKeys`, default 1000) per call; `startAfter` or the
    * previous page's `next` token continue. Each entry has its size, ETag and last-modified time (ms).
    */
@@ -29,7 +43,7 @@ export interface Bucket {
   deleteMany(keys: readonly string[]): Promise<void>;
   /** Server-side copy (S3 CopyObject): moving an oversized or hostile object to quarantine without reading it. */
   copy(fromKey: string, toKey: string): Promise<void>;
-  /** Requests made so far, by operation (`put`, `putIfAbsent`, `get`, `list`, `delete`, `deleteMany`, `copy`): for metrics and the bench. */
+  /** Requests made so far, by operation (`put`, `putIfAbsent`, `putStream`, `get`, `getRange`, `list`, `delete`, `deleteMany`, `copy`): for metrics and the bench. */
   requestCounts(): Readonly<Record<string, number>>;
   /** Releases sockets. */
   close(): void;
@@ -39,6 +53,14 @@ export interface Bucket {
 export interface BucketObject {
   tooLarge?: false;
   body: Buffer;
+  etag: string;
+}
+
+/** Part of an object: its bytes from `start`, and the size and ETag of the whole object. */
+export interface BucketRange {
+  body: Buffer;
+  start: number;
+  size: number;
   etag: string;
 }
 

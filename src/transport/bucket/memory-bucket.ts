@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { OkesuError } from '../../errors.js';
-import type { Bucket, BucketEntry, BucketObject, BucketPage, TooLarge } from './bucket.js';
+import type { Readable } from 'node:stream';
+import type { Bucket, BucketEntry, BucketObject, BucketPage, BucketRange, TooLarge } from './bucket.js';
 
 /** One object of the fake. */
 export interface StoredObject {
@@ -46,6 +47,32 @@ export function createMemoryBucket(name = 'memory'): MemoryBucket {
       if (objects.has(key)) return 'exists';
       store(key, body);
       return 'created';
+    },
+
+    async putStream(key: string, body: Readable, size: number) {
+      count('putStream');
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of body) {
+        total += (chunk as Buffer).length;
+        if (total > size) {
+          body.destroy();
+          break;
+        }
+        chunks.push(chunk as Buffer);
+      }
+      if (total !== size) throw new OkesuError('OKS_ERR_BUCKET', `putStream memory://${name}/${key}: the stream held ${total > size ? `more than ${size}` : total} bytes, ${size} were announced`);
+      store(key, Buffer.concat(chunks, total));
+    },
+
+    async getRange(key: string, start: number, maxBytes: number): Promise<BucketRange | undefined> {
+      count('getRange');
+      const o = objects.get(key);
+      if (!o) return undefined;
+      if (!Number.isSafeInteger(start) || start < 0 || start >= o.body.length || !Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+        throw new OkesuError('OKS_ERR_BUCKET', `getRange memory://${name}/${key}: InvalidRange (HTTP 416) bytes ${start}- of ${o.body.length}`);
+      }
+      return { body: Buffer.from(o.body.subarray(start, start + maxBytes)), start, size: o.body.length, etag: o.etag };
     },
 
     async get(key, maxBytes): Promise<BucketObject | TooLarge | undefined> {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { bucketUrl } from './bucket-url.js';
 import {
   CopyObjectCommand,
@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
-import type { Bucket, BucketEntry, BucketLocation, BucketObject, BucketPage, TooLarge } from './bucket.js';
+import type { Bucket, BucketEntry, BucketLocation, BucketObject, BucketPage, BucketRange, TooLarge } from './bucket.js';
 
 /** Options of an S3 bucket: a logger for failed requests and the per-request timeout (default 30 s). */
 export interface S3BucketOptions {
@@ -20,7 +20,12 @@ export interface S3BucketOptions {
   requestTimeoutMs?: number;
 }
 
-type Op = 'put' | 'putIfAbsent' | 'get' | 'list' | 'delete' | 'deleteMany' | 'copy';
+type Op = 'put' | 'putIfAbsent' | 'putStream' | 'get' | 'getRange' | 'list' | 'delete' | 'deleteMany' | 'copy';
+
+// Marks a command's input with the operation to count it as, where the SDK command alone does not tell (a ranged
+// read and a streamed write are a GetObject and a PutObject). The SDK copies inputs with their own properties.
+const OP = Symbol('okesu-op');
+const marked = <T extends object>(input: T, op: Op): T => Object.assign(input, { [OP]: op });
 
 /** Our operation names of the SDK commands, for requestCounts(). */
 const OPS: Record<string, Op> = {
@@ -64,8 +69,9 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
   // once per attempt, inside the retry loop.
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const op = OPS[context.commandName ?? ''] ?? 'other';
-      const name = op === 'put' && (args.input as { IfNoneMatch?: string }).IfNoneMatch !== undefined ? 'putIfAbsent' : op;
+      const input = args.input as { IfNoneMatch?: string; [OP]?: Op };
+      const op = input[OP] ?? OPS[context.commandName ?? ''] ?? 'other';
+      const name = op === 'put' && input.IfNoneMatch !== undefined ? 'putIfAbsent' : op;
       counts[name] = (counts[name] ?? 0) + 1;
       return next(args);
     },
@@ -122,6 +128,66 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
     }
   }
 
+  async function putStream(key: string, body: Readable, size: number): Promise<void> {
+    // Counts what flows to the store: a stream shorter or longer than announced must fail, not store other bytes.
+    let seen = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          seen += chunk.length;
+          done(seen > size ? new Error(`the stream holds more than the ${size} bytes announced`) : null, chunk);
+        },
+        flush(done) {
+          done(seen !== size ? new Error(`the stream held ${seen} bytes, ${size} were announced`) : null);
+        },
+      }),
+    );
+    // A stream that fails (or holds the wrong size) aborts the request: the store never completes a short body.
+    const abort = new AbortController();
+    let streamError: Error | undefined;
+    body.once('error', (err) => counted.destroy(err));
+    counted.once('error', (err) => {
+      streamError = err;
+      abort.abort();
+    });
+    try {
+      await client.send(new PutObjectCommand(marked({ Bucket: bucket, Key: key, Body: counted, ContentLength: size }, 'putStream')), { abortSignal: abort.signal });
+    } catch (err) {
+      body.destroy();
+      counted.destroy();
+      if (streamError) throw new OkesuError('OKS_ERR_BUCKET', `putStream s3://${bucket}/${key}: ${streamError.message}`);
+      throw failure('putStream', key, err);
+    }
+    if (streamError) throw new OkesuError('OKS_ERR_BUCKET', `putStream s3://${bucket}/${key}: ${streamError.message}`);
+  }
+
+  async function getRange(key: string, start: number, maxBytes: number): Promise<BucketRange | undefined> {
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new OkesuError('OKS_ERR_BUCKET', `getRange s3://${bucket}/${key}: bad range start ${start}, ${maxBytes} bytes`);
+    }
+    let res;
+    try {
+      res = await client.send(new GetObjectCommand(marked({ Bucket: bucket, Key: key, Range: `bytes=${start}-${start + maxBytes - 1}` }, 'getRange')));
+    } catch (err) {
+      if (errorCode(err) === 'NoSuchKey') return undefined;
+      throw failure('getRange', key, err);
+    }
+    const body = res.Body as Readable | undefined;
+    // A store that ignored the Range answers 200 with the whole object: those bytes are not the ones asked for.
+    const range = /^bytes (\d+)-(\d+)\/(\d+)\s*$/.exec(res.ContentRange ?? '');
+    if (!range || Number(range[1]) !== start) {
+      body?.destroy();
+      throw new OkesuError('OKS_ERR_BUCKET', `getRange s3://${bucket}/${key}: the store answered ${res.ContentRange ? `range ${res.ContentRange}` : 'without a Content-Range'}, bytes ${start}- were asked for`);
+    }
+    try {
+      const read = body ? await readAtMost(body, maxBytes, timeout) : Buffer.alloc(0);
+      if (read === undefined) throw new Error(`the store sent more than the ${maxBytes} bytes asked for`);
+      return { body: read, start, size: Number(range[3]), etag: res.ETag ?? '' };
+    } catch (err) {
+      throw failure('getRange', key, err);
+    }
+  }
+
   async function list(prefix: string, o: { startAfter?: string; continuation?: string; maxKeys?: number } = {}): Promise<BucketPage> {
     try {
       const res = await client.send(
@@ -162,7 +228,9 @@ export function createS3Bucket(location: BucketLocation, opts: S3BucketOptions =
       await put('put', key, body, false);
     },
     putIfAbsent: (key, body) => put('putIfAbsent', key, body, true),
+    putStream,
     get,
+    getRange,
     list,
     delete: async (key) => {
       try {

@@ -1,49 +1,33 @@
-import { createHash } from 'node:crypto';
-import https from 'node:https';
-import { RELEASE_HEADER, RELEASE_PLATFORM, type SignedRelease } from '../../../src/protocol/release.js';
+import type { ControlPlaneOptions } from '../../../src/cp/cp-server.js';
+import type { SignedRelease } from '../../../src/protocol/release.js';
 import type { RolloutView } from '../../../src/protocol/rollout.js';
-import { generateReleaseKey, signRelease } from '../../../src/release/release-signing.js';
-import type { CpHarness, Frame, TestSocket } from '../cp-harness.js';
+import { generateReleaseKey } from '../../../src/release/release-signing.js';
+import { startCp, type CpHarness, type Frame, type TestSocket } from '../cp-harness.js';
+import { signedArtifact, uploadRelease } from '../release-helpers.js';
 
-/** Release artifacts signed for real with a fresh release key; the CP must trust `publicKey` (`releaseKeys`). */
-export function releaseKit(versions: readonly string[]): { publicKey: string; signed: Map<string, SignedRelease>; upload(h: CpHarness): Promise<void> } {
-  const key = generateReleaseKey();
-  const artifacts = new Map(versions.map((v) => [v, Buffer.from(`#!/bin/sh\necho okesu ${v}\n`)]));
-  const signed = new Map(
-    [...artifacts].map(([version, bytes]) => [
-      version,
-      signRelease(key.privateKeyPem, { version, platform: RELEASE_PLATFORM, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }),
-    ]),
-  );
-  return {
-    publicKey: key.publicKey,
-    signed,
-    /** Uploads every release with `POST /v1/releases`, as `okesu release add` does. */
-    async upload(h) {
-      for (const [version, bytes] of artifacts) {
-        const status = await postRelease(h, bytes, signed.get(version) as SignedRelease);
-        if (status !== 201) throw new Error(`upload of release ${version}: HTTP ${status}`);
-      }
-    },
-  };
+/** Releases signed for real with a fresh release key: the CP is started trusting it and they are uploaded to it. */
+export interface TestReleases {
+  releaseKeys: string[];
+  versions: readonly string[];
+  get(version: string): { signed: SignedRelease; bytes: Buffer } | undefined;
 }
 
-/** `POST /v1/releases` with the artifact as the body and the signed release in its header; the status. */
-function postRelease(h: CpHarness, bytes: Buffer, signed: SignedRelease): Promise<number> {
-  const headers = {
-    authorization: `Bearer ${h.adminConfig.token}`,
-    'content-type': 'application/octet-stream',
-    'content-length': bytes.length,
-    [RELEASE_HEADER]: Buffer.from(JSON.stringify(signed)).toString('base64'),
-  };
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: h.port, path: '/v1/releases', method: 'POST', headers, ca: h.caPem, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(bytes);
-  });
+/** Signs a small artifact for each version with a fresh release key. */
+export function signedReleases(versions: readonly string[]): TestReleases {
+  const key = generateReleaseKey();
+  const stored = new Map(versions.map((version) => [version, signedArtifact(key, version, 1024)]));
+  return { releaseKeys: [key.publicKey], versions, get: (version) => stored.get(version) };
+}
+
+/** A CP that trusts the releases' key, with every release uploaded through `POST /v1/releases`. */
+export async function startCpWithReleases(releases: TestReleases, options: Partial<ControlPlaneOptions> = {}): Promise<CpHarness> {
+  const h = await startCp({ options: { releaseKeys: releases.releaseKeys, ...options } });
+  for (const version of releases.versions) {
+    const release = releases.get(version) as { signed: SignedRelease; bytes: Buffer };
+    const answer = await uploadRelease(h, release.bytes, { signed: release.signed });
+    if (answer.status !== 201) throw new Error(`upload of ${version}: ${answer.status} ${answer.body.toString()}`);
+  }
+  return h;
 }
 
 /** POST /v1/rollouts as the admin (or `token`); the raw answer. */

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpFrameSchema } from '../../../src/protocol/tunnel.js';
 import { rolloutViewSchema, type RolloutView } from '../../../src/protocol/rollout.js';
-import { errorCode, errorMessage, hello, startCp, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
-import { getRollout, hostStates, postRollout, releaseKit, reportSteps } from './rollout-support.js';
+import { errorCode, errorMessage, hello, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
+import { getRollout, hostStates, postRollout, reportSteps, signedReleases, startCpWithReleases } from './rollout-support.js';
+import { generateReleaseKey } from '../../../src/release/release-signing.js';
+import { signedArtifact, uploadRelease } from '../release-helpers.js';
 
-const releases = releaseKit(['0.2.0', '0.3.0']);
+const releases = signedReleases(['0.2.0', '0.3.0']);
 let h: CpHarness;
 afterEach(async () => {
   await h.close();
@@ -27,8 +29,7 @@ const created = (body: unknown): RolloutView => rolloutViewSchema.parse(body);
 
 describe('rollouts: ordering', () => {
   it('orders the canary alone, then the next batch once it is healthy, and completes', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     const { ids, tunnels } = await fleet(['a-1', 'a-2', 'a-3']);
     const stream = await h.openStream({ kinds: 'rollout' });
     if (!stream.ok) throw new Error('stream refused');
@@ -41,7 +42,7 @@ describe('rollouts: ordering', () => {
 
     const order = await tunnels['a-1']!.nextOfType('upgrade');
     expect(cpFrameSchema.parse(order)).toMatchObject({ type: 'upgrade', rollout_id: ro.rollout_id, allow_downgrade: false, health_timeout_ms: 60_000 });
-    expect(order['release']).toEqual(releases.signed.get('0.2.0'));
+    expect(order['release']).toEqual(releases.get('0.2.0')?.signed);
     expect(tunnels['a-2']!.ofType('upgrade')).toHaveLength(0);
     expect((await getRollout(h, ro.rollout_id)).hosts?.find((x) => x.hostname === 'a-1')?.from_version).toBe('0.1.0');
 
@@ -81,8 +82,7 @@ describe('rollouts: ordering', () => {
   });
 
   it('ignores repeats, backward moves, other versions and unknown rollouts', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     const { tunnels } = await fleet(['b-1']);
     const ro = created((await postRollout(h, { version: '0.2.0', hosts: ['b-1'] })).body);
     const order = await tunnels['b-1']!.nextOfType('upgrade');
@@ -101,8 +101,7 @@ describe('rollouts: ordering', () => {
 
 describe('rollouts: failures', () => {
   it('fails an offline host at once and halts on it with --halt-on-error, leaving the rest pending', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     await h.registerHost('c-0'); // registered, never connected
     const { tunnels } = await fleet(['c-1', 'c-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, canary: 1, batch: 5, halt_on_error: true })).body);
@@ -114,8 +113,7 @@ describe('rollouts: failures', () => {
   });
 
   it('goes on past failures without --halt-on-error, and fails a host that reports nothing', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey], rolloutTiming: { downloadMarginMs: 0, sweepMs: 50 } } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases, { rolloutTiming: { downloadMarginMs: 0, sweepMs: 50 } });
     await h.registerHost('d-0');
     const { tunnels } = await fleet(['d-1']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 1, health_timeout_ms: 300 })).body);
@@ -129,8 +127,7 @@ describe('rollouts: failures', () => {
   });
 
   it('refuses a version with no stored release, unknown hosts, an empty selector, and non-admins', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     await fleet(['e-1']);
     const missing = await postRollout(h, { version: '9.9.9', all: true });
     expect([missing.status, errorCode(missing.body)]).toEqual([404, 'OKS_ERR_NOT_FOUND']);
@@ -149,25 +146,26 @@ describe('rollouts: failures', () => {
 
 describe('rollouts: releases', () => {
   it('a release a running rollout targets is not pruned when newer ones are added', async () => {
-    const kit = releaseKit(['0.2.0']);
-    const later = releaseKit(['0.3.0', '0.4.0']);
-    h = await startCp({ options: { releaseKeys: [kit.publicKey, later.publicKey], keepReleases: 1 } });
-    await kit.upload(h);
+    const later = generateReleaseKey();
+    // The CP trusts both keys: 0.2.0 is uploaded at start, the later ones while the rollout runs.
+    const first = signedReleases(['0.2.0']);
+    h = await startCpWithReleases(first, { keepReleases: 1, releaseKeys: [...first.releaseKeys, later.publicKey] });
     const { tunnels } = await fleet(['r-1']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true })).body);
     await tunnels['r-1']!.nextOfType('upgrade');
-    await later.upload(h);
+    for (const v of ['0.3.0', '0.4.0']) {
+      const a = signedArtifact(later, v, 1024);
+      expect((await uploadRelease(h, a.bytes, { signed: a.signed })).status).toBe(201);
+    }
     const versions = async (): Promise<string[]> => ((await h.request('GET', '/v1/releases')).body as { releases: { version: string }[] }).releases.map((r) => r.version);
     expect(await versions()).toEqual(['0.4.0', '0.2.0']);
-    const cancelled = await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`);
-    expect(cancelled.status).toBe(200);
+    expect((await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`)).status).toBe(200);
   });
 });
 
 describe('rollouts: cancel and restart', () => {
   it('cancel stops new orders; the hosts already ordered still finish', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     const { tunnels } = await fleet(['f-1', 'f-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 1 })).body);
     const order = await tunnels['f-1']!.nextOfType('upgrade');
@@ -179,7 +177,7 @@ describe('rollouts: cancel and restart', () => {
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['f-1'] === 'healthy');
     expect(tunnels['f-2']!.ofType('upgrade')).toHaveLength(0);
     expect((await hostStates(h, ro.rollout_id))['f-2']).toBe('pending');
-    // f-1 was busy in that rollout until it ended; now both hosts are free for another.
+    // f-2 is pending in a cancelled rollout, so free; once ordered in a running one it is busy there.
     const next = await postRollout(h, { version: '0.3.0', all: true, batch: 1 });
     expect(next.status).toBe(201);
     const busy = await postRollout(h, { version: '0.3.0', hosts: ['f-2'] });
@@ -190,8 +188,7 @@ describe('rollouts: cancel and restart', () => {
   });
 
   it('a restarted CP resumes a running rollout: the in-flight host finishes and the next batch is ordered', async () => {
-    h = await startCp({ options: { releaseKeys: [releases.publicKey] } });
-    await releases.upload(h);
+    h = await startCpWithReleases(releases);
     const { ids, tunnels } = await fleet(['g-1', 'g-2']);
     const ro = created((await postRollout(h, { version: '0.2.0', all: true, canary: 1 })).body);
     const order = await tunnels['g-1']!.nextOfType('upgrade');
