@@ -40,6 +40,8 @@ import { createReleaseStore } from './releases/create-release-store.js';
 import type { ReleaseStore } from './releases/release-store.js';
 import { createRollouts } from './rollouts/rollout-engine.js';
 import type { Rollouts } from './rollouts/rollouts.js';
+import { createUpgradeDelivery, type UpgradeDelivery } from './rollouts/upgrade-delivery.js';
+import type { UpgradeReport } from '../protocol/rollout.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
 
 /** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
@@ -167,7 +169,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const waiters = createRunWaiters();
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher (and liveness the rollouts)
       // through this late binding.
-      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts } = {};
+      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts; delivery?: UpgradeDelivery } = {};
       const liveness = createLiveness({
         hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
         transaction: (fn) => st.transaction(fn),
@@ -201,6 +203,11 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         const view = liveness.view(row, now());
         stream.publish('host', st.feed.append(now(), 'host', view), view);
       };
+      // An upgrade report, by the tunnel or the bucket, goes to the rollouts; a final one also clears a bucket order.
+      const upgradeReport = (hostname: string, report: UpgradeReport): void => {
+        late.rollouts?.onUpgradeStatus(hostname, report);
+        late.delivery?.settled(hostname, report);
+      };
       const renewal = createCertRenewal({ store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log, onRenewed: publishHost });
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
@@ -209,7 +216,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
             late.dispatcher?.onHello(hostname, running);
             late.rollouts?.onHello(hostname, version);
           },
-          onUpgradeStatus: (hostname, report) => late.rollouts?.onUpgradeStatus(hostname, report),
+          onUpgradeStatus: (hostname, report) => upgradeReport(hostname, report),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
       });
@@ -220,6 +227,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           log.info({ host: hostname, via: 'bucket' }, 'host registered');
           publishHost(hostname);
         },
+        onUpgradeStatus: (hostname, report) => upgradeReport(hostname, report),
       });
       // The tunnel first: `auto` prefers it while it is up, and falls back to the bucket when it is not.
       const routes = jobs ? [tunnels.route, jobs.route] : [tunnels.route];
@@ -233,13 +241,19 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         },
       });
       late.dispatcher = dispatcher;
+      const delivery = createUpgradeDelivery({
+        tunnel: { canReach: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
+        ...(jobs && { bucket: { canReach: (hostname: string) => jobs?.route.canReach(hostname) ?? false, upgrades: jobs.upgrades } }),
+        releases, report: (hostname, report) => upgradeReport(hostname, report), log: log.child({ component: 'rollouts' }),
+      });
       const rollouts = createRollouts({
         store: st, releases, now, log: log.child({ component: 'rollouts' }),
-        tunnel: { isOnline: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
+        tunnel: delivery,
         publish: (cursor, change) => stream.publish('rollout', cursor, change),
         ...options.rolloutTiming,
       });
       late.rollouts = rollouts;
+      late.delivery = delivery;
       rolloutHooks.releaseInUse = (version) => rollouts.inUse(version);
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
