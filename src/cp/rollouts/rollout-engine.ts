@@ -39,6 +39,9 @@ export interface RolloutDeps {
   sweepMs?: number;
 }
 
+/** Records a change of a rollout (and of one of its hosts, from the state it had) for the feed. */
+type Changed = (rolloutId: string, host?: RolloutHostRow, from?: RolloutHostState) => void;
+
 const SYSTEM: Actor = { name: 'cp', role: 'system' };
 const asActor = (a: string | Actor): Actor => (typeof a === 'string' ? { name: a, role: 'operator' } : a);
 
@@ -52,14 +55,25 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
 
   const view = (row: RolloutRow, withHosts = false): RolloutView => rolloutView(row, repo.counts(row.id), withHosts ? repo.hosts(row.id) : undefined);
 
-  /** Runs `fn` in one transaction; its feed entries are published after the commit. */
-  const commit = <T>(fn: (changed: (rolloutId: string, host?: RolloutHostRow) => void) => T): T => {
+  /**
+   * Runs `fn` in one transaction; its feed entries are published after the commit. `changed(id, host, from)` records
+   * a change (`from`: the host's state before it). A rollout's counts are read once per transaction and then kept
+   * by each change: ordering a batch of 10,000 offline hosts must not count the rollout 10,000 times.
+   */
+  const commit = <T>(fn: (changed: Changed) => T): T => {
     const out: { cursor: number; change: RolloutChange }[] = [];
+    const counted = new Map<string, RolloutView['counts']>();
     const result = deps.store.transaction(() =>
-      fn((rolloutId, host) => {
+      fn((rolloutId, host, from) => {
         const row = repo.get(rolloutId);
         if (!row) return;
-        const change: RolloutChange = { rollout: view(row), ...(host && { host: hostView(host) }) };
+        let counts = counted.get(rolloutId);
+        if (!counts) counted.set(rolloutId, (counts = repo.counts(rolloutId)));
+        else if (host && from !== undefined && from !== host.state) {
+          counts[from] -= 1;
+          counts[host.state] += 1;
+        }
+        const change: RolloutChange = { rollout: rolloutView(row, { ...counts }), ...(host && { host: hostView(host) }) };
         out.push({ cursor: deps.store.feed.append(deps.now(), 'rollout', change), change });
       }),
     );
@@ -73,11 +87,11 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
   };
 
   /** Writes a host's new state; halts its rollout when asked to and the host ended badly. Inside a transaction. */
-  const moveHost = (changed: (id: string, h?: RolloutHostRow) => void, row: RolloutRow, host: RolloutHostRow, state: RolloutHostState, reason: string | null): void => {
+  const moveHost = (changed: Changed, row: RolloutRow, host: RolloutHostRow, state: RolloutHostState, reason: string | null): void => {
     const next: RolloutHostRow = { ...host, state, reason, updated_at: deps.now() };
     repo.setHost(next);
     remember(row, next);
-    changed(row.id, next);
+    changed(row.id, next, host.state);
     if (row.state === 'running' && row.halt_on_error && (state === 'failed' || state === 'rolled_back')) {
       const why = `${host.hostname} ${state}${reason ? `: ${reason}` : ''}`;
       repo.setState(row.id, 'halted', deps.now(), why);

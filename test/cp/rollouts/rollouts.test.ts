@@ -70,7 +70,8 @@ describe('rollouts: ordering', () => {
     expect(done.ended_at).not.toBeNull();
 
     // Every change went to the stream; `okesu hosts` shows each host's latest rollout state.
-    await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    const last = await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    expect((last['rollout'] as RolloutView).counts).toEqual(done.counts);
     const moves = stream.socket.ofType('rollout').filter((f) => f['host']).map((f) => `${(f['host'] as { hostname: string }).hostname}:${(f['host'] as { state: string }).state}`);
     expect(moves).toContain('a-1:healthy');
     expect(moves).toContain('a-3:rolled_back');
@@ -141,6 +142,22 @@ describe('rollouts: failures', () => {
     const refused = await postRollout(h, { version: '0.2.0', all: true }, operator.token);
     expect(refused.status).toBe(403);
     expect((await h.request('GET', '/v1/rollouts')).body).toEqual({ rollouts: [] });
+  });
+});
+
+describe('rollouts: counts on the stream', () => {
+  it('keeps the counts right when one transaction fails many hosts (a fleet offline)', async () => {
+    h = await startCpWithReleases(releases);
+    for (const name of ['o-1', 'o-2', 'o-3', 'o-4']) await h.registerHost(name);
+    const stream = await h.openStream({ kinds: 'rollout' });
+    if (!stream.ok) throw new Error('stream refused');
+    await stream.socket.nextOfType('ready');
+    const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 3 })).body);
+    expect(ro.state).toBe('completed');
+    const last = await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    expect((last['rollout'] as RolloutView).counts).toMatchObject({ failed: 4, pending: 0 });
+    const failedCounts = stream.socket.ofType('rollout').filter((f) => f['host']).map((f) => (f['rollout'] as RolloutView).counts.failed);
+    expect(failedCounts).toEqual([1, 2, 3, 4]);
   });
 });
 
