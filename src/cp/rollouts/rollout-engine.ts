@@ -144,8 +144,11 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       }
     });
     // Sent after the commit, so a frame never goes out for an order the store does not hold.
-    const lost = frames.filter((f) => !deps.tunnel.sendUpgrade(f.hostname, f.frame));
-    for (const f of frames) if (!lost.includes(f)) deps.log.info({ rollout: rolloutId, host: f.hostname }, 'upgrade ordered');
+    const lost = frames.filter((f) => {
+      const sent = deps.tunnel.sendUpgrade(f.hostname, f.frame);
+      if (sent) deps.log.info({ rollout: rolloutId, host: f.hostname }, 'upgrade ordered');
+      return !sent;
+    });
     if (lost.length > 0) {
       commit((changed) => {
         const row = repo.get(rolloutId);
