@@ -12,6 +12,8 @@ NEEDS=(
   "ceph-osd ceph-osd"
   "curl curl"            # scripts/s3-server.sh waits for radosgw with it
   "/usr/sbin/sshd openssh-server"  # `okesu deploy`'s tests run a real sshd on loopback (test/support/sshd.ts)
+  "systemd-analyze systemd"        # the printed unit is checked with `systemd-analyze verify` (not run as init)
+  "python3 python3"                # the printed launchd plist is parsed with plistlib
 )
 
 missing=()

@@ -5,6 +5,7 @@ import { runCli } from '../../src/cli/program.js';
 import { rolloutViewSchema } from '../../src/protocol/rollout.js';
 import { hello, waitFor, type CpHarness, type TestSocket } from '../cp/cp-harness.js';
 import { signedReleases, startCpWithReleases } from '../cp/rollouts/rollout-support.js';
+import type { CliDeps } from '../../src/cli/context.js';
 import { testDeps } from './helpers.js';
 
 /** How each fake daimon ends an upgrade it is ordered. */
@@ -33,8 +34,8 @@ describe('okesu upgrade and okesu rollouts against a real CP', () => {
   });
   afterAll(() => h.close());
 
-  function okesu(argv: string[]) {
-    const deps = testDeps({ env: { OKESU_CONFIG: join(h.stateDir, 'admin.yaml') }, now: Date.now });
+  function okesu(argv: string[], over: Partial<CliDeps> = {}) {
+    const deps = testDeps({ env: { OKESU_CONFIG: join(h.stateDir, 'admin.yaml') }, now: Date.now, ...over });
     return { deps, done: runCli(argv, deps) };
   }
 
@@ -65,6 +66,18 @@ describe('okesu upgrade and okesu rollouts against a real CP', () => {
     const one = okesu(['rollouts', view.rollout_id]);
     expect(await one.done).toBe(0);
     expect(one.deps.stdout.text()).toMatch(/up-3\s+0\s+rolled_back\s+0\.1\.0\s+no heartbeat/);
+  }, 20_000);
+
+  it('--wait polls when the live stream is not available', async () => {
+    // A stream that never comes up: the follow falls back to GET /v1/rollouts/:id.
+    const openStream: CliDeps['openStream'] = (_config, opts) => {
+      setImmediate(() => opts.onState?.('closed', 'refused by the test'));
+      return { close: () => undefined, cursor: () => undefined };
+    };
+    const run = okesu(['upgrade', '--host', 'up-1', '--host', 'up-2', '--version', '0.2.0', '--batch', '1', '--wait'], { openStream });
+    expect(await run.done).toBe(0);
+    expect(run.deps.stderr.text()).toContain('live stream not available (refused by the test); polling every 1000 ms');
+    expect(run.deps.stdout.text()).toMatch(/completed: \[#{20}\] 2\/2/);
   }, 20_000);
 
   it('refuses a missing target or a bad version as usage errors, and a release the CP does not have', async () => {

@@ -1,25 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostView } from '../../src/protocol/api.js';
 import { okesuJson, runOkesu, startCp, stop, tempDir, waitFor, type CpProcess } from './harness.js';
-import { sshdAvailable, startSshd, type Sshd } from '../support/sshd.js';
+import { startSshd, type Sshd } from '../support/sshd.js';
 
 // The real path: `okesu deploy` from the operator's side, a real sshd, the real `okesu install --init none` on the
 // "target" (this machine, under a temp prefix), the daimon's first heartbeat at a real CP.
 
-/** What is deployed: the single executable when `npm run build` made one, else the bundle (node is on this machine). */
-const SEA = resolve(import.meta.dirname, '../../dist/okesu-linux-x64');
-const HAS_SEA = existsSync(SEA);
-const EXECUTABLE = HAS_SEA ? SEA : resolve(import.meta.dirname, '../../dist/okesu.js');
-// The first heartbeat needs the single executable: `okesu supervise` runs `bin/current` (-> bin/okesu-VERSION) as a
-// program, and node refuses to load the bundle from a file named like that (ERR_UNKNOWN_FILE_EXTENSION ".0"). With
-// the bundle the deploy is checked up to the registration, and install is told not to wait for a heartbeat.
-const WAIT = HAS_SEA ? ['--wait', '--wait-timeout', '60s'] : [];
-const INSTALL_EXTRA = HAS_SEA ? [] : ['--no-wait'];
-// `okesu install` comes from its own branch (issue 15); until the build has it there is nothing to deploy with.
-const HAS_INSTALL = spawnSync(process.execPath, [resolve(import.meta.dirname, '../../dist/okesu.js'), 'install', '--help'], { encoding: 'utf8' }).stdout.includes('--prefix');
+/** What is deployed: the single executable, as an operator ships it (`npm run build`, part of `npm test`, makes it). */
+const EXECUTABLE = resolve(import.meta.dirname, '../../dist/okesu-linux-x64');
+const WAIT = ['--wait', '--wait-timeout', '60s'];
 
 let cp: CpProcess;
 let sshd: Sshd;
@@ -52,23 +43,23 @@ interface DeployAnswer {
 async function deploy(installFlags: string[] = []): Promise<DeployAnswer> {
   const target = `root@127.0.0.1:${sshd.port}`;
   const r = await runOkesu(['deploy', target, '--identity', sshd.userKey.file, '--init', 'none', '--prefix', root, '--executable', EXECUTABLE,
-    '--hostname', 'deploy-e2e', ...WAIT, '--json', '--', ...INSTALL_EXTRA, ...installFlags], { ...cp.env, USER: 'root' });
+    '--hostname', 'deploy-e2e', ...WAIT, '--json', '--', ...installFlags], { ...cp.env, USER: 'root' });
   if (r.code !== 0) throw new Error(`okesu deploy exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nsshd: ${sshd.log().slice(-2000)}`);
   return JSON.parse(r.stdout) as DeployAnswer;
 }
 
-describe.skipIf(!sshdAvailable() || !HAS_INSTALL)(`okesu deploy of ${EXECUTABLE.endsWith('.js') ? 'the bundle' : 'the single executable'} through a real sshd`, () => {
+describe('okesu deploy of the single executable through a real sshd', () => {
   it('installs under --prefix with --init none, the host heartbeats, a redeploy is unchanged', async () => {
     const first = await deploy(['--label', 'via=deploy']);
-    expect(first.results[0]).toMatchObject({ ok: true, outcome: 'installed', hostname: 'deploy-e2e', host_key: sshd.hostFingerprint(), ...(HAS_SEA && { online: true }) });
+    expect(first.results[0]).toMatchObject({ ok: true, outcome: 'installed', hostname: 'deploy-e2e', host_key: sshd.hostFingerprint(), online: true });
     expect(existsSync(join(root, 'usr/local/bin/okesu'))).toBe(true);
     const host = await waitFor('the deployed host registered', async () =>
-      (await okesuJson<HostView[]>(['hosts'], cp.env)).find((h) => h.hostname === 'deploy-e2e' && (!HAS_SEA || h.state === 'online')));
+      (await okesuJson<HostView[]>(['hosts'], cp.env)).find((h) => h.hostname === 'deploy-e2e' && h.state === 'online'));
     expect(host.labels).toMatchObject({ via: 'deploy' });
     const pid = readFileSync(join(root, 'var/lib/okesu/supervise.pid'), 'utf8');
 
     const again = await deploy(['--label', 'via=deploy']);
-    expect(again.results[0]).toMatchObject({ ok: true, outcome: 'unchanged', ...(HAS_SEA && { online: true }) });
+    expect(again.results[0]).toMatchObject({ ok: true, outcome: 'unchanged', online: true });
     expect(again.summary).toMatchObject({ total: 1, unchanged: 1, failed: 0 });
     // Same identity, same flags: no second registration, and the supervisor was not restarted.
     expect(readFileSync(join(root, 'var/lib/okesu/supervise.pid'), 'utf8')).toBe(pid);

@@ -131,9 +131,7 @@ describe('okesu install --init systemd under a prefix', () => {
   });
 });
 
-// `okesu supervise` comes from another part of issue 15; until it is in the bundle this part is skipped (visibly).
-const supervise = /^\s+supervise\b/m.test((await okesu(['--help'])).stdout);
-describe.skipIf(!supervise)('okesu install --init none under okesu supervise (needs okesu supervise)', () => {
+describe('okesu install --init none under okesu supervise', () => {
   it('starts the daimon (first heartbeat), reinstall is a no-op, another executable upgrades it, uninstall stops it', async () => {
     const prefix = join(tempDir('install-run'), 'root');
     prefixes.push(prefix);
@@ -180,7 +178,8 @@ describe.skipIf(!supervise)('okesu install --init none under okesu supervise (ne
 });
 
 const SEA = join(OKESU, '..', 'okesu-linux-x64');
-describe.skipIf(!supervise || !existsSync(SEA))('okesu install from the single executable (needs dist/okesu-linux-x64)', () => {
+// `npm run build` (part of `npm test`) makes the single executable.
+describe('okesu install from the single executable', () => {
   it('copies itself to bin/okesu-VERSION, points bin/current at it, and the supervisor starts that', async () => {
     const prefix = join(tempDir('install-sea'), 'root');
     prefixes.push(prefix);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StreamMessage } from '../../src/protocol/api.js';
 import type { ClientConfig } from '../../src/protocol/client-config.js';
 import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
 import { backoffDelay, openStream as openRealStream, type StreamHandle, type StreamState } from '../../src/transport/stream-client.js';
@@ -66,9 +67,26 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
   const connection = (state: StreamState, detail: string | null): void =>
     store.dispatch({ type: 'connection', state, detail, at: now() });
 
+  // A rollout first seen on the stream carries no hosts: fetched once, whole, for the rollouts view's dots.
+  const fetchingRollouts = new Set<string>();
+  const fetchRollouts = (messages: readonly StreamMessage[]): void => {
+    for (const m of messages) {
+      if (m.type !== 'rollout' || fetchingRollouts.has(m.rollout.rollout_id)) continue;
+      const known = store.getState().rollouts.get(m.rollout.rollout_id);
+      if (known?.hosts !== undefined && known.hosts.length >= Object.values(known.counts).reduce((a, b) => a + b, 0)) continue;
+      const id = m.rollout.rollout_id;
+      fetchingRollouts.add(id);
+      // Through a promise: whatever the client throws becomes a logged failure, never an exception in the batcher.
+      Promise.resolve().then(() => client.getRollout(id)).then(
+        (rollout) => store.dispatch({ type: 'rollout', rollout }),
+        (err: unknown) => log.warn({ err, rollout: id }, 'fetching a rollout failed'),
+      );
+    }
+  };
   const batcher = createStreamBatcher(timers, (messages) => {
     store.dispatch({ type: 'stream', messages, at: now() });
     if (messages.some((m) => m.type === 'triage')) refreshers.triaged();
+    fetchRollouts(messages);
   });
   const refreshers = createRefreshers({ client, store, timers, now, onError: (what, err) => log.warn({ err, what }, 'refresh failed') });
 

@@ -49,6 +49,8 @@ export type DataEvent =
   /** An action's answer, applied before the stream echoes it. */
   | { type: 'run'; run: RunView }
   | { type: 'orchestration-run'; run: OrchestrationRunView }
+  /** A rollout fetched whole (with its hosts), for one first seen on the stream. */
+  | { type: 'rollout'; rollout: RolloutView }
   | { type: 'triaged'; triage: TriageView };
 
 /** What a key did. */

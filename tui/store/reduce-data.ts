@@ -3,7 +3,7 @@ import type { RunEvent } from '../../src/protocol/event.js';
 import { setEvicting, trimNewest } from './bounded-map.js';
 import type { DataEvent } from './events.js';
 import { createRing } from './ring.js';
-import { reduceStream, upsertOrchestrationRuns, upsertRuns } from './reduce-stream.js';
+import { reduceStream, upsertOrchestrationRuns, upsertRollout, upsertRuns } from './reduce-stream.js';
 import { LIMITS, type ConnectionInfo, type ConsoleState, type Transcript } from './state.js';
 import { applyTriage } from './summary-count.js';
 
@@ -91,6 +91,8 @@ export function reduceData(state: ConsoleState, e: DataEvent): ConsoleState {
       return upsertRuns(state, [e.run]);
     case 'orchestration-run':
       return upsertOrchestrationRuns(state, [e.run]);
+    case 'rollout':
+      return upsertRollout(state, e.rollout, undefined);
     case 'triaged': {
       const { findings, summary } = applyTriage(state.findings, state.summary, e.triage);
       return findings === state.findings ? state : { ...state, findings, summary };

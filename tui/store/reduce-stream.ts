@@ -1,7 +1,7 @@
 import type { HostView, RunView, StreamMessage } from '../../src/protocol/api.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
-import type { RolloutHostView, RolloutView } from '../../src/protocol/rollout.js';
+import { ROLLOUT_HOST_STATES, type RolloutHostView, type RolloutView } from '../../src/protocol/rollout.js';
 import { upsertBounded } from './bounded-map.js';
 import type { Ring } from './ring.js';
 import { LIMITS, type ConsoleState } from './state.js';
@@ -20,18 +20,33 @@ export function upsertOrchestrationRuns(state: ConsoleState, runs: readonly Orch
   return next === state.orchestrationRuns ? state : { ...state, orchestrationRuns: next };
 }
 
+/** How far a rollout has got: host states only move forward, a rollout leaves `running` once. */
+function progress(r: RolloutView): number {
+  return ROLLOUT_HOST_STATES.reduce((n, s, rank) => n + (r.counts[s] ?? 0) * rank, 0) * 2 + (r.state === 'running' ? 0 : 1);
+}
+
+/** Two lists of a rollout's hosts merged by name, the later `updated_at` of each winning. */
+function mergeHosts(a: readonly RolloutHostView[], b: readonly RolloutHostView[]): RolloutHostView[] {
+  const byName = new Map(a.map((h) => [h.hostname, h]));
+  for (const h of b) {
+    const known = byName.get(h.hostname);
+    if (known === undefined || h.updated_at >= known.updated_at) byName.set(h.hostname, h);
+  }
+  return [...byName.values()];
+}
+
 /**
- * Applies a rollout change: the streamed summary replaces the stored one; its host, when one moved, replaces that
- * host in the stored list (a summary carries no hosts, so the list known so far is kept).
+ * Applies a rollout change: a streamed summary (no hosts) with the host that moved, or a fetched rollout with all its
+ * hosts. Hosts are merged by name, the later of each winning (a fetch may answer after newer stream messages, and
+ * hosts streamed before the fetch are kept, so the list may be partial meanwhile); the further-on summary wins.
  */
 export function upsertRollout(state: ConsoleState, rollout: RolloutView, host: RolloutHostView | undefined): ConsoleState {
   const known = state.rollouts.get(rollout.rollout_id);
-  let hosts = rollout.hosts ?? known?.hosts;
-  if (host !== undefined && hosts !== undefined) {
-    const i = hosts.findIndex((h) => h.hostname === host.hostname);
-    hosts = i < 0 ? [...hosts, host] : hosts.map((h, j) => (j === i ? host : h));
-  }
-  const next = { ...rollout, ...(hosts !== undefined && { hosts }) };
+  let hosts = known?.hosts;
+  if (rollout.hosts !== undefined) hosts = mergeHosts(hosts ?? [], rollout.hosts);
+  if (host !== undefined) hosts = mergeHosts(hosts ?? [], [host]);
+  const { hosts: _ignored, ...summary } = known !== undefined && progress(known) > progress(rollout) ? known : rollout;
+  const next: RolloutView = { ...summary, ...(hosts !== undefined && { hosts }) };
   const rollouts = upsertBounded(state.rollouts, [next], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts);
   return rollouts === state.rollouts ? state : { ...state, rollouts };
 }

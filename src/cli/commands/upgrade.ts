@@ -26,6 +26,9 @@ interface UpgradeOptions {
   config?: string;
 }
 
+/** Least time between two progress lines of `upgrade --wait` (changes of the rollout's own state are always shown). */
+export const PROGRESS_EVERY_MS = 1000;
+
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 const nonNegativeIntArg = (value: string): number => (value.trim() === '0' ? 0 : positiveIntArg(value));
 
@@ -70,7 +73,7 @@ export function registerUpgrade(program: Command, ctx: CliContext, follow: Rollo
     .option('--halt-on-error', 'stop ordering hosts once one fails or rolls back')
     .addOption(new Option('--health-timeout <duration>', 'how long a restarted host has to heartbeat on the new version before it rolls back (default 60s)').argParser(durationArg))
     .option('--allow-downgrade', 'allow installing a version older than the one a host runs')
-    .option('--wait', 'follow the rollout to its end, with a progress line per change')
+    .option('--wait', 'follow the rollout to its end: a progress bar and counts per state on stderr, at most a line a second')
     .option('--json', 'print the RolloutView as JSON (the final one with --wait)')
     .addOption(configOption())
     .addHelpText('after', HELP);
@@ -95,12 +98,16 @@ export function registerUpgrade(program: Command, ctx: CliContext, follow: Rollo
         else ctx.out.printLine(`${view.rollout_id}: ${lineText(progressLine(view))}  (follow: okesu rollouts ${view.rollout_id})`);
         return;
       }
-      let last = '';
+      // A progress line on stderr (a pipe of --json stays clean) per change, at most one a second: a large fleet
+      // changes many times a second. The rollout's own state changes (completed, halted) are always shown.
+      let last: { text: string; state: string; at: number } | undefined;
       const final = await followRollout(ctx, conn, () => conn.client.createRollout(body), (view) => {
         const line = progressLine(view);
-        // One line per change on stderr, so a pipe of --json stays clean.
-        if (lineText(line) !== last) ctx.out.status([`${view.rollout_id} `, ...line]);
-        last = lineText(line);
+        const text = lineText(line);
+        const at = Date.now();
+        if (last && (text === last.text || (view.state === last.state && at - last.at < PROGRESS_EVERY_MS))) return;
+        ctx.out.status([`${view.rollout_id} `, ...line]);
+        last = { text, state: view.state, at };
       }, follow);
       report(ctx, final, opts.json === true);
       if (!allHealthy(final)) exitWith(1, `rollout ${final.rollout_id} ${final.state}: not every host is healthy`);

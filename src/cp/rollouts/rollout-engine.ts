@@ -8,7 +8,7 @@ import type { ReleaseStore } from '../releases/release-store.js';
 import type { Actor } from '../store/audit.js';
 import { hostView, rolloutView, type RolloutHostRow, type RolloutRow } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
-import { currentBatch, isFinal, isForward, planBatches } from './rollout-plan.js';
+import { isFinal, isForward, planBatches } from './rollout-plan.js';
 import type { Rollouts } from './rollouts.js';
 
 /** The tunnel frame that orders one host to upgrade. */
@@ -39,6 +39,9 @@ export interface RolloutDeps {
   sweepMs?: number;
 }
 
+/** Records a change of a rollout (and of one of its hosts, from the state it had) for the feed. */
+type Changed = (rolloutId: string, host?: RolloutHostRow, from?: RolloutHostState) => void;
+
 const SYSTEM: Actor = { name: 'cp', role: 'system' };
 const asActor = (a: string | Actor): Actor => (typeof a === 'string' ? { name: a, role: 'operator' } : a);
 
@@ -52,14 +55,25 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
 
   const view = (row: RolloutRow, withHosts = false): RolloutView => rolloutView(row, repo.counts(row.id), withHosts ? repo.hosts(row.id) : undefined);
 
-  /** Runs `fn` in one transaction; its feed entries are published after the commit. */
-  const commit = <T>(fn: (changed: (rolloutId: string, host?: RolloutHostRow) => void) => T): T => {
+  /**
+   * Runs `fn` in one transaction; its feed entries are published after the commit. `changed(id, host, from)` records
+   * a change (`from`: the host's state before it). A rollout's counts are read once per transaction and then kept
+   * by each change: ordering a batch of 10,000 offline hosts must not count the rollout 10,000 times.
+   */
+  const commit = <T>(fn: (changed: Changed) => T): T => {
     const out: { cursor: number; change: RolloutChange }[] = [];
+    const counted = new Map<string, RolloutView['counts']>();
     const result = deps.store.transaction(() =>
-      fn((rolloutId, host) => {
+      fn((rolloutId, host, from) => {
         const row = repo.get(rolloutId);
         if (!row) return;
-        const change: RolloutChange = { rollout: view(row), ...(host && { host: hostView(host) }) };
+        let counts = counted.get(rolloutId);
+        if (!counts) counted.set(rolloutId, (counts = repo.counts(rolloutId)));
+        else if (host && from !== undefined && from !== host.state) {
+          counts[from] -= 1;
+          counts[host.state] += 1;
+        }
+        const change: RolloutChange = { rollout: rolloutView(row, { ...counts }), ...(host && { host: hostView(host) }) };
         out.push({ cursor: deps.store.feed.append(deps.now(), 'rollout', change), change });
       }),
     );
@@ -73,11 +87,11 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
   };
 
   /** Writes a host's new state; halts its rollout when asked to and the host ended badly. Inside a transaction. */
-  const moveHost = (changed: (id: string, h?: RolloutHostRow) => void, row: RolloutRow, host: RolloutHostRow, state: RolloutHostState, reason: string | null): void => {
+  const moveHost = (changed: Changed, row: RolloutRow, host: RolloutHostRow, state: RolloutHostState, reason: string | null): void => {
     const next: RolloutHostRow = { ...host, state, reason, updated_at: deps.now() };
     repo.setHost(next);
     remember(row, next);
-    changed(row.id, next);
+    changed(row.id, next, host.state);
     if (row.state === 'running' && row.halt_on_error && (state === 'failed' || state === 'rolled_back')) {
       const why = `${host.hostname} ${state}${reason ? `: ${reason}` : ''}`;
       repo.setState(row.id, 'halted', deps.now(), why);
@@ -97,15 +111,15 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       for (;;) {
         const row = repo.get(rolloutId);
         if (!row || row.state !== 'running') return;
-        const hosts = repo.hosts(rolloutId);
-        const batch = currentBatch(hosts);
+        // The same rule as currentBatch (rollout-plan.ts), asked of the store so a large rollout is not read whole.
+        const batch = repo.currentBatch(rolloutId);
         if (batch === undefined) {
           repo.setState(rolloutId, 'completed', deps.now(), null);
           deps.log.info({ rollout: rolloutId }, 'rollout completed');
           changed(rolloutId);
           return;
         }
-        const toOrder = hosts.filter((h) => h.batch === batch && h.ordered_at === null && !isFinal(h.state));
+        const toOrder = repo.batchHosts(rolloutId, batch).filter((h) => h.ordered_at === null && !isFinal(h.state));
         if (toOrder.length === 0) return; // the batch is in flight
         const release = deps.releases.get(row.version);
         for (const h of toOrder) {
@@ -130,8 +144,11 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       }
     });
     // Sent after the commit, so a frame never goes out for an order the store does not hold.
-    const lost = frames.filter((f) => !deps.tunnel.sendUpgrade(f.hostname, f.frame));
-    for (const f of frames) if (!lost.includes(f)) deps.log.info({ rollout: rolloutId, host: f.hostname }, 'upgrade ordered');
+    const lost = frames.filter((f) => {
+      const sent = deps.tunnel.sendUpgrade(f.hostname, f.frame);
+      if (sent) deps.log.info({ rollout: rolloutId, host: f.hostname }, 'upgrade ordered');
+      return !sent;
+    });
     if (lost.length > 0) {
       commit((changed) => {
         const row = repo.get(rolloutId);
@@ -184,6 +201,13 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
       if (!release) throw new OkesuError('OKS_ERR_NOT_FOUND', `no release ${request.version} is stored on the CP; add it with okesu release add`);
       const hostnames = resolveHosts(request);
       if (hostnames.length === 0) throw new OkesuError('OKS_ERR_BAD_REQUEST', `no host matches ${request.selector ?? 'the request'}`);
+      // Two running rollouts ordering one host would race on its binary: a host is in one running rollout at a time.
+      const busy = repo.busyHosts();
+      const taken = hostnames.filter((h) => busy.has(h));
+      if (taken.length > 0) {
+        const first = taken[0] as string;
+        throw new OkesuError('OKS_ERR_STATE', `${taken.length} host${taken.length === 1 ? '' : 's'} already in a running rollout (${first} in ${busy.get(first)}); wait for it or cancel it`);
+      }
       const by = asActor(actor);
       const id = `ro_${randomBytes(8).toString('hex')}`;
       const plan = planBatches(hostnames, request.canary, request.batch);

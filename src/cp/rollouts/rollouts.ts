@@ -10,7 +10,10 @@ export type UpgradeStatusReport = UpgradeReport;
  * audited (creation, halt, cancel) and published on the live stream (feed kind `rollout`).
  */
 export interface Rollouts {
-  /** Starts a rollout; throws OKS_ERR_NOT_FOUND (no such release), OKS_ERR_BAD_REQUEST (no host matches). */
+  /**
+   * Starts a rollout; throws OKS_ERR_NOT_FOUND (no such release), OKS_ERR_BAD_REQUEST (no host matches), OKS_ERR_STATE
+   * (a host is not yet final in another running rollout).
+   */
   create(request: CreateRolloutRequest, actor: string | Actor): RolloutView;
   get(rolloutId: string): RolloutView | undefined;
   /** Newest first, without hosts. */

@@ -77,11 +77,22 @@ export function createRolloutsRepo(db: Db) {
     `SELECT h.*, r.version FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id
      WHERE h.hostname = ? AND h.ordered_at IS NOT NULL AND h.state NOT IN ('healthy', 'rolled_back', 'failed')`,
   );
-  // The newest rollout entry of each host (ties on updated_at: the later rollout id wins, ids are random but stable).
+  // Each host's entry in the newest rollout it is in (one sort over every entry: this runs once, at start).
   const latestPerHost = db.prepare<[], { hostname: string; rollout_id: string; state: RolloutHostState; version: string }>(
-    `SELECT h.hostname, h.rollout_id, h.state, r.version FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id
-     WHERE r.created_at = (SELECT max(r2.created_at) FROM rollout_hosts h2 JOIN rollouts r2 ON r2.id = h2.rollout_id WHERE h2.hostname = h.hostname)`,
+    `SELECT hostname, rollout_id, state, version FROM (
+       SELECT h.hostname, h.rollout_id, h.state, r.version,
+              row_number() OVER (PARTITION BY h.hostname ORDER BY r.created_at DESC, r.id DESC) AS n
+       FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id)
+     WHERE n = 1`,
   );
+  const busy = db.prepare<[], { hostname: string; rollout_id: string }>(
+    `SELECT h.hostname, h.rollout_id FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id
+     WHERE r.state = 'running' AND h.state NOT IN ('healthy', 'rolled_back', 'failed')`,
+  );
+  const openBatch = db.prepare<[string], { batch: number | null }>(
+    "SELECT min(batch) AS batch FROM rollout_hosts WHERE rollout_id = ? AND state NOT IN ('healthy', 'rolled_back', 'failed')",
+  );
+  const batchHosts = db.prepare<[string, number], RolloutHostRow>('SELECT * FROM rollout_hosts WHERE rollout_id = ? AND batch = ? ORDER BY hostname');
 
   return {
     /** Stores a new rollout and its hosts (all `pending`), in the caller's transaction. */
@@ -106,6 +117,18 @@ export function createRolloutsRepo(db: Db) {
     },
     host(id: string, hostname: string): RolloutHostRow | undefined {
       return hostOf.get(id, hostname);
+    },
+    /** The lowest batch with a host not final (the one being worked on), or undefined when every host is final. */
+    currentBatch(id: string): number | undefined {
+      return openBatch.get(id)?.batch ?? undefined;
+    },
+    /** The hosts of one batch. */
+    batchHosts(id: string, batch: number): RolloutHostRow[] {
+      return batchHosts.all(id, batch);
+    },
+    /** Hosts not final in a running rollout, with that rollout (a host is in one running rollout at a time). */
+    busyHosts(): Map<string, string> {
+      return new Map(busy.all().map((r) => [r.hostname, r.rollout_id]));
     },
     /** Hosts per state, every state present. */
     counts(id: string): Record<RolloutHostState, number> {

@@ -18,7 +18,7 @@ import type { CertRenewal } from './cert-renewal.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
 import type { AuthFailures } from '../http/auth-failures.js';
-import type { RolloutHostState } from '../../protocol/rollout.js';
+import type { UpgradeReport } from '../../protocol/rollout.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -70,7 +70,7 @@ export interface TunnelHubEvents {
   /** A daimon said hello: its running runs, and the version it runs (a restarted host on a rollout's version is healthy). */
   onHello(hostname: string, runningRunIds: readonly string[], version: string): void;
   /** A daimon reported progress on an upgrade the CP ordered (issue 15). */
-  onUpgradeStatus?(hostname: string, report: { rollout_id: string; version: string; state: RolloutHostState; reason?: string }): void;
+  onUpgradeStatus?(hostname: string, report: UpgradeReport): void;
   onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void;
 }
 

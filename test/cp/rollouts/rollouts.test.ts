@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpFrameSchema } from '../../../src/protocol/tunnel.js';
 import { rolloutViewSchema, type RolloutView } from '../../../src/protocol/rollout.js';
-import { errorCode, hello, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
+import { errorCode, errorMessage, hello, waitFor, type CpHarness, type HostIdentity, type TestSocket } from '../cp-harness.js';
 import { getRollout, hostStates, postRollout, reportSteps, signedReleases, startCpWithReleases } from './rollout-support.js';
+import { generateReleaseKey } from '../../../src/release/release-signing.js';
+import { signedArtifact, uploadRelease } from '../release-helpers.js';
 
 const releases = signedReleases(['0.2.0', '0.3.0']);
 let h: CpHarness;
@@ -68,7 +70,8 @@ describe('rollouts: ordering', () => {
     expect(done.ended_at).not.toBeNull();
 
     // Every change went to the stream; `okesu hosts` shows each host's latest rollout state.
-    await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    const last = await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    expect((last['rollout'] as RolloutView).counts).toEqual(done.counts);
     const moves = stream.socket.ofType('rollout').filter((f) => f['host']).map((f) => `${(f['host'] as { hostname: string }).hostname}:${(f['host'] as { state: string }).state}`);
     expect(moves).toContain('a-1:healthy');
     expect(moves).toContain('a-3:rolled_back');
@@ -142,6 +145,41 @@ describe('rollouts: failures', () => {
   });
 });
 
+describe('rollouts: counts on the stream', () => {
+  it('keeps the counts right when one transaction fails many hosts (a fleet offline)', async () => {
+    h = await startCpWithReleases(releases);
+    for (const name of ['o-1', 'o-2', 'o-3', 'o-4']) await h.registerHost(name);
+    const stream = await h.openStream({ kinds: 'rollout' });
+    if (!stream.ok) throw new Error('stream refused');
+    await stream.socket.nextOfType('ready');
+    const ro = created((await postRollout(h, { version: '0.2.0', all: true, batch: 3 })).body);
+    expect(ro.state).toBe('completed');
+    const last = await stream.socket.next((f) => f.type === 'rollout' && (f['rollout'] as RolloutView).state === 'completed');
+    expect((last['rollout'] as RolloutView).counts).toMatchObject({ failed: 4, pending: 0 });
+    const failedCounts = stream.socket.ofType('rollout').filter((f) => f['host']).map((f) => (f['rollout'] as RolloutView).counts.failed);
+    expect(failedCounts).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('rollouts: releases', () => {
+  it('a release a running rollout targets is not pruned when newer ones are added', async () => {
+    const later = generateReleaseKey();
+    // The CP trusts both keys: 0.2.0 is uploaded at start, the later ones while the rollout runs.
+    const first = signedReleases(['0.2.0']);
+    h = await startCpWithReleases(first, { keepReleases: 1, releaseKeys: [...first.releaseKeys, later.publicKey] });
+    const { tunnels } = await fleet(['r-1']);
+    const ro = created((await postRollout(h, { version: '0.2.0', all: true })).body);
+    await tunnels['r-1']!.nextOfType('upgrade');
+    for (const v of ['0.3.0', '0.4.0']) {
+      const a = signedArtifact(later, v, 1024);
+      expect((await uploadRelease(h, a.bytes, { signed: a.signed })).status).toBe(201);
+    }
+    const versions = async (): Promise<string[]> => ((await h.request('GET', '/v1/releases')).body as { releases: { version: string }[] }).releases.map((r) => r.version);
+    expect(await versions()).toEqual(['0.4.0', '0.2.0']);
+    expect((await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`)).status).toBe(200);
+  });
+});
+
 describe('rollouts: cancel and restart', () => {
   it('cancel stops new orders; the hosts already ordered still finish', async () => {
     h = await startCpWithReleases(releases);
@@ -156,6 +194,12 @@ describe('rollouts: cancel and restart', () => {
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['f-1'] === 'healthy');
     expect(tunnels['f-2']!.ofType('upgrade')).toHaveLength(0);
     expect((await hostStates(h, ro.rollout_id))['f-2']).toBe('pending');
+    // f-2 is pending in a cancelled rollout, so free; once ordered in a running one it is busy there.
+    const next = await postRollout(h, { version: '0.3.0', all: true, batch: 1 });
+    expect(next.status).toBe(201);
+    const busy = await postRollout(h, { version: '0.3.0', hosts: ['f-2'] });
+    expect([busy.status, errorCode(busy.body)]).toEqual([409, 'OKS_ERR_STATE']);
+    expect(errorMessage(busy.body)).toMatch(/f-2 in ro_[0-9a-f]{16}/);
     const again = await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`);
     expect(errorCode(again.body)).toBe('OKS_ERR_STATE');
   });
@@ -169,6 +213,10 @@ describe('rollouts: cancel and restart', () => {
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['g-1'] === 'restarting');
 
     await h.restart();
+    // Each host's latest rollout state is read back from the store.
+    const before = await h.admin.hosts();
+    expect(before.find((x) => x.hostname === 'g-1')?.rollout).toEqual({ rollout_id: ro.rollout_id, version: '0.2.0', state: 'restarting' });
+    expect(before.find((x) => x.hostname === 'g-2')?.rollout?.state).toBe('pending');
     // g-2 reconnects on its old version; g-1 comes back on the new one.
     const g2 = await h.connectHost(ids['g-2']!, { hello: false });
     g2.send(hello({ version: '0.1.0' }));

@@ -46,9 +46,10 @@ function rolloutStyle(state: RolloutView['state'], p: Palette): { glyph: string;
   }
 }
 
-/** Each host's state in batch order: from the hosts when loaded, else spelled out from the counts. */
+/** Each host's state in batch order: from the hosts when all are known, else spelled out from the counts. */
 export function hostStates(r: RolloutView): RolloutHostState[] {
-  if (r.hosts !== undefined) return [...r.hosts].sort((a, b) => a.batch - b.batch || a.hostname.localeCompare(b.hostname)).map((h) => h.state);
+  const total = ROLLOUT_HOST_STATES.reduce((n, s) => n + (r.counts[s] ?? 0), 0);
+  if (r.hosts !== undefined && r.hosts.length === total) return [...r.hosts].sort((a, b) => a.batch - b.batch || a.hostname.localeCompare(b.hostname)).map((h) => h.state);
   return ROLLOUT_HOST_STATES.flatMap((s) => Array<RolloutHostState>(r.counts[s] ?? 0).fill(s));
 }
 
