@@ -2,7 +2,7 @@ import { existsSync, lstatSync, realpathSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   lifecyclePaths, SUPERVISOR_ENV, UPGRADE_RESTART_EXIT_CODE,
-  type LifecyclePaths, type PendingUpgrade,
+  type LifecyclePaths, type PendingUpgrade, type UpgradeResult,
 } from '../../../daimon/lifecycle/state-layout.js';
 import { startChild, type ChildExit, type SupervisedChild } from './child.js';
 import { nextBackoff } from './backoff.js';
@@ -100,7 +100,7 @@ export function createSupervisor(options: SupervisorOptions, deps: SupervisorDep
     return pending;
   }
 
-  function report(result: ReturnType<typeof markHealthy>): void {
+  function report(result: UpgradeResult): void {
     const fields = { rollout_id: result.rollout_id, version: result.version, outcome: result.outcome, reason: result.reason };
     if (result.outcome === 'healthy') log.info(fields, 'upgrade trial passed: the new version heartbeats');
     else log.warn(fields, 'upgrade trial failed: rolled back to the previous version');
