@@ -77,9 +77,9 @@ describe('okesu install --init none, uninstall', () => {
     expect(sha256(exe)).toBe(sha256(OKESU));
     expect(mode(exe)).toBe('755');
     expect(mode(state)).toBe('700');
-    // The bundle gets no bin/current (node cannot load okesu-1.2.3): the supervisor starts the installed file itself.
-    expect(existsSync(join(state, 'bin/current'))).toBe(false);
-    expect(first.stderr).toMatch(/skip: .*bin\/current: not for the bundle/);
+    // The bundle keeps an .mjs name in bin/ (node will not load a script named okesu-1.2.3) and bin/current names it.
+    expect(readlinkSync(join(state, 'bin/current'))).toMatch(/^okesu-[0-9.]+\.mjs$/);
+    expect(sha256(join(state, 'bin', readlinkSync(join(state, 'bin/current'))))).toBe(sha256(OKESU));
     const facts = JSON.parse(readFileSync(join(state, 'install.json'), 'utf8')) as { daemon_args: string[]; hostname: string };
     expect(facts.daemon_args).toEqual(['--label', 'env=test']);
     expect(facts.hostname).toBe('inst-reg');

@@ -105,26 +105,21 @@ export function planInstall(req: InstallRequest, log: Logger): InstallPlan {
         }),
   );
   if (req.init === 'systemd' && !exists(layout.tmp)) steps.push(step(`create ${layout.tmp} (0700, the daimon's TMPDIR under systemd)`, () => ensurePrivateDir(layout.tmp)));
-  if (req.source.single) {
-    const versioned = paths.executable(req.version);
-    steps.push(
-      sha256File(versioned) === sourceHash
-        ? skip(`${versioned} is this executable already`)
-        : step(`copy ${req.source.file} to ${versioned} (0755)`, () => {
-            ensurePrivateDir(paths.bin);
-            copyFileAtomic(req.source.file, versioned, 0o755);
-          }),
-    );
-    const currentTarget = relative(paths.bin, versioned);
-    const current = linkTarget(paths.current);
-    if (current === currentTarget) steps.push(skip(`${paths.current} points at ${currentTarget}`));
-    else if (current !== undefined && outcome === 'unchanged') steps.push(skip(`${paths.current} points at ${current} (an upgrade moved it on): kept`));
-    else steps.push(step(`point ${paths.current} at ${currentTarget}`, () => symlinkAtomic(currentTarget, paths.current)));
-  } else {
-    // Node will not load a script named okesu-1.2.3 (".3" reads as an unknown file extension): without bin/current
-    // the supervisor starts itself, the bundle just installed.
-    steps.push(skip(`${paths.current}: not for the bundle (node cannot load a script named okesu-${req.version}); the supervisor starts ${layout.executable}`));
-  }
+  // The bundle keeps an .mjs name there: node will not load a script named okesu-1.2.3 (".3" reads as an extension).
+  const versioned = req.source.single ? paths.executable(req.version) : paths.scriptExecutable(req.version);
+  steps.push(
+    sha256File(versioned) === sourceHash
+      ? skip(`${versioned} is this executable already`)
+      : step(`copy ${req.source.file} to ${versioned} (0755)`, () => {
+          ensurePrivateDir(paths.bin);
+          copyFileAtomic(req.source.file, versioned, 0o755);
+        }),
+  );
+  const currentTarget = relative(paths.bin, versioned);
+  const current = linkTarget(paths.current);
+  if (current === currentTarget) steps.push(skip(`${paths.current} points at ${currentTarget}`));
+  else if (current !== undefined && outcome === 'unchanged') steps.push(skip(`${paths.current} points at ${current} (an upgrade moved it on): kept`));
+  else steps.push(step(`point ${paths.current} at ${currentTarget}`, () => symlinkAtomic(currentTarget, paths.current)));
   // 4. Registration, here and now: the token is used from memory and never written anywhere.
   if (identity) {
     steps.push(skip(`already registered as ${identity.hostname} with ${identity.cp}${req.register.token ? ': the join token is not used' : ''}`));
