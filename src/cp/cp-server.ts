@@ -229,6 +229,15 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           publishHost(hostname);
         },
         onUpgradeStatus: (hostname, report) => upgradeReport(hostname, report),
+        // What a tunnel's hello says of the version, a jobs host's heartbeats say: stored, shown, told to the rollouts.
+        onVersion: (hostname, version) => {
+          const row = st.hosts.get(hostname);
+          if (row && row.version !== version) {
+            st.hosts.updateFacts(row.id, { version, os: row.os, arch: row.arch, labels: row.labels });
+            publishHost(hostname);
+          }
+          late.rollouts?.onHello(hostname, version);
+        },
       });
       // The tunnel first: `auto` prefers it while it is up, and falls back to the bucket when it is not.
       const routes = jobs ? [tunnels.route, jobs.route] : [tunnels.route];

@@ -54,13 +54,13 @@ describe('upgrading a jobs-only host under okesu supervise', () => {
     const identity = readFileSync(join(state, 'identity.json'), 'utf8');
     expect(JSON.parse(identity)).toMatchObject({ release_keys: [key.publicKey] }); // from the bucket registration's answer
     expect(await upgrade('2.0.0')).toEqual({ state: 'healthy', reason: null });
-    // (The CP's host view keeps the registered version for jobs-only hosts: bucket heartbeats' version is not read yet.)
     expect(health(state)?.version).toBe('2.0.0');
-    await waitHost(cp, HOST, 'online', (h) => h.state === 'online');
+    // The CP learns the version from the host's bucket heartbeats (a jobs host says no hello).
+    await waitHost(cp, HOST, 'online on 2.0.0', (h) => h.state === 'online' && h.version === '2.0.0');
     const before = health(state)?.pid;
     expect(await upgrade('3.0.0')).toEqual({ state: 'rolled_back', reason: 'exited with code 3 before its first heartbeat' });
     await waitFor('2.0.0 running again', () => health(state)?.version === '2.0.0' && health(state)?.pid !== before);
-    await waitHost(cp, HOST, 'online again', (h) => h.state === 'online');
+    await waitHost(cp, HOST, 'online again on 2.0.0', (h) => h.state === 'online' && h.version === '2.0.0');
     expect(readFileSync(join(state, 'identity.json'), 'utf8')).toBe(identity);
   });
 });

@@ -59,6 +59,8 @@ export function createBucketScanner(deps: {
   cleanup: InboxCleanup;
   /** Hosts' upgrade reports (`out/HOST/….upgrade`) go here. */
   onUpgradeStatus?: OutboxDeps['onUpgradeStatus'];
+  /** The version a host's heartbeats name changed (scan-heartbeats.ts). */
+  onVersion?: (hostname: string, version: string) => void;
   scanMs: number;
   /** Keys per LIST page (default 1000). */
   pageSize?: number;
@@ -67,7 +69,7 @@ export function createBucketScanner(deps: {
 }): BucketScanner {
   const log = deps.log.child({ component: 'bucket-scanner', bucket: deps.bucket.description });
   const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log, ...(deps.pageSize !== undefined && { pageSize: deps.pageSize }) };
-  const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness });
+  const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness, ...(deps.onVersion && { onVersion: deps.onVersion }) });
   const backoff = createBackoff(deps.scanMs, Math.max(deps.scanMs, 60_000));
   const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, upgrades: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null };
   let timer: NodeJS.Timeout | undefined;

@@ -58,6 +58,8 @@ export function createJobsMode(deps: {
   onRegistered: (hostname: string) => void;
   /** A host's upgrade report came through the bucket (the rollouts take it; they ignore repeats). */
   onUpgradeStatus?: (hostname: string, report: UpgradeReport) => void;
+  /** A host's bucket heartbeats name a new version (after an upgrade, or the first after a CP start). */
+  onVersion?: (hostname: string, version: string) => void;
   now: () => number;
   log: Logger;
 }): JobsMode {
@@ -77,6 +79,7 @@ export function createJobsMode(deps: {
     quarantine: createQuarantine({ bucket, layout, now, log }), cleanup, scanMs: deps.scanMs ?? DEFAULT_BUCKET_SCAN_MS, now, log,
     ...(deps.listPageSize !== undefined && { pageSize: deps.listPageSize }),
     ...(deps.onUpgradeStatus && { onUpgradeStatus: deps.onUpgradeStatus }),
+    ...(deps.onVersion && { onVersion: deps.onVersion }),
   });
   const upgrades = createBucketUpgrades({ bucket, prefix: deps.prefix, identity: deps.identity, log, now });
   return {

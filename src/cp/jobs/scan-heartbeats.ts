@@ -24,9 +24,15 @@ export interface HeartbeatScan {
  * heartbeat of a host after a CP start counts from the time it was issued, so a host that died while the CP was down
  * does not look alive.
  */
-export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: HeartbeatSink }): HeartbeatScan {
+export function createHeartbeatScan(deps: {
+  hostKeys: HostKeys;
+  liveness: HeartbeatSink;
+  /** A host's heartbeats name another version than its last ones did (or the first after a CP start): an upgrade shows. */
+  onVersion?: (hostname: string, version: string) => void;
+}): HeartbeatScan {
   const etags = new Map<string, string>();
   const lastIssued = new Map<string, number>();
+  const versions = new Map<string, string>();
 
   const accept = async (ctx: ScanContext, entry: BucketEntry): Promise<boolean> => {
     const read = await readHostObject(ctx, entry, deps.hostKeys, ['heartbeat'] as const, 'hb/<host>');
@@ -45,6 +51,10 @@ export function createHeartbeatScan(deps: { hostKeys: HostKeys; liveness: Heartb
     const hb = body.data;
     deps.liveness.heard(host, { seq: hb.seq, running: hb.running.length, spoolDepth: hb.spool_depth, at: previous === undefined ? issued : now });
     deps.liveness.setTransport(host, { transport: hb.mode, pollMs: hb.poll_ms, intervalMs: hb.interval_ms });
+    if (versions.get(host) !== hb.version) {
+      versions.set(host, hb.version);
+      deps.onVersion?.(host, hb.version);
+    }
     return true;
   };
 
