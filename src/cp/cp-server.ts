@@ -258,7 +258,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       const rollouts = createRollouts({
         store: st, releases, now, log: log.child({ component: 'rollouts' }),
-        tunnel: delivery,
+        delivery,
         publish: (cursor, change) => stream.publish('rollout', cursor, change),
         ...options.rolloutTiming,
       });

@@ -10,6 +10,7 @@ import { hostView, rolloutView, type RolloutHostRow, type RolloutRow } from '../
 import type { Store } from '../store/store.js';
 import { isFinal, isForward, planBatches } from './rollout-plan.js';
 import type { Rollouts } from './rollouts.js';
+import type { UpgradeDelivery } from './upgrade-delivery.js';
 
 /** The tunnel frame that orders one host to upgrade. */
 export type UpgradeFrame = Extract<CpFrame, { type: 'upgrade' }>;
@@ -27,8 +28,8 @@ export const DOWNLOAD_MARGIN_MS = 10 * 60_000;
 export interface RolloutDeps {
   store: Store;
   releases: Pick<ReleaseStore, 'get'>;
-  /** The tunnel: an ordered host must be connected; `sendUpgrade` is false when its tunnel is gone. */
-  tunnel: { isOnline(hostname: string): boolean; sendUpgrade(hostname: string, frame: UpgradeFrame): boolean };
+  /** How orders reach hosts (the tunnel, else the jobs bucket: upgrade-delivery.ts); `sendUpgrade` is false when the host is gone. */
+  delivery: Pick<UpgradeDelivery, 'isOnline' | 'sendUpgrade'>;
   /** Publishes a committed feed entry on the live stream. */
   publish(cursor: number, change: RolloutChange): void;
   now: () => number;
@@ -124,7 +125,7 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
         const release = deps.releases.get(row.version);
         for (const h of toOrder) {
           const at = deps.now();
-          const online = release !== undefined && deps.tunnel.isOnline(h.hostname);
+          const online = release !== undefined && deps.delivery.isOnline(h.hostname);
           const from = deps.store.hosts.get(h.hostname)?.version ?? '';
           const ordered: RolloutHostRow = { ...h, ordered_at: at, from_version: from, updated_at: at };
           if (!online) {
@@ -145,7 +146,7 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
     });
     // Sent after the commit, so a frame never goes out for an order the store does not hold.
     const lost = frames.filter((f) => {
-      const sent = deps.tunnel.sendUpgrade(f.hostname, f.frame);
+      const sent = deps.delivery.sendUpgrade(f.hostname, f.frame);
       if (sent) deps.log.info({ rollout: rolloutId, host: f.hostname }, 'upgrade ordered');
       return !sent;
     });
