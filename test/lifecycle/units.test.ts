@@ -46,7 +46,7 @@ describe('the systemd unit', () => {
     expect(one(s, 'NoNewPrivileges')).toBe('yes');
     expect(one(s, 'PrivateTmp')).toBe('no');
     expect(one(s, 'ProtectControlGroups')).toBe('no');
-    expect(one(s, 'Environment')).toBe('TMPDIR=/var/lib/okesu/tmp');
+    expect(one(s, 'Environment')).toBe('TMPDIR=/var/lib/okesu/tmp OKESU_SEA_DIR=/var/lib/okesu/sea');
     expect(one(s, 'AmbientCapabilities')?.split(' ')).toEqual([...AGENT_CAPABILITIES]);
     expect(one(s, 'CapabilityBoundingSet')?.split(' ')).toEqual([...AGENT_CAPABILITIES]);
     expect(one(unit.Install, 'WantedBy')).toBe('multi-user.target');

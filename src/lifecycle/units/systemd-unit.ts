@@ -56,7 +56,8 @@ export function systemdUnit(opts: UnitOptions & { version: string }): string {
     'TimeoutStopSec=45s',
     '# Each run gets its own cgroup v2 under the daimon\'s (daimon/run/cgroup-containment.ts).',
     'Delegate=yes',
-    `Environment=TMPDIR=${join(state, 'tmp')}`,
+    '# OKESU_SEA_DIR: where the single executable unpacks its bundle (scripts/sea/launcher.cjs), writable here.',
+    `Environment=TMPDIR=${join(state, 'tmp')} OKESU_SEA_DIR=${join(state, 'sea')}`,
   ];
   for (const h of hardeningLines(opts.user, state)) {
     if (h.relaxed) lines.push(`# ${h.relaxed}`);
