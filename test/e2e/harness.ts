@@ -43,7 +43,11 @@ export interface OkesuProcess {
 export function spawnOkesu(args: string[], env: NodeJS.ProcessEnv = {}, binary: string = OKESU): OkesuProcess {
   // No model keys or endpoints from the machine running the tests: agents here see "no key" (api_unavailable) always.
   const { ANTHROPIC_API_KEY: _a, ANTHROPIC_BASE_URL: _b, OPENAI_API_KEY: _o, OPENAI_BASE_URL: _u, ...inherited } = process.env;
-  const child = spawn(process.execPath, [binary, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return captureOkesu(spawn(process.execPath, [binary, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** An okesu child process with its stdout lines and stderr captured (also for the single executable, run directly). */
+export function captureOkesu(child: ChildProcess): OkesuProcess {
   const stdoutLines: string[] = [];
   let partial = '';
   let stderr = '';

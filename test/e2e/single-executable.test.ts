@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostView } from '../../src/protocol/api.js';
-import { stop, tempDir, waitFor, type OkesuProcess } from './harness.js';
+import { captureOkesu, stop, tempDir, waitFor, type OkesuProcess } from './harness.js';
 import { hasTmux, startTmux, type TmuxSession } from './tmux.js';
 
 // The single executable (`npm run build` makes dist/okesu-linux-x64) copied alone into an empty directory and run
@@ -20,31 +20,11 @@ let env: NodeJS.ProcessEnv;
 const procs: OkesuProcess[] = [];
 let tty: TmuxSession | undefined;
 
-/** `child` with its output captured the way harness.ts's spawnOkesu does (that one always runs node). */
-function captured(child: ChildProcess): OkesuProcess {
-  const stdoutLines: string[] = [];
-  let partial = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    stdoutLines.push(...parts);
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return {
-    child, stdoutLines, exited,
-    stderr: () => stderr,
-    kill: (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
-}
 
 /** Starts the copied executable with `args`, in its directory; PATH without node, no NODE_* from the tests. */
 function spawnSea(args: string[], extraEnv: NodeJS.ProcessEnv = {}): OkesuProcess {
   const child = spawn(bin, args, { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const p = captured(child);
+  const p = captureOkesu(child);
   procs.push(p);
   return p;
 }
