@@ -1,7 +1,7 @@
 import type { DeployPrepareResponse, DeployResultRequest } from '../protocol/deploy-api.js';
 import { OkesuError } from '../errors.js';
 import { checkHostKey, type HostKeyPolicy } from './host-key-check.js';
-import { parseInstallOutcome, type InstallOutcome } from './install-outcome.js';
+import { readInstallResult, type InstallResult } from '../protocol/install-outcome.js';
 import { parseProbe, platformRefusal, PROBE_COMMAND } from './probe.js';
 import { shellQuote } from './shell-quote.js';
 import { connectSsh, SshFailure, type SshAuth, type SshConnection } from './ssh-connection.js';
@@ -26,7 +26,7 @@ export type DeployFailureKind = SshFailure['kind'] | 'unsupported_platform' | 'n
 export interface DeployHostResult {
   target: string;
   ok: boolean;
-  outcome?: InstallOutcome['outcome'];
+  outcome?: InstallResult['outcome'];
   hostname?: string;
   version?: string;
   host_key?: string;
@@ -125,7 +125,7 @@ export async function deployHost(target: SshTarget, o: DeployOptions, cp: Deploy
 
 async function uploadAndInstall(
   conn: SshConnection, o: DeployOptions, prepared: DeployPrepareResponse, hostname: string, onPhase: (p: DeployPhase) => void, redact: (t: string) => string,
-): Promise<InstallOutcome> {
+): Promise<InstallResult> {
   onPhase('uploading');
   // mktemp -d makes a 0700 directory: nobody else on the target can swap the executable before it runs.
   const made = await conn.exec('umask 077 && mktemp -d "${TMPDIR:-/tmp}/okesu-deploy.XXXXXXXX"', { timeoutMs: 30_000, maxBytes: 4096 });
@@ -145,7 +145,7 @@ async function uploadAndInstall(
     // other users of the target could read in ps.
     const command = `IFS= read -r OKESU_JOIN_TOKEN && export OKESU_JOIN_TOKEN && exec ${words.map(shellQuote).join(' ')}`;
     const ran = await conn.exec(command, { input: `${prepared.join_token}\n`, timeoutMs: o.installTimeoutMs ?? 300_000 });
-    const outcome = parseInstallOutcome(ran.stdout);
+    const outcome = readInstallResult(ran.stdout);
     if (ran.code !== 0 || !outcome) {
       const status = ran.code === null ? `ended by ${ran.signal ?? 'a signal'}` : `exited ${ran.code}`;
       throw new StepFailure('install', redact(`okesu install ${status}${outcome ? '' : ' without an outcome'}: ${lastLines(ran.stderr || ran.stdout)}`));

@@ -4,7 +4,7 @@ import { parseTarget } from '../../src/deploy/target.js';
 import { findKnownKeys, knownHostsName } from '../../src/deploy/known-hosts.js';
 import { checkHostKey, sshFingerprint } from '../../src/deploy/host-key-check.js';
 import { parseProbe, platformRefusal } from '../../src/deploy/probe.js';
-import { parseInstallOutcome } from '../../src/deploy/install-outcome.js';
+import { readInstallResult } from '../../src/protocol/install-outcome.js';
 import { shellQuote } from '../../src/deploy/shell-quote.js';
 import { sshTargetSchema } from '../../src/protocol/deploy-api.js';
 
@@ -110,11 +110,11 @@ describe('the probe', () => {
 describe('the install outcome', () => {
   const line = '{"outcome":"installed","hostname":"web-01","version":"0.1.0","state_dir":"/var/lib/okesu"}';
   it('is the last JSON line that matches, after logs', () => {
-    expect(parseInstallOutcome(`{"level":30,"msg":"x"}\n${line}\n`)).toMatchObject({ outcome: 'installed', hostname: 'web-01' });
-    expect(parseInstallOutcome(JSON.stringify(JSON.parse(line), null, 2))).toMatchObject({ outcome: 'installed' });
-    expect(parseInstallOutcome(`web-01: installed\n{"not": "it"}\n${JSON.stringify(JSON.parse(line), null, 2)}\n`)).toMatchObject({ outcome: 'installed' });
-    expect(parseInstallOutcome('installed\n')).toBeUndefined();
-    expect(parseInstallOutcome('{"outcome":"pwned"}')).toBeUndefined();
+    expect(readInstallResult(`{"level":30,"msg":"x"}\n${line}\n`)).toMatchObject({ outcome: 'installed', hostname: 'web-01' });
+    expect(readInstallResult(JSON.stringify(JSON.parse(line), null, 2))).toMatchObject({ outcome: 'installed' });
+    expect(readInstallResult(`web-01: installed\n{"not": "it"}\n${JSON.stringify(JSON.parse(line), null, 2)}\n`)).toMatchObject({ outcome: 'installed' });
+    expect(readInstallResult('installed\n')).toBeUndefined();
+    expect(readInstallResult('{"outcome":"pwned"}')).toBeUndefined();
   });
   it('quotes shell words', () => {
     expect(shellQuote('https://127.0.0.1:8443')).toBe('https://127.0.0.1:8443');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { daemonArgs } from '../../src/lifecycle/install/daemon-args.js';
 import { planInstall } from '../../src/lifecycle/install/install-plan.js';
 import type { InstallRequest } from '../../src/lifecycle/install/install-plan.js';
-import { formatInstallOutcome, parseInstallOutcome } from '../../src/lifecycle/install/outcome.js';
+import { formatInstallOutcome, readInstallResult } from '../../src/protocol/install-outcome.js';
 import { stepLine } from '../../src/lifecycle/install/plan-step.js';
 import { planUninstall } from '../../src/lifecycle/install/uninstall-plan.js';
 import { runCli } from '../../src/cli/program.js';
@@ -105,7 +105,7 @@ describe('the daimon flags a unit carries', () => {
 describe('the outcome line', () => {
   it('round-trips and is found among other lines', () => {
     const r = { outcome: 'upgraded' as const, hostname: 'web-01', version: '1.2.3-rc.1', state_dir: '/var/lib/okesu' };
-    expect(parseInstallOutcome(formatInstallOutcome(r))).toEqual(r);
-    expect(parseInstallOutcome('okesu install: reinstalled host=x version=1 state=/')).toBeUndefined();
+    expect(readInstallResult(formatInstallOutcome(r))).toEqual(r);
+    expect(readInstallResult('okesu install: reinstalled host=x version=1 state=/')).toBeUndefined();
   });
 });

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostView } from '../../src/protocol/api.js';
-import { parseInstallOutcome } from '../../src/lifecycle/install/outcome.js';
-import type { InstallResult } from '../../src/lifecycle/install/outcome.js';
+import { readInstallResult, type InstallResult } from '../../src/protocol/install-outcome.js';
 import { processAlive, stopDetachedSupervisor } from '../../src/lifecycle/install/detached-supervisor.js';
 import { OKESU, okesuJson, runOkesu, startCp, stop, tempDir, waitFor } from '../e2e/harness.js';
 import type { CpProcess } from '../e2e/harness.js';
@@ -71,7 +70,7 @@ describe('okesu install --init none, uninstall', () => {
     const token = await joinToken();
     const first = await okesu(['install', '--cp', cp.url, '--token', token, '--prefix', prefix, '--init', 'none', '--no-wait', '--hostname', 'inst-reg', '--label', 'env=test']);
     expect(first.code, first.stderr).toBe(0);
-    expect(parseInstallOutcome(first.stdout)).toEqual({ outcome: 'installed', hostname: 'inst-reg', version: expect.any(String), state_dir: join(prefix, 'var/lib/okesu') });
+    expect(readInstallResult(first.stdout)).toEqual({ outcome: 'installed', hostname: 'inst-reg', version: expect.any(String), state_dir: join(prefix, 'var/lib/okesu') });
     const exe = join(prefix, 'usr/local/bin/okesu');
     const state = join(prefix, 'var/lib/okesu');
     expect(sha256(exe)).toBe(sha256(OKESU));
@@ -160,7 +159,7 @@ describe('okesu install --init none under okesu supervise', () => {
     appendFileSync(other, '\n// another build\n');
     const up = await okesu(['install', '--prefix', prefix, '--init', 'none', '--wait-timeout', '40s'], other);
     expect(up.code, up.stderr).toBe(0);
-    expect(parseInstallOutcome(up.stdout)?.outcome).toBe('upgraded');
+    expect(readInstallResult(up.stdout)?.outcome).toBe('upgraded');
     expect(sha256(join(prefix, 'usr/local/bin/okesu'))).toBe(sha256(other));
     expect(processAlive(pid)).toBe(false);
     const newPid = Number(readFileSync(pidFile, 'utf8'));

@@ -13,8 +13,7 @@ import { TRANSPORT_MODES } from '../../../daimon/jobs/transport-modes.js';
 import { runningExecutable } from '../../lifecycle/running-executable.js';
 import { daemonArgs } from '../../lifecycle/install/daemon-args.js';
 import { planInstall } from '../../lifecycle/install/install-plan.js';
-import { formatInstallOutcome } from '../../lifecycle/install/outcome.js';
-import type { InstallResult } from '../../lifecycle/install/outcome.js';
+import { formatInstallOutcome, type InstallResult } from '../../protocol/install-outcome.js';
 import { runSteps, stepLine } from '../../lifecycle/install/plan-step.js';
 import { DEFAULT_USER } from '../../lifecycle/units/unit-options.js';
 

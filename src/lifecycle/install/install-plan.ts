@@ -14,7 +14,7 @@ import { chownTree, createSystemUser, systemctl, systemdRunning, userExists } fr
 import { readInstallFacts, writeInstallFacts } from './install-facts.js';
 import { installLayout } from './install-layout.js';
 import type { InstallLayout } from './install-layout.js';
-import type { InstallOutcome } from './outcome.js';
+import type { InstallOutcome } from '../../protocol/install-outcome.js';
 import { skip, step } from './plan-step.js';
 import type { PlanStep } from './plan-step.js';
 import { registerHost } from './register-host.js';
