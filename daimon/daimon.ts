@@ -291,6 +291,8 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         // Orders read from the bucket (the tunnel's come through its lifecycle hooks).
         onUpgrade: (order) => lifecycle.order(order),
         onAck: sender.onAck,
+        // Each bucket heartbeat written (the tunnel's acks reach the lifecycle through its own hooks).
+        onContact: () => lifecycle.contact(),
         onUp: () => {
           sender.onUp();
           // Reaching the CP's side (a tunnel welcome, a bucket heartbeat written) is what health.json records.

@@ -43,6 +43,7 @@ export function createAutoTransport(tunnel: DaimonTransport, jobs: JobsTransport
         onCancel: h.onCancel,
         // An order may come both ways (the tunnel's frame and the inbox object): the upgrade handler takes a rollout once.
         ...(h.onUpgrade && { onUpgrade: h.onUpgrade.bind(h) }),
+        ...(h.onContact && { onContact: h.onContact.bind(h) }),
         onAck: h.onAck,
         // While the tunnel carries the records, the bucket coming and going changes nothing for the sender.
         onUp: () => {

@@ -219,6 +219,7 @@ export function createJobsTransport(opts: JobsTransportOptions, deps: { log: Log
       try {
         await heartbeat();
         reached();
+        handlers?.onContact?.();
       } catch (err) {
         failed('writing the heartbeat', err);
       }

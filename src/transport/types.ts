@@ -33,6 +33,8 @@ export interface DaimonTransportHandlers {
   /** The CP ordered an upgrade (the tunnel's `upgrade` frame, or a CP-signed inbox object); each rollout is handed over once per transport. */
   onUpgrade?(order: UpgradeOrder): void;
   onAck(keys: readonly RecordKey[]): void;
+  /** The CP's side was reached again while up (a bucket heartbeat written): what `health.json` records (issue 15). */
+  onContact?(): void;
   /** The transport (re)connected: unacknowledged records should be offered again. */
   onUp(): void;
   onDown(reason: string): void;

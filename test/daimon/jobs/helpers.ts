@@ -83,9 +83,10 @@ export async function readOutbox(bucket: Bucket, cp: TestCp, host: string, hostK
 }
 
 /** Handlers that record what a transport drives. */
-export function recorder(): DaimonTransportHandlers & { dispatched: DispatchEnvelope[]; cancels: string[]; acks: string[]; ups: number; downs: string[]; fatal: string[] } {
+export function recorder(): DaimonTransportHandlers & { dispatched: DispatchEnvelope[]; cancels: string[]; acks: string[]; ups: number; contacts: number; downs: string[]; fatal: string[] } {
   const r = {
-    dispatched: [] as DispatchEnvelope[], cancels: [] as string[], acks: [] as string[], ups: 0, downs: [] as string[], fatal: [] as string[],
+    dispatched: [] as DispatchEnvelope[], cancels: [] as string[], acks: [] as string[], ups: 0, contacts: 0, downs: [] as string[], fatal: [] as string[],
+    onContact: () => void r.contacts++,
     onDispatch: (e: DispatchEnvelope) => void r.dispatched.push(e),
     onCancel: (runId: string) => void r.cancels.push(runId),
     onAck: (keys: readonly { run_id: string; seq: number }[]) => void r.acks.push(...keys.map((k) => `${k.run_id}#${k.seq}`)),

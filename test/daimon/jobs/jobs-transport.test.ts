@@ -78,10 +78,11 @@ describe('jobs transport (memory bucket)', () => {
     expect(r.dispatched).toHaveLength(1);
   });
 
-  it('writes a heartbeat every N polls when asked, and none while turned off', async () => {
+  it('writes a heartbeat every N polls when asked (each one a contact for health.json), and none while turned off', async () => {
     const bucket = createMemoryBucket();
     const t = transport(bucket, { heartbeatEvery: 3, pollMs: 20 });
-    t.start(recorder());
+    const r = recorder();
+    t.start(r);
     await waitFor(() => (bucket.requestCounts().list ?? 0) >= 7, 5000, 'seven polls');
     t.setHeartbeats(false);
     // Polls 0, 3, 6, … write one; the poll in flight may or may not have written its own yet.
@@ -95,6 +96,7 @@ describe('jobs transport (memory bucket)', () => {
     const later = bucket.requestCounts().list ?? 0;
     await waitFor(() => (bucket.requestCounts().list ?? 0) >= later + 4, 5000, 'four more polls');
     expect(bucket.requestCounts().put ?? 0).toBe(quiet);
+    expect(r.contacts).toBe(quiet);
     expect(t.intervalMs).toBe(60);
   });
 
