@@ -145,13 +145,12 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         lock.release();
         throw err;
       }
-      // A release a running rollout targets is never pruned: the rollout engine, built later, sets `releaseInUse`.
-      const rolloutHooks: { releaseInUse?: (version: string) => boolean } = {};
+      // A release a running rollout targets is never pruned, at start too: asked of the store, which holds the rollouts.
       let releases: ReleaseStore;
       try {
         releases = createReleaseStore(
           { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
-          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => rolloutHooks.releaseInUse?.(version) ?? false, now, log },
+          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => st.rollouts.inUse(version), now, log },
         );
       } catch (err) {
         if (bucket && !options.bucketStore) bucket.close();
@@ -264,7 +263,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       });
       late.rollouts = rollouts;
       late.delivery = delivery;
-      rolloutHooks.releaseInUse = (version) => rollouts.inUse(version);
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
         store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,

@@ -176,6 +176,9 @@ describe('rollouts: releases', () => {
     }
     const versions = async (): Promise<string[]> => ((await h.request('GET', '/v1/releases')).body as { releases: { version: string }[] }).releases.map((r) => r.version);
     expect(await versions()).toEqual(['0.4.0', '0.2.0']);
+    // A CP restart prunes at start: the running rollout's release is kept then too.
+    await h.restart();
+    expect(await versions()).toEqual(['0.4.0', '0.2.0']);
     expect((await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`)).status).toBe(200);
   });
 });
