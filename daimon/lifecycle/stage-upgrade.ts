@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, copyFileSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../../src/files/atomic-write.js';
+import { fsyncDir, writeFileAtomic } from '../../src/files/atomic-write.js';
 import { ensurePrivateDir } from '../../src/files/private-dir.js';
 import { pendingUpgradeSchema, type LifecyclePaths, type PendingUpgrade } from './state-layout.js';
 
@@ -78,10 +78,10 @@ function realpathOrSelf(path: string): string {
 }
 
 /**
- * Stages a verified release (docs/lifecycle.md, Upgrade step 4): `bin/okesu-TO` (0755; `.mjs` for a script), `upgrade/pending.json`,
- * `bin/previous` at the running version, then `bin/current` swapped to the new one. Each step is a rename, so a crash
- * anywhere leaves either the old version current (and a pending trial the supervisor will fail and roll back) or the
- * new one current under a trial.
+ * Stages a verified release (docs/lifecycle.md, Upgrade step 4): `bin/okesu-TO` (0755; `.mjs` for a script),
+ * `bin/previous` at the running version, `upgrade/pending.json` naming it as the rollback target, then `bin/current`
+ * swapped to the new one, and `bin/` synced. Each step is a rename, so a crash anywhere leaves either the old version
+ * current (a pending trial whose swap never happened: the supervisor voids it) or the new one current under a trial.
  */
 export function stageUpgrade(paths: LifecyclePaths, req: StageRequest): PendingUpgrade {
   ensurePrivateDir(paths.bin);
@@ -90,11 +90,14 @@ export function stageUpgrade(paths: LifecyclePaths, req: StageRequest): PendingU
   const staged = binFile(paths, req.toVersion, req.part);
   chmodSync(req.part, 0o755);
   renameSync(req.part, staged);
+  swapLink(paths.previous, previous);
+  fsyncDir(paths.bin);
   const pending = pendingUpgradeSchema.parse({
     rollout_id: req.rolloutId, from_version: req.fromVersion, to_version: req.toVersion, health_timeout_ms: req.healthTimeoutMs, swapped_at: req.now,
+    rollback_to: previous,
   });
   writeFileAtomic(paths.pending, `${JSON.stringify(pending)}\n`);
-  swapLink(paths.previous, previous);
   swapLink(paths.current, basename(staged));
+  fsyncDir(paths.bin);
   return pending;
 }

@@ -53,6 +53,11 @@ export const pendingUpgradeSchema = z.strictObject({
   to_version: versionSchema,
   health_timeout_ms: z.number().int().positive(),
   swapped_at: z.number().int(),
+  /**
+   * The file in `bin/` a rollback points `bin/current` at (the version that ran before). Named here rather than read
+   * from `bin/previous` at rollback time, so a rollback interrupted and repeated restores the same version.
+   */
+  rollback_to: z.string().min(1).max(255).regex(/^[^/\0]+$/, 'a file name in bin/').optional(),
 });
 /** An upgrade on trial. */
 export type PendingUpgrade = z.infer<typeof pendingUpgradeSchema>;

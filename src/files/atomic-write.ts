@@ -18,6 +18,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     closeSync(fd);
   }
   renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+/** Makes the renames in `dir` durable (a rename is only on disk once its directory is). */
+export function fsyncDir(dir: string): void {
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);

@@ -111,7 +111,7 @@ describe('okesu supervise: running the daimon', () => {
 });
 
 describe('okesu supervise: upgrade trials', () => {
-  const trial = (over: { health_timeout_ms?: number; swapped_at?: number } = {}) => ({
+  const trial = (over: { health_timeout_ms?: number; swapped_at?: number; rollback_to?: string } = {}) => ({
     rollout_id: 'ro_0123456789abcdef', from_version: '1.0.0', to_version: '2.0.0', health_timeout_ms: 5000, swapped_at: Date.now(), ...over,
   });
 
@@ -191,6 +191,34 @@ describe('okesu supervise: upgrade trials', () => {
     expect(late.starts()[0]?.version).toBe('1.0.0'); // the failed version is not started again
     expect(late.result()).toMatchObject({ outcome: 'rolled_back', reason: 'no heartbeat within 60 s' });
     await l.stop();
+  });
+
+  it('a trial whose swap never happened (the daimon was killed after pending.json) is voided: the old version runs on', async () => {
+    const state = testState();
+    state.version('1.0.0', { kind: 'hang' });
+    state.version('2.0.0', { kind: 'exit', code: 3 });
+    state.version('0.9.0', { kind: 'hang' });
+    state.link('previous', '0.9.0'); // left by an earlier upgrade: must not be restored
+    state.link('current', '1.0.0');
+    state.pending(trial());
+    const s = supervise(state);
+    expect(await waitFor('the verdict', () => state.result())).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('interrupted before the swap') });
+    await waitFor('the running version', () => state.starts()[0]);
+    expect(state.starts().map((x) => x.version)).toEqual(['1.0.0']);
+    expect(state.currentTarget()).toBe('okesu-1.0.0');
+    expect(existsSync(state.paths.pending)).toBe(false);
+    await s.stop();
+  });
+
+  it('a rollback the supervisor swapped but did not record (it was killed) is recorded by the next one, same version', async () => {
+    const state = staged({ kind: 'exit', code: 3 }, { rollback_to: 'okesu-1.0.0' });
+    state.link('current', '1.0.0'); // the swap back happened; result.json and the removal of pending.json did not
+    const s = supervise(state);
+    expect(await waitFor('the verdict', () => state.result())).toMatchObject({ outcome: 'rolled_back' });
+    await waitFor('the restored version', () => state.starts()[0]);
+    expect(state.starts().map((x) => x.version)).toEqual(['1.0.0']);
+    expect(state.currentTarget()).toBe('okesu-1.0.0');
+    await s.stop();
   });
 
   it('a daimon that staged an upgrade and exited 75 is replaced by the new version under trial', async () => {

@@ -7,7 +7,7 @@ import {
 import { startChild, type ChildExit, type SupervisedChild } from './child.js';
 import { nextBackoff } from './backoff.js';
 import { recordChild, stopLeftoverChild } from './leftover-child.js';
-import { exitReason, markHealthy, readPending, rollBack, secondsText, trialDeadline, trialPassed } from './trial.js';
+import { exitReason, markHealthy, readPending, rollBack, secondsText, trialDeadline, trialStage, trialPassed, voidTrial } from './trial.js';
 
 /** What `okesu supervise` runs: the daimon's arguments, and how to start this okesu when `bin/current` is absent. */
 export interface SupervisorOptions {
@@ -88,6 +88,12 @@ export function createSupervisor(options: SupervisorOptions, deps: SupervisorDep
       return undefined;
     }
     const pending = read.pending;
+    const stage = trialStage(paths, pending);
+    if (stage !== 'on_trial') {
+      // Killed mid-rollback (swapped back, not recorded): record it now; killed before the swap: no trial happened.
+      report(stage === 'rolled_back' ? rollBack(paths, pending, 'rolled back (the supervisor was stopped while rolling back)', now()) : voidTrial(paths, pending, now()));
+      return undefined;
+    }
     if (trialPassed(paths, pending)) {
       // A child of the new version heartbeated while no supervisor was watching (we were restarted mid-trial).
       report(markHealthy(paths, pending, now()));

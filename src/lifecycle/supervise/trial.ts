@@ -1,4 +1,5 @@
 import { lstatSync, renameSync, rmSync } from 'node:fs';
+import { currentTarget, swapLink } from '../../../daimon/lifecycle/stage-upgrade.js';
 import {
   healthSchema, pendingUpgradeSchema, upgradeResultSchema,
   type HealthMark, type LifecyclePaths, type PendingUpgrade, type UpgradeResult,
@@ -16,7 +17,12 @@ export type PendingRead = { kind: 'none' } | { kind: 'trial'; pending: PendingUp
 
 /** Reads `upgrade/pending.json`. */
 export function readPending(paths: LifecyclePaths): PendingRead {
-  const text = readFileIfExists(paths.pending);
+  let text: string | undefined;
+  try {
+    text = readFileIfExists(paths.pending);
+  } catch (err) {
+    return { kind: 'invalid', problem: `${paths.pending} cannot be read: ${(err as Error).message}` };
+  }
   if (text === undefined) return { kind: 'none' };
   let json: unknown;
   try {
@@ -31,9 +37,10 @@ export function readPending(paths: LifecyclePaths): PendingRead {
 
 /** Reads `health.json`; undefined when absent or not a health mark (a half-written file cannot happen: it is renamed in). */
 export function readHealth(paths: LifecyclePaths): HealthMark | undefined {
-  const text = readFileIfExists(paths.health);
-  if (text === undefined) return undefined;
   try {
+    // A damaged file (a directory, unreadable) is no health mark either: never a reason to stop supervising.
+    const text = readFileIfExists(paths.health);
+    if (text === undefined) return undefined;
     const parsed = healthSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
@@ -58,6 +65,26 @@ export function trialDeadline(pending: PendingUpgrade): number {
   return pending.swapped_at + pending.health_timeout_ms;
 }
 
+/**
+ * Where a trial stands by what `bin/current` names: the new version (`on_trial`); the rollback target, when a
+ * rollback swapped it back and the supervisor died before recording it (`rolled_back`); or anything else, when the
+ * daimon was killed between writing pending.json and the swap (`not_swapped`: the old version is current, no trial).
+ */
+export function trialStage(paths: LifecyclePaths, pending: PendingUpgrade): 'on_trial' | 'rolled_back' | 'not_swapped' {
+  const target = currentTarget(paths);
+  if (target === `okesu-${pending.to_version}` || target === `okesu-${pending.to_version}.mjs`) return 'on_trial';
+  if (target !== undefined && target === pending.rollback_to) return 'rolled_back';
+  return 'not_swapped';
+}
+
+/** Ends a trial that never began (the swap did not happen): `result.json` says the upgrade failed, `pending.json` goes. */
+export function voidTrial(paths: LifecyclePaths, pending: PendingUpgrade, now: number): UpgradeResult {
+  return finish(paths, {
+    rollout_id: pending.rollout_id, version: pending.to_version, outcome: 'failed', at: now,
+    reason: `the upgrade to ${pending.to_version} was interrupted before the swap; ${pending.from_version} keeps running`,
+  });
+}
+
 /** Ends a trial as healthy: `result.json` says so, `pending.json` is removed. */
 export function markHealthy(paths: LifecyclePaths, pending: PendingUpgrade, now: number): UpgradeResult {
   return finish(paths, { rollout_id: pending.rollout_id, version: pending.to_version, outcome: 'healthy', at: now });
@@ -69,7 +96,9 @@ export function markHealthy(paths: LifecyclePaths, pending: PendingUpgrade, now:
  * `pending.json` removed — in that order, so a crash in between repeats the rollback rather than losing it.
  */
 export function rollBack(paths: LifecyclePaths, pending: PendingUpgrade, reason: string, now: number): UpgradeResult {
-  if (present(paths.previous)) renameSync(paths.previous, paths.current);
+  // The target named in pending.json: repeating an interrupted rollback restores the same version.
+  if (pending.rollback_to !== undefined) swapLink(paths.current, pending.rollback_to);
+  else if (present(paths.previous)) renameSync(paths.previous, paths.current);
   else rmSync(paths.current, { force: true });
   return finish(paths, { rollout_id: pending.rollout_id, version: pending.to_version, outcome: 'rolled_back', reason: reason.slice(0, 4096), at: now });
 }
