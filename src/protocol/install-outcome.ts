@@ -34,19 +34,25 @@ function fromJson(text: string): InstallResult | undefined {
   }
 }
 
+/** How much of the end of an install's output is searched for its result (the result is its last line or object). */
+const TAIL_CHARS = 64 * 1024;
+
 /**
  * The result in `okesu install`'s output (hostile text when it comes from another host): the last line that is the
- * outcome line or a matching JSON object (JSONL, or pretty-printed over the lines that end the output); undefined when
- * there is none. Lines before it (logs, steps) are skipped.
+ * outcome line or a matching JSON object, or a pretty-printed object that ends the output; undefined when there is
+ * none. Lines before it (logs, steps) are skipped. Linear in the output: only its last 64 KiB are read, each line is
+ * parsed once, and the multi-line form is tried once, from the last line that is `{` alone.
  */
 export function readInstallResult(output: string): InstallResult | undefined {
-  const lines = output.split('\n');
+  const lines = output.slice(-TAIL_CHARS).split('\n');
+  let triedPretty = false;
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = (lines[i] ?? '').trim();
     const m = LINE.exec(line);
     if (m) return { outcome: m[1] as InstallOutcome, hostname: m[2] as string, version: m[3] as string, state_dir: m[4] as string };
     if (!line.startsWith('{')) continue;
-    const found = fromJson(line) ?? fromJson(lines.slice(i).join('\n'));
+    const found = fromJson(line) ?? (line === '{' && !triedPretty ? fromJson(lines.slice(i).join('\n')) : undefined);
+    if (line === '{') triedPretty = true;
     if (found) return found;
   }
   return undefined;

@@ -18,6 +18,11 @@ const safeWord = fc.stringMatching(/^[A-Za-z0-9._/-]{1,30}$/);
 const result = fc.record({ outcome: fc.constantFrom(...INSTALL_OUTCOMES), hostname: safeWord, version: safeWord, state_dir: safeWord.map((w) => `/${w}`) });
 
 describe('deploy parsers over arbitrary text', () => {
+  it('reads a megabyte of hostile output (lines of "{") in linear time', () => {
+    const hostile = '{\n'.repeat(512 * 1024);
+    expect(withinBound('readInstallResult of 1 MiB of "{" lines', () => readInstallResult(hostile))).toBeUndefined();
+  });
+
   it('readInstallResult never throws, and finds the result after any log lines, as a line or as JSON', () => {
     fc.assert(fc.property(noisyText, (text) => void withinBound('readInstallResult', () => readInstallResult(text))), budget());
     fc.assert(
