@@ -88,7 +88,7 @@ export async function deployHost(target: SshTarget, o: DeployOptions, cp: Deploy
     });
     onPhase('probing');
     const probed = await conn.exec(PROBE_COMMAND, { timeoutMs: 30_000, maxBytes: 4096 });
-    const probe = tryStep('probe', () => parseProbe(probed.stdout));
+    const probe = tryStep('probe', () => parseProbe(probed.stdout, hostname !== undefined));
     hostname ??= probe.hostname;
     const refusal = platformRefusal(probe, o.init);
     if (refusal) throw new StepFailure(refusal.startsWith('unsupported') ? 'unsupported_platform' : 'no_systemd', refusal);

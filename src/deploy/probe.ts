@@ -11,16 +11,20 @@ export interface HostProbe {
   init: 'systemd' | 'none';
 }
 
-/** Parses the probe's output; an Error says which line was not what it should be. */
-export function parseProbe(stdout: string): HostProbe {
+/**
+ * Parses the probe's output; an Error says which line was not what it should be. With `hostnameGiven` (the operator's
+ * `--hostname`) the host's own name is not needed: an unusable one is then not an error (`hostname` is '').
+ */
+export function parseProbe(stdout: string, hostnameGiven = false): HostProbe {
   const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const [uname, hostname, init] = lines;
   const [os, arch] = (uname ?? '').split(/\s+/);
   if (!os || !arch) throw new Error(`unexpected "uname -sm" output: ${JSON.stringify((uname ?? '').slice(0, 80))}`);
-  const name = hostnameSchema.safeParse(hostname ?? '');
-  if (!name.success) throw new Error(`the host's "hostname" is not a usable name: ${JSON.stringify((hostname ?? '').slice(0, 80))} (pass --hostname NAME)`);
   if (init !== 'systemd' && init !== 'none') throw new Error(`unexpected init-system probe output: ${JSON.stringify((init ?? '').slice(0, 80))}`);
-  return { os, arch, hostname: name.data, init };
+  const name = hostnameSchema.safeParse(hostname ?? '');
+  if (name.success) return { os, arch, hostname: name.data, init };
+  if (hostnameGiven) return { os, arch, hostname: '', init };
+  throw new Error(`the host's "hostname" is not a usable name: ${JSON.stringify((hostname ?? '').slice(0, 80))} (pass --hostname NAME)`);
 }
 
 /** Platforms the release executable runs on, as `uname -sm` prints them. */

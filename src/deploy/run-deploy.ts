@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ClientConfig } from '../protocol/client-config.js';
-import { createDeployCpClient } from './deploy-cp-client.js';
+import { createDeployCpClient, type DeployCpClient } from './deploy-cp-client.js';
+import type { SshHostKeyView } from '../protocol/deploy-api.js';
 import { deployFleet, summarize, type DeployProgress, type DeploySummary } from './deploy-fleet.js';
 import type { DeployHostResult, DeployOptions } from './deploy-host.js';
 import type { HostKeyPolicy } from './host-key-check.js';
@@ -42,7 +43,7 @@ export async function runDeploy(input: RunDeployInput, onProgress: (p: DeployPro
   }
 }
 
-async function policies(input: RunDeployInput, cp: ReturnType<typeof createDeployCpClient>): Promise<(t: SshTarget) => HostKeyPolicy> {
+async function policies(input: RunDeployInput, cp: DeployCpClient): Promise<(t: SshTarget) => HostKeyPolicy> {
   if (input.knownHosts !== undefined) {
     const file = input.knownHosts;
     let text: string;
@@ -69,7 +70,7 @@ export async function forgetHostKey(config: ClientConfig, target: SshTarget): Pr
 }
 
 /** The pinned host keys (`okesu deploy keys`). */
-export async function listHostKeys(config: ClientConfig): Promise<Awaited<ReturnType<ReturnType<typeof createDeployCpClient>['hostKeys']>>> {
+export async function listHostKeys(config: ClientConfig): Promise<SshHostKeyView[]> {
   const cp = createDeployCpClient(config);
   try {
     return await cp.hostKeys();

@@ -115,3 +115,12 @@ export const hostRolloutSchema = z.object({
 });
 /** A host's latest rollout state. */
 export type HostRollout = z.infer<typeof hostRolloutSchema>;
+
+/**
+ * How far a rollout has got: host states only move forward and a rollout leaves `running` once, so a larger score is
+ * a later view (the stream and polls may deliver views out of order). The CLI and the console order views by it.
+ */
+export function rolloutProgress(view: Pick<RolloutView, 'counts' | 'state'>): number {
+  const hosts = ROLLOUT_HOST_STATES.reduce((n, s, rank) => n + (view.counts[s] ?? 0) * rank, 0);
+  return hosts * 2 + (view.state === 'running' ? 0 : 1);
+}

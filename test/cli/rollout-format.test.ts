@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allHealthy, formatHostRollout, isRolloutSettled, progressBar, progressLine } from '../../src/cli/commands/rollout-format.js';
-import { progressScore } from '../../src/cli/commands/rollout-follow.js';
+import { rolloutProgress } from '../../src/protocol/rollout.js';
 import { lineText } from '../../src/cli/output.js';
 import { ROLLOUT_HOST_STATES, type RolloutHostState, type RolloutView } from '../../src/protocol/rollout.js';
 
@@ -39,8 +39,8 @@ describe('rollout progress', () => {
   });
 
   it('orders views by progress, so a late poll never undoes a streamed view', () => {
-    expect(progressScore(view({ pending: 1, downloading: 1 }))).toBeGreaterThan(progressScore(view({ pending: 2 })));
-    expect(progressScore(view({ healthy: 2 }, 'completed'))).toBeGreaterThan(progressScore(view({ healthy: 2 })));
+    expect(rolloutProgress(view({ pending: 1, downloading: 1 }))).toBeGreaterThan(rolloutProgress(view({ pending: 2 })));
+    expect(rolloutProgress(view({ healthy: 2 }, 'completed'))).toBeGreaterThan(rolloutProgress(view({ healthy: 2 })));
   });
 
   it('shows a host\'s latest rollout as state and version', () => {

@@ -89,6 +89,9 @@ describe('known_hosts', () => {
 describe('the probe', () => {
   it('reads uname, hostname and the init system', () => {
     expect(parseProbe('Linux x86_64\nweb-01\nsystemd\n')).toEqual({ os: 'Linux', arch: 'x86_64', hostname: 'web-01', init: 'systemd' });
+    // With --hostname the host's own unusable name does not stop the deploy.
+    expect(() => parseProbe('Linux x86_64\nbad_name!\nnone\n')).toThrow(/pass --hostname/);
+    expect(parseProbe('Linux x86_64\nbad_name!\nnone\n', true)).toEqual({ os: 'Linux', arch: 'x86_64', hostname: '', init: 'none' });
   });
   it.each([
     ['', 'unexpected "uname -sm"'],

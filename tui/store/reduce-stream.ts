@@ -1,7 +1,7 @@
 import type { HostView, RunView, StreamMessage } from '../../src/protocol/api.js';
 import type { StoredFinding } from '../../src/protocol/finding.js';
 import type { OrchestrationRunView } from '../../src/protocol/orchestration-api.js';
-import { ROLLOUT_HOST_STATES, type RolloutHostView, type RolloutView } from '../../src/protocol/rollout.js';
+import { rolloutProgress, type RolloutHostView, type RolloutView } from '../../src/protocol/rollout.js';
 import { upsertBounded } from './bounded-map.js';
 import type { Ring } from './ring.js';
 import { LIMITS, type ConsoleState } from './state.js';
@@ -18,11 +18,6 @@ export function upsertRuns(state: ConsoleState, runs: readonly RunView[]): Conso
 export function upsertOrchestrationRuns(state: ConsoleState, runs: readonly OrchestrationRunView[]): ConsoleState {
   const next = upsertBounded(state.orchestrationRuns, runs, (r) => r.id, (r) => r.created_at, LIMITS.orchestrationRuns);
   return next === state.orchestrationRuns ? state : { ...state, orchestrationRuns: next };
-}
-
-/** How far a rollout has got: host states only move forward, a rollout leaves `running` once. */
-function progress(r: RolloutView): number {
-  return ROLLOUT_HOST_STATES.reduce((n, s, rank) => n + (r.counts[s] ?? 0) * rank, 0) * 2 + (r.state === 'running' ? 0 : 1);
 }
 
 /** Two lists of a rollout's hosts merged by name, the later `updated_at` of each winning. */
@@ -45,7 +40,7 @@ export function upsertRollout(state: ConsoleState, rollout: RolloutView, host: R
   let hosts = known?.hosts;
   if (rollout.hosts !== undefined) hosts = mergeHosts(hosts ?? [], rollout.hosts);
   if (host !== undefined) hosts = mergeHosts(hosts ?? [], [host]);
-  const { hosts: _ignored, ...summary } = known !== undefined && progress(known) > progress(rollout) ? known : rollout;
+  const { hosts: _ignored, ...summary } = known !== undefined && rolloutProgress(known) > rolloutProgress(rollout) ? known : rollout;
   const next: RolloutView = { ...summary, ...(hosts !== undefined && { hosts }) };
   const rollouts = upsertBounded(state.rollouts, [next], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts);
   return rollouts === state.rollouts ? state : { ...state, rollouts };

@@ -1,5 +1,5 @@
 import type { ClientConfig } from '../../protocol/client-config.js';
-import { ROLLOUT_HOST_STATES, rolloutViewSchema, type RolloutView } from '../../protocol/rollout.js';
+import { rolloutProgress, rolloutViewSchema, type RolloutView } from '../../protocol/rollout.js';
 import type { OperatorClient } from '../../transport/operator-client.js';
 import type { CliContext } from '../context.js';
 import { followLive, type FollowOptions } from '../follow-live.js';
@@ -7,15 +7,6 @@ import { isRolloutSettled } from './rollout-format.js';
 
 /** Tuning of `followRollout` (tests shorten the intervals). */
 export type RolloutFollowOptions = FollowOptions;
-
-/**
- * How far a rollout has got: host states only move forward and a rollout leaves `running` once, so a larger score is
- * a later view (the stream and the polls may deliver views out of order).
- */
-export function progressScore(view: RolloutView): number {
-  const hosts = ROLLOUT_HOST_STATES.reduce((n, s, rank) => n + (view.counts[s] ?? 0) * rank, 0);
-  return hosts * 2 + (view.state === 'running' ? 0 : 1);
-}
 
 /**
  * Starts a rollout and follows it until it is settled (completed, or halted/cancelled with nothing in flight) through
@@ -40,7 +31,7 @@ export async function followRollout(
     fetch: (id) => conn.client.getRollout(id),
     // The stream's views carry no hosts: keep the last known list.
     later: (current, next) =>
-      progressScore(next) <= progressScore(current) ? undefined : { ...next, ...(next.hosts === undefined && current.hosts && { hosts: current.hosts }) },
+      rolloutProgress(next) <= rolloutProgress(current) ? undefined : { ...next, ...(next.hosts === undefined && current.hosts && { hosts: current.hosts }) },
     isOver: isRolloutSettled,
     onView: (view) => onView(view),
     noun: 'rollout',

@@ -86,8 +86,10 @@ export function createRolloutsRepo(db: Db) {
      WHERE n = 1`,
   );
   const busy = db.prepare<[], { hostname: string; rollout_id: string }>(
+    // A host is busy while a running rollout may still order it, and while it finishes an order of a halted or
+    // cancelled one (those hosts go on with their upgrade: a second order would be refused by the daimon).
     `SELECT h.hostname, h.rollout_id FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id
-     WHERE r.state = 'running' AND h.state NOT IN ('healthy', 'rolled_back', 'failed')`,
+     WHERE h.state NOT IN ('healthy', 'rolled_back', 'failed') AND (r.state = 'running' OR h.ordered_at IS NOT NULL)`,
   );
   const openBatch = db.prepare<[string], { batch: number | null }>(
     "SELECT min(batch) AS batch FROM rollout_hosts WHERE rollout_id = ? AND state NOT IN ('healthy', 'rolled_back', 'failed')",

@@ -193,6 +193,9 @@ describe('rollouts: cancel and restart', () => {
     const cancelled = await h.request('POST', `/v1/rollouts/${ro.rollout_id}/cancel`, { token: operator.token });
     expect(cancelled.status).toBe(200);
     expect(created(cancelled.body).state).toBe('cancelled');
+    // f-1 was ordered before the cancel and is still upgrading: busy until it ends (a second order would be refused).
+    const inFlight = await postRollout(h, { version: '0.3.0', hosts: ['f-1'] });
+    expect([inFlight.status, errorCode(inFlight.body)]).toEqual([409, 'OKS_ERR_STATE']);
     reportSteps(tunnels['f-1']!, order, '0.2.0', ['healthy']);
     await waitFor(async () => (await hostStates(h, ro.rollout_id))['f-1'] === 'healthy');
     expect(tunnels['f-2']!.ofType('upgrade')).toHaveLength(0);
