@@ -41,7 +41,7 @@ import { createReleaseStore } from './releases/create-release-store.js';
 import type { ReleaseStore } from './releases/release-store.js';
 import { createRollouts } from './rollouts/rollout-engine.js';
 import type { Rollouts } from './rollouts/rollouts.js';
-import { createUpgradeDelivery, type UpgradeDelivery } from './rollouts/upgrade-delivery.js';
+import { createUpgradeDelivery } from './rollouts/upgrade-delivery.js';
 import type { UpgradeReport } from '../protocol/rollout.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
 
@@ -169,7 +169,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const waiters = createRunWaiters();
       // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher (and liveness the rollouts)
       // through this late binding.
-      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts; delivery?: UpgradeDelivery } = {};
+      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts } = {};
       const liveness = createLiveness({
         hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
         transaction: (fn) => st.transaction(fn),
@@ -203,11 +203,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         const view = liveness.view(row, now());
         stream.publish('host', st.feed.append(now(), 'host', view), view);
       };
-      // An upgrade report, by the tunnel or the bucket, goes to the rollouts; a final one also clears a bucket order.
-      const upgradeReport = (hostname: string, report: UpgradeReport): void => {
-        late.rollouts?.onUpgradeStatus(hostname, report);
-        late.delivery?.settled(hostname, report);
-      };
+      // An upgrade report, by the tunnel or the bucket, goes to the rollouts (which clear a final host's bucket order).
+      const upgradeReport = (hostname: string, report: UpgradeReport): void => late.rollouts?.onUpgradeStatus(hostname, report);
       const renewal = createCertRenewal({ store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log, onRenewed: publishHost });
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
@@ -252,7 +249,13 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       late.dispatcher = dispatcher;
       const delivery = createUpgradeDelivery({
         tunnel: { canReach: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
-        ...(jobs && { bucket: { canReach: (hostname: string) => jobs?.route.canReach(hostname) ?? false, upgrades: jobs.upgrades } }),
+        ...(jobs && {
+          bucket: {
+            canReach: (hostname: string) => jobs?.route.canReach(hostname) ?? false,
+            uses: (hostname: string) => (st.hosts.get(hostname)?.transport ?? 'tunnel') !== 'tunnel',
+            upgrades: jobs.upgrades,
+          },
+        }),
         releases, report: (hostname, report) => upgradeReport(hostname, report), log: log.child({ component: 'rollouts' }),
       });
       const rollouts = createRollouts({
@@ -262,7 +265,6 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         ...options.rolloutTiming,
       });
       late.rollouts = rollouts;
-      late.delivery = delivery;
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
         store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { bucketLayout } from '../../src/protocol/bucket-layout.js';
 import type { RolloutView } from '../../src/protocol/rollout.js';
 import { generateReleaseKey } from '../../src/release/release-signing.js';
 import type { TestBucket } from '../support/s3.js';
@@ -54,6 +55,9 @@ describe('upgrading a jobs-only host under okesu supervise', () => {
     const identity = readFileSync(join(state, 'identity.json'), 'utf8');
     expect(JSON.parse(identity)).toMatchObject({ release_keys: [key.publicKey] }); // from the bucket registration's answer
     expect(await upgrade('2.0.0')).toEqual({ state: 'healthy', reason: null });
+    // The order object goes once the host's state is final.
+    const inbox = bucketLayout(tb.location.prefix).inbox(HOST);
+    await waitFor('the order cleared from the inbox', async () => (await tb.bucket.list(inbox)).entries.every((e) => !e.key.endsWith('.upgrade')));
     expect(health(state)?.version).toBe('2.0.0');
     // The CP learns the version from the host's bucket heartbeats (a jobs host says no hello).
     await waitHost(cp, HOST, 'online on 2.0.0', (h) => h.state === 'online' && h.version === '2.0.0');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
 import { matchesSelector, parseHostSelector } from '../../protocol/host-selector.js';
+import { FINAL_HOST_STATES } from '../../protocol/rollout.js';
 import type { CreateRolloutRequest, HostRollout, RolloutHostState, RolloutHostView, RolloutView } from '../../protocol/rollout.js';
 import type { CpFrame } from '../../protocol/tunnel.js';
 import type { ReleaseStore } from '../releases/release-store.js';
@@ -29,7 +30,7 @@ export interface RolloutDeps {
   store: Store;
   releases: Pick<ReleaseStore, 'get'>;
   /** How orders reach hosts (the tunnel, else the jobs bucket: upgrade-delivery.ts); `sendUpgrade` is false when the host is gone. */
-  delivery: Pick<UpgradeDelivery, 'isOnline' | 'sendUpgrade'>;
+  delivery: Pick<UpgradeDelivery, 'isOnline' | 'sendUpgrade'> & Partial<Pick<UpgradeDelivery, 'settled'>>;
   /** Publishes a committed feed entry on the live stream. */
   publish(cursor: number, change: RolloutChange): void;
   now: () => number;
@@ -78,7 +79,12 @@ export function createRollouts(deps: RolloutDeps): Rollouts {
         out.push({ cursor: deps.store.feed.append(deps.now(), 'rollout', change), change });
       }),
     );
-    for (const o of out) deps.publish(o.cursor, o.change);
+    for (const o of out) {
+      deps.publish(o.cursor, o.change);
+      // A host's order is done with once it is final, whoever decided (its report, the no-report sweep, offline).
+      const h = o.change.host;
+      if (h && FINAL_HOST_STATES.includes(h.state)) deps.delivery.settled?.(h.hostname, o.change.rollout.rollout_id);
+    }
     return result;
   };
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { FINAL_HOST_STATES, type UpgradeReport } from '../../protocol/rollout.js';
+import type { UpgradeReport } from '../../protocol/rollout.js';
 import type { BucketUpgrades } from '../jobs/bucket-upgrades.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import type { UpgradeFrame } from './rollout-engine.js';
@@ -8,8 +8,8 @@ import type { UpgradeFrame } from './rollout-engine.js';
 export interface UpgradeDelivery {
   isOnline(hostname: string): boolean;
   sendUpgrade(hostname: string, frame: UpgradeFrame): boolean;
-  /** A host's report, whatever path it came by: a final one clears the host's order in the bucket. */
-  settled(hostname: string, report: UpgradeReport): void;
+  /** A host's state in a rollout became final (its report, the no-report sweep, offline): its bucket order is deleted. */
+  settled(hostname: string, rolloutId: string): void;
 }
 
 /**
@@ -20,7 +20,12 @@ export interface UpgradeDelivery {
 export function createUpgradeDelivery(deps: {
   tunnel: { canReach(hostname: string): boolean; sendUpgrade(hostname: string, frame: UpgradeFrame): boolean };
   /** Absent without a jobs bucket. */
-  bucket?: { canReach(hostname: string): boolean; upgrades: BucketUpgrades };
+  bucket?: {
+    canReach(hostname: string): boolean;
+    /** The host polls the bucket (jobs or auto), reachable now or not: it may hold an order there. */
+    uses(hostname: string): boolean;
+    upgrades: BucketUpgrades;
+  };
   releases: Pick<ReleaseStore, 'get'>;
   /** Where a failed bucket delivery is reported (the rollout engine's onUpgradeStatus). */
   report(hostname: string, report: UpgradeReport): void;
@@ -48,10 +53,11 @@ export function createUpgradeDelivery(deps: {
       throughBucket(deps.bucket, hostname, frame);
       return true;
     },
-    settled(hostname, report) {
-      if (!deps.bucket || !FINAL_HOST_STATES.includes(report.state)) return;
-      deps.bucket.upgrades.clear(hostname, report.rollout_id).catch((err: unknown) =>
-        deps.log.warn({ host: hostname, rollout: report.rollout_id, err: (err as Error).message }, 'could not delete an upgrade order from the bucket'));
+    settled(hostname, rolloutId) {
+      // Only hosts that poll the bucket may have an order there (a tunnel-only host costs no request).
+      if (!deps.bucket?.uses(hostname)) return;
+      deps.bucket.upgrades.clear(hostname, rolloutId).catch((err: unknown) =>
+        deps.log.warn({ host: hostname, rollout: rolloutId, err: (err as Error).message }, 'could not delete an upgrade order from the bucket'));
     },
   };
 }
