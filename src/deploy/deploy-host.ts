@@ -87,7 +87,7 @@ export async function deployHost(target: SshTarget, o: DeployOptions, cp: Deploy
       },
     });
     onPhase('probing');
-    const probed = await conn.exec(PROBE_COMMAND, { timeoutMs: 30_000, maxBytes: 4096 });
+    const probed = await conn.exec(PROBE_COMMAND, { timeoutMs: 30_000, maxBytes: 4096, what: 'the platform probe' });
     const probe = tryStep('probe', () => parseProbe(probed.stdout, hostname !== undefined));
     hostname ??= probe.hostname;
     const refusal = platformRefusal(probe, o.init);
@@ -128,7 +128,7 @@ async function uploadAndInstall(
 ): Promise<InstallResult> {
   onPhase('uploading');
   // mktemp -d makes a 0700 directory: nobody else on the target can swap the executable before it runs.
-  const made = await conn.exec('umask 077 && mktemp -d "${TMPDIR:-/tmp}/okesu-deploy.XXXXXXXX"', { timeoutMs: 30_000, maxBytes: 4096 });
+  const made = await conn.exec('umask 077 && mktemp -d "${TMPDIR:-/tmp}/okesu-deploy.XXXXXXXX"', { timeoutMs: 30_000, maxBytes: 4096, what: 'mktemp -d' });
   const dir = made.stdout.trim();
   if (made.code !== 0 || !/^\/[A-Za-z0-9._/-]+$/.test(dir)) throw new StepFailure('upload', `cannot make a temp directory on the target: ${lastLines(made.stderr || made.stdout)}`);
   const remote = `${dir}/okesu`;
@@ -144,7 +144,7 @@ async function uploadAndInstall(
     // The join token goes in on stdin and into install's environment ($OKESU_JOIN_TOKEN), never on a command line
     // other users of the target could read in ps.
     const command = `IFS= read -r OKESU_JOIN_TOKEN && export OKESU_JOIN_TOKEN && exec ${words.map(shellQuote).join(' ')}`;
-    const ran = await conn.exec(command, { input: `${prepared.join_token}\n`, timeoutMs: o.installTimeoutMs ?? 300_000 });
+    const ran = await conn.exec(command, { input: `${prepared.join_token}\n`, timeoutMs: o.installTimeoutMs ?? 300_000, what: 'okesu install' });
     const outcome = readInstallResult(ran.stdout);
     if (ran.code !== 0 || !outcome) {
       const status = ran.code === null ? `ended by ${ran.signal ?? 'a signal'}` : `exited ${ran.code}`;

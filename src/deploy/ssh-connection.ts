@@ -30,10 +30,10 @@ export interface SshConnection {
   /** The fingerprint of the host key the target presented. */
   readonly hostKey: string;
   /**
-   * Runs `command` through the target's shell with `input` on its stdin (then closed); rejects after `timeoutMs`;
-   * output is capped at `maxBytes` per stream.
+   * Runs `command` through the target's shell with `input` on its stdin (then closed); rejects after `timeoutMs`,
+   * naming `what` (e.g. `okesu install`); each stream keeps its last `maxBytes` (where a result and an error are).
    */
-  exec(command: string, opts?: { input?: string; timeoutMs?: number; maxBytes?: number }): Promise<ExecResult>;
+  exec(command: string, opts?: { input?: string; timeoutMs?: number; maxBytes?: number; what?: string }): Promise<ExecResult>;
   /** Copies a local file to `remotePath` by SFTP with `mode`. */
   upload(localPath: string, remotePath: string, mode: number): Promise<void>;
   close(): void;
@@ -107,24 +107,16 @@ function wrap(client: InstanceType<typeof ssh2.Client>, hostKey: string): SshCon
       return new Promise((resolve, reject) => {
         client.exec(command, (err, channel: ClientChannel) => {
           if (err) return reject(err);
-          const out: Buffer[] = [];
-          const errOut: Buffer[] = [];
-          let outSize = 0;
-          let errSize = 0;
+          const out = tailBuffer(maxBytes);
+          const errOut = tailBuffer(maxBytes);
           let code: number | null = null;
           let signal: string | undefined;
           const timer = setTimeout(() => {
             channel.close();
-            reject(new Error(`"${command.split(' ')[0] ?? ''}" did not finish within ${opts.timeoutMs ?? 0} ms`));
+            reject(new Error(`${opts.what ?? `"${command.slice(0, 40)}"`} did not finish within ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s`));
           }, opts.timeoutMs ?? 300_000);
-          channel.on('data', (chunk: Buffer) => {
-            outSize += chunk.length;
-            if (outSize <= maxBytes) out.push(chunk);
-          });
-          channel.stderr.on('data', (chunk: Buffer) => {
-            errSize += chunk.length;
-            if (errSize <= maxBytes) errOut.push(chunk);
-          });
+          channel.on('data', (chunk: Buffer) => out.add(chunk));
+          channel.stderr.on('data', (chunk: Buffer) => errOut.add(chunk));
           channel.on('exit', (c: number | null, s?: string) => {
             code = c;
             signal = s ?? undefined;
@@ -132,7 +124,7 @@ function wrap(client: InstanceType<typeof ssh2.Client>, hostKey: string): SshCon
           channel.end(opts.input);
           channel.on('close', () => {
             clearTimeout(timer);
-            resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+            resolve({ code, signal, stdout: out.text(), stderr: errOut.text() });
           });
         });
       });
@@ -144,6 +136,23 @@ function wrap(client: InstanceType<typeof ssh2.Client>, hostKey: string): SshCon
     },
     close() {
       client.end();
+    },
+  };
+}
+
+/** The last `maxBytes` of a stream, kept as chunks (a long output's end is where an install's outcome and error are). */
+function tailBuffer(maxBytes: number): { add(chunk: Buffer): void; text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add(chunk) {
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size - (chunks[0]?.length ?? 0) >= maxBytes && chunks.length > 1) size -= (chunks.shift() as Buffer).length;
+    },
+    text: () => {
+      const all = Buffer.concat(chunks);
+      return all.subarray(Math.max(0, all.length - maxBytes)).toString('utf8');
     },
   };
 }
