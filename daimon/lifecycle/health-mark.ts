@@ -1,5 +1,5 @@
-import { writeFileAtomic } from '../../src/files/atomic-write.js';
-import { healthSchema, type LifecyclePaths } from './state-layout.js';
+import { readFileIfExists, writeFileAtomic } from '../../src/files/atomic-write.js';
+import { healthSchema, type HealthMark, type LifecyclePaths } from './state-layout.js';
 
 /** Least time between two writes of `health.json` after the first. */
 export const HEALTH_MIN_INTERVAL_MS = 10_000;
@@ -35,4 +35,19 @@ export function createHealthMarker(
       }
     },
   };
+}
+
+/**
+ * Reads a `health.json`: undefined when absent, damaged (a directory, unreadable) or not a health mark — never a
+ * reason for a reader (the supervisor, install) to stop. A half-written file cannot happen: it is renamed in.
+ */
+export function readHealthMark(path: string): HealthMark | undefined {
+  try {
+    const text = readFileIfExists(path);
+    if (text === undefined) return undefined;
+    const parsed = healthSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

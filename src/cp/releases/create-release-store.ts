@@ -8,7 +8,8 @@ import { releaseKeyId, verifyRelease } from '../../release/release-signing.js';
 import type { Db } from '../store/database.js';
 import { DEFAULT_KEEP_RELEASES, type ReleaseStore, type StoredRelease } from './release-store.js';
 import { createReleasesTable, releaseView, rowSigned, type ReleaseRow } from './releases-table.js';
-import { receiveArtifact, releaseLayout, sweepReleaseDir, syncDir } from './release-files.js';
+import { fsyncDir } from '../../files/atomic-write.js';
+import { receiveArtifact, releaseLayout, sweepReleaseDir } from './release-files.js';
 
 /** How to build the CP's release store. */
 export interface ReleaseStoreOptions {
@@ -53,7 +54,7 @@ export function createReleaseStore(
       renameSync(tempPath, layout.artifact(row.version));
       table.insert(row);
     });
-    syncDir(layout.root);
+    fsyncDir(layout.root);
   };
 
   const store: ManagedReleaseStore = {

@@ -64,16 +64,6 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
   return { path, size, sha256: hash.digest('hex') };
 }
 
-/** fsyncs a directory so a rename or unlink in it survives a crash. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Makes the release directory consistent with the table at start: uploads a crash interrupted are removed, and so are
  * version directories no row names (a crash between the rename and the commit). Returns the versions whose

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fsyncDir } from '../../files/atomic-write.js';
 
 /** SHA-256 of a file (hex), or undefined when it does not exist. */
 export function sha256File(path: string): string | undefined {
@@ -29,15 +30,6 @@ export function ensureDir(dir: string, mode: number): void {
   for (let d = resolve(dir); ; d = dirname(d)) {
     chmodSync(d, mode);
     if (d === resolve(created) || dirname(d) === d) break;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { OkesuError } from '../../errors.js';
-import { healthSchema } from '../../../daimon/lifecycle/state-layout.js';
+import { readHealthMark } from '../../../daimon/lifecycle/health-mark.js';
 import type { HealthMark } from '../../../daimon/lifecycle/state-layout.js';
 
 /** What to wait for in STATE/health.json. */
@@ -16,21 +15,11 @@ export interface HealthWait {
   intervalMs?: number;
 }
 
-/** The current health mark, or undefined when absent or unreadable (being replaced, damaged). */
-export function readHealth(path: string): HealthMark | undefined {
-  try {
-    const parsed = healthSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Waits for the daimon's first acknowledged heartbeat as STATE/health.json shows it; OKS_ERR_INSTALL on timeout, saying what was last seen. */
 export async function waitForHealth(w: HealthWait): Promise<HealthMark> {
   const deadline = Date.now() + w.timeoutMs;
   for (;;) {
-    const mark = readHealth(w.path);
+    const mark = readHealthMark(w.path);
     if (mark && mark.at >= w.since && (w.version === undefined || mark.version === w.version)) return mark;
     const gone = w.gone?.();
     if (gone !== undefined) throw new OkesuError('OKS_ERR_INSTALL', `the daimon will not heartbeat: ${gone}`);

@@ -1,8 +1,8 @@
 import { lstatSync, renameSync, rmSync } from 'node:fs';
+import { readHealthMark } from '../../../daimon/lifecycle/health-mark.js';
 import { currentTarget, swapLink } from '../../../daimon/lifecycle/stage-upgrade.js';
 import {
-  healthSchema, pendingUpgradeSchema, upgradeResultSchema,
-  type HealthMark, type LifecyclePaths, type PendingUpgrade, type UpgradeResult,
+  pendingUpgradeSchema, upgradeResultSchema, type LifecyclePaths, type PendingUpgrade, type UpgradeResult,
 } from '../../../daimon/lifecycle/state-layout.js';
 import { readFileIfExists, writeFileAtomic } from '../../files/atomic-write.js';
 import { describeIssues } from '../../protocol/event.js';
@@ -35,26 +35,13 @@ export function readPending(paths: LifecyclePaths): PendingRead {
   return { kind: 'trial', pending: parsed.data };
 }
 
-/** Reads `health.json`; undefined when absent or not a health mark (a half-written file cannot happen: it is renamed in). */
-export function readHealth(paths: LifecyclePaths): HealthMark | undefined {
-  try {
-    // A damaged file (a directory, unreadable) is no health mark either: never a reason to stop supervising.
-    const text = readFileIfExists(paths.health);
-    if (text === undefined) return undefined;
-    const parsed = healthSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * True when `health.json` proves the trial passed: it names `to_version`, was written after the swap and by the
  * deadline, and (when `pid` is given) by that child. Without `pid` (a supervisor restarted mid-trial looking at what
  * an earlier child wrote) any process of the new version counts.
  */
 export function trialPassed(paths: LifecyclePaths, pending: PendingUpgrade, pid?: number): boolean {
-  const health = readHealth(paths);
+  const health = readHealthMark(paths.health);
   if (!health || health.version !== pending.to_version) return false;
   if (pid !== undefined && health.pid !== pid) return false;
   return health.at >= pending.swapped_at && health.at <= trialDeadline(pending);
