@@ -54,6 +54,7 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_INSTALL: { status: 0, message: 'the installation failed' },
   OKS_ERR_DEPLOY: { status: 0, message: 'the deployment failed' },
   OKS_ERR_RANGE_NOT_SATISFIABLE: { status: 416, message: 'the requested range is not satisfiable' },
+  OKS_ERR_NO_LEADER: { status: 503, message: 'no replica of the CP leads right now (one takes over within seconds); retry' },
   OKS_ERR_SSH_HOST_KEY_CHANGED: { status: 409, message: 'the host presents an SSH host key other than the one pinned for it' },
 } as const;
 

@@ -1,0 +1,30 @@
+import type { FeedKind, FeedRepo } from './store/feed.js';
+import type { CpBus, FeedMessageEntry } from './bus/cp-bus.js';
+
+/**
+ * The one way entries reach the feed and, after their commit, everyone who follows it: this replica's live stream,
+ * run waiters, the orchestration engine and the finding triggers — and on a cluster every other replica's (through
+ * the bus). Appends happen inside the caller's transaction; `publish` is called once it has committed, so no one
+ * hears of an entry a rollback undid.
+ */
+export interface FeedWriter {
+  /** Appends an entry (inside the writing transaction) and returns it as it will be published. */
+  append(ts: number, kind: Exclude<FeedKind, 'finding'>, payload: unknown): FeedMessageEntry;
+  /** Appends a finding entry by reference to the stored finding (inside the transaction); `finding` is what is published. */
+  appendFinding(ts: number, findingId: number, finding: unknown): FeedMessageEntry;
+  /** Publishes committed entries, in cursor order. */
+  publish(entries: readonly FeedMessageEntry[]): void;
+}
+
+/** A feed writer over the store's feed and the CP's bus. */
+export function createFeedWriter(deps: { feed: Pick<FeedRepo, 'append' | 'appendFinding'>; bus: Pick<CpBus, 'publish'> }): FeedWriter {
+  return {
+    append: (ts, kind, payload) => ({ cursor: deps.feed.append(ts, kind, payload), kind, payload }),
+    appendFinding: (ts, findingId, finding) => ({ cursor: deps.feed.appendFinding(ts, findingId), kind: 'finding', payload: finding }),
+    publish(entries) {
+      if (entries.length === 0) return;
+      const sorted = entries.length === 1 ? [...entries] : [...entries].sort((a, b) => a.cursor - b.cursor);
+      deps.bus.publish('feed', { entries: sorted });
+    },
+  };
+}
