@@ -5,8 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // One radosgw for the whole run (the jobs transport's S3 tests); OKESU_TEST_S3=off skips it for unrelated runs.
-    globalSetup: ['./test/support/s3-global-setup.ts'],
+    // One radosgw (the jobs transport's S3 tests) and one nats-server (the replicated CP's bus) for the whole run;
+    // OKESU_TEST_S3=off / OKESU_TEST_NATS=off skip them for unrelated runs.
+    globalSetup: ['./test/support/s3-global-setup.ts', './test/support/nats-global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',
     fileParallelism: true,
