@@ -56,6 +56,8 @@ export const ERROR_CATALOGUE = {
   OKS_ERR_RANGE_NOT_SATISFIABLE: { status: 416, message: 'the requested range is not satisfiable' },
   OKS_ERR_NO_LEADER: { status: 503, message: 'no replica of the CP leads right now (one takes over within seconds); retry' },
   OKS_ERR_SSH_HOST_KEY_CHANGED: { status: 409, message: 'the host presents an SSH host key other than the one pinned for it' },
+  // Issue 16 (scale-out).
+  OKS_ERR_CLUSTER_KEY: { status: 0, message: 'the cluster key is unusable or does not match the store' },
 } as const;
 
 /** A stable error code such as `OKS_ERR_BAD_FRAME`. */

@@ -18,9 +18,12 @@ export interface CpIdentity {
   caPin: string;
 }
 
-/** Names the server certificate must cover: loopback, this machine's hostname, and any extra `--san`. */
-export function serverNames(extra: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {
-  const all = ['localhost', osHostname(), ...extra];
+/**
+ * Names the server certificate must cover: loopback, this machine's hostname, and any extra `--san`. A replicated CP's
+ * shared certificate leaves the hostname out (`thisHost: false`): it is the same on every replica, so it names none.
+ */
+export function serverNames(extra: readonly string[], opts: { thisHost?: boolean } = {}): { dnsNames: string[]; ipAddresses: string[] } {
+  const all = ['localhost', ...(opts.thisHost === false ? [] : [osHostname()]), ...extra];
   const isIp = (s: string): boolean => /^[\d.]+$/.test(s) || s.includes(':');
   return {
     dnsNames: [...new Set(all.filter((n) => !isIp(n)))],
@@ -54,6 +57,11 @@ export function assertStateComplete(dir: string): void {
   }
 }
 
+/** Creates a new CA for a CP: the one code path for a single CP's state directory and a replicated CP's shared store. */
+export function createCpCa(now?: Date): Promise<CaMaterial> {
+  return createCertificateAuthority({ commonName: `okesu CP CA ${osHostname()}`, ...(now && { now }) });
+}
+
 /**
  * Loads the CP's CA and server certificate from `dir`, creating them on first start (keys 0600; the CA key never
  * leaves `dir`). The server certificate is re-issued when the requested names change.
@@ -67,7 +75,7 @@ export async function loadOrCreateIdentity(dir: string, extraNames: readonly str
   if (caCert && caKey) {
     ca = { certPem: caCert, keyPem: caKey };
   } else {
-    ca = await createCertificateAuthority({ commonName: `okesu CP CA ${osHostname()}` });
+    ca = await createCpCa();
     writeFileAtomic(join(dir, 'ca.key'), ca.keyPem, 0o600);
     writeFileAtomic(join(dir, 'ca.crt'), ca.certPem, 0o644);
   }

@@ -10,6 +10,7 @@ import { MAX_HOST_CERT_TTL_MS, MIN_HOST_CERT_TTL_MS } from '../../protocol/cert-
 import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
 import { registerCpBackup } from './cp-backup.js';
+import { registerCpClusterKey } from './cp-cluster-key.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { DEFAULT_KEEP_RELEASES } from '../../cp/releases/release-store.js';
 import { readReleaseKeys } from './release-key-arg.js';
@@ -121,4 +122,5 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
       }),
     );
   registerCpBackup(cp, ctx);
+  registerCpClusterKey(cp, ctx);
 }
