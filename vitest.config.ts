@@ -6,7 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // One radosgw for the whole run (the jobs transport's S3 tests); OKESU_TEST_S3=off skips it for unrelated runs.
-    globalSetup: ['./test/support/s3-global-setup.ts'],
+    // One PostgreSQL server (the store on Postgres); OKESU_TEST_PG=off skips it.
+    globalSetup: ['./test/support/s3-global-setup.ts', './test/support/postgres-global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',
     fileParallelism: true,

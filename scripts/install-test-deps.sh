@@ -14,12 +14,14 @@ NEEDS=(
   "/usr/sbin/sshd openssh-server"  # `okesu deploy`'s tests run a real sshd on loopback (test/support/sshd.ts)
   "systemd-analyze systemd"        # the printed unit is checked with `systemd-analyze verify` (not run as init)
   "python3 python3"                # the printed launchd plist is parsed with plistlib
+  "/usr/lib/postgresql postgresql" # the store's PostgreSQL tests (test/support/postgres-server.ts runs its initdb)
 )
 
 missing=()
 for need in "${NEEDS[@]}"; do
   read -r cmd pkg <<<"$need"
-  if [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("$pkg")
+  if [[ $cmd == /usr/lib/postgresql ]]; then compgen -G "$cmd/*/bin/initdb" >/dev/null || missing+=("$pkg")
+  elif [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("$pkg")
   else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
 done
 [[ ${#missing[@]} == 0 ]] && exit 0
