@@ -16,12 +16,14 @@ NEEDS=(
   "python3 python3"                # the printed launchd plist is parsed with plistlib
   "/usr/sbin/nats-server nats-server"  # the replicated CP's bus (test/support/nats-server.ts, one per run)
   "/usr/sbin/haproxy haproxy"          # replicas behind a TCP load balancer (test/support/haproxy.ts)
+  "/usr/lib/postgresql postgresql" # the store's PostgreSQL tests (test/support/postgres-server.ts runs its initdb)
 )
 
 missing=()
 for need in "${NEEDS[@]}"; do
   read -r cmd pkg <<<"$need"
-  if [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("$pkg")
+  if [[ $cmd == /usr/lib/postgresql ]]; then compgen -G "$cmd/*/bin/initdb" >/dev/null || missing+=("$pkg")
+  elif [[ $cmd == /* ]]; then [[ -x $cmd ]] || missing+=("$pkg")
   else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
 done
 [[ ${#missing[@]} == 0 ]] && exit 0
