@@ -82,6 +82,7 @@ function assertSameKey(meta: SharedMeta, key: ClusterKey): void {
  * them (the same CA and certificate code as a single CP). Private keys leave memory only sealed with the cluster key.
  * The server certificate names `sans` (the balancer's name among them) and loopback, not this machine: a replica
  * started with other `--san` gets its own certificate from the same CA. `now`: the wall clock, where certificates start.
+ * `hostsRegistered`: the store already has hosts, so a missing CA is refused instead of replaced by one no daimon trusts.
  */
 export async function loadOrCreateSharedIdentity(opts: {
   meta: SharedMeta;
@@ -89,9 +90,17 @@ export async function loadOrCreateSharedIdentity(opts: {
   sans: readonly string[];
   now: number;
   log: Logger;
+  hostsRegistered?: boolean;
 }): Promise<SharedIdentity> {
   const { meta, clusterKey: key } = opts;
   assertSameKey(meta, key);
+  if (opts.hostsRegistered && meta.get(SHARED_META.ca) === undefined) {
+    throw new OkesuError(
+      'OKS_ERR_STATE_INCOMPLETE',
+      `the store has registered hosts but no ${SHARED_META.ca} record (the CA they trust); a new CA would lock every daimon out. ` +
+        'Restore the database from a backup taken since the replicated CP first started',
+    );
+  }
   const caRecord = await getOrCreate(meta, SHARED_META.ca, async () => sealPair(key, SHARED_META.ca, await createCpCa(new Date(opts.now))));
   const ca: CaMaterial = openPair(key, SHARED_META.ca, caRecord.value);
 

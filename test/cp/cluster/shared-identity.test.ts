@@ -138,6 +138,17 @@ describe('shared identity of a replicated CP', () => {
     expect(err.message).toContain('cannot open the sealed value cluster.ca');
   });
 
+  it('refuses to make a new CA for a store that has registered hosts but lost its CA record', async () => {
+    const path = sharedStoreFile();
+    const first = replica(path);
+    await first.load();
+    first.store.db.prepare('DELETE FROM meta WHERE key = ?').run(SHARED_META.ca);
+    const r = replica(path);
+    const err = await refusal(loadOrCreateSharedIdentity({ meta: r.meta, clusterKey: KEY, sans: [], now: NOW, log, hostsRegistered: true }));
+    expect(err.code).toBe('OKS_ERR_STATE_INCOMPLETE');
+    expect(r.meta.get(SHARED_META.ca)).toBeUndefined();
+  });
+
   it('keeps no private key or ticket secret in the store in the clear', async () => {
     const path = sharedStoreFile();
     const r = replica(path);
