@@ -122,6 +122,25 @@ describe('openPostgresDb', () => {
     expect(() => db.transaction(() => Promise.resolve(1))()).toThrow(/cannot return a promise/);
   });
 
+  it('recovers from a failed statement inside a transaction only through a nested transaction (a savepoint)', () => {
+    db.prepare('INSERT INTO items (name) VALUES (?)').run('taken');
+    const insert = db.prepare('INSERT INTO items (name) VALUES (?)');
+    // Unlike SQLite, PostgreSQL aborts the whole transaction on a failed statement: catching the error is not enough.
+    const caughtOnly = thrown(
+      db.transaction(() => {
+        expect(isUniqueViolation(thrown(() => insert.run('taken')))).toBe(true);
+        insert.run('after-caught');
+      }),
+    );
+    expect(caughtOnly.code).toBe('25P02');
+    // Wrapped in a nested transaction the failure rolls back to its savepoint and the outer one goes on.
+    db.transaction(() => {
+      expect(isUniqueViolation(thrown(db.transaction(() => insert.run('taken'))))).toBe(true);
+      insert.run('after-savepoint');
+    })();
+    expect(db.prepare("SELECT name FROM items WHERE name LIKE 'after-%'").all()).toEqual([{ name: 'after-savepoint' }]);
+  });
+
   it('recognises unique violations on PostgreSQL and SQLite alike', () => {
     db.prepare('INSERT INTO items (name) VALUES (?)').run('unique');
     const pgErr = thrown(() => db.prepare('INSERT INTO items (name) VALUES (?)').run('unique'));
