@@ -129,7 +129,7 @@ export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): Postg
       const seen = Atomics.load(l.signal, 0);
       const msg = receiveMessageOnPort(l.port) as { message: PostgresResponse } | undefined;
       if (msg) {
-        if (msg.message.id === req.id) return msg.message;
+        if (msg.message.id === req.id || msg.message.id === -1) return msg.message; // -1: the thread could not start
         continue; // the late answer of a call that timed out
       }
       const left = deadline - performance.now();
