@@ -3,6 +3,9 @@ import type { HostState, HostView } from '../protocol/api.js';
 import type { HostRow, HostsRepo, HostTransport } from './store/hosts.js';
 import type { AlongsideWrite } from './ingest-queue.js';
 import { createBackoff, type StoreHealth } from './store/store-health.js';
+import type { Liveness } from './liveness-contract.js';
+
+export type { Liveness } from './liveness-contract.js';
 
 /** Liveness from "last heard" and the transport's heartbeat interval (SPEC §2.3). */
 export function hostState(lastHeard: number | null, intervalMs: number, now: number): HostState {
@@ -70,7 +73,7 @@ export function createLiveness(deps: {
   publishChanges: (views: HostView[], cursors: number[]) => void;
   /** The host's state in its latest rollout (issue 15), shown in its view; absent: null. */
   rolloutOf?: (hostname: string) => HostView['rollout'] | undefined;
-}) {
+}): Liveness {
   const live = new Map<string, LiveEntry>();
   let timer: NodeJS.Timeout | undefined;
   // Hosts whose state or tunnel changed since the last announcement. Announcements are written at most every
@@ -312,5 +315,3 @@ export function createLiveness(deps: {
     },
   };
 }
-/** The liveness tracker. */
-export type Liveness = ReturnType<typeof createLiveness>;

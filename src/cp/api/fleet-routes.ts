@@ -2,12 +2,12 @@ import { OkesuError } from '../../errors.js';
 import { registerRequestSchema } from '../../protocol/api.js';
 import { hostLabelsSchema } from '../../protocol/orchestration-api.js';
 import { applyLabelOverrides } from '../store/hosts.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import { registerHost } from '../registration.js';
 import type { ApiContext } from './context.js';
 
 /** Public endpoints, registration and the host registry. */
-export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+export function addFleetRoutes(router: Router, api: ApiContext): void {
   router.add('GET', '/v1/health', 'public', () => ({ json: { ok: true, version: api.version } }));
   router.add('GET', '/v1/ca', 'public', () => ({ text: api.identity.ca.certPem }));
   router.add('POST', '/v1/register', 'public', async (ctx) => {

@@ -19,6 +19,9 @@ import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
 import type { AuthFailures } from '../http/auth-failures.js';
 import type { UpgradeReport } from '../../protocol/rollout.js';
+import type { TunnelHub } from './tunnel-hub-contract.js';
+
+export type { TunnelHub } from './tunnel-hub-contract.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -93,7 +96,7 @@ export function createTunnelHub(deps: {
   failures: AuthFailures;
   /** Certificate renewal over the tunnel (`renew_cert`); absent: refused. */
   renewal?: CertRenewal;
-}) {
+}): TunnelHub {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
   const tunnels = new Map<string, Tunnel>();
@@ -339,5 +342,3 @@ export function createTunnelHub(deps: {
     },
   };
 }
-/** The tunnel hub. */
-export type TunnelHub = ReturnType<typeof createTunnelHub>;
