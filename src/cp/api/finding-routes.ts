@@ -67,7 +67,7 @@ export function addFindingRoutes(router: Router, api: ApiContext): void {
       });
       return { view, cursor: api.store.feed.append(now, 'triage', view) };
     });
-    api.stream.publish('triage', done.cursor, done.view);
+    api.feed.publish([{ cursor: done.cursor, kind: 'triage', payload: done.view }]);
     return { json: done.view };
   });
 }

@@ -43,6 +43,15 @@ export interface HostTransport {
   intervalMs: number | null;
 }
 
+/** A host's "last heard" as the store holds it: the latest any replica flushed. */
+export interface StoredHeartbeat {
+  hostname: string;
+  last_heartbeat: number;
+  heartbeat_seq: number | null;
+  running: number;
+  spool_depth: number;
+}
+
 /** What a heartbeat flush writes for one host. */
 export interface HeartbeatUpdate {
   hostname: string;
@@ -82,12 +91,17 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
   const heartbeat = db.prepare(
-    'UPDATE hosts SET last_heartbeat = ?, heartbeat_seq = ?, running = ?, spool_depth = ? WHERE hostname = ? AND revoked_at IS NULL',
+    // Never moves a time back: on a cluster, the replica a host left may flush an older time than the one it moved to.
+    `UPDATE hosts SET last_heartbeat = @at, heartbeat_seq = @seq, running = @running, spool_depth = @spool
+     WHERE hostname = @hostname AND revoked_at IS NULL AND (last_heartbeat IS NULL OR last_heartbeat <= @at)`,
   );
   const flush = (updates: readonly HeartbeatUpdate[]): void =>
     db.transaction(() => {
-      for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
+      for (const u of updates) heartbeat.run({ at: u.lastHeartbeat, seq: u.seq, running: u.running, spool: u.spoolDepth, hostname: u.hostname });
     })();
+  const heardSince = db.prepare<[number], StoredHeartbeat>(
+    'SELECT hostname, last_heartbeat, heartbeat_seq, running, spool_depth FROM hosts WHERE revoked_at IS NULL AND last_heartbeat > ?',
+  );
   const setReplica = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL');
   const setReplicaIf = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL AND replica_id = ?');
   const withReplica = db.prepare<[], { hostname: string; replica_id: string }>(
@@ -172,6 +186,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
       if (onlyIfReplica === undefined) setReplica.run(replicaId, hostname);
       else setReplicaIf.run(replicaId, hostname, onlyIfReplica);
     },
+    heardSince: (since) => heardSince.all(since),
     withReplica(): Array<{ hostname: string; replica_id: string }> {
       return withReplica.all();
     },

@@ -4,7 +4,7 @@
  */
 import type { SqlDb } from './sql/sql-db.js';
 import type { StoreHealth } from './store-health.js';
-import type { HeartbeatUpdate, HostRow, HostTransport } from './hosts.js';
+import type { HeartbeatUpdate, HostRow, HostTransport, StoredHeartbeat } from './hosts.js';
 import type { TokenRow } from './tokens.js';
 import type { NewRun } from './runs.js';
 import type { FindingQuery } from './findings.js';
@@ -67,6 +67,8 @@ export interface HostsRepo {
    */
   setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void;
   /** Live hosts whose tunnel a replica holds. */
+  /** Hosts heard after `since` (ms) by any replica: the latest time flushed to the store for each. */
+  heardSince(since: number): StoredHeartbeat[];
   withReplica(): Array<{ hostname: string; replica_id: string }>;
 }
 

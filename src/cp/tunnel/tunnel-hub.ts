@@ -75,6 +75,8 @@ export interface TunnelHubEvents {
   /** A daimon reported progress on an upgrade the CP ordered (issue 15). */
   onUpgradeStatus?(hostname: string, report: UpgradeReport): void;
   onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void;
+  /** A host's tunnel opened (`up`) or closed on this CP: a cluster's other replicas learn where it is. */
+  onTunnel?(hostname: string, up: boolean): void;
 }
 
 /**
@@ -245,11 +247,13 @@ export function createTunnelHub(deps: {
       if (tunnels.get(hostname) === t) {
         tunnels.delete(hostname);
         deps.liveness.setConnected(hostname, false);
+        deps.events.onTunnel?.(hostname, false);
       }
     });
     send(ws, { type: 'welcome', hostname, heartbeat_interval_ms: deps.heartbeatIntervalMs, server_time: deps.now(), reconnect_spread_ms: reconnectSpreadMs(tunnels.size, deps.reconnectRatePerS) });
     deps.liveness.heard(hostname, {});
     deps.liveness.setConnected(hostname, true);
+    deps.events.onTunnel?.(hostname, true);
     deps.log.info({ host: hostname, replaced: Boolean(previous), serial, resumed }, 'tunnel up');
   };
 
