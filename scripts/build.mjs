@@ -1,7 +1,8 @@
 // Bundles the CLI into ESM files runnable with plain `node` (native better-sqlite3 stays external):
-// dist/okesu.js, every role; and dist/console.js, the terminal UI (Ink, React, yoga), which dist/okesu.js loads
-// with a runtime import only when `okesu console` or `okesu demo` opens it. Kept apart so that no other okesu
-// process — the daimon above all, whose resident memory is a measured target — parses the UI.
+// dist/okesu.js, every role; dist/console.js, the terminal UI (Ink, React, yoga), which dist/okesu.js loads
+// with a runtime import only when `okesu console` or `okesu demo` opens it; and dist/okesu-pg-worker.mjs, the
+// PostgreSQL driver's thread, started only for a postgres:// store. Kept apart so that no other okesu
+// process — the daimon above all, whose resident memory is a measured target — parses the UI or `pg`.
 // Then the single executable dist/okesu-linux-x64 (scripts/sea/), skipped when its inputs are unchanged;
 // `--bundles-only` leaves it out (`npm run demo` needs only the bundles).
 import { build } from 'esbuild';
@@ -149,6 +150,16 @@ await Promise.all([
     // React's production build: the development one re-checks every render (keypress latency is a measured target).
     define: { __OKESU_VERSION__: JSON.stringify(version), 'process.env.NODE_ENV': '"production"' },
     plugins: [englishOnlyZodLocales, noReactDevtools, inkSharedOutputCaches, memoizedStringWidth],
+  }),
+  // The PostgreSQL connection's thread (src/cp/store/sql/postgres-worker.ts): started from dist/okesu.js only when the
+  // store is a postgres:// URL, so `pg` stays out of every other process. pg-native is an optional peer pg loads only
+  // when asked for (`pg.native`), never here.
+  build({
+    ...common,
+    entryPoints: ['src/cp/store/sql/postgres-worker.ts'],
+    outfile: 'dist/okesu-pg-worker.mjs',
+    banner: { js: common.banner.js.replace('#!/usr/bin/env node\n', '') },
+    external: ['pg-native'],
   }),
 ]);
 chmodSync('dist/okesu.js', 0o755);

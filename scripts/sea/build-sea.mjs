@@ -36,6 +36,7 @@ function embeddedFiles(root, stageDir, addon) {
     ['package.json', packageJson],
     ['dist/okesu.js', join(root, 'dist/okesu.js')],
     ['dist/console.js', join(root, 'dist/console.js')],
+    ['dist/okesu-pg-worker.mjs', join(root, 'dist/okesu-pg-worker.mjs')],
   ]);
   for (const rel of filesUnder(root, 'agents')) files.set(rel, join(root, rel));
   const modules = join(root, 'node_modules');
