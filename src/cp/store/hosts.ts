@@ -82,12 +82,15 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const setTransport = db.prepare('UPDATE hosts SET transport = ?, poll_ms = ?, bucket_interval_ms = ? WHERE hostname = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
+  // Replicas sharing the store each flush what they heard: the latest hearing wins, never an older one (fleet-wide
+  // liveness is the max of what any replica heard).
   const heartbeat = db.prepare(
-    'UPDATE hosts SET last_heartbeat = ?, heartbeat_seq = ?, running = ?, spool_depth = ? WHERE hostname = ? AND revoked_at IS NULL',
+    `UPDATE hosts SET last_heartbeat = @at, heartbeat_seq = @seq, running = @running, spool_depth = @spool
+     WHERE hostname = @hostname AND revoked_at IS NULL AND (last_heartbeat IS NULL OR last_heartbeat <= @at)`,
   );
   const flush = (updates: readonly HeartbeatUpdate[]): void =>
     db.transaction(() => {
-      for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
+      for (const u of updates) heartbeat.run({ at: u.lastHeartbeat, seq: u.seq, running: u.running, spool: u.spoolDepth, hostname: u.hostname });
     })();
   const setReplica = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL');
   const setReplicaIf = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL AND replica_id = ?');

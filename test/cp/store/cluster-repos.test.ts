@@ -48,6 +48,16 @@ describe.each(storeKinds)('schema v7 repositories (%s)', (kind) => {
     expect(store.hosts.withReplica()).toEqual([{ hostname: 'web-02', replica_id: 'r2' }]);
   });
 
+  it('hosts: heartbeats flushed by several replicas keep the latest hearing, never an older one', () => {
+    store.hosts.insert(host('web-01'));
+    const beat = (at: number, seq: number) => ({ hostname: 'web-01', lastHeartbeat: at, seq, running: seq, spoolDepth: 0 });
+    store.hosts.flushHeartbeats([beat(2000, 2)]);
+    store.hosts.flushHeartbeats([beat(1500, 1)]); // a replica that heard it earlier flushes late
+    expect(store.hosts.get('web-01')).toMatchObject({ last_heartbeat: 2000, heartbeat_seq: 2, running: 2 });
+    store.hosts.flushHeartbeats([beat(3000, 3)]);
+    expect(store.hosts.get('web-01')).toMatchObject({ last_heartbeat: 3000, heartbeat_seq: 3 });
+  });
+
   it('meta: setIfAbsent keeps the first value and returns it', () => {
     expect(store.meta.get('k')).toBeUndefined();
     expect(store.meta.setIfAbsent('k', 'first')).toBe('first');
