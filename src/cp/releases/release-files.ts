@@ -7,7 +7,19 @@ import { OkesuError } from '../../errors.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../files/private-dir.js';
 
 /** Where releases live in the CP's state directory: `releases/VERSION/artifact`, uploads in flight in `releases/.tmp/`. */
-export function releaseLayout(stateDir: string) {
+export interface ReleaseLayout {
+  /** `STATE/releases`: one directory per version. */
+  root: string;
+  /** `STATE/releases/.tmp`: uploads in flight, renamed into place once verified. */
+  tmp: string;
+  /** The directory of one version. */
+  dir(version: string): string;
+  /** The artifact (the executable) of one version. */
+  artifact(version: string): string;
+}
+
+/** The release layout under one state directory. */
+export function releaseLayout(stateDir: string): ReleaseLayout {
   const root = join(stateDir, 'releases');
   return {
     root,
@@ -16,8 +28,6 @@ export function releaseLayout(stateDir: string) {
     artifact: (version: string): string => join(root, version, 'artifact'),
   };
 }
-/** The release directory layout. */
-export type ReleaseLayout = ReturnType<typeof releaseLayout>;
 
 /** What an upload turned out to be. */
 export interface ReceivedArtifact {

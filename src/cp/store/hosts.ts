@@ -43,6 +43,15 @@ export interface HostTransport {
   intervalMs: number | null;
 }
 
+/** A host's "last heard" as the store holds it: the latest any replica flushed. */
+export interface StoredHeartbeat {
+  hostname: string;
+  last_heartbeat: number;
+  heartbeat_seq: number | null;
+  running: number;
+  spool_depth: number;
+}
+
 /** What a heartbeat flush writes for one host. */
 export interface HeartbeatUpdate {
   hostname: string;
@@ -70,10 +79,9 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
      VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after, @public_key, @transport)`,
   );
   // Compare-and-set: only a live host still presenting `from` (its current or just-replaced serial) is renewed.
-  // (The CAST types the parameter where nothing else would: Postgres cannot infer the type of a bare `$n IS NULL`.)
   const renew = db.prepare(
     `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after,
-       public_key_prev = CASE WHEN CAST(@public_key AS TEXT) IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
+       public_key_prev = CASE WHEN @public_key IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
        public_key = coalesce(@public_key, public_key)
      WHERE id = @id AND revoked_at IS NULL AND (cert_serial = @from OR cert_serial_prev = @from)`,
   );
@@ -82,9 +90,8 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const setTransport = db.prepare('UPDATE hosts SET transport = ?, poll_ms = ?, bucket_interval_ms = ? WHERE hostname = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
-  // Replicas sharing the store each flush what they heard: the latest hearing wins, never an older one (fleet-wide
-  // liveness is the max of what any replica heard).
   const heartbeat = db.prepare(
+    // Never moves a time back: on a cluster, the replica a host left may flush an older time than the one it moved to.
     `UPDATE hosts SET last_heartbeat = @at, heartbeat_seq = @seq, running = @running, spool_depth = @spool
      WHERE hostname = @hostname AND revoked_at IS NULL AND (last_heartbeat IS NULL OR last_heartbeat <= @at)`,
   );
@@ -92,6 +99,9 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
     db.transaction(() => {
       for (const u of updates) heartbeat.run({ at: u.lastHeartbeat, seq: u.seq, running: u.running, spool: u.spoolDepth, hostname: u.hostname });
     })();
+  const heardSince = db.prepare<[number], StoredHeartbeat>(
+    'SELECT hostname, last_heartbeat, heartbeat_seq, running, spool_depth FROM hosts WHERE revoked_at IS NULL AND last_heartbeat > ?',
+  );
   const setReplica = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL');
   const setReplicaIf = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL AND replica_id = ?');
   const withReplica = db.prepare<[], { hostname: string; replica_id: string }>(
@@ -176,6 +186,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
       if (onlyIfReplica === undefined) setReplica.run(replicaId, hostname);
       else setReplicaIf.run(replicaId, hostname, onlyIfReplica);
     },
+    heardSince: (since) => heardSince.all(since),
     withReplica(): Array<{ hostname: string; replica_id: string }> {
       return withReplica.all();
     },
