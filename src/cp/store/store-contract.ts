@@ -66,9 +66,9 @@ export interface HostsRepo {
    * the one recorded (a replica clearing its own claim never clears another's newer one).
    */
   setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void;
-  /** Live hosts whose tunnel a replica holds. */
   /** Hosts heard after `since` (ms) by any replica: the latest time flushed to the store for each. */
   heardSince(since: number): StoredHeartbeat[];
+  /** Live hosts whose tunnel a replica holds. */
   withReplica(): Array<{ hostname: string; replica_id: string }>;
 }
 
