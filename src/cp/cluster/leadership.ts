@@ -1,19 +1,8 @@
 import type { Logger } from 'pino';
-
-/** A lease as the store reports it after an attempt to take or renew it. */
-export interface LeaseState {
-  held: boolean;
-  holder: string;
-  /** Increases each time the lease changes hands: a fencing number for what the leader writes. */
-  epoch: number;
-  expiresAt: number;
-}
+import type { LeasesRepo } from '../store/store-contract.js';
 
 /** What leadership needs of the store (`store.leases`). */
-export interface LeaseStore {
-  acquire(name: string, holder: string, ttlMs: number): LeaseState;
-  release(name: string, holder: string): void;
-}
+export type LeaseStore = Pick<LeasesRepo, 'acquire' | 'release'>;
 
 /**
  * One leader at a time among the CP's replicas: it runs what must run once per fleet (the orchestration engine's
