@@ -329,7 +329,15 @@ export function createLiveness(deps: {
     },
     /** Whether a host uses the bucket, and its silence measured in its own interval (the jobs route's test). */
     standing(hostname: string): HostStanding | undefined {
-      const e = live.get(hostname);
+      let e = live.get(hostname);
+      if (deps.fleet && !e?.connected) {
+        // On a cluster the leader's scanner hears bucket hosts: their time is the store's, not this replica's memory.
+        const row = deps.hosts.get(hostname);
+        if (row?.last_heartbeat != null && (!e || row.last_heartbeat > e.lastHeard)) {
+          const bucket = bucketOf(rowTransport(row));
+          e = { lastHeard: row.last_heartbeat, seq: 0, running: 0, spoolDepth: 0, dirty: false, connected: false, state: 'offline', transport: row.transport, bucket };
+        }
+      }
       if (!e) {
         // Never heard since it registered (a host that joined through the bucket and has not polled yet).
         const row = deps.hosts.get(hostname);
