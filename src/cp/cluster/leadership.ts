@@ -83,7 +83,7 @@ export function leaseLeadership(deps: {
   const become = (leader: boolean): void => {
     if (leader === leading) return;
     leading = leader;
-    deps.log.info({ replica: deps.replicaId, epoch }, leader ? 'this replica is now the leader' : 'this replica is no longer the leader');
+    deps.log.info({ epoch }, leader ? 'this replica is now the leader' : 'this replica is no longer the leader');
     for (const l of listeners) {
       try {
         l(leader);

@@ -83,11 +83,8 @@ export function createTriggers(deps: TriggerDeps): Triggers {
       a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, slot), slot - deps.clock.now());
       return;
     }
-    const last = deps.repo.lastFired(name, idx, cron);
-    if (last === undefined || last < slot) {
-      deps.repo.setFired(name, idx, cron, slot);
-      startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
-    }
+    // Claimed in the store before the run starts: a slot fires once, across restarts and across replicas.
+    if (deps.repo.claimSlot(name, idx, cron, slot)) startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
     schedule(name, idx, cron);
   };
 

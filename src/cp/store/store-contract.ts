@@ -185,7 +185,8 @@ export interface OrchestrationRepo {
   hostByAgentRun(agentRunId: string): StepHostRecord | undefined;
   /** The last cron slot fired for an orchestration's trigger (undefined when never, or when its cron changed). */
   lastFired(name: string, triggerIdx: number, cron: string): number | undefined;
-  setFired(name: string, triggerIdx: number, cron: string, slot: number): void;
+  /** Records `slot` as fired unless it (or a later one) already was; true when this call claimed it. */
+  claimSlot(name: string, triggerIdx: number, cron: string, slot: number): boolean;
   /** The attributes of an agent run's (last) `orchestration_result` event. */
   resultOf(agentRunId: string): Record<string, unknown> | null;
   /** The valid findings an agent run reported (as templates see them), oldest first, at most `limit`. */

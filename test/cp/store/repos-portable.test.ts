@@ -30,8 +30,8 @@ describe.each(storeKinds)('portable repositories (%s)', (kind) => {
     expect(store.orchestrations.steps('or1')).toEqual([step]);
     expect(store.orchestrations.hostByAgentRun(agentRun)).toMatchObject({ host: 'web-01', pos: 0 });
 
-    store.orchestrations.setFired('o', 0, '* * * * *', 100);
-    store.orchestrations.setFired('o', 0, '* * * * *', 160);
+    expect(store.orchestrations.claimSlot('o', 0, '* * * * *', 100)).toBe(true);
+    expect(store.orchestrations.claimSlot('o', 0, '* * * * *', 160)).toBe(true);
     expect(store.orchestrations.lastFired('o', 0, '* * * * *')).toBe(160);
     expect(store.orchestrations.lastFired('o', 0, '0 * * * *')).toBeUndefined();
 
