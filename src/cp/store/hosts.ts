@@ -79,9 +79,10 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
      VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after, @public_key, @transport)`,
   );
   // Compare-and-set: only a live host still presenting `from` (its current or just-replaced serial) is renewed.
+  // (The CAST types the parameter where nothing else would: Postgres cannot infer the type of a bare `$n IS NULL`.)
   const renew = db.prepare(
     `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after,
-       public_key_prev = CASE WHEN @public_key IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
+       public_key_prev = CASE WHEN CAST(@public_key AS TEXT) IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
        public_key = coalesce(@public_key, public_key)
      WHERE id = @id AND revoked_at IS NULL AND (cert_serial = @from OR cert_serial_prev = @from)`,
   );
