@@ -110,12 +110,21 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   );
 
   // Bumped by every change to who holds which key (a new host, a renewal, a backfill, a revocation): readers that
-  // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves.
-  let keysGeneration = 0;
+  // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves. On Postgres the replicas share the store, and
+  // a renewal on one must reach the leader's scanner: the generation is a row of `meta` there, not a local counter.
+  let localGeneration = 0;
+  const sharedBump = db.dialect === 'postgres'
+    ? db.prepare("INSERT INTO meta (key, value) VALUES ('hosts.keys_generation', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)")
+    : undefined;
+  const sharedRead = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'hosts.keys_generation'");
+  const bumpKeys = (): void => {
+    localGeneration++;
+    sharedBump?.run();
+  };
 
   return {
     /** Moves whenever a host's keys may have changed (insert, renewal, backfill, revocation). */
-    keysGeneration: (): number => keysGeneration,
+    keysGeneration: (): number => (sharedBump ? Number(sharedRead.get()?.value ?? 0) : localGeneration),
     /** The live (not revoked) host with this name. */
     get(hostname: string): HostRow | undefined {
       const raw = byName.get(hostname);
@@ -146,12 +155,12 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
       row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>
         & Partial<Pick<HostRow, 'cert_issued_at' | 'cert_not_after' | 'public_key' | 'transport'>>,
     ): void {
-      keysGeneration++;
+      bumpKeys();
       insert.run({ cert_issued_at: null, cert_not_after: null, public_key: null, transport: 'tunnel', ...row, labels: JSON.stringify(row.labels) });
     },
     /** Stores the key of a host registered before keys were kept (read from its tunnel's certificate); only when none is stored. */
     backfillPublicKey(id: number, publicKey: string): boolean {
-      keysGeneration++;
+      bumpKeys();
       return backfillKey.run(publicKey, id).changes > 0;
     },
     /** Records how a host reaches the CP (its bucket heartbeats, its tunnel hello). */
@@ -163,7 +172,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
      * stays accepted until `settleRenewal`. False when the host was revoked or renewed from elsewhere meanwhile.
      */
     renewCert(id: number, from: string, cert: { serial: string; issuedAt: number; notAfter: number; publicKey?: string }): boolean {
-      keysGeneration++;
+      bumpKeys();
       return renew.run({ id, from, serial: cert.serial, issued_at: cert.issuedAt, not_after: cert.notAfter, public_key: cert.publicKey ?? null }).changes > 0;
     },
     /** The renewed certificate `serial` was used: the one it replaced is no longer accepted. */
@@ -172,7 +181,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
     },
     /** Revokes the live identity of a hostname; false when there was none. */
     revoke(hostname: string, at: number): boolean {
-      keysGeneration++;
+      bumpKeys();
       return revoke.run(at, hostname).changes > 0;
     },
     /** Updates what a daimon reports about itself at connect. */
