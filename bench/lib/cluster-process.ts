@@ -68,8 +68,9 @@ export async function startClusterBench(opts: ClusterBenchOptions): Promise<Clus
     const nats = await startNatsServer();
     started.push(nats);
     const ports = await Promise.all(Array.from({ length: opts.replicas }, () => freePort()));
-    // Round robin spreads a fleet's tunnels evenly; HAProxy first, since every replica advertises its address.
-    const balancer = await startHaproxy({ backends: ports.map((port) => ({ host: '127.0.0.1', port })), balance: 'roundrobin', maxconn: opts.maxconn });
+    // Least connections spreads long-lived tunnels evenly, also after a replica comes back; HAProxy first, since every
+    // replica advertises its address.
+    const balancer = await startHaproxy({ backends: ports.map((port) => ({ host: '127.0.0.1', port })), balance: 'leastconn', maxconn: opts.maxconn });
     started.push(balancer);
     const shared = ['--store', postgres.url, '--bus', nats.url, '--cluster-key-file', keyFile, '--lease-ttl', '3s', '--san', '127.0.0.1',
       '--advertise-url', `https://127.0.0.1:${balancer.port}`, ...(opts.cpArgs ?? [])];
@@ -95,6 +96,8 @@ export async function startClusterBench(opts: ClusterBenchOptions): Promise<Clus
       const v = await view();
       return v.replicas.filter((r) => r.alive).length === opts.replicas && v.replicas.filter((r) => r.leader).length === 1;
     }, 60_000, 100);
+    // HAProxy marked replicas that were not listening yet as down; each is back after one good check (500 ms).
+    for (const i of ports.keys()) await balancer.waitForStatus(i, 'UP');
     return { port: balancer.port, config, admin: createOperatorClient(config, { timeoutMs: 60_000 }), replicas, balancer, postgres, nats, view, close };
   } catch (err) {
     await close();

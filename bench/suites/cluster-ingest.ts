@@ -1,13 +1,16 @@
 import { newId } from '../../src/protocol/ids.js';
-import type { ClusterBench } from '../lib/cluster-process.js';
+import { postgresCpuSeconds, type ClusterBench } from '../lib/cluster-process.js';
 import { sampleProcess, type ProcSummary } from '../lib/proc-sampler.js';
 import type { HostIdentity } from '../lib/register-host.js';
 import { connectDaimon, countCpAcks, findingFrameBuilder, Streamer } from '../lib/sim-daimon.js';
 import { sleep, waitUntil } from '../lib/stats.js';
 
-/** As the ingest suite: 500 finding records per frame, at most 5,000 un-acknowledged per daimon (the real sender's bound). */
-const RECORDS_PER_FRAME = 500;
-const MAX_IN_FLIGHT = 5000;
+/**
+ * Smaller than the ingest suite's 500 per frame and 5,000 in flight: a PostgreSQL store takes records an order of
+ * magnitude slower than SQLite, and what is in flight at the end of the window must drain within the suite's budget.
+ */
+export const RECORDS_PER_FRAME = 100;
+export const MAX_IN_FLIGHT = 200;
 
 /** Findings stored per second through the balancer, and each replica's CPU and RSS meanwhile. */
 export interface ClusterIngestPhase {
@@ -19,6 +22,10 @@ export interface ClusterIngestPhase {
   drainSeconds: number;
   /** Tunnels the cluster closed during the phase. */
   closed: number;
+  /** PostgreSQL's CPU (all its processes) over the window, % of a core. */
+  postgresPercent: number;
+  /** Connections HAProxy held to each replica at the end of the window (the cluster's order). */
+  tunnels: number[];
 }
 
 /**
@@ -35,15 +42,18 @@ export async function clusterIngest(cluster: ClusterBench, identities: HostIdent
     await sleep(warmupMs);
     const total = (): number => streamers.reduce((a, s) => a + s.acked, 0);
     const samplers = cluster.replicas.map((r) => sampleProcess(r.proc.pid));
+    const pg0 = postgresCpuSeconds(cluster.postgres);
     const from = total();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const window = total() - from;
     const elapsed = (performance.now() - t0) / 1000;
     const replicas = samplers.map((s) => s.stop());
+    const postgresPercent = ((postgresCpuSeconds(cluster.postgres) - pg0) / elapsed) * 100;
+    const held = await cluster.balancer.sessions();
     const d0 = performance.now();
     await Promise.all(streamers.map((s) => s.drain()));
-    return { rate: window / elapsed, acked: total(), replicas, drainSeconds: (performance.now() - d0) / 1000, closed: streamers.filter((s) => s.closedWith).length };
+    return { rate: window / elapsed, acked: total(), replicas, drainSeconds: (performance.now() - d0) / 1000, closed: streamers.filter((s) => s.closedWith).length, postgresPercent, tunnels: held };
   } finally {
     for (const t of tunnels) t.close();
   }

@@ -4,7 +4,7 @@ import { registerHost, type HostIdentity } from '../lib/register-host.js';
 import { sampleProcess } from '../lib/proc-sampler.js';
 import { p50p99, round, sleep, waitUntil } from '../lib/stats.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
-import { clusterIngest, type ClusterIngestPhase } from './cluster-ingest.js';
+import { clusterIngest, MAX_IN_FLIGHT, RECORDS_PER_FRAME, type ClusterIngestPhase } from './cluster-ingest.js';
 import { killReplica } from './cluster-kill.js';
 
 const REPLICAS = 2;
@@ -16,7 +16,7 @@ const AGENT = 'bench-trivial';
 function plan(quick: boolean): { fleet: number; heartbeatMs: number; ingestDaimons: number; ingestSeconds: number; killDaimons: number; killRate: number } {
   return quick
     ? { fleet: 300, heartbeatMs: 1000, ingestDaimons: 6, ingestSeconds: 2, killDaimons: 100, killRate: 100 }
-    : { fleet: 5000, heartbeatMs: 5000, ingestDaimons: 20, ingestSeconds: 6, killDaimons: 1000, killRate: 300 };
+    : { fleet: 5000, heartbeatMs: 5000, ingestDaimons: 20, ingestSeconds: 8, killDaimons: 1000, killRate: 300 };
 }
 
 /** Registers `n` hosts through the balancer, ten at a time (as the ingest suite). */
@@ -46,7 +46,7 @@ export const suite: BenchSuite = {
     log(`starting PostgreSQL, NATS, ${REPLICAS} replicas and HAProxy`);
     const t0 = performance.now();
     const cluster = await startClusterBench({ replicas: REPLICAS, cpArgs: ['--heartbeat-interval', `${p.heartbeatMs / 1000}s`], maxconn: p.fleet + p.killDaimons + 1000 });
-    notes.push(`cluster up (PostgreSQL 15 with fsync off, nats-server, ${REPLICAS} × okesu cp serve, HAProxy 2.6 TCP roundrobin) in ${round((performance.now() - t0) / 1000, 1)} s, all on this machine`);
+    notes.push(`cluster up (PostgreSQL 15 with fsync off, nats-server, ${REPLICAS} × okesu cp serve, HAProxy 2.6 TCP leastconn) in ${round((performance.now() - t0) / 1000, 1)} s, all on this machine`);
     let fleet: Fleet | undefined;
     try {
       // 2. Ingest: the same daimons first through one replica (HAProxy keeps the other out), then through both.
@@ -66,7 +66,7 @@ export const suite: BenchSuite = {
         { name: 'ingest findings acked = stored', value: summary.total, unit: 'findings', target: `= ${one.acked + two.acked}`, met: exact },
       );
       notes.push(
-        `ingest: ${p.ingestDaimons} daimons, 500 findings per frame, ≤ 5,000 un-acknowledged each, ${p.ingestSeconds} s window after 1 s warm-up; replicas' CPU (a / b) with 1 replica taking tunnels ${cpus(one)}, with 2 ${cpus(two)}; drain ${round(one.drainSeconds, 1)} / ${round(two.drainSeconds, 1)} s; tunnels closed by the cluster ${one.closed} / ${two.closed}`,
+        `ingest: ${p.ingestDaimons} daimons, ${RECORDS_PER_FRAME} findings per frame, ≤ ${MAX_IN_FLIGHT} un-acknowledged each, ${p.ingestSeconds} s window after 1 s warm-up; with 1 replica taking tunnels: HAProxy connections per replica ${one.tunnels.join(' / ')}, replicas' CPU ${cpus(one)}, PostgreSQL ${round(one.postgresPercent, 0)} %; with 2: connections ${two.tunnels.join(' / ')}, CPU ${cpus(two)}, PostgreSQL ${round(two.postgresPercent, 0)} %; drain ${round(one.drainSeconds, 1)} / ${round(two.drainSeconds, 1)} s; tunnels closed by the cluster ${one.closed} / ${two.closed}`,
         'ingest "1 replica": HAProxy holds the second replica out of new connections (it still runs, heartbeats its membership and may lead); every write of either goes through the one PostgreSQL writer lock',
       );
 
@@ -138,7 +138,7 @@ export const suite: BenchSuite = {
       fleet = undefined;
 
       // 4. SIGKILL of the leader replica under streaming daimons.
-      const k = await killReplica(cluster, p.killDaimons, p.killRate, quick ? 2000 : 5000, log);
+      const k = await killReplica(cluster, p.killDaimons, p.killRate, quick ? 1500 : 5000, log);
       figures.push(
         { name: `replica kill: SIGKILL → all ${p.killDaimons} hosts online again`, value: round(k.allOnlineMs / 1000, 2), unit: 's' },
         { name: 'replica kill: SIGKILL → survivor leads', value: round(k.leaderMs / 1000, 2), unit: 's' },
