@@ -120,18 +120,24 @@ export const suite: BenchSuite = {
       const f0 = Date.now();
       const answer = await cluster.admin.createRuns({ agent: AGENT, hosts: fleet.hostnames, prompt: '', dispatch: 'tunnel', timeout_ms: 60_000 });
       const postMs = Date.now() - f0;
-      if (answer.runs.length !== p.fleet || answer.failed > 0) throw new Error(`the fan-out answered ${answer.runs.length} runs, ${answer.failed} failed; expected ${p.fleet}`);
+      if (answer.runs.length !== p.fleet) throw new Error(`the fan-out answered ${answer.runs.length} runs; expected ${p.fleet}`);
+      // A dispatch the cluster could not hand over (e.g. the bus request to the holding replica timed out) is counted, not fatal.
+      const sent = p.fleet - answer.failed;
       const fleetRef = fleet;
-      const final = await waitUntil('every run acknowledged and ended', async () => {
+      const final = await waitUntil('every dispatched run acknowledged and ended', async () => {
         const s = await fleetRef.dispatchStats();
-        return s.ackAt.length >= p.fleet && s.endAckAt.length >= p.fleet ? s : undefined;
+        return s.ackAt.length >= sent && s.endAckAt.length >= sent ? s : undefined;
       }, 120_000, 100);
-      const lastAck = Math.max(...final.ackAt) - f0;
-      const lastEnd = Math.max(...final.endAckAt) - f0;
+      const last = (at: number[]): number => (at.length ? Math.max(...at) - f0 : Number.NaN);
+      const lastAck = last(final.ackAt);
+      const lastEnd = last(final.endAckAt);
+      const why = answer.runs.find((r) => r.error)?.error;
+      if (answer.failed > 0) notes.push(`fan-out: ${answer.failed} of ${p.fleet} dispatches failed${why ? ` (first: ${why})` : ''}`);
       figures.push(
         { name: `fan-out: time to last dispatch_ack (${p.fleet} hosts, ${REPLICAS} replicas)`, value: lastAck, unit: 'ms', target: `< ${TARGET_ACK_MS} ms`, met: lastAck < TARGET_ACK_MS },
         { name: `fan-out: time to last run_end stored (${p.fleet} hosts)`, value: lastEnd, unit: 'ms' },
         { name: `fan-out: time to answer the POST (${p.fleet} runs)`, value: postMs, unit: 'ms' },
+        { name: 'fan-out: dispatches failed', value: answer.failed, unit: 'runs', target: '= 0', met: answer.failed === 0 },
       );
       notes.push('fan-out: the replica that takes the POST creates every run in one transaction, sends to its own tunnels and hands the others to the replica holding them over NATS (remote route); times from the POST, epoch ms on one machine');
       await fleet.close();
