@@ -1,6 +1,7 @@
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { postgresCpuSeconds, startClusterBench, type ClusterBench } from '../lib/cluster-process.js';
 import { registerHost, type HostIdentity } from '../lib/register-host.js';
+import { createOperatorClient } from '../../src/transport/operator-client.js';
 import { sampleProcess } from '../lib/proc-sampler.js';
 import { p50p99, round, sleep, waitUntil } from '../lib/stats.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
@@ -118,7 +119,8 @@ export const suite: BenchSuite = {
       // 3. One fan-out through the balancer to every host of the fleet, whichever replica holds its tunnel.
       log(`fan-out: one POST /v1/runs to ${p.fleet} hosts through the balancer`);
       const f0 = Date.now();
-      const answer = await cluster.admin.createRuns({ agent: AGENT, hosts: fleet.hostnames, prompt: '', dispatch: 'tunnel', timeout_ms: 60_000 });
+      // A fresh connection: the kept-alive one idled through the heartbeat window and may be closing as it is reused.
+      const answer = await createOperatorClient(cluster.config, { timeoutMs: 120_000 }).createRuns({ agent: AGENT, hosts: fleet.hostnames, prompt: '', dispatch: 'tunnel', timeout_ms: 60_000 });
       const postMs = Date.now() - f0;
       if (answer.runs.length !== p.fleet) throw new Error(`the fan-out answered ${answer.runs.length} runs; expected ${p.fleet}`);
       // A dispatch the cluster could not hand over (e.g. the bus request to the holding replica timed out) is counted, not fatal.
@@ -156,6 +158,12 @@ export const suite: BenchSuite = {
         'all online = every sim welcomed again and GET /v1/hosts listing all of them connected (polled every 100 ms); the lease TTL is 3 s (--lease-ttl 3s)',
       );
       return { suite: 'cluster', params: { replicas: REPLICAS, ...p, quick }, figures, notes };
+    } catch (err) {
+      // Say which replica died (only the kill phase kills one, after which nothing here throws on its account).
+      const dead = cluster.replicas.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null);
+      const tails = dead.map((r) => `${r.id} exited (${r.proc.child.exitCode ?? r.proc.child.signalCode}): ${r.proc.stderr().slice(-3000)}`);
+      if (tails.length) log(tails.join('\n'));
+      throw err;
     } finally {
       await fleet?.close();
       await cluster.close();
