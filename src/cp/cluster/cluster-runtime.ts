@@ -99,7 +99,7 @@ export function clusterRuntime(deps: {
     leases: deps.store.leases, replicaId, log,
     ...(deps.leaseTtlMs !== undefined && { ttlMs: deps.leaseTtlMs }), ...(deps.leaseRenewMs !== undefined && { renewMs: deps.leaseRenewMs }),
   });
-  const directory = createTunnelDirectory({ store: deps.store.hosts, transaction: deps.store.transaction, bus: deps.bus, log });
+  const directory = createTunnelDirectory({ store: deps.store.hosts, bus: deps.bus, log });
   const forward = createLeaderForward({
     replicaId, isLeader: () => leadership.isLeader(), caPem: deps.caPem, log,
     leaderUrl: () => {

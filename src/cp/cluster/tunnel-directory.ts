@@ -3,7 +3,7 @@ import type { CpBus } from '../bus/cp-bus.js';
 import type { HostsRepo } from '../store/store-contract.js';
 
 /** What the directory needs of the store (`store.hosts`). */
-export type TunnelOwnersStore = Pick<HostsRepo, 'setReplica' | 'withReplica'>;
+export type TunnelOwnersStore = Pick<HostsRepo, 'setReplicas' | 'withReplica'>;
 
 /** Which replica holds each host's tunnel, across the cluster. */
 export interface TunnelDirectory {
@@ -23,7 +23,6 @@ const WRITE_EVERY_MS = 200;
 
 export function createTunnelDirectory(deps: {
   store: TunnelOwnersStore;
-  transaction: <T>(fn: () => T) => T;
   bus: Pick<CpBus, 'publish' | 'subscribe' | 'replicaId'>;
   log: Logger;
 }): TunnelDirectory {
@@ -38,9 +37,7 @@ export function createTunnelDirectory(deps: {
     const batch = [...pending];
     pending.clear();
     try {
-      deps.transaction(() => {
-        for (const [hostname, up] of batch) deps.store.setReplica(hostname, up ? self : null, up ? undefined : self);
-      });
+      deps.store.setReplicas(self, batch.map(([hostname, up]) => ({ hostname, up })));
     } catch (err) {
       // Kept for the next flush unless a newer change came meanwhile.
       for (const [hostname, up] of batch) if (!pending.has(hostname)) pending.set(hostname, up);

@@ -68,6 +68,11 @@ export interface HostsRepo {
   setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void;
   /** Hosts heard after `since` (ms) by any replica: the latest time flushed to the store for each. */
   heardSince(since: number): StoredHeartbeat[];
+  /**
+   * Records many tunnel changes of one replica at once: `up` takes the host, a close lets it go only while this replica
+   * holds it. One statement per chunk on Postgres, with no writer lock (it writes no feed entry).
+   */
+  setReplicas(replicaId: string, changes: ReadonlyArray<{ hostname: string; up: boolean }>): void;
   /** Live hosts whose tunnel a replica holds. */
   withReplica(): Array<{ hostname: string; replica_id: string }>;
 }

@@ -58,6 +58,23 @@ describe.each(storeKinds)('schema v7 repositories (%s)', (kind) => {
     expect(store.hosts.get('web-01')).toMatchObject({ last_heartbeat: 3000, heartbeat_seq: 3 });
   });
 
+  it('hosts: a flush of many hosts at once writes each, and a batch of tunnel changes takes and lets go as one replica', () => {
+    const names = Array.from({ length: 1200 }, (_, i) => `h-${String(i).padStart(4, '0')}`);
+    for (const n of names) store.hosts.insert(host(n));
+    store.hosts.flushHeartbeats(names.map((hostname, i) => ({ hostname, lastHeartbeat: 10_000 + i, seq: i, running: 1, spoolDepth: i % 7 })));
+    expect(store.hosts.get('h-0999')).toMatchObject({ last_heartbeat: 10_999, heartbeat_seq: 999, running: 1, spool_depth: 999 % 7 });
+    expect(store.hosts.heardSince(11_100).map((r) => r.hostname)).toHaveLength(99);
+
+    store.hosts.setReplicas('r1', names.map((hostname) => ({ hostname, up: true })));
+    expect(store.hosts.withReplica()).toHaveLength(1200);
+    store.hosts.setReplica('h-0001', 'r2'); // moved to r2 before r1 heard its old tunnel close
+    store.hosts.setReplicas('r1', [{ hostname: 'h-0000', up: false }, { hostname: 'h-0001', up: false }]);
+    const held = new Map(store.hosts.withReplica().map((r) => [r.hostname, r.replica_id]));
+    expect(held.get('h-0000')).toBeUndefined();
+    expect(held.get('h-0001')).toBe('r2');
+    expect(held.size).toBe(1199);
+  });
+
   it('meta: setIfAbsent keeps the first value and returns it', () => {
     expect(store.meta.get('k')).toBeUndefined();
     expect(store.meta.setIfAbsent('k', 'first')).toBe('first');
