@@ -146,11 +146,11 @@ export function createDispatcher(deps: {
           agent: req.agent, hosts: hostnames.length, dispatched: reached, unreachable: hostnames.length - reached, ...definitionAudit(origin, by),
           ...('selector' in req ? { selector: req.selector } : hostnames.length <= 20 ? { host_list: hostnames } : {}),
         });
-        return planned.map(({ run }) => {
-          deps.store.runs.insert(run);
-          const view = deps.store.runs.viewOf(run);
-          return { view, cursor: deps.store.feed.append(now, 'run', view) };
-        });
+        // Many rows per statement where the store can (Postgres): a fan-out's transaction holds the writer lock.
+        deps.store.runs.insertMany(planned.map((p) => p.run));
+        const views = planned.map(({ run }) => deps.store.runs.viewOf(run));
+        const cursors = deps.store.feed.appendMany(now, 'run', views);
+        return views.map((view, i) => ({ view, cursor: cursors[i] as number }));
       });
       // Published in cursor order right after the commit, before any later change to these runs can be.
       for (const r of runs) deps.publishRun(r.view, r.cursor);

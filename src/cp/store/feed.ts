@@ -18,6 +18,15 @@ type FeedRow = { feed_id: number; ts: number; kind: FeedKind; payload: string } 
 /** The durable log behind the operator live stream; its ids are resume cursors. */
 export function createFeedRepo(db: SqlDb): FeedRepo {
   const insert = db.prepare<[number, FeedKind, string], { id: number }>('INSERT INTO feed (ts, kind, payload) VALUES (?, ?, ?) RETURNING id');
+  // Postgres: many entries in one statement, inserted (and numbered by the sequence) in the order given; the writer lock
+  // held by the transaction keeps anyone else from taking ids in between.
+  const insertBatch = db.dialect === 'postgres'
+    ? db.prepare<[{ ts: number; kind: FeedKind; payloads: string[] }], { id: number }>(
+        `INSERT INTO feed (ts, kind, payload)
+         SELECT CAST(@ts AS BIGINT), CAST(@kind AS TEXT), p FROM unnest(CAST(@payloads AS TEXT[])) WITH ORDINALITY AS t(p, n) ORDER BY n
+         RETURNING id`,
+      )
+    : undefined;
   const insertRef = db.prepare<[number, number], { id: number }>("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?) RETURNING id");
   const after = db.prepare<[number, number], FeedRow>(
     `SELECT feed.id AS feed_id, feed.ts AS ts, feed.kind AS kind, feed.payload AS payload, ${FINDING_ROW_COLUMNS}
@@ -38,6 +47,17 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
     /** Appends an entry (call inside the writing transaction); returns its cursor. */
     append(ts: number, kind: FeedKind, payload: unknown): number {
       return (insert.get(ts, kind, JSON.stringify(payload)) as { id: number }).id;
+    },
+    /** Appends many entries of one kind (inside the writing transaction); returns their cursors in the order given. */
+    appendMany(ts: number, kind: FeedKind, payloads: readonly unknown[]): number[] {
+      if (!insertBatch) return payloads.map((p) => (insert.get(ts, kind, JSON.stringify(p)) as { id: number }).id);
+      const cursors: number[] = [];
+      for (let i = 0; i < payloads.length; i += 5000) {
+        const chunk = payloads.slice(i, i + 5000).map((p) => JSON.stringify(p));
+        // RETURNING's order is not promised: the ids are numbered in insertion order, so sorted they match the input.
+        cursors.push(...insertBatch.all({ ts, kind, payloads: chunk }).map((r) => r.id).sort((a, b) => a - b));
+      }
+      return cursors;
     },
     /** Appends a finding entry by reference to the stored finding (call inside the writing transaction); returns its cursor. */
     appendFinding(ts: number, findingId: number): number {

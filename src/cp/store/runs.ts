@@ -27,12 +27,24 @@ export interface NewRun {
 type RunRow = Omit<RunView, never> & { inputs: string };
 const toView = ({ inputs: _inputs, ...view }: RunRow): RunView => view;
 
+/** Rows per batched statement on Postgres. */
+const BATCH_ROWS = 5000;
+
 /** Run records and their transcripts. */
 export function createRunsRepo(db: SqlDb): RunsRepo {
   const insert = db.prepare(
     `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error, route)
      VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by, @ended_at, @error, @route)`,
   );
+  // Postgres: a fan-out's runs in one statement per chunk instead of a round trip each (arrays as named parameters).
+  const insertBatch = db.dialect === 'postgres'
+    ? db.prepare<[Record<string, unknown[]>]>(
+        `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error, route)
+         SELECT * FROM unnest(CAST(@run_id AS TEXT[]), CAST(@host AS TEXT[]), CAST(@agent AS TEXT[]), CAST(@prompt AS TEXT[]),
+           CAST(@inputs AS TEXT[]), CAST(@status AS TEXT[]), CAST(@created_at AS BIGINT[]), CAST(@timeout_ms AS BIGINT[]),
+           CAST(@created_by AS TEXT[]), CAST(@ended_at AS BIGINT[]), CAST(@error AS TEXT[]), CAST(@route AS TEXT[]))`,
+      )
+    : undefined;
   const get = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
   const listAll = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
   const listByHost = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE host = ? ORDER BY created_at DESC LIMIT ?');
@@ -53,6 +65,21 @@ export function createRunsRepo(db: SqlDb): RunsRepo {
   return {
     insert(run: NewRun): void {
       insert.run({ ...run, inputs: JSON.stringify(run.inputs), ended_at: run.ended_at ?? null, error: run.error ?? null, route: run.route ?? null });
+    },
+    insertMany(runs: readonly NewRun[]): void {
+      if (!insertBatch) {
+        for (const run of runs) this.insert(run);
+        return;
+      }
+      for (let i = 0; i < runs.length; i += BATCH_ROWS) {
+        const chunk = runs.slice(i, i + BATCH_ROWS);
+        insertBatch.run({
+          run_id: chunk.map((r) => r.run_id), host: chunk.map((r) => r.host), agent: chunk.map((r) => r.agent), prompt: chunk.map((r) => r.prompt),
+          inputs: chunk.map((r) => JSON.stringify(r.inputs)), status: chunk.map((r) => r.status), created_at: chunk.map((r) => r.created_at),
+          timeout_ms: chunk.map((r) => r.timeout_ms), created_by: chunk.map((r) => r.created_by), ended_at: chunk.map((r) => r.ended_at ?? null),
+          error: chunk.map((r) => r.error ?? null), route: chunk.map((r) => r.route ?? null),
+        });
+      }
     },
     /** The view of a run just inserted, without reading it back. */
     viewOf(run: NewRun): RunView {

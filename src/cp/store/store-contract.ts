@@ -93,6 +93,8 @@ export interface TokensRepo {
 /** Run records and their transcripts. */
 export interface RunsRepo {
   insert(run: NewRun): void;
+  /** Inserts many runs (a fan-out): one statement per chunk on Postgres. */
+  insertMany(runs: readonly NewRun[]): void;
   /** The view of a run just inserted, without reading it back. */
   viewOf(run: NewRun): RunView;
   get(runId: string): RunView | undefined;
@@ -140,6 +142,8 @@ export interface FeedRepo {
   append(ts: number, kind: FeedKind, payload: unknown): number;
   /** Appends a finding entry by reference to the stored finding; returns its cursor. */
   appendFinding(ts: number, findingId: number): number;
+  /** Appends many entries of one kind (inside the writing transaction); their cursors, in the order given. */
+  appendMany(ts: number, kind: FeedKind, payloads: readonly unknown[]): number[];
   /** Entries with a cursor above `cursor`, oldest first. */
   after(cursor: number, limit: number): FeedEntry[];
   /** The newest cursor handed out (0 before any), even if pruned since. */

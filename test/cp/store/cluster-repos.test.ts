@@ -75,6 +75,21 @@ describe.each(storeKinds)('schema v7 repositories (%s)', (kind) => {
     expect(held.size).toBe(1199);
   });
 
+  it('runs and feed: a fan-out\'s many runs and entries in one go, cursors in the order given', () => {
+    const runs = Array.from({ length: 7 }, (_, i) => ({
+      run_id: `r_${String(i).padStart(26, '0')}`, host: `h${i}`, agent: 'edr', prompt: '', inputs: { i }, status: 'dispatched' as const,
+      created_at: 1000, timeout_ms: 60_000, created_by: 'me', ...(i === 3 && { ended_at: 1000, error: 'unreachable' }), route: 'tunnel' as const,
+    }));
+    store.transaction(() => store.runs.insertMany(runs));
+    expect(store.runs.get(runs[3]?.run_id as string)).toMatchObject({ host: 'h3', error: 'unreachable', ended_at: 1000 });
+    expect(store.runs.list({ limit: 100 })).toHaveLength(7);
+    const before = store.feed.head();
+    const cursors = store.transaction(() => store.feed.appendMany(2000, 'run', runs.map((r) => ({ n: r.host }))));
+    expect(cursors).toEqual(cursors.slice().sort((a, b) => a - b));
+    expect(cursors[0]).toBeGreaterThan(before);
+    expect(store.feed.after(before, 100).map((e) => [e.id, e.payload])).toEqual(cursors.map((c, i) => [c, { n: `h${i}` }]));
+  });
+
   it('meta: setIfAbsent keeps the first value and returns it', () => {
     expect(store.meta.get('k')).toBeUndefined();
     expect(store.meta.setIfAbsent('k', 'first')).toBe('first');
