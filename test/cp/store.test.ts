@@ -1,29 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/cp/store/store.js';
+import type { Store } from '../../src/cp/store/store.js';
+import { openTestStore, storeKinds, type TestStore } from '../support/store-kinds.js';
 import { fingerprintFinding, normalizeTitle, resourceRoot } from '../../src/protocol/fingerprint.js';
 import { extractIndicators } from '../../src/cp/findings/indicators.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 import { asTicks, findingRecord, record, runId, tickStart } from './cp-harness.js';
 
-let dir: string;
-let store: Store;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'okesu-store-test-'));
-  store = openStore(join(dir, 'cp.db'));
-});
-afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 const NOW = 1_800_000_000_000;
-const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, records, NOW);
-const count = (table: string): number => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-describe('store ingest', () => {
+describe.each(storeKinds)('store ingest (%s)', (kind) => {
+  let t: TestStore;
+  let store: Store;
+  beforeEach(async () => {
+    t = await openTestStore(kind);
+    store = t.store;
+  });
+  afterEach(() => t.dispose());
+  const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, records, NOW);
+  const count = (table: string): number => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
   it('stores each (run, seq) exactly once across overlapping batches, acknowledging all', () => {
     const run = runId();
     const first = ingest('web-01', [tickStart(run, 1), findingRecord(run, 2), record(run, 3, { type: 'text' })]);
@@ -129,8 +124,7 @@ describe('store ingest', () => {
     ingest('web-01', [tickStart(run)]);
     const cursors = ingest('web-01', [findingRecord(run, 1), findingRecord(run, 2)]).findings.map((f) => f.cursor);
     expect(cursors[1]).toBeGreaterThan(cursors[0] as number);
-    store.close();
-    store = openStore(join(dir, 'cp.db'));
+    store = t.reopen();
     expect(store.feed.head()).toBe(cursors[1]);
     const next = ingest('web-01', [findingRecord(run, 3)]).findings[0]?.cursor as number;
     expect(next).toBeGreaterThan(cursors[1] as number);

@@ -82,7 +82,12 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
     },
   });
   // Once this resolves, the server has our subscriptions: another replica's next publish reaches us.
-  await nc.flush();
+  try {
+    await nc.flush();
+  } catch (err) {
+    await nc.close();
+    throw new Error(`the NATS server at ${url} went away while the bus was opening: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 
   function receive<K extends keyof CpMessages>(topic: K, msg: Msg): void {
     const origin = msg.headers?.get(ORIGIN_HEADER);

@@ -1,4 +1,5 @@
-import type { Db } from '../store/database.js';
+import type { SqlDb } from '../store/sql/sql-db.js';
+import type { OrchestrationRepo } from '../store/store-contract.js';
 import type { OrchestrationRunState, OrchestrationSpec, StepHostState, StepState } from '../../specs/orchestration/orchestration-types.js';
 import { fingerprintFinding } from '../../protocol/fingerprint.js';
 import { validateFindingFields } from '../findings/stored-finding.js';
@@ -88,7 +89,7 @@ const toHost = (r: RawHost): StepHostRecord => ({ ...r, result: parse<Record<str
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
 /** Orchestrations, their runs, steps and step hosts, and cron bookkeeping. */
-export function createOrchestrationRepo(db: Db) {
+export function createOrchestrationRepo(db: SqlDb): OrchestrationRepo {
   const upsertOrch = db.prepare(
     `INSERT INTO orchestrations (name, yaml, spec, updated_at, updated_by) VALUES (@name, @yaml, @spec, @updated_at, @updated_by)
      ON CONFLICT (name) DO UPDATE SET yaml = excluded.yaml, spec = excluded.spec, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
@@ -130,12 +131,14 @@ export function createOrchestrationRepo(db: Db) {
     `INSERT INTO orchestration_cron_fired (name, trigger_idx, cron, slot) VALUES (?, ?, ?, ?)
      ON CONFLICT (name, trigger_idx) DO UPDATE SET cron = excluded.cron, slot = excluded.slot`,
   );
+  // The event's type, read from its JSON body (each database has its own JSON functions).
+  const typeOf = db.dialect === 'sqlite' ? "json_extract(body, '$.type')" : "(body::jsonb ->> 'type')";
   const resultEvent = db.prepare<[string], { body: string }>(
-    "SELECT body FROM events WHERE run_id = ? AND json_extract(body, '$.type') = 'orchestration_result' ORDER BY seq DESC LIMIT 1",
+    `SELECT body FROM events WHERE run_id = ? AND ${typeOf} = 'orchestration_result' ORDER BY seq DESC LIMIT 1`,
   );
   // Read from the run's transcript (its index), not the findings table, which has no index by run or event.
   const findingEvents = db.prepare<[string, number], { body: string }>(
-    "SELECT body FROM events WHERE run_id = ? AND json_extract(body, '$.type') = 'finding' ORDER BY seq LIMIT ?",
+    `SELECT body FROM events WHERE run_id = ? AND ${typeOf} = 'finding' ORDER BY seq LIMIT ?`,
   );
   const toOrch = (r: Json<OrchestrationRecord, 'spec'>): OrchestrationRecord => ({ ...r, spec: JSON.parse(r.spec as string) as OrchestrationSpec });
 
@@ -222,5 +225,4 @@ export function createOrchestrationRepo(db: Db) {
     },
   };
 }
-/** The orchestration repository. */
-export type OrchestrationRepo = ReturnType<typeof createOrchestrationRepo>;
+export type { OrchestrationRepo };

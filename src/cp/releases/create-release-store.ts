@@ -5,7 +5,7 @@ import { OkesuError } from '../../errors.js';
 import { ensurePrivateDir } from '../../files/private-dir.js';
 import { versionSchema, type ReleaseView, type SignedRelease } from '../../protocol/release.js';
 import { releaseKeyId, verifyRelease } from '../../release/release-signing.js';
-import type { Db } from '../store/database.js';
+import type { SqlDb } from '../store/sql/sql-db.js';
 import { DEFAULT_KEEP_RELEASES, type ReleaseStore, type StoredRelease } from './release-store.js';
 import { createReleasesTable, releaseView, rowSigned, type ReleaseRow } from './releases-table.js';
 import { fsyncDir } from '../../files/atomic-write.js';
@@ -33,7 +33,7 @@ export interface ManagedReleaseStore extends ReleaseStore {
  */
 export function createReleaseStore(
   options: ReleaseStoreOptions,
-  deps: { db: Db; transaction: <T>(fn: () => T) => T; inUse?: (version: string) => boolean; now: () => number; log: Logger },
+  deps: { db: SqlDb; transaction: <T>(fn: () => T) => T; inUse?: (version: string) => boolean; now: () => number; log: Logger },
 ): ManagedReleaseStore {
   const log = deps.log.child({ component: 'releases' });
   const table = createReleasesTable(deps.db);

@@ -1,4 +1,4 @@
-import type { Db } from '../store/database.js';
+import type { SqlDb } from '../store/sql/sql-db.js';
 import { compareVersions, type ReleaseView, type SignedRelease } from '../../protocol/release.js';
 
 /** A row of the `releases` table (schema v6). */
@@ -15,9 +15,18 @@ export interface ReleaseRow {
   uploaded_by: string;
 }
 
+/** The `releases` table's statements. */
+export interface ReleasesTable {
+  insert(row: ReleaseRow): void;
+  get(version: string): ReleaseRow | undefined;
+  /** Every row, newest version first. */
+  all(): ReleaseRow[];
+  delete(version: string): boolean;
+}
+
 /** The `releases` table: one row per stored version. */
-export function createReleasesTable(db: Db) {
-  const insert = db.prepare<ReleaseRow>(
+export function createReleasesTable(db: SqlDb): ReleasesTable {
+  const insert = db.prepare<[ReleaseRow]>(
     `INSERT INTO releases (version, platform, sha256, size, key_id, signed, created_at, uploaded_at, uploaded_by)
      VALUES (@version, @platform, @sha256, @size, @key_id, @signed, @created_at, @uploaded_at, @uploaded_by)`,
   );
@@ -32,8 +41,6 @@ export function createReleasesTable(db: Db) {
     delete: (version: string): boolean => del.run(version).changes > 0,
   };
 }
-/** The `releases` table's statements. */
-export type ReleasesTable = ReturnType<typeof createReleasesTable>;
 
 /** The listing of a row. */
 export function releaseView(row: ReleaseRow): ReleaseView {

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { AuditRepo } from './store-contract.js';
 import type { AuditEntry } from '../../protocol/api.js';
 
 /** Who did something: a token's name (or id) and role. */
@@ -8,7 +9,7 @@ export interface Actor {
 }
 
 /** The append-only audit log of mutating operator actions. */
-export function createAuditRepo(db: Db) {
+export function createAuditRepo(db: SqlDb): AuditRepo {
   const insert = db.prepare('INSERT INTO audit (ts, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)');
   const list = db.prepare<[number], Omit<AuditEntry, 'detail'> & { detail: string }>('SELECT * FROM audit ORDER BY id DESC LIMIT ?');
   return {
@@ -21,5 +22,4 @@ export function createAuditRepo(db: Db) {
     },
   };
 }
-/** The audit repository. */
-export type AuditRepo = ReturnType<typeof createAuditRepo>;
+export type { AuditRepo };

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { FeedRepo } from './store-contract.js';
 import { FINDING_ROW_COLUMNS, findingFromRow, type FindingRow } from './findings.js';
 
 /** What a feed entry is about. */
@@ -15,9 +16,9 @@ export interface FeedEntry {
 type FeedRow = { feed_id: number; ts: number; kind: FeedKind; payload: string } & { [K in keyof FindingRow]: FindingRow[K] | null };
 
 /** The durable log behind the operator live stream; its ids are resume cursors. */
-export function createFeedRepo(db: Db) {
-  const insert = db.prepare('INSERT INTO feed (ts, kind, payload) VALUES (?, ?, ?)');
-  const insertRef = db.prepare("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?)");
+export function createFeedRepo(db: SqlDb): FeedRepo {
+  const insert = db.prepare<[number, FeedKind, string], { id: number }>('INSERT INTO feed (ts, kind, payload) VALUES (?, ?, ?) RETURNING id');
+  const insertRef = db.prepare<[number, number], { id: number }>("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?) RETURNING id");
   const after = db.prepare<[number, number], FeedRow>(
     `SELECT feed.id AS feed_id, feed.ts AS ts, feed.kind AS kind, feed.payload AS payload, ${FINDING_ROW_COLUMNS}
      FROM feed LEFT JOIN findings f ON f.id = feed.ref LEFT JOIN events e ON e.id = f.event_id
@@ -25,16 +26,22 @@ export function createFeedRepo(db: Db) {
   );
   const head = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM feed');
   const oldest = db.prepare<[], { id: number | null }>('SELECT min(id) AS id FROM feed');
-  const seqHead = db.prepare<[], { seq: number } | undefined>("SELECT seq FROM sqlite_sequence WHERE name = 'feed'");
+  // The last id handed out, even if its entry was pruned since: SQLite's AUTOINCREMENT counter, or the Postgres
+  // sequence's last value once it has been used (null before, then max(id) answers: 0 on an empty feed).
+  const seqHead = db.prepare<[], { seq: number | null }>(
+    db.dialect === 'sqlite'
+      ? "SELECT seq FROM sqlite_sequence WHERE name = 'feed'"
+      : 'SELECT CASE WHEN is_called THEN last_value END AS seq FROM feed_id_seq',
+  );
   const prune = db.prepare('DELETE FROM feed WHERE ts < ?');
   return {
     /** Appends an entry (call inside the writing transaction); returns its cursor. */
     append(ts: number, kind: FeedKind, payload: unknown): number {
-      return Number(insert.run(ts, kind, JSON.stringify(payload)).lastInsertRowid);
+      return (insert.get(ts, kind, JSON.stringify(payload)) as { id: number }).id;
     },
     /** Appends a finding entry by reference to the stored finding (call inside the writing transaction); returns its cursor. */
     appendFinding(ts: number, findingId: number): number {
-      return Number(insertRef.run(ts, findingId).lastInsertRowid);
+      return (insertRef.get(ts, findingId) as { id: number }).id;
     },
     /** Entries with a cursor above `cursor`, oldest first. */
     after(cursor: number, limit: number): FeedEntry[] {
@@ -58,5 +65,4 @@ export function createFeedRepo(db: Db) {
     },
   };
 }
-/** The feed repository. */
-export type FeedRepo = ReturnType<typeof createFeedRepo>;
+export type { FeedRepo };

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
 
 interface GroupDelta {
   severity: string;
@@ -24,21 +24,36 @@ export interface GroupedFinding {
   ts: number;
 }
 
+/** One transaction's findings, aggregated per fingerprint until `write`. */
+export interface FindingGroupsBatch {
+  add(f: GroupedFinding): void;
+  /** Writes one upsert per distinct fingerprint (call once, before the commit). */
+  write(): void;
+}
+
+/** The finding-groups writer. */
+export interface FindingGroups {
+  /** A fresh per-transaction accumulator. */
+  batch(): FindingGroupsBatch;
+}
+
 /**
  * Fingerprint groups, maintained per commit: findings of one transaction are first aggregated in memory, then
  * written as one upsert per distinct fingerprint, instead of per finding. A group's first host lives in its row;
  * only further hosts take a `finding_group_hosts` row.
  */
-export function createFindingGroups(db: Db) {
+export function createFindingGroups(db: SqlDb): FindingGroups {
   const upsert = db.prepare(
     // New findings are open: `open` grows with `count` (triage moves it down and up).
     `INSERT INTO finding_groups (fingerprint, severity, title, category, agent, count, open, first_seen, last_seen, last_finding_id, first_host)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (fingerprint) DO UPDATE SET count = count + excluded.count, open = open + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-       last_seen = max(last_seen, excluded.last_seen), last_finding_id = excluded.last_finding_id
+     ON CONFLICT (fingerprint) DO UPDATE SET count = finding_groups.count + excluded.count, open = finding_groups.open + excluded.count,
+       first_seen = CASE WHEN excluded.first_seen < finding_groups.first_seen THEN excluded.first_seen ELSE finding_groups.first_seen END,
+       last_seen = CASE WHEN excluded.last_seen > finding_groups.last_seen THEN excluded.last_seen ELSE finding_groups.last_seen END,
+       last_finding_id = excluded.last_finding_id
      RETURNING first_host`,
   );
-  const groupHost = db.prepare('INSERT OR IGNORE INTO finding_group_hosts (fingerprint, host) VALUES (?, ?)');
+  const groupHost = db.prepare('INSERT INTO finding_group_hosts (fingerprint, host) VALUES (?, ?) ON CONFLICT (fingerprint, host) DO NOTHING');
 
   return {
     /** A fresh per-transaction accumulator: `add` each stored finding, then `write` once before the commit. */
@@ -72,5 +87,3 @@ export function createFindingGroups(db: Db) {
     },
   };
 }
-/** The finding-groups writer. */
-export type FindingGroups = ReturnType<typeof createFindingGroups>;

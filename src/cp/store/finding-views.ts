@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { FindingViews } from './store-contract.js';
 import type { FindingFilter } from '../../protocol/api.js';
 import { SEVERITIES, severityRank, type TriageStatus } from '../../protocol/finding.js';
 import type { FindingClusterView, FindingGroupView } from '../../protocol/findings-api.js';
@@ -47,7 +48,9 @@ const severityOf = (rank: number): FindingGroupView['severity'] => SEVERITIES[SE
  * The groups and clusters views of stored findings. Groups read the `finding_groups` rows (counts kept at ingest
  * and triage), never the findings, except for a status other than `open`; clusters read `finding_indicators`.
  */
-export function createFindingViews(db: Db) {
+export function createFindingViews(db: SqlDb): FindingViews {
+  // The sample hosts as one JSON array text (each database has its own aggregate for it).
+  const jsonArray = db.dialect === 'sqlite' ? 'json_group_array(host)' : "coalesce(json_agg(host), '[]')::text";
   const groupsSql = (filter: GroupsFilter): { sql: string; params: unknown[] } => {
     const clauses: string[] = [];
     const params: unknown[] = [];
@@ -73,7 +76,7 @@ export function createFindingViews(db: Db) {
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     // The page is cut first, so host counts and samples are read for the groups shown only.
     const sql = `SELECT g.*, 1 + (SELECT count(*) FROM finding_group_hosts h WHERE h.fingerprint = g.fingerprint) AS hosts,
-        (SELECT json_group_array(host) FROM (SELECT host FROM finding_group_hosts h WHERE h.fingerprint = g.fingerprint LIMIT ${SAMPLE_HOSTS - 1})) AS more_hosts
+        (SELECT ${jsonArray} FROM (SELECT host FROM finding_group_hosts h WHERE h.fingerprint = g.fingerprint LIMIT ${SAMPLE_HOSTS - 1}) AS s) AS more_hosts
       FROM (SELECT * FROM finding_groups g ${where} ORDER BY g.last_seen DESC, g.last_finding_id DESC LIMIT ?) g
       ORDER BY g.last_seen DESC, g.last_finding_id DESC`;
     return { sql, params: [...params, filter.limit] };
@@ -121,5 +124,4 @@ export function createFindingViews(db: Db) {
     },
   };
 }
-/** The finding views (groups, clusters). */
-export type FindingViews = ReturnType<typeof createFindingViews>;
+export type { FindingViews };

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { FindingsRepo } from './store-contract.js';
 import type { FindingFilter, FindingSummary } from '../../protocol/api.js';
 import type { FindingDetail } from '../../protocol/findings-api.js';
 import { SEVERITIES, severityRank, TRIAGE_STATUSES, type StoredFinding } from '../../protocol/finding.js';
@@ -68,7 +69,7 @@ export function findingWhere(filter: FindingFilter & { sinceMs?: number; afterId
 }
 
 /** Reads of stored findings: queries, summaries and one finding with its event. */
-export function createFindingsRepo(db: Db) {
+export function createFindingsRepo(db: SqlDb): FindingsRepo {
   const groupCount = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM finding_groups');
   const getOne = db.prepare<[number], FindingRow>(`SELECT ${FINDING_ROW_COLUMNS} FROM findings f JOIN events e ON e.id = f.event_id WHERE f.id = ?`);
   // A second scan: host in the breakdown scan's GROUP BY multiplies its groups by the hosts (measured ~20× slower at
@@ -134,5 +135,4 @@ export function createFindingsRepo(db: Db) {
     },
   };
 }
-/** The findings repository. */
-export type FindingsRepo = ReturnType<typeof createFindingsRepo>;
+export type { FindingsRepo };

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { HostsRepo } from './store-contract.js';
 
 /** A host row as stored. */
 export interface HostRow {
@@ -31,6 +32,8 @@ export interface HostRow {
   poll_ms: number | null;
   /** Interval (ms) between its bucket heartbeats; null for a tunnel-only host. */
   bucket_interval_ms: number | null;
+  /** The replica holding the host's tunnel now (schema v7); null when none. */
+  replica_id: string | null;
 }
 
 /** How a host reaches the CP, as its heartbeats or hello say: `tunnel`, `jobs` or `auto`, and its bucket intervals. */
@@ -53,7 +56,7 @@ type RawHostRow = Omit<HostRow, 'labels'> & { labels: string };
 const toRow = (raw: RawHostRow): HostRow => ({ ...raw, labels: JSON.parse(raw.labels) as Record<string, string> });
 
 /** Host registry: identities, facts and batched "last heard". */
-export function createHostsRepo(db: Db) {
+export function createHostsRepo(db: SqlDb): HostsRepo {
   const byName = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE hostname = ? AND revoked_at IS NULL');
   const byCredential = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE credential_id = ?');
   const all = db.prepare<[], RawHostRow>('SELECT * FROM hosts WHERE revoked_at IS NULL ORDER BY hostname');
@@ -81,9 +84,15 @@ export function createHostsRepo(db: Db) {
   const heartbeat = db.prepare(
     'UPDATE hosts SET last_heartbeat = ?, heartbeat_seq = ?, running = ?, spool_depth = ? WHERE hostname = ? AND revoked_at IS NULL',
   );
-  const flush = db.transaction((updates: readonly HeartbeatUpdate[]) => {
-    for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
-  });
+  const flush = (updates: readonly HeartbeatUpdate[]): void =>
+    db.transaction(() => {
+      for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
+    })();
+  const setReplica = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL');
+  const setReplicaIf = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL AND replica_id = ?');
+  const withReplica = db.prepare<[], { hostname: string; replica_id: string }>(
+    'SELECT hostname, replica_id FROM hosts WHERE revoked_at IS NULL AND replica_id IS NOT NULL ORDER BY hostname',
+  );
 
   // Bumped by every change to who holds which key (a new host, a renewal, a backfill, a revocation): readers that
   // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves.
@@ -159,10 +168,16 @@ export function createHostsRepo(db: Db) {
     flushHeartbeats(updates: readonly HeartbeatUpdate[]): void {
       if (updates.length > 0) flush(updates);
     },
+    setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void {
+      if (onlyIfReplica === undefined) setReplica.run(replicaId, hostname);
+      else setReplicaIf.run(replicaId, hostname, onlyIfReplica);
+    },
+    withReplica(): Array<{ hostname: string; replica_id: string }> {
+      return withReplica.all();
+    },
   };
 }
-/** The hosts repository. */
-export type HostsRepo = ReturnType<typeof createHostsRepo>;
+export type { HostsRepo };
 
 /**
  * A host's labels with an operator's overrides applied over the daimon's own. Applied wherever labels are written

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { Ingest } from './store-contract.js';
 import type { RunsRepo } from './runs.js';
 import type { FeedRepo } from './feed.js';
 import { createFindingGroups } from './finding-groups.js';
@@ -55,17 +56,20 @@ export interface IngestItem {
  * event; a finding adds a small row referencing that event, its feed entry references the finding, and fingerprint
  * groups are written once per distinct fingerprint per transaction.
  */
-export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
-  const insertEvent = db.prepare('INSERT OR IGNORE INTO events (run_id, seq, body) VALUES (?, ?, ?)');
-  const runHost = db.prepare<[string], { host: string }>('SELECT host FROM runs WHERE run_id = ?');
-  const insertFinding = db.prepare(
-    `INSERT INTO findings (event_id, fingerprint, host, agent, ts, received_at, severity_rank, category, indicators)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest {
+  // No row back: the (run, seq) was stored before (a duplicate).
+  const insertEvent = db.prepare<[string, number, string], { id: number }>(
+    'INSERT INTO events (run_id, seq, body) VALUES (?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING RETURNING id',
   );
-  const indicator = db.prepare('INSERT OR IGNORE INTO finding_indicators (indicator, kind, finding_id, ts) VALUES (?, ?, ?, ?)');
+  const runHost = db.prepare<[string], { host: string }>('SELECT host FROM runs WHERE run_id = ?');
+  const insertFinding = db.prepare<unknown[], { id: number }>(
+    `INSERT INTO findings (event_id, fingerprint, host, agent, ts, received_at, severity_rank, category, indicators)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  );
+  const indicator = db.prepare('INSERT INTO finding_indicators (indicator, kind, finding_id, ts) VALUES (?, ?, ?, ?) ON CONFLICT (indicator, finding_id) DO NOTHING');
   const groups = createFindingGroups(db);
 
-  const ingestBatch = db.transaction((items: readonly IngestItem[], now: number): IngestResult[] => {
+  const ingestBatch = (items: readonly IngestItem[], now: number): IngestResult[] => db.transaction((): IngestResult[] => {
     const counts = new Map<string, { events: number; findings: number }>();
     const statusChanged = new Map<string, IngestResult>();
     const owners = new Map<string, string>();
@@ -111,8 +115,8 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
         }
         // The authenticated hostname and the record's identity win over whatever the body claims.
         const body = { ...record.event, host: hostname, run_id: record.run_id, seq: record.seq };
-        const inserted = insertEvent.run(record.run_id, record.seq, JSON.stringify(body));
-        if (inserted.changes === 0) {
+        const inserted = insertEvent.get(record.run_id, record.seq, JSON.stringify(body));
+        if (inserted === undefined) {
           result.duplicates++;
           continue;
         }
@@ -132,12 +136,10 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
           const fingerprint = fingerprintFinding(f);
           const found = extractIndicators(`${f.title}\n${f.evidence.join('\n')}\n${JSON.stringify(f.attributes)}`);
           const indicators = found.map((i) => `${i.kind}:${i.value}`);
-          const id = Number(
-            insertFinding.run(
-              Number(inserted.lastInsertRowid), fingerprint, hostname, body.agent, body.ts, now, severityRank(f.severity), f.category,
-              indicators.length ? JSON.stringify(indicators) : '',
-            ).lastInsertRowid,
-          );
+          const { id } = insertFinding.get(
+            inserted.id, fingerprint, hostname, body.agent, body.ts, now, severityRank(f.severity), f.category,
+            indicators.length ? JSON.stringify(indicators) : '',
+          ) as { id: number };
           for (const i of found) indicator.run(`${i.kind}:${i.value}`, i.kind, id, body.ts);
           grouped.add({ id, fingerprint, severity: f.severity, title: f.title, category: f.category, agent: body.agent, host: hostname, ts: body.ts });
           const stamp = { host: hostname, agent: body.agent, agent_version: agentVersionOf(record.event), run_id: record.run_id, seq: record.seq, ts: body.ts };
@@ -166,7 +168,7 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
       if (run) result.runs.push({ cursor: feed.append(now, 'run', run), run });
     }
     return results;
-  });
+  })();
 
   return {
     /** Ingests the items in one transaction; throws only on a storage failure (then nothing was written and nothing is acked). */
@@ -179,5 +181,4 @@ export function createIngest(db: Db, runs: RunsRepo, feed: FeedRepo) {
     },
   };
 }
-/** The ingest unit of the store. */
-export type Ingest = ReturnType<typeof createIngest>;
+export type { Ingest };

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { RolloutsRepo } from './store-contract.js';
 import {
   ROLLOUT_HOST_STATES, type HostRollout, type RolloutHostState, type RolloutHostView, type RolloutState, type RolloutView,
 } from '../../protocol/rollout.js';
@@ -50,7 +51,7 @@ export function hostView(h: RolloutHostRow): RolloutHostView {
 }
 
 /** Rollouts and each host's state in them (schema v6); the engine in src/cp/rollouts/ decides, this only stores. */
-export function createRolloutsRepo(db: Db) {
+export function createRolloutsRepo(db: SqlDb): RolloutsRepo {
   const insertRollout = db.prepare(
     `INSERT INTO rollouts (id, version, state, created_at, created_by, ended_at, batch, canary, halt_on_error, health_timeout_ms, allow_downgrade, halted_reason)
      VALUES (@id, @version, @state, @created_at, @created_by, NULL, @batch, @canary, @halt_on_error, @health_timeout_ms, @allow_downgrade, NULL)`,
@@ -82,7 +83,7 @@ export function createRolloutsRepo(db: Db) {
     `SELECT hostname, rollout_id, state, version FROM (
        SELECT h.hostname, h.rollout_id, h.state, r.version,
               row_number() OVER (PARTITION BY h.hostname ORDER BY r.created_at DESC, r.id DESC) AS n
-       FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id)
+       FROM rollout_hosts h JOIN rollouts r ON r.id = h.rollout_id) AS ranked
      WHERE n = 1`,
   );
   const busy = db.prepare<[], { hostname: string; rollout_id: string }>(
@@ -164,5 +165,4 @@ export function createRolloutsRepo(db: Db) {
     },
   };
 }
-/** The rollouts repository. */
-export type RolloutsRepo = ReturnType<typeof createRolloutsRepo>;
+export type { RolloutsRepo };

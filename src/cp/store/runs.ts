@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { RunsRepo } from './store-contract.js';
 import type { RunStatus, RunView } from '../../protocol/api.js';
 import type { RunEvent } from '../../protocol/event.js';
 
@@ -27,7 +28,7 @@ type RunRow = Omit<RunView, never> & { inputs: string };
 const toView = ({ inputs: _inputs, ...view }: RunRow): RunView => view;
 
 /** Run records and their transcripts. */
-export function createRunsRepo(db: Db) {
+export function createRunsRepo(db: SqlDb): RunsRepo {
   const insert = db.prepare(
     `INSERT INTO runs (run_id, host, agent, prompt, inputs, status, created_at, timeout_ms, created_by, ended_at, error, route)
      VALUES (@run_id, @host, @agent, @prompt, @inputs, @status, @created_at, @timeout_ms, @created_by, @ended_at, @error, @route)`,
@@ -98,5 +99,4 @@ export function createRunsRepo(db: Db) {
     },
   };
 }
-/** The runs repository. */
-export type RunsRepo = ReturnType<typeof createRunsRepo>;
+export type { RunsRepo };

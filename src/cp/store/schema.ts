@@ -303,3 +303,29 @@ CREATE TABLE ssh_host_keys (
 
 ALTER TABLE tokens ADD COLUMN bound_hostname TEXT;
 `;
+
+/**
+ * Version 7 (issue 16, scale-out): CP replicas sharing one store. `hosts.replica_id` is the replica holding the host's
+ * tunnel now (NULL when none); `replicas` is each replica's announcement; `leases` are named leases with fencing epochs
+ * (the leader's among them).
+ */
+export const SCHEMA_V7 = `
+ALTER TABLE hosts ADD COLUMN replica_id TEXT;
+
+CREATE TABLE replicas (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  version TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  heard_at INTEGER NOT NULL,
+  tunnels INTEGER NOT NULL,
+  load REAL NOT NULL
+);
+
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { SshHostKeysRepo } from './store-contract.js';
 
 /** An SSH host key pinned for a deploy target (`user@host:port`) on its first successful deploy. */
 export interface SshHostKeyRow {
@@ -10,7 +11,7 @@ export interface SshHostKeyRow {
 }
 
 /** The SSH host keys `okesu deploy` pinned, one per target (trust on first use). */
-export function createSshHostKeysRepo(db: Db) {
+export function createSshHostKeysRepo(db: SqlDb): SshHostKeysRepo {
   const get = db.prepare<[string], SshHostKeyRow>('SELECT * FROM ssh_host_keys WHERE target = ?');
   const list = db.prepare<[], SshHostKeyRow>('SELECT * FROM ssh_host_keys ORDER BY target');
   // First pin wins: a concurrent second pin of the same target keeps the first (the caller compares after).
@@ -33,5 +34,4 @@ export function createSshHostKeysRepo(db: Db) {
     },
   };
 }
-/** The SSH host keys repository. */
-export type SshHostKeysRepo = ReturnType<typeof createSshHostKeysRepo>;
+export type { SshHostKeysRepo };

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
-import type { Db } from './database.js';
 
 // SQLite result codes (primary part) that mean "the store cannot be used right now", not "this statement is wrong":
 // a full disk, an I/O error, a read-only file system, a lock held too long. The work is retried; the API answers 503.
@@ -13,11 +12,25 @@ export function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
 }
 
+// PostgreSQL SQLSTATEs (class or full code) that mean the same: the connection (08), resources (53: disk full, out of
+// memory, too many connections), operator intervention (57: statement timeout, shutdown), a lock not granted in time
+// (55P03), a conflict to retry (40001 serialization, 40P01 deadlock), a system error (58).
+const PG_UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58']);
+const PG_UNAVAILABLE = new Set(['55P03', '40001', '40P01']);
+
+/** The PostgreSQL SQLSTATE of an error (five characters, `.code`), or undefined. */
+function postgresCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 /** True when `err` says the store is unusable (disk full, I/O, read-only, replaced), as opposed to a bug or bad data. */
 export function isStoreFailure(err: unknown): boolean {
   if (err instanceof OkesuError) return err.code === 'OKS_ERR_STORE_UNAVAILABLE' || err.code === 'OKS_ERR_STORE_REPLACED';
   const code = sqliteCode(err);
-  return code !== undefined && UNAVAILABLE.has(code.split('_').slice(0, 2).join('_'));
+  if (code !== undefined) return UNAVAILABLE.has(code.split('_').slice(0, 2).join('_'));
+  const pg = postgresCode(err);
+  return pg !== undefined && (PG_UNAVAILABLE.has(pg) || PG_UNAVAILABLE_CLASSES.has(pg.slice(0, 2)));
 }
 
 /** Whether the CP can write its database: `replaced` is final (the file at the path is no longer the one open). */
@@ -41,10 +54,27 @@ export interface StoreHealth {
   failures(where: string): number;
 }
 
-/** Watches the store at `path` opened as `db`. */
-export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now?: () => number }): StoreHealth {
+/** What the file checks need of the SQLite connection. */
+interface PragmaDb {
+  pragma(source: string): unknown;
+}
+
+/**
+ * Health of a PostgreSQL store: failures reported, logged once per outage and mapped to 503s as on SQLite; there is
+ * no file to be replaced (`check` does nothing, the state is never `replaced`).
+ */
+export function createServerStoreHealth(where: string, deps: { log: Logger; now?: () => number }): StoreHealth {
+  return createHealth(where, undefined, deps);
+}
+
+/** Watches the SQLite store at `path` opened as `db`. */
+export function createStoreHealth(db: PragmaDb, path: string, deps: { log: Logger; now?: () => number }): StoreHealth {
+  return createHealth(path, { db, path }, deps);
+}
+
+function createHealth(path: string, file: { db: PragmaDb; path: string } | undefined, deps: { log: Logger; now?: () => number }): StoreHealth {
   const now = deps.now ?? Date.now;
-  const opened = statSync(path);
+  const opened = file && statSync(file.path);
   let state: StoreState = 'ok';
   let outageSince = 0;
   const counts = new Map<string, number>();
@@ -52,11 +82,11 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
   const replaced = (how: string): void => {
     state = 'replaced';
     // query_only makes every later write on this connection fail (SQLITE_READONLY) while reads still work.
-    db.pragma('query_only = ON');
+    file?.db.pragma('query_only = ON');
     deps.log.fatal({ code: 'OKS_ERR_STORE_REPLACED', path, how }, `the CP database ${path} was ${how} while the CP ran: writes are refused until the CP is restarted (restore it with okesu cp restore if it was lost)`);
   };
   const check = (): void => {
-    if (state === 'replaced') return;
+    if (state === 'replaced' || opened === undefined) return;
     let st;
     try {
       st = statSync(path);
@@ -78,7 +108,7 @@ export function createStoreHealth(db: Db, path: string, deps: { log: Logger; now
       if (!isStoreFailure(err)) return undefined;
       counts.set(where, (counts.get(where) ?? 0) + 1);
       if (err instanceof OkesuError) return err;
-      const code = sqliteCode(err) as string;
+      const code = sqliteCode(err) ?? postgresCode(err) ?? 'unknown';
       if (state === 'replaced') return new OkesuError('OKS_ERR_STORE_REPLACED', path);
       if (state === 'ok') {
         state = 'unavailable';

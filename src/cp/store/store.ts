@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { openDatabase, type Db } from './database.js';
-import { createStoreHealth } from './store-health.js';
+import { openDatabase } from './database.js';
+import { sqliteDb } from './sql/sqlite-db.js';
+import { openPostgresDb } from './sql/postgres-db.js';
+import type { SqlDb } from './sql/sql-db.js';
+import { applyPostgresSchema } from './postgres-schema.js';
+import { createServerStoreHealth, createStoreHealth, type StoreHealth } from './store-health.js';
 import { createHostsRepo } from './hosts.js';
 import { createTokensRepo } from './tokens.js';
 import { createRunsRepo } from './runs.js';
@@ -14,17 +18,49 @@ import { createIngest } from './ingest.js';
 import { createOrchestrationRepo } from '../orchestration/store.js';
 import { createSshHostKeysRepo } from './ssh-host-keys.js';
 import { createRolloutsRepo } from './rollouts.js';
+import { createReplicasRepo } from './replicas.js';
+import { createLeasesRepo } from './leases.js';
+import { createMetaRepo } from './meta.js';
+import type { Store } from './store-contract.js';
 
-/** The CP's embedded store (SQLite, WAL) with one repository per concept; `log` hears of store failures. */
-export function openStore(path: string, opts: { log?: Logger } = {}) {
-  const db: Db = openDatabase(path);
-  const health = createStoreHealth(db, path, { log: opts.log ?? pino({ level: 'silent' }) });
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /** Hears of store failures. */
+  log?: Logger;
+}
+
+/** True when `location` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/**
+ * Opens the CP's store: a path opens (creating and migrating) the embedded SQLite database (WAL); a `postgres://…`
+ * URL connects to PostgreSQL and creates the schema there if the database has none yet.
+ */
+export function openStore(location: string, opts: OpenStoreOptions = {}): Store {
+  const log = opts.log ?? pino({ level: 'silent' });
+  if (isPostgresLocation(location)) {
+    const db = openPostgresDb(location);
+    try {
+      applyPostgresSchema(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return storeOn(db, createServerStoreHealth(db.displayUrl, { log }));
+  }
+  const raw = openDatabase(location);
+  return storeOn(sqliteDb(raw), createStoreHealth(raw, location, { log }));
+}
+
+/** The repositories over one connection. */
+function storeOn(db: SqlDb, health: StoreHealth): Store {
   const runs = createRunsRepo(db);
   const feed = createFeedRepo(db);
-  const metaGet = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-  const metaSet = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   return {
     db,
+    kind: db.dialect,
     health,
     hosts: createHostsRepo(db),
     tokens: createTokensRepo(db),
@@ -38,11 +74,9 @@ export function openStore(path: string, opts: { log?: Logger } = {}) {
     orchestrations: createOrchestrationRepo(db),
     sshHostKeys: createSshHostKeysRepo(db),
     rollouts: createRolloutsRepo(db),
-    meta: {
-      get: (key: string): string | undefined => metaGet.get(key)?.value,
-      set: (key: string, value: string): void => void metaSet.run(key, value),
-    },
-    /** Runs `fn` in one transaction; refused (OKS_ERR_STORE_REPLACED) once the database file was replaced under the CP. */
+    replicas: createReplicasRepo(db),
+    leases: createLeasesRepo(db),
+    meta: createMetaRepo(db),
     transaction<T>(fn: () => T): T {
       if (!db.inTransaction) health.assertWritable();
       return db.transaction(fn)();
@@ -52,5 +86,5 @@ export function openStore(path: string, opts: { log?: Logger } = {}) {
     },
   };
 }
-/** The CP store. */
-export type Store = ReturnType<typeof openStore>;
+
+export type { Store };

@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { TokensRepo } from './store-contract.js';
 import type { Role } from '../../protocol/api.js';
 
 /** A token row: the secret itself is never stored, only its SHA-256. */
@@ -18,7 +19,7 @@ export interface TokenRow {
 }
 
 /** Join and operator tokens. */
-export function createTokensRepo(db: Db) {
+export function createTokensRepo(db: SqlDb): TokensRepo {
   const get = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
   const list = db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at');
   const insert = db.prepare(
@@ -53,5 +54,4 @@ export function createTokensRepo(db: Db) {
     },
   };
 }
-/** The tokens repository. */
-export type TokensRepo = ReturnType<typeof createTokensRepo>;
+export type { TokensRepo };

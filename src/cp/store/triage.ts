@@ -1,4 +1,5 @@
-import type { Db } from './database.js';
+import type { SqlDb } from './sql/sql-db.js';
+import type { TriageRepo } from './store-contract.js';
 import type { TriageStatus } from '../../protocol/finding.js';
 import type { TriageRequest } from '../../protocol/findings-api.js';
 
@@ -12,14 +13,14 @@ export interface TriageChange {
  * Triage writes: a finding's status, or that of every finding of its fingerprint group, and the group's `open`
  * count with it. Call inside the transaction that also audits and feeds the decision.
  */
-export function createTriageRepo(db: Db) {
+export function createTriageRepo(db: SqlDb): TriageRepo {
   const findingOf = db.prepare<[number], { fingerprint: string; status: string }>('SELECT fingerprint, status FROM findings WHERE id = ?');
   const setOne = db.prepare('UPDATE findings SET status = ? WHERE id = ?');
   // No index on fingerprint (it would tax every ingested finding): a group triage scans the narrow findings table.
   const setGroup = db.prepare('UPDATE findings SET status = ? WHERE fingerprint = ? AND status != ?');
-  const addOpen = db.prepare('UPDATE finding_groups SET open = max(0, open + ?) WHERE fingerprint = ?');
+  const addOpen = db.prepare('UPDATE finding_groups SET open = CASE WHEN open + @delta < 0 THEN 0 ELSE open + @delta END WHERE fingerprint = @fingerprint');
   // Every finding of the group now has the new status, so `open` is all of them or none.
-  const setOpen = db.prepare('UPDATE finding_groups SET open = CASE WHEN ? THEN count ELSE 0 END WHERE fingerprint = ?');
+  const setOpen = db.prepare('UPDATE finding_groups SET open = CASE WHEN ? = 1 THEN count ELSE 0 END WHERE fingerprint = ?');
 
   return {
     /** Applies a status to finding `id` (or its group); undefined when there is no such finding. */
@@ -34,10 +35,9 @@ export function createTriageRepo(db: Db) {
       if (found.status === status) return { fingerprint: found.fingerprint, updated: 0 };
       setOne.run(status, id);
       const delta = status === 'open' ? 1 : found.status === 'open' ? -1 : 0;
-      if (delta !== 0) addOpen.run(delta, found.fingerprint);
+      if (delta !== 0) addOpen.run({ delta, fingerprint: found.fingerprint });
       return { fingerprint: found.fingerprint, updated: 1 };
     },
   };
 }
-/** The triage repository. */
-export type TriageRepo = ReturnType<typeof createTriageRepo>;
+export type { TriageRepo };

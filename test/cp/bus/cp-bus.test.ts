@@ -198,6 +198,19 @@ describe('NATS bus across replicas', () => {
     expect(await a.deliver('b', cancel)).toEqual({ delivered: true, replica: 'b' });
   });
 
+  it('delivers a message too big for NATS locally, logs that the others missed it, and carries on', async () => {
+    const { a, b, logA } = await pair();
+    const onA = collect(a, 'feed');
+    const onB = collect(b, 'feed');
+    const big = { entries: [{ cursor: 1, kind: 'run' as const, payload: 'x'.repeat(2 * 1024 * 1024) }] };
+    a.publish('feed', big);
+    a.publish('feed', feed(2));
+    await onB.until(1);
+    expect(onA.items.map((m) => m.message.entries[0]?.cursor)).toEqual([1, 2]);
+    expect(onB.items.map((m) => m.message)).toEqual([feed(2)]);
+    expect(logA.withMsg('bus could not publish to the other replicas')).toHaveLength(1);
+  });
+
   it('reconnects after the NATS server restarts on the same port, and messages flow again', async () => {
     const server = await startNatsServer();
     servers.push(server);
