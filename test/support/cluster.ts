@@ -182,7 +182,19 @@ class Replica implements ClusterReplica {
     const p = this.current;
     if (!p || !this.running()) return;
     p.kill(signal);
-    await p.exited;
+    if (signal === 'SIGKILL') {
+      await p.exited;
+      return;
+    }
+    // A replica that does not stop within 15 s of SIGTERM is killed (and the test's log says so).
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 15_000)));
+    if ((await Promise.race([p.exited, late])) === 'late') {
+      process.stderr.write(`${this.id} did not stop within 15 s of ${signal}; SIGKILL\n`);
+      p.kill('SIGKILL');
+      await p.exited;
+    }
+    clearTimeout(timer);
   }
 
   async restart(): Promise<void> {
