@@ -101,10 +101,15 @@ haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
 pids+=("$!")
 
 # Ready when both replicas say they listen; admin.yaml is written by each replica (any one will do).
+all_running() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || return 1
+  done
+}
 for id in replica-a replica-b; do
-  for _ in $(seq 1 300); do
-    grep -q 'control plane on https://' "$work/$id.log" 2>/dev/null && break
-    if ! kill -0 "${pids[@]}" 2>/dev/null; then
+  until grep -q 'control plane on https://' "$work/$id.log" 2>/dev/null; do
+    if ! all_running; then
       echo "a process exited early; logs in $work:" >&2
       tail -n 20 "$work"/*.log >&2 || true
       exit 1
