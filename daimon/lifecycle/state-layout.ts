@@ -19,13 +19,38 @@ import { versionSchema } from '../../src/protocol/release.js';
  *   daimon.pid            the supervisor's current child: a supervisor killed outright leaves it running, and the next
  *                         one stops it before starting another daimon on the same state
  */
-export function lifecyclePaths(stateDir: string) {
+export interface LifecyclePaths {
+  /** STATE/bin: the staged executables and the `current` / `previous` symlinks. */
+  bin: string;
+  /** Where an executable release of `version` is staged (bin/okesu-VERSION). */
+  executable(version: string): string;
+  /** Where a script release (`#!…` node bundle) of `version` is staged (bin/okesu-VERSION.mjs). */
+  scriptExecutable(version: string): string;
+  /** bin/current: the symlink the supervisor starts. */
+  current: string;
+  /** bin/previous: the symlink a rollback restores. */
+  previous: string;
+  /** STATE/upgrade: the trial and download files. */
+  upgrade: string;
+  /** upgrade/pending.json: a trial in progress. */
+  pending: string;
+  /** upgrade/result.json: the last upgrade's outcome for the CP. */
+  result: string;
+  /** upgrade/download-VERSION.part: a resumable download. */
+  download(version: string): string;
+  /** health.json: the daimon's last contact with the CP. */
+  health: string;
+  /** daimon.pid: the supervisor's current child. */
+  daimonPid: string;
+}
+
+/** The lifecycle files of one state directory. */
+export function lifecyclePaths(stateDir: string): LifecyclePaths {
   const bin = join(stateDir, 'bin');
   const upgrade = join(stateDir, 'upgrade');
   return {
     bin,
     executable: (version: string) => join(bin, `okesu-${version}`),
-    /** Where a script release (`#!…` node bundle) of `version` is staged. */
     scriptExecutable: (version: string) => join(bin, `okesu-${version}.mjs`),
     current: join(bin, 'current'),
     previous: join(bin, 'previous'),
@@ -37,8 +62,6 @@ export function lifecyclePaths(stateDir: string) {
     daimonPid: join(stateDir, 'daimon.pid'),
   };
 }
-/** Paths of the lifecycle files in one state directory. */
-export type LifecyclePaths = ReturnType<typeof lifecyclePaths>;
 
 /** Exit code with which a daimon that staged an upgrade asks its supervisor to start `bin/current` now (EX_TEMPFAIL). */
 export const UPGRADE_RESTART_EXIT_CODE = 75;

@@ -25,7 +25,7 @@ export function libraryEntry(text: string): AgentLibraryEntry | undefined {
  * The agent definitions the CP sends with dispatches, as `GET /v1/agents` lists them. `list` is read on each call
  * (the CLI reloads definitions on SIGHUP); each text is parsed once, and entries of texts no longer listed are dropped.
  */
-export function createAgentLibrary(list: () => ReadonlyMap<string, string>) {
+export function createAgentLibrary(list: () => ReadonlyMap<string, string>): AgentLibrary {
   let cache = new Map<string, AgentLibraryEntry | undefined>();
   return {
     /** Every definition that parses, by name. */
@@ -43,5 +43,8 @@ export function createAgentLibrary(list: () => ReadonlyMap<string, string>) {
     },
   };
 }
-/** The CP's agent library. */
-export type AgentLibrary = ReturnType<typeof createAgentLibrary>;
+/** The CP's agent library: the definitions it sends with dispatches (`GET /v1/agents`). */
+export interface AgentLibrary {
+  /** Every definition that parses, sorted by the name it was loaded under; read afresh on each call. */
+  entries(): AgentLibraryEntry[];
+}

@@ -1,9 +1,8 @@
-import { createServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import type { Logger } from 'pino';
-import { openStore, type Store } from './store/store.js';
-import { loadOrCreateIdentity, ensureAdminToken, writeAdminConfig, assertStateComplete, type CpIdentity } from './cp-state.js';
+import type { Store } from './store/store.js';
+import { writeAdminConfig } from './cp-state.js';
+import { openCpFoundation, type CpFoundation } from './cp-foundation.js';
 import { acquireStateLock } from './store/state-lock.js';
 import { createRouter } from './http/router.js';
 import { createOperatorAuth } from './http/operator-auth.js';
@@ -11,7 +10,7 @@ import { createLiveness } from './liveness.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createStreamHub } from './stream/stream-hub.js';
 import { createTunnelHub } from './tunnel/tunnel-hub.js';
-import { createDispatcher } from './dispatcher.js';
+import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { createRunWaiters } from './run-waiters.js';
 import { addFleetRoutes } from './api/fleet-routes.js';
 import { addRunRoutes } from './api/run-routes.js';
@@ -19,17 +18,15 @@ import { addAdminRoutes } from './api/admin-routes.js';
 import { addOrchestrationRoutes } from './api/orchestration-routes.js';
 import { addFindingRoutes } from './api/finding-routes.js';
 import { addDeployRoutes } from './api/deploy-routes.js';
+import { addReplicaRoutes } from './api/replica-routes.js';
 import { createAgentLibrary } from './agent-library.js';
-import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { realClock, type CpClock } from './orchestration/clock.js';
-import { createOrchestrationEngine } from './orchestration/engine.js';
-import { createTriggers } from './orchestration/triggers.js';
-import { OkesuError } from '../errors.js';
+import { createOrchestrationEngine, type OrchestrationEngine } from './orchestration/engine.js';
+import { createTriggers, type Triggers } from './orchestration/triggers.js';
 import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
 import { createOperatorSessions, type OperatorSessions } from './http/operator-sessions.js';
 import { createCertRenewal } from './tunnel/cert-renewal.js';
 import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
-import { loadTicketKeys, rotateTicketKeys, TICKET_KEY_PERIOD_MS } from './tls-tickets.js';
 import type { Bucket, BucketLocation } from '../transport/bucket/bucket.js';
 import { openS3Bucket } from '../transport/bucket/open-s3-bucket.js';
 import { probeConditionalWrites } from '../transport/bucket/probe-conditional-writes.js';
@@ -42,20 +39,38 @@ import type { ReleaseStore } from './releases/release-store.js';
 import { createRollouts } from './rollouts/rollout-engine.js';
 import type { Rollouts } from './rollouts/rollouts.js';
 import { createUpgradeDelivery } from './rollouts/upgrade-delivery.js';
-import type { UpgradeReport } from '../protocol/rollout.js';
+import type { UpgradeOrder, UpgradeReport } from '../protocol/rollout.js';
+import type { RunView } from '../protocol/api.js';
+import type { StoredFinding } from '../protocol/finding.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
-
-/** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
-const RELEASE_UPLOAD_TIMEOUT_MS = 30 * 60_000;
-
-/** Accept backlog of the CP's port; the kernel caps it at net.core.somaxconn. */
-const LISTEN_BACKLOG = 4096;
+import type { CpBus, FeedMessageEntry } from './bus/cp-bus.js';
+import { createFeedWriter } from './feed-writer.js';
+import { createFeedFollower } from './stream/feed-follower.js';
+import { listenCpHttps, type CpHttpsServer } from './http/cp-https-server.js';
+import { clusterRuntime, singleRuntime, type ClusterRuntime } from './cluster/cluster-runtime.js';
+import { bindLeaderDuties } from './leader-duties.js';
+import type { ReplicasResponse } from '../protocol/replicas.js';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
   stateDir: string;
   host: string;
   port: number;
+  /**
+   * Where the CP's data lives: absent for SQLite in the state directory (one CP), or `postgres://…` for a store shared
+   * by the replicas of a cluster (`cp serve --store`; then `bus` and `clusterKeyFile` are needed too).
+   */
+  store?: string;
+  /** The cluster's bus, `nats://…` (`cp serve --bus`). */
+  bus?: string;
+  /** This replica's id (`cp serve --replica-id`; default the machine's hostname). */
+  replicaId?: string;
+  /** The cluster key that seals the shared CA and server keys in the store (`cp serve --cluster-key-file`). */
+  clusterKeyFile?: string;
+  /** The URL other replicas reach this one at (default https://<listen host>:<port>). */
+  replicaUrl?: string;
+  /** Leader lease timing, for tests (default 10 s valid, renewed every 2 s). */
+  leaseTiming?: { ttlMs?: number; renewMs?: number };
   /** Heartbeat interval told to daimons at connect (default 5 s). */
   heartbeatIntervalMs?: number;
   /** Tunnel handshakes per second daimons are paced to after a CP restart (default 150). */
@@ -105,6 +120,8 @@ export interface ControlPlane {
   operatorConnections(): number;
   /** The bucket scanner when a bucket is configured (for tests and `/metrics`). */
   bucketScanner(): BucketScanner | undefined;
+  /** True while this replica leads (a single CP always does once started). */
+  isLeader(): boolean;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -116,6 +133,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   const authFailures = createAuthFailures(options.authLimit ?? {}, { log: log.child({ component: 'auth' }), now });
   let liveSessions: OperatorSessions | undefined;
   let jobs: JobsMode | undefined;
+  let runtime: ClusterRuntime | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -123,53 +141,50 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     async start() {
       // Held while the CP runs: a second CP, or a restore, on this state dir is refused before it touches anything.
       const lock = acquireStateLock(options.stateDir, `okesu cp serve (pid ${process.pid})`);
-      let identity: CpIdentity;
-      let st: Store;
+      let foundation: CpFoundation;
+      let bucket: Bucket | undefined;
+      let releases: ReleaseStore;
       try {
-        assertStateComplete(options.stateDir);
-        identity = await loadOrCreateIdentity(options.stateDir, options.sans ?? []);
-        st = openStore(join(options.stateDir, 'cp.db'), { log });
+        foundation = await openCpFoundation(options, { log, now });
       } catch (err) {
         lock.release();
         throw err;
       }
-      store = st;
-      let bucket: Bucket | undefined;
+      const closeFoundation = async (): Promise<void> => {
+        if (bucket && !options.bucketStore) bucket.close();
+        await foundation.close();
+        lock.release();
+      };
       try {
         bucket = options.bucketStore ?? (options.bucket ? await openS3Bucket(options.bucket) : undefined);
         // A job is claimed once only if the store honours conditional creates: refuse to start on one that does not.
         if (bucket) await probeConditionalWrites(bucket, bucketLayout(options.bucket?.prefix ?? '').probe());
-      } catch (err) {
-        if (bucket && !options.bucketStore) bucket.close();
-        st.close();
-        lock.release();
-        throw err;
-      }
-      // A release a running rollout targets is never pruned, at start too: asked of the store, which holds the rollouts.
-      let releases: ReleaseStore;
-      try {
+        const st0 = foundation.store;
+        // A release a running rollout targets is never pruned, at start too: asked of the store, which holds the rollouts.
         releases = createReleaseStore(
           { stateDir: options.stateDir, trustedKeys: options.releaseKeys ?? [], ...(options.keepReleases !== undefined && { keep: options.keepReleases }) },
-          { db: st.db, transaction: (fn) => st.transaction(fn), inUse: (version) => st.rollouts.inUse(version), now, log },
+          { db: st0.db, transaction: (fn) => st0.transaction(fn), inUse: (version) => st0.rollouts.inUse(version), now, log },
         );
       } catch (err) {
-        if (bucket && !options.bucketStore) bucket.close();
-        st.close();
-        lock.release();
+        await closeFoundation();
         throw err;
       }
+      const { store: st, identity, bus } = foundation;
+      store = st;
       const releaseKeys = releases.trustedKeys();
-      const adminToken = ensureAdminToken(st, now());
+      // On a shared store, replicas starting together create one first admin token between them.
+      const adminToken = foundation.ensureAdminToken(now());
       const intervalMs = options.heartbeatIntervalMs ?? 5000;
+      const feed = createFeedWriter({ feed: st.feed, bus });
 
       const auth = createOperatorAuth(st.tokens, now);
       const sessions = createOperatorSessions({ now, clock: options.clock ?? realClock });
       liveSessions = sessions;
       const stream = createStreamHub({ feed: st.feed, authenticate: (req) => auth.authenticate(req), failures: authFailures, sessions, log });
       const waiters = createRunWaiters();
-      // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher (and liveness the rollouts)
-      // through this late binding.
-      const late: { dispatcher?: ReturnType<typeof createDispatcher>; rollouts?: Rollouts } = {};
+      // The tunnel hub and the dispatcher need each other; the hub reaches the dispatcher (and liveness the rollouts,
+      // the cluster runtime) through this late binding.
+      const late: { dispatcher?: Dispatcher; rollouts?: Rollouts; runtime?: ClusterRuntime } = {};
       const liveness = createLiveness({
         hosts: st.hosts, health: st.health, log, now, intervalMs, flushMs: options.livenessFlushMs ?? 1000,
         transaction: (fn) => st.transaction(fn),
@@ -177,22 +192,50 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           const at = now();
           return views.map((view) => st.feed.append(at, 'host', view));
         },
-        publishChanges: (views, cursors) => views.forEach((view, i) => stream.publish('host', cursors[i] as number, view)),
+        publishChanges: (views, cursors) => feed.publish(views.map((view, i) => ({ cursor: cursors[i] as number, kind: 'host', payload: view }))),
         rolloutOf: (hostname) => late.rollouts?.hostState(hostname),
+        ...(foundation.cluster && {
+          // Fleet-wide: what other replicas heard is read back from the store; silence is judged by the leader alone.
+          fleet: {
+            heardSince: (since: number) => st.hosts.heardSince(since),
+            connectedElsewhere: (hostname: string) => {
+              const holder = late.runtime?.directory?.replicaOf(hostname);
+              return holder !== undefined && holder !== bus.replicaId && (late.runtime?.membership?.isAlive(holder) ?? false);
+            },
+            judgesSilence: () => late.runtime?.leadership.isLeader() ?? false,
+          },
+        }),
       });
       liveness.load();
-      // The engine is told of agent runs that end (ingest, dispatcher) and the triggers of new findings; both late-bound.
-      const orch: { engine?: ReturnType<typeof createOrchestrationEngine>; triggers?: ReturnType<typeof createTriggers> } = {};
+      // The engine hears of agent runs that end, the triggers of new findings: both through the feed (on a cluster,
+      // every replica's), both late-bound.
+      const orch: { engine?: OrchestrationEngine; triggers?: Triggers } = {};
       const ingest = createIngestQueue({
         store: st, now, log,
         alongside: () => liveness.pendingAnnouncements(),
         onCommitted: (r) => {
-          for (const f of r.findings) stream.publish('finding', f.cursor, f.finding);
-          for (const run of r.runs) stream.publish('run', run.cursor, run.run);
+          feed.publish([
+            ...r.findings.map((f): FeedMessageEntry => ({ cursor: f.cursor, kind: 'finding', payload: f.finding })),
+            ...r.runs.map((run): FeedMessageEntry => ({ cursor: run.cursor, kind: 'run', payload: run.run })),
+          ]);
           for (const run of r.runs) jobs?.route.onRunChanged(run.run, 'host');
+          // Events of a run that did not change its status wake this replica's long polls of them.
           for (const runId of r.touchedRuns) waiters.notify(runId);
-          for (const run of r.runs) orch.engine?.onRunChanged(run.run);
-          if (r.findings.length > 0) orch.triggers?.onFindings(r.findings.map((f) => f.finding));
+        },
+      });
+      const follower = createFeedFollower({
+        bus, feed: st.feed, cluster: foundation.cluster, log,
+        deliver: (entries) => {
+          const findings: StoredFinding[] = [];
+          for (const e of entries) {
+            stream.publish(e.kind, e.cursor, e.payload);
+            if (e.kind === 'run') {
+              const run = e.payload as RunView;
+              waiters.notify(run.run_id);
+              orch.engine?.onRunChanged(run);
+            } else if (e.kind === 'finding') findings.push(e.payload as StoredFinding);
+          }
+          if (findings.length > 0) orch.triggers?.onFindings(findings);
         },
       });
       const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
@@ -200,19 +243,19 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const publishHost = (hostname: string): void => {
         const row = st.hosts.get(hostname);
         if (!row) return;
-        const view = liveness.view(row, now());
-        stream.publish('host', st.feed.append(now(), 'host', view), view);
+        feed.publish([feed.append(now(), 'host', liveness.view(row, now()))]);
       };
-      // An upgrade report, by the tunnel or the bucket, goes to the rollouts (which clear a final host's bucket order).
-      const upgradeReport = (hostname: string, report: UpgradeReport): void => late.rollouts?.onUpgradeStatus(hostname, report);
+      // An upgrade report, by the tunnel or the bucket, goes to the leader's rollouts (which clear a final host's bucket order).
+      const upgradeReport = (hostname: string, report: UpgradeReport): void => late.runtime?.reportToLeader({ hostname, upgrade: report });
       const renewal = createCertRenewal({ store: st, ca: identity.ca, ttlMs: hostCertTtlMs, now, log, onRenewed: publishHost });
       const tunnels = createTunnelHub({
         hosts: st.hosts, liveness, ingest, heartbeatIntervalMs: intervalMs, reconnectRatePerS: options.reconnectRatePerS, now, log, failures: authFailures, renewal,
         events: {
           onHello: (hostname, running, version) => {
             late.dispatcher?.onHello(hostname, running);
-            late.rollouts?.onHello(hostname, version);
+            late.runtime?.reportToLeader({ hostname, version });
           },
+          onTunnel: (hostname, up) => late.runtime?.tunnelChanged(hostname, up),
           onUpgradeStatus: (hostname, report) => upgradeReport(hostname, report),
           onDispatchAck: (hostname, runId, accepted, error) => late.dispatcher?.onDispatchAck(hostname, runId, accepted, error),
         },
@@ -232,23 +275,37 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
             st.hosts.updateFacts(row.id, { version, os: row.os, arch: row.arch, labels: row.labels });
             publishHost(hostname);
           }
-          late.rollouts?.onHello(hostname, version);
+          late.runtime?.reportToLeader({ hostname, version });
         },
       });
-      // The tunnel first: `auto` prefers it while it is up, and falls back to the bucket when it is not.
-      const routes = jobs ? [tunnels.route, jobs.route] : [tunnels.route];
+      let server: CpHttpsServer | undefined;
+      const localTunnels = {
+        route: tunnels.route, count: () => tunnels.count(),
+        sendUpgrade: (hostname: string, order: UpgradeOrder) => tunnels.sendUpgrade(hostname, { type: 'upgrade', ...order }),
+        disconnect: (hostname: string, code: 'OKS_ERR_HOST_REVOKED') => tunnels.disconnect(hostname, code),
+      };
+      const rt = foundation.cluster
+        ? clusterRuntime({
+            bus, store: st, tunnels: localTunnels,
+            selfUrl: () => options.replicaUrl ?? `https://${wildcardHost(options.host) ? '127.0.0.1' : options.host}:${server?.port ?? options.port}`,
+            version: options.version, caPem: identity.ca.certPem, now, log,
+            ...(options.leaseTiming && { leaseTtlMs: options.leaseTiming.ttlMs, leaseRenewMs: options.leaseTiming.renewMs }),
+          })
+        : singleRuntime(bus.replicaId, localTunnels);
+      late.runtime = rt;
+      runtime = rt;
+      // The local tunnel first, then another replica's, then the bucket: `auto` takes the first that reaches the host.
+      const routes = [tunnels.route, ...rt.remoteRoutes, ...(jobs ? [jobs.route] : [])];
       const dispatcher = createDispatcher({
         store: st, routes, now, log, resolveDefinition,
         publishRun: (run, cursor) => {
-          stream.publish('run', cursor, run);
+          feed.publish([{ cursor, kind: 'run', payload: run }]);
           jobs?.route.onRunChanged(run, 'cp');
-          waiters.notify(run.run_id);
-          orch.engine?.onRunChanged(run);
         },
       });
       late.dispatcher = dispatcher;
       const delivery = createUpgradeDelivery({
-        tunnel: { canReach: (hostname) => tunnels.route.canReach(hostname), sendUpgrade: (hostname, frame) => tunnels.sendUpgrade(hostname, frame) },
+        tunnel: { canReach: (hostname) => rt.upgradeTunnel.canReach(hostname), sendUpgrade: (hostname, frame) => rt.upgradeTunnel.sendUpgrade(hostname, frame) },
         ...(jobs && {
           bucket: {
             canReach: (hostname: string) => jobs?.route.canReach(hostname) ?? false,
@@ -261,14 +318,15 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       const rollouts = createRollouts({
         store: st, releases, now, log: log.child({ component: 'rollouts' }),
         delivery,
-        publish: (cursor, change) => stream.publish('rollout', cursor, change),
+        publish: (cursor, change) => feed.publish([{ cursor, kind: 'rollout', payload: change }]),
         ...options.rolloutTiming,
       });
       late.rollouts = rollouts;
+      rt.onHostReport((report) => ('upgrade' in report ? rollouts.onUpgradeStatus(report.hostname, report.upgrade) : rollouts.onHello(report.hostname, report.version)));
       const clock = options.clock ?? realClock;
       const engine = createOrchestrationEngine({
         store: st, dispatcher, now, log: log.child({ component: 'orchestrations' }), clock,
-        publish: (view, cursor) => stream.publish('orchestration_run', cursor, view),
+        publish: (view, cursor) => feed.publish([{ cursor, kind: 'orchestration_run', payload: view }]),
         hostState: (hostname) => {
           const row = st.hosts.get(hostname);
           return row ? liveness.view(row, now()).state : undefined;
@@ -288,7 +346,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 
       const router = createRouter({ log, authenticate: auth.authenticate, authorize: auth.authorize, failures: authFailures, sessions, mapError: (err) => st.health.failed(err, 'api') });
       const agents = createAgentLibrary(library);
-      const api = { store: st, identity, liveness, dispatcher, waiters, stream, tunnels, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, releaseKeys, ...(jobs && { jobs }) };
+      const api = { store: st, identity, liveness, dispatcher, waiters, feed, tunnels: { disconnect: (hostname: string) => rt.disconnect(hostname) }, agents, now, log, version: options.version, authFailures, sessions, hostCertTtlMs, releaseKeys, ...(jobs && { jobs }) };
       addFleetRoutes(router, api);
       addRunRoutes(router, api);
       addFindingRoutes(router, api);
@@ -299,76 +357,66 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       addDeployRoutes(router, api, { cpUrl: () => advertisedUrl });
       addReleaseRoutes(router, api, releases);
       addRolloutRoutes(router, rollouts);
+      const startedAt = now();
+      addReplicaRoutes(router, { replicas: () => replicasView(rt, bus, { cluster: foundation.cluster, version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
 
-      // One port, two kinds of client: daimons present a certificate (checked on /v1/tunnel), operators do not.
-      // Session tickets let a reconnecting daimon resume instead of redoing the mutual-TLS handshake; a resumed session
-      // carries the client certificate of the one it resumes, and tunnel-auth checks it (and the credential) again.
-      const tickets = loadTicketKeys(options.stateDir, Date.now());
-      const srv = createServer({
-        key: identity.server.keyPem, cert: identity.server.certPem, ca: [identity.ca.certPem],
-        requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
-        ticketKeys: tickets.keys, sessionTimeout: TICKET_KEY_PERIOD_MS / 1000, sessionIdContext: 'okesu-cp',
-        // A release upload (~90 MB) over a slow link outlasts Node's default of 5 min for a whole request; headers
-        // still have to arrive within headersTimeout (60 s).
-        requestTimeout: RELEASE_UPLOAD_TIMEOUT_MS,
-      });
-      // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
-      srv.on('connection', (socket: Socket) => {
-        if (!authFailures.admit(socket.remoteAddress)) socket.destroy();
-      });
-      const ticketRotation = rotateTicketKeys(srv, { stateDir: options.stateDir, createdAt: tickets.createdAt, now: Date.now, log });
-      srv.on('request', (req, res) => void router.handle(req, res));
-      // `Expect: 100-continue` (release uploads): the route, not Node, decides whether the body is wanted.
-      srv.on('checkContinue', (req, res) => void router.handle(req, res));
-      srv.on('upgrade', (req, socket, head: Buffer) => {
-        socket.on('error', () => undefined);
-        const path = new URL(req.url ?? '/', 'https://cp.invalid').pathname;
-        if (path === '/v1/tunnel') tunnels.handleUpgrade(req, socket, head);
-        else if (path === '/v1/stream') stream.handleUpgrade(req, socket, head);
-        else refuseUpgrade(socket, new OkesuError('OKS_ERR_NOT_FOUND', `no WebSocket endpoint ${path}`));
-      });
-      srv.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-      srv.on('clientError', (err, socket) => socket.destroy(err));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        // A CP restart under a large fleet meets thousands of reconnecting daimons at once: Node's default accept
-        // backlog (511) overflows, the kernel drops SYNs and each dropped client waits out TCP's 1-3-7 s retransmits.
-        srv.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => resolve());
-      });
-      const port = (srv.address() as AddressInfo).port;
-      const wildcard = options.host === '0.0.0.0' || options.host === '::' || options.host === '';
-      const url = options.advertiseUrl ?? `https://${wildcard ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+      try {
+        server = await listenCpHttps({
+          identity, tickets: foundation.tickets, host: options.host, port: options.port, failures: authFailures, log,
+          handlers: {
+            request: (req, res) => {
+              if (rt.forward?.maybeForward(req, res)) return;
+              void router.handle(req, res);
+            },
+            tunnelUpgrade: (req, socket, head) => tunnels.handleUpgrade(req, socket, head),
+            streamUpgrade: (req, socket, head) => stream.handleUpgrade(req, socket, head),
+          },
+        });
+      } catch (err) {
+        follower.stop();
+        await closeFoundation();
+        throw err;
+      }
+      const port = server.port;
+      const url = options.advertiseUrl ?? `https://${wildcardHost(options.host) ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
       advertisedUrl = url;
       writeAdminConfig(options.stateDir, url, identity.ca.certPem, adminToken);
 
+      // What runs once per fleet runs on the leader: all of it on a single CP.
+      let feedPruner: NodeJS.Timeout | undefined;
+      const duties = bindLeaderDuties(rt.leadership, [
+        { name: 'run timeout sweep', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
+        { name: 'orchestration engine', start: () => engine.start(), stop: () => engine.stop() },
+        { name: 'orchestration triggers', start: () => triggers.start(), stop: () => triggers.stop() },
+        { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
+        ...(jobs ? [{ name: 'bucket scanner', start: () => jobs?.start(), stop: () => jobs?.scanner.stop() }] : []),
+        {
+          name: 'feed pruning',
+          start: () => {
+            feedPruner = setInterval(() => {
+              try {
+                st.feed.prune(now() - 7 * 86_400_000);
+              } catch (err) {
+                if (!st.health.failed(err, 'feed prune')) log.error({ err }, 'feed prune failed');
+              }
+            }, 3_600_000);
+            feedPruner.unref();
+          },
+          stop: () => clearInterval(feedPruner),
+        },
+      ], log);
       liveness.start();
       tunnels.start();
       stream.start();
-      dispatcher.start();
-      engine.start();
-      triggers.start();
-      rollouts.start();
-      jobs?.start();
-      const feedPruner = setInterval(() => {
-        try {
-          st.feed.prune(now() - 7 * 86_400_000);
-        } catch (err) {
-          if (!st.health.failed(err, 'feed prune')) log.error({ err }, 'feed prune failed');
-        }
-      }, 3_600_000);
-      feedPruner.unref();
-      log.info({ url, state: options.stateDir, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken), bucket: bucket?.description }, 'control plane listening');
+      rt.start();
+      log.info({ url, state: options.stateDir, replica: bus.replicaId, cluster: foundation.cluster, heartbeat_interval_ms: intervalMs, first_start: Boolean(adminToken), bucket: bucket?.description }, 'control plane listening');
 
       stopAll = async () => {
-        clearInterval(feedPruner);
-        ticketRotation.stop();
-        dispatcher.stop();
-        triggers.stop();
-        rollouts.stop();
-        engine.stop();
+        const srv = server as CpHttpsServer;
+        await duties.stopAll();
+        rt.stop();
         waiters.releaseAll();
-        const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
-        srv.closeAllConnections();
+        const closed = srv.close();
         // Upgraded sockets are not HTTP connections: closeAllConnections leaves them open and srv.close waits for
         // them, so the WebSockets must be terminated before waiting.
         await tunnels.stop();
@@ -380,8 +428,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         jobs = undefined;
         ingest.flush();
         liveness.stop();
-        st.close();
-        lock.release();
+        follower.stop();
+        await closeFoundation();
       };
       return { url, port };
     },
@@ -396,5 +444,28 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     authFailures: () => authFailures.snapshot(),
     operatorConnections: () => liveSessions?.count() ?? 0,
     bucketScanner: () => jobs?.scanner,
+    isLeader: () => runtime?.leadership.isLeader() ?? false,
+  };
+}
+
+const wildcardHost = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '';
+
+/** `GET /v1/replicas`: the store's replicas (a single CP lists itself). */
+function replicasView(
+  rt: ClusterRuntime,
+  bus: CpBus,
+  self: { cluster: boolean; version: string; startedAt: number; tunnels: number; now: number },
+): ReplicasResponse {
+  const membership = rt.membership;
+  if (!membership) {
+    return {
+      replicas: [{ id: bus.replicaId, url: '', version: self.version, started_at: self.startedAt, heard_at: self.now, alive: true, tunnels: self.tunnels, load: Math.round(loadavg()[0] as number * 100) / 100, leader: true }],
+      answered_by: bus.replicaId, mode: 'single', bus_connected: true,
+    };
+  }
+  const leader = rt.leadership.leader();
+  return {
+    replicas: membership.all().map((r) => ({ ...r, alive: membership.isAlive(r.id), leader: r.id === leader })),
+    answered_by: bus.replicaId, mode: self.cluster ? 'cluster' : 'single', bus_connected: bus.connected(),
   };
 }

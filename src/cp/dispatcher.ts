@@ -43,7 +43,7 @@ export function createDispatcher(deps: {
   log: Logger;
   publishRun: (run: RunView, cursor: number) => void;
   resolveDefinition?: (agent: string) => string | undefined;
-}) {
+}): Dispatcher {
   let sweeper: NodeJS.Timeout | undefined;
 
   const changed = (runId: string): RunView | undefined => {
@@ -216,5 +216,25 @@ export function createDispatcher(deps: {
     },
   };
 }
-/** The dispatcher. */
-export type Dispatcher = ReturnType<typeof createDispatcher>;
+/**
+ * The dispatcher: creates runs and sends them to hosts over the first route that reaches each, cancels them, and ends
+ * the ones whose host never reported an end. Every action is audited; every status change goes to the feed.
+ */
+export interface Dispatcher {
+  /** Dispatches an agent to one host; the run record exists (status `dispatched`) before the host hears of it. */
+  createRun(req: CreateRunRequest, by: OperatorIdentity): Promise<RunView>;
+  /** Dispatches an agent to many hosts (a list or a label selector): one transaction for the records, N sends. */
+  createRuns(req: FanOutRequest, by: OperatorIdentity): Promise<FanOutResponse>;
+  /** Cancels a run: tells the host when a route reaches it, else ends the run here at once. */
+  cancel(runId: string, by: OperatorIdentity, reason: string): Promise<RunView>;
+  /** A host accepted or refused a dispatch (its `ack`); a refusal fails the run with the host's error. */
+  onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void;
+  /** A host (re)connected listing its running runs: cancels those the CP already ended (cancelled or timed out meanwhile). */
+  onHello(hostname: string, running: readonly string[]): void;
+  /** Ends runs that outlived their timeout plus a grace period without a `run_end` from their host. */
+  sweepTimeouts(): void;
+  /** Starts the timeout sweep (every 5 s). */
+  start(): void;
+  /** Stops the timeout sweep. */
+  stop(): void;
+}

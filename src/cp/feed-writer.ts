@@ -16,6 +16,9 @@ export interface FeedWriter {
   publish(entries: readonly FeedMessageEntry[]): void;
 }
 
+/** Entries per bus message (a replica that misses one fills the gap from the store). */
+const MAX_ENTRIES_PER_MESSAGE = 64;
+
 /** A feed writer over the store's feed and the CP's bus. */
 export function createFeedWriter(deps: { feed: Pick<FeedRepo, 'append' | 'appendFinding'>; bus: Pick<CpBus, 'publish'> }): FeedWriter {
   return {
@@ -24,7 +27,8 @@ export function createFeedWriter(deps: { feed: Pick<FeedRepo, 'append' | 'append
     publish(entries) {
       if (entries.length === 0) return;
       const sorted = entries.length === 1 ? [...entries] : [...entries].sort((a, b) => a.cursor - b.cursor);
-      deps.bus.publish('feed', { entries: sorted });
+      // A NATS message is capped (1 MB by default) and a finding may be tens of KB: large commits go in several.
+      for (let i = 0; i < sorted.length; i += MAX_ENTRIES_PER_MESSAGE) deps.bus.publish('feed', { entries: sorted.slice(i, i + MAX_ENTRIES_PER_MESSAGE) });
     },
   };
 }

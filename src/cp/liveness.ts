@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
 import type { HostState, HostView } from '../protocol/api.js';
-import type { HostRow, HostsRepo, HostTransport } from './store/hosts.js';
+import type { HostRow, HostTransport, StoredHeartbeat } from './store/hosts.js';
+import type { HostsRepo } from './store/store-contract.js';
 import type { AlongsideWrite } from './ingest-queue.js';
 import { createBackoff, type StoreHealth } from './store/store-health.js';
+import type { Liveness } from './liveness-contract.js';
+
+export type { Liveness } from './liveness-contract.js';
 
 /** Liveness from "last heard" and the transport's heartbeat interval (SPEC §2.3). */
 export function hostState(lastHeard: number | null, intervalMs: number, now: number): HostState {
@@ -39,6 +43,23 @@ export interface HostStanding {
   state: HostState;
 }
 
+/**
+ * Liveness across a cluster's replicas. Each replica flushes what it heard to the shared store (never moving a time
+ * back); views read the store's time for hosts connected elsewhere; the leader alone reads everyone's times back and
+ * judges silence (online → stale → offline), so one transition is announced once, not once per replica.
+ */
+export interface FleetLiveness {
+  /** Hosts the store says were heard after `since` (ms), by any replica. */
+  heardSince(since: number): StoredHeartbeat[];
+  /** True when another live replica holds the host's tunnel. */
+  connectedElsewhere(hostname: string): boolean;
+  /** True while this replica is the one that announces silence. */
+  judgesSilence(): boolean;
+}
+
+/** How far back the leader re-reads the store's times: other replicas flush every second, with their own clocks. */
+const FLEET_READ_OVERLAP_MS = 5_000;
+
 /** The bucket intervals of a transport that uses the bucket; null for the tunnel alone. */
 function bucketOf(t: HostTransport): LiveEntry['bucket'] {
   return t.transport !== 'tunnel' && t.pollMs !== null && t.intervalMs !== null ? { pollMs: t.pollMs, intervalMs: t.intervalMs } : null;
@@ -70,7 +91,9 @@ export function createLiveness(deps: {
   publishChanges: (views: HostView[], cursors: number[]) => void;
   /** The host's state in its latest rollout (issue 15), shown in its view; absent: null. */
   rolloutOf?: (hostname: string) => HostView['rollout'] | undefined;
-}) {
+  /** On a cluster: what the other replicas heard, so that a host is online if any replica heard it. */
+  fleet?: FleetLiveness;
+}): Liveness {
   const live = new Map<string, LiveEntry>();
   let timer: NodeJS.Timeout | undefined;
   // Hosts whose state or tunnel changed since the last announcement. Announcements are written at most every
@@ -93,12 +116,14 @@ export function createLiveness(deps: {
   // A host's liveness is judged by its own interval: the tunnel's heartbeat while its tunnel is up, else its bucket
   // heartbeats' (SPEC §2.3).
   const intervalOf = (connected: boolean, bucket: LiveEntry['bucket']): number => (connected || !bucket ? deps.intervalMs : bucket.intervalMs);
-  const entryInterval = (e: LiveEntry): number => intervalOf(e.connected, e.bucket);
+  const connectedAnywhere = (hostname: string, e: LiveEntry | undefined): boolean => (e?.connected ?? false) || (deps.fleet?.connectedElsewhere(hostname) ?? false);
+  const entryInterval = (e: LiveEntry, hostname?: string): number => intervalOf(hostname === undefined ? e.connected : connectedAnywhere(hostname, e), e.bucket);
 
   const view = (row: HostRow, now: number): HostView => {
     const entry = live.get(row.hostname);
-    const lastHeard = entry ? entry.lastHeard : row.last_heartbeat;
-    const connected = entry?.connected ?? false;
+    // On a cluster another replica may have heard the host since: the store holds the latest time any of them flushed.
+    const lastHeard = entry ? (deps.fleet && row.last_heartbeat !== null ? Math.max(entry.lastHeard, row.last_heartbeat) : entry.lastHeard) : row.last_heartbeat;
+    const connected = connectedAnywhere(row.hostname, entry);
     const bucket = entry ? entry.bucket : bucketOf(rowTransport(row));
     const intervalMs = intervalOf(connected, bucket);
     const state = hostState(lastHeard, intervalMs, now);
@@ -187,8 +212,38 @@ export function createLiveness(deps: {
     }
   }
 
+  let fleetReadFrom = 0;
+  /** The leader takes in what other replicas heard before judging silence. */
+  const readFleet = (): void => {
+    if (!deps.fleet?.judgesSilence()) return;
+    let newest = fleetReadFrom;
+    for (const row of deps.fleet.heardSince(fleetReadFrom - FLEET_READ_OVERLAP_MS)) {
+      newest = Math.max(newest, row.last_heartbeat);
+      const e = live.get(row.hostname);
+      if (!e) {
+        const hostRow = deps.hosts.get(row.hostname);
+        const bucket = hostRow ? bucketOf(rowTransport(hostRow)) : null;
+        live.set(row.hostname, {
+          lastHeard: row.last_heartbeat, seq: row.heartbeat_seq ?? 0, running: row.running, spoolDepth: row.spool_depth, dirty: false, connected: false,
+          state: hostState(row.last_heartbeat, intervalOf(connectedAnywhere(row.hostname, undefined), bucket), deps.now()), transport: hostRow?.transport ?? 'tunnel', bucket,
+        });
+      } else if (row.last_heartbeat > e.lastHeard) {
+        e.lastHeard = row.last_heartbeat;
+        e.seq = row.heartbeat_seq ?? e.seq;
+        e.running = row.running;
+        e.spoolDepth = row.spool_depth;
+      }
+    }
+    fleetReadFrom = newest;
+  };
+
   const tick = (): void => {
     deps.health?.check();
+    try {
+      readFleet();
+    } catch (err) {
+      storeFailed(err, 'fleet liveness read');
+    }
     const now = deps.now();
     const updates = [];
     const flushing: LiveEntry[] = [];
@@ -198,10 +253,11 @@ export function createLiveness(deps: {
         updates.push({ hostname, lastHeartbeat: e.lastHeard, seq: e.seq, running: e.running, spoolDepth: e.spoolDepth });
         flushing.push(e);
       }
-      const state = hostState(e.lastHeard, entryInterval(e), now);
+      const state = hostState(e.lastHeard, entryInterval(e, hostname), now);
       if (state !== e.state) {
         e.state = state;
-        announce(hostname);
+        // On a cluster, silence is announced by the leader only (a host that moved on is silent to the replica it left).
+        if (!deps.fleet || e.connected || deps.fleet.judgesSilence()) announce(hostname);
       }
     }
     if (updates.length === 0) return;
@@ -273,7 +329,15 @@ export function createLiveness(deps: {
     },
     /** Whether a host uses the bucket, and its silence measured in its own interval (the jobs route's test). */
     standing(hostname: string): HostStanding | undefined {
-      const e = live.get(hostname);
+      let e = live.get(hostname);
+      if (deps.fleet && !e?.connected) {
+        // On a cluster the leader's scanner hears bucket hosts: their time is the store's, not this replica's memory.
+        const row = deps.hosts.get(hostname);
+        if (row?.last_heartbeat != null && (!e || row.last_heartbeat > e.lastHeard)) {
+          const bucket = bucketOf(rowTransport(row));
+          e = { lastHeard: row.last_heartbeat, seq: 0, running: 0, spoolDepth: 0, dirty: false, connected: false, state: 'offline', transport: row.transport, bucket };
+        }
+      }
       if (!e) {
         // Never heard since it registered (a host that joined through the bucket and has not polled yet).
         const row = deps.hosts.get(hostname);
@@ -312,5 +376,3 @@ export function createLiveness(deps: {
     },
   };
 }
-/** The liveness tracker. */
-export type Liveness = ReturnType<typeof createLiveness>;

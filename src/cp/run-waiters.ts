@@ -1,5 +1,5 @@
 /** Wakes long-polling readers of a run's events when new ones are stored. */
-export function createRunWaiters() {
+export function createRunWaiters(): RunWaiters {
   const waiters = new Map<string, Set<() => void>>();
   return {
     /** Resolves when `notify(runId)` is called or after `ms`, whichever comes first. */
@@ -17,6 +17,7 @@ export function createRunWaiters() {
         set.add(done);
       });
     },
+    /** Wakes every reader waiting on the run. */
     notify(runId: string): void {
       for (const done of [...(waiters.get(runId) ?? [])]) done();
     },
@@ -26,5 +27,12 @@ export function createRunWaiters() {
     },
   };
 }
-/** Run event waiters. */
-export type RunWaiters = ReturnType<typeof createRunWaiters>;
+/** Long-polling readers of a run's events (the run events route's `wait_ms`), woken when new events are stored. */
+export interface RunWaiters {
+  /** Resolves when `notify(runId)` is called or after `ms`, whichever comes first; never rejects. */
+  wait(runId: string, ms: number): Promise<void>;
+  /** Wakes every reader waiting on the run (its events were just committed). */
+  notify(runId: string): void;
+  /** Releases every waiter (shutdown). */
+  releaseAll(): void;
+}

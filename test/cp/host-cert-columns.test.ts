@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/cp/store/store.js';
 import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3 } from '../../src/cp/store/schema.js';
+import { openTestStore, storeKinds, type TestStore } from '../support/store-kinds.js';
 
 let dir: string | undefined;
 let store: Store | undefined;
@@ -34,10 +35,17 @@ describe('host certificate columns (schema v4)', () => {
     store = openStore(join(dir, 'cp.db'));
     expect(store.hosts.get('old')).toMatchObject({ cert_issued_at: 5000, cert_not_after: 5000 + 365 * DAY, cert_serial_prev: null });
   });
+});
+
+describe.each(storeKinds)('host certificate renewal (%s)', (kind) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await openTestStore(kind);
+  });
+  afterEach(() => t.dispose());
 
   it('renews by compare-and-set on the serial the tunnel presented, and settles once the new one is used', () => {
-    dir = mkdtempSync(join(tmpdir(), 'okesu-hostcert-'));
-    store = openStore(join(dir, 'cp.db'));
+    const store = t.store;
     store.hosts.insert({ ...host('web-01', 'aa'), cert_issued_at: 1000, cert_not_after: 1000 + DAY });
     const id = store.hosts.get('web-01')!.id;
     expect(store.hosts.renewCert(id, 'zz', { serial: 'bb', issuedAt: 2000, notAfter: 2000 + DAY })).toBe(false);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/cp/store/store.js';
+import type { Store } from '../../src/cp/store/store.js';
+import { openTestStore, storeKinds, type StoreKind, type TestStore } from '../support/store-kinds.js';
 import { createReleaseStore, type ReleaseStoreOptions } from '../../src/cp/releases/create-release-store.js';
 import { generateReleaseKey } from '../../src/release/release-signing.js';
 import { OkesuError } from '../../src/errors.js';
@@ -13,16 +14,21 @@ import { signedArtifact } from './release-helpers.js';
 const key = generateReleaseKey();
 let dir: string;
 let store: Store;
+let t: TestStore;
 let clock = 1_000;
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'okesu-releases-'));
-  store = openStore(join(dir, 'cp.db'));
-});
-afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+/** A fresh state dir (the artifacts) and a fresh store of `kind` (the releases table). */
+const useStore = (kind: StoreKind): void => {
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'okesu-releases-'));
+    t = await openTestStore(kind);
+    store = t.store;
+  });
+  afterEach(async () => {
+    await t.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+};
 
 function open(opts: Partial<ReleaseStoreOptions> = {}, inUse?: (v: string) => boolean) {
   return createReleaseStore(
@@ -40,7 +46,9 @@ function chunked(bytes: Buffer, size = 4096): Readable {
 
 const versions = (s: ReturnType<typeof open>): string[] => s.list().map((r) => r.version);
 
-describe('release store', () => {
+describe.each(storeKinds)('release store (%s)', (kind) => {
+  useStore(kind);
+
   it('adds, lists newest version first, and gets a release with its artifact path', async () => {
     const releases = open();
     for (const v of ['1.2.0', '1.10.0', '1.2.0-rc.1']) {

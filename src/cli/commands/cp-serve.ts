@@ -62,6 +62,12 @@ interface CpServeOptions {
   releaseKey: string[];
   keepReleases: number;
   logLevel: string;
+  store?: string;
+  bus?: string;
+  replicaId?: string;
+  clusterKeyFile?: string;
+  replicaUrl?: string;
+  leaseTtl?: number;
 }
 
 /** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
@@ -87,12 +93,24 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--bucket-scan <dur>', 'time between two scans of the bucket', durationArg, 5000)
     .option('--release-key <key|file>', 'release public key ed25519:… (or a file of them, one a line) uploads must be signed by; hosts learn them at registration (repeatable)', collect, [])
     .option('--keep-releases <n>', 'how many uploaded releases to keep (older ones are deleted unless a rollout uses them)', positiveIntArg, DEFAULT_KEEP_RELEASES)
+    .option('--store <url>', 'a store shared by the replicas of a cluster: postgres://USER@HOST:PORT/DB (default: SQLite in --state)')
+    .option('--bus <url>', 'the cluster\'s bus: nats://HOST:PORT (with --store)')
+    .option('--replica-id <id>', 'this replica\'s name in the cluster, 1-64 of A-Z a-z 0-9 _ - (default: the machine\'s hostname)')
+    .option('--cluster-key-file <file>', 'the key sealing the cluster\'s CA and server keys in the store (okesu cp cluster-key; the same file on every replica)')
+    .option('--replica-url <url>', 'where the other replicas reach this one (default https://LISTEN-HOST:PORT)')
+    .option('--lease-ttl <dur>', 'how long the leader\'s lease lasts unrenewed: a dead leader is replaced after at most this (renewed every fifth of it; default 10s)', durationArg)
     .option('--log-level <level>', 'log level', 'info')
+    .addHelpText('after', '\nOne CP: SQLite in --state. Several replicas behind a TCP load balancer: on each,\n  okesu cp serve --store postgres://… --bus nats://… --cluster-key-file FILE --replica-id ID --san BALANCER --advertise-url https://BALANCER:PORT\n(docs/scaling.md, examples/cluster/).')
     .action(
       action(ctx, async (opts: CpServeOptions, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
         if (!opts.bucket && (opts.s3Endpoint !== undefined || opts.s3Region !== undefined)) usageError(cmd, '--s3-endpoint and --s3-region go with --bucket');
+        if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) usageError(cmd, `--store: expected postgres://…, got "${opts.store}"`);
+        if (opts.bus !== undefined && !/^nats:\/\//.test(opts.bus)) usageError(cmd, `--bus: expected nats://HOST:PORT, got "${opts.bus}"`);
+        if ((opts.store === undefined) !== (opts.bus === undefined)) usageError(cmd, '--store and --bus go together (a cluster needs both)');
+        if (opts.store !== undefined && opts.clusterKeyFile === undefined) usageError(cmd, '--store needs --cluster-key-file (make one with: okesu cp cluster-key --out FILE)');
+        if (opts.replicaId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.replicaId)) usageError(cmd, `--replica-id: 1-64 of A-Z a-z 0-9 _ -, got "${opts.replicaId}"`);
         const bucket = opts.bucket === undefined ? undefined : parseBucketUrl(opts.bucket, { endpoint: opts.s3Endpoint, region: opts.s3Region });
         const releaseKeys = opts.releaseKey.flatMap(readReleaseKeys);
         const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
@@ -104,6 +122,8 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
             stateDir: opts.state, host: listen.host, port: listen.port, heartbeatIntervalMs: opts.heartbeatInterval, reconnectRatePerS: opts.reconnectRate,
             hostCertTtlMs: opts.hostCertTtl, sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
             agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan, releaseKeys, keepReleases: opts.keepReleases,
+            store: opts.store, bus: opts.bus, replicaId: opts.replicaId, clusterKeyFile: opts.clusterKeyFile, replicaUrl: opts.replicaUrl,
+            ...(opts.leaseTtl !== undefined && { leaseTiming: { ttlMs: opts.leaseTtl, renewMs: Math.max(100, Math.floor(opts.leaseTtl / 5)) } }),
           },
           { log },
         );

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { createTokenRequestSchema, type TokenView } from '../../protocol/api.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import { mintToken } from '../secrets.js';
 import type { TokenRow } from '../store/tokens.js';
 import type { ApiContext } from './context.js';
@@ -18,7 +18,7 @@ function tokenView(row: Omit<TokenRow, 'hash'> & Partial<Pick<TokenRow, 'hash'>>
 }
 
 /** Tokens and the audit log (findings: finding-routes.ts). */
-export function addAdminRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+export function addAdminRoutes(router: Router, api: ApiContext): void {
   router.add('POST', '/v1/tokens', 'admin', async (ctx) => {
     const req = await ctx.body(createTokenRequestSchema);
     const by = ctx.operator as NonNullable<typeof ctx.operator>;

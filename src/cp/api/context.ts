@@ -4,8 +4,7 @@ import type { CpIdentity } from '../cp-state.js';
 import type { Liveness } from '../liveness.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { RunWaiters } from '../run-waiters.js';
-import type { StreamHub } from '../stream/stream-hub.js';
-import type { TunnelHub } from '../tunnel/tunnel-hub.js';
+import type { FeedWriter } from '../feed-writer.js';
 import type { AgentLibrary } from '../agent-library.js';
 import type { AuthFailures } from '../http/auth-failures.js';
 import type { OperatorSessions } from '../http/operator-sessions.js';
@@ -18,8 +17,10 @@ export interface ApiContext {
   liveness: Liveness;
   dispatcher: Dispatcher;
   waiters: RunWaiters;
-  stream: StreamHub;
-  tunnels: TunnelHub;
+  /** Appends to the feed and publishes what was committed (the live stream, on every replica). */
+  feed: FeedWriter;
+  /** Closes a removed host's tunnel, on whichever replica holds it. */
+  tunnels: { disconnect(hostname: string): void };
   /** The agent definitions the CP dispatches (`GET /v1/agents`). */
   agents: AgentLibrary;
   now: () => number;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { OkesuError } from '../../errors.js';
 import { deployPrepareRequestSchema, deployResultRequestSchema } from '../../protocol/deploy-api.js';
 import type { DeployPrepareResponse, DeployResultResponse, SshHostKeyView } from '../../protocol/deploy-api.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import { mintToken } from '../secrets.js';
 import type { TokenRow } from '../store/tokens.js';
 import type { ApiContext } from './context.js';
@@ -20,7 +20,7 @@ const PINNING_OUTCOMES: ReadonlySet<string> = new Set(['installed', 'unchanged',
  * hostname and says which SSH host key it pinned for the target; the result is audited and pins the key on first use.
  * The operator's SSH key never reaches the CP: `okesu deploy` connects from the operator's machine.
  */
-export function addDeployRoutes(router: ReturnType<typeof createRouter>, api: ApiContext, deploy: { cpUrl: () => string }): void {
+export function addDeployRoutes(router: Router, api: ApiContext, deploy: { cpUrl: () => string }): void {
   // Admin: it mints a join token, which only admins may do (POST /v1/tokens).
   router.add('POST', '/v1/deploy/prepare', 'admin', async (ctx) => {
     const req = await ctx.body(deployPrepareRequestSchema);

@@ -3,7 +3,7 @@ import { OkesuError } from '../../errors.js';
 import { findingFilterSchema } from '../../protocol/api.js';
 import { TRIAGE_STATUSES } from '../../protocol/finding.js';
 import { triageRequestSchema, type TriageView } from '../../protocol/findings-api.js';
-import type { createRouter, RequestContext } from '../http/router.js';
+import type { RequestContext, Router } from '../http/router.js';
 import type { ApiContext } from './context.js';
 import { parseQuery } from './parse-query.js';
 
@@ -27,7 +27,7 @@ function findingId(ctx: RequestContext): number {
 }
 
 /** Findings: lists, summary, groups, clusters, one finding with its event, and triage. */
-export function addFindingRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+export function addFindingRoutes(router: Router, api: ApiContext): void {
   router.add('GET', '/v1/findings', 'viewer', (ctx) => {
     const q = parseQuery(findingsQuery, ctx.query);
     // The cursor is read in the same synchronous step as the list, so a stream opened with it hands over exactly.
@@ -67,7 +67,7 @@ export function addFindingRoutes(router: ReturnType<typeof createRouter>, api: A
       });
       return { view, cursor: api.store.feed.append(now, 'triage', view) };
     });
-    api.stream.publish('triage', done.cursor, done.view);
+    api.feed.publish([{ cursor: done.cursor, kind: 'triage', payload: done.view }]);
     return { json: done.view };
   });
 }

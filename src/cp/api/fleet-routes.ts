@@ -2,12 +2,12 @@ import { OkesuError } from '../../errors.js';
 import { registerRequestSchema } from '../../protocol/api.js';
 import { hostLabelsSchema } from '../../protocol/orchestration-api.js';
 import { applyLabelOverrides } from '../store/hosts.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import { registerHost } from '../registration.js';
 import type { ApiContext } from './context.js';
 
 /** Public endpoints, registration and the host registry. */
-export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+export function addFleetRoutes(router: Router, api: ApiContext): void {
   router.add('GET', '/v1/health', 'public', () => ({ json: { ok: true, version: api.version } }));
   router.add('GET', '/v1/ca', 'public', () => ({ text: api.identity.ca.certPem }));
   router.add('POST', '/v1/register', 'public', async (ctx) => {
@@ -25,7 +25,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
     const row = api.store.hosts.get(res.hostname);
     if (row) {
       const view = api.liveness.view(row, api.now());
-      api.stream.publish('host', api.store.feed.append(api.now(), 'host', view), view);
+      api.feed.publish([api.feed.append(api.now(), 'host', view)]);
     }
     return { status: 201, json: res };
   });
@@ -55,7 +55,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
       const view = api.liveness.view({ ...row, labels }, now);
       return { view, cursor: api.store.feed.append(now, 'host', view) };
     });
-    api.stream.publish('host', cursor, view);
+    api.feed.publish([{ cursor, kind: 'host', payload: view }]);
     return { json: view };
   });
   router.add('DELETE', '/v1/hosts/:hostname', 'admin', (ctx) => {
@@ -68,7 +68,7 @@ export function addFleetRoutes(router: ReturnType<typeof createRouter>, api: Api
       api.store.audit.record(now, ctx.operator as NonNullable<typeof ctx.operator>, 'host.remove', hostname, { serial: row.cert_serial });
     });
     api.liveness.forget(hostname);
-    api.tunnels.disconnect(hostname, 'OKS_ERR_HOST_REVOKED');
+    api.tunnels.disconnect(hostname);
     // Off the request's path: a bucket outage must not fail the removal, which is already done.
     void api.jobs?.forgetHost(hostname).catch((err: unknown) => api.log.warn({ err, host: hostname }, 'deleting a removed host\'s bucket objects failed'));
     return { json: { hostname, revoked: true } };

@@ -4,7 +4,7 @@ import { applyOrchestrationSchema, decisionSchema, startOrchestrationSchema } fr
 import type { SpecError } from '../../specs/yaml-spec.js';
 import { parseOrchestration } from '../../specs/orchestration/parse-orchestration.js';
 import type { OrchestrationSpec } from '../../specs/orchestration/orchestration-types.js';
-import type { createRouter, Reply } from '../http/router.js';
+import type { Reply, Router } from '../http/router.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
 import type { OrchestrationEngine } from '../orchestration/engine.js';
 import type { Triggers } from '../orchestration/triggers.js';
@@ -32,7 +32,7 @@ function specInvalid(errors: readonly SpecError[]): Reply {
 const operatorOf = (op: OperatorIdentity | undefined): OperatorIdentity => op as OperatorIdentity;
 
 /** Orchestrations (store, list, show) and their runs (start, list, show, approve, reject, cancel), SPEC §6. */
-export function addOrchestrationRoutes(router: ReturnType<typeof createRouter>, api: ApiContext, orch: OrchestrationApi): void {
+export function addOrchestrationRoutes(router: Router, api: ApiContext, orch: OrchestrationApi): void {
   const repo = api.store.orchestrations;
 
   router.add('PUT', '/v1/orchestrations/:name', 'operator', async (ctx) => {

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { OkesuError } from '../../errors.js';
 import { RELEASE_HEADER, type SignedRelease } from '../../protocol/release.js';
-import type { createRouter, Reply } from '../http/router.js';
+import type { Reply, Router } from '../http/router.js';
 import { authenticateTunnel } from '../tunnel/tunnel-auth.js';
 import { verifyRelease } from '../../release/release-signing.js';
 import type { ReleaseStore } from '../releases/release-store.js';
@@ -12,7 +12,7 @@ import type { ApiContext } from './context.js';
  * Releases (issue 15): admins upload signed artifacts, viewers list them, and hosts download them with their tunnel
  * identity (client certificate + host credential) to upgrade, resuming with `Range: bytes=N-`.
  */
-export function addReleaseRoutes(router: ReturnType<typeof createRouter>, api: ApiContext, releases: ReleaseStore): void {
+export function addReleaseRoutes(router: Router, api: ApiContext, releases: ReleaseStore): void {
   // The body is the artifact (~90 MB): streamed into the store, never through the router's capped body reader.
   router.add('POST', '/v1/releases', 'admin', async (ctx) => {
     const by = ctx.operator as NonNullable<typeof ctx.operator>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { createRolloutRequestSchema } from '../../protocol/rollout.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import type { OperatorIdentity } from '../http/operator-auth.js';
 import type { Rollouts } from '../rollouts/rollouts.js';
 import { parseQuery } from './parse-query.js';
@@ -16,7 +16,7 @@ const operatorOf = (op: OperatorIdentity | undefined): OperatorIdentity => op as
  * than an operator's dispatch of library agents, like removing hosts. Cancelling only stops new orders, so an
  * operator may do it (stopping a bad rollout should not wait for the admin). Reading is for viewers.
  */
-export function addRolloutRoutes(router: ReturnType<typeof createRouter>, rollouts: Rollouts): void {
+export function addRolloutRoutes(router: Router, rollouts: Rollouts): void {
   router.add('POST', '/v1/rollouts', 'admin', async (ctx) => {
     const request = await ctx.body(createRolloutRequestSchema);
     return { status: 201, json: rollouts.create(request, operatorOf(ctx.operator)) };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { postRunsRequestSchema } from '../../protocol/api.js';
-import type { createRouter } from '../http/router.js';
+import type { Router } from '../http/router.js';
 import { TERMINAL_STATUSES } from '../store/runs.js';
 import type { ApiContext } from './context.js';
 import { parseQuery } from './parse-query.js';
@@ -18,7 +18,7 @@ const eventsQuery = z.object({
 const cancelBody = z.object({ reason: z.string().max(1024).default('cancelled by an operator') });
 
 /** Dispatch (to one host or a fan-out), run records, transcripts (long poll), cancel, and the agent library. */
-export function addRunRoutes(router: ReturnType<typeof createRouter>, api: ApiContext): void {
+export function addRunRoutes(router: Router, api: ApiContext): void {
   router.add('GET', '/v1/agents', 'viewer', () => ({ json: { agents: api.agents.entries() } }));
   router.add('POST', '/v1/runs', 'operator', async (ctx) => {
     const req = await ctx.body(postRunsRequestSchema);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dispatchEnvelopeSchema, runIdSchema } from '../../protocol/dispatch.js';
-import { upgradeOrderSchema } from '../../protocol/rollout.js';
+import { upgradeOrderSchema, upgradeReportSchema } from '../../protocol/rollout.js';
 import type { FeedKind } from '../store/feed.js';
 import type { CpMessages, DeliveryAnswer, HostDelivery } from './cp-bus.js';
 
@@ -20,6 +20,10 @@ const tunnelChangedSchema = z.object({ hostname: z.string().min(1).max(255), rep
 export const busMessageSchemas: { [K in keyof CpMessages]: z.ZodType<CpMessages[K]> } = {
   feed: feedMessageSchema,
   'tunnel.changed': tunnelChangedSchema,
+  'host.report': z.union([
+    z.object({ hostname: z.string().min(1).max(255), version: z.string().min(1).max(200) }).strict(),
+    z.object({ hostname: z.string().min(1).max(255), upgrade: upgradeReportSchema }).strict(),
+  ]),
 };
 
 /** A `deliver` request as it arrives from another replica. */
@@ -27,6 +31,7 @@ export const hostDeliverySchema: z.ZodType<HostDelivery> = z.discriminatedUnion(
   z.object({ kind: z.literal('dispatch'), hostname: z.string().min(1), envelope: dispatchEnvelopeSchema }),
   z.object({ kind: z.literal('cancel'), hostname: z.string().min(1), run_id: runIdSchema, reason: z.string().max(4096) }),
   z.object({ kind: z.literal('upgrade'), hostname: z.string().min(1), order: upgradeOrderSchema }),
+  z.object({ kind: z.literal('disconnect'), hostname: z.string().min(1), code: z.literal('OKS_ERR_HOST_REVOKED') }),
 ]);
 
 /** The answer to a `deliver` request. */

@@ -1,6 +1,6 @@
 import type { FeedKind } from '../store/feed.js';
 import type { DispatchEnvelope } from '../../protocol/dispatch.js';
-import type { UpgradeOrder } from '../../protocol/rollout.js';
+import type { UpgradeOrder, UpgradeReport } from '../../protocol/rollout.js';
 
 /**
  * What the CP's parts tell each other, by topic. Every message is plain JSON: on a replicated CP (`--bus nats://…`)
@@ -18,6 +18,11 @@ export interface CpMessages {
   feed: { entries: FeedMessageEntry[] };
   /** A host's tunnel opened (`replica` holds it) or closed there (cluster-wide): the tunnel directory follows it. */
   'tunnel.changed': { hostname: string; replica: string; up: boolean };
+  /**
+   * What a host told the replica holding its tunnel that the rollouts need (cluster-wide; the leader's rollouts act on
+   * it): the version it runs at hello, or how an upgrade is going.
+   */
+  'host.report': { hostname: string; version: string } | { hostname: string; upgrade: UpgradeReport };
 }
 
 /** One feed entry as it travels on the bus: its cursor, kind and the payload the live stream sends. */
@@ -31,7 +36,9 @@ export interface FeedMessageEntry {
 export type HostDelivery =
   | { kind: 'dispatch'; hostname: string; envelope: DispatchEnvelope }
   | { kind: 'cancel'; hostname: string; run_id: string; reason: string }
-  | { kind: 'upgrade'; hostname: string; order: UpgradeOrder };
+  | { kind: 'upgrade'; hostname: string; order: UpgradeOrder }
+  /** The host was removed: its tunnel is closed with this code. */
+  | { kind: 'disconnect'; hostname: string; code: 'OKS_ERR_HOST_REVOKED' };
 
 /** What the replica holding the host's tunnel answered. */
 export type DeliveryAnswer = { delivered: true; replica: string } | { delivered: false; error: string };

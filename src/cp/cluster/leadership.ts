@@ -1,19 +1,8 @@
 import type { Logger } from 'pino';
-
-/** A lease as the store reports it after an attempt to take or renew it. */
-export interface LeaseState {
-  held: boolean;
-  holder: string;
-  /** Increases each time the lease changes hands: a fencing number for what the leader writes. */
-  epoch: number;
-  expiresAt: number;
-}
+import type { LeasesRepo } from '../store/store-contract.js';
 
 /** What leadership needs of the store (`store.leases`). */
-export interface LeaseStore {
-  acquire(name: string, holder: string, ttlMs: number): LeaseState;
-  release(name: string, holder: string): void;
-}
+export type LeaseStore = Pick<LeasesRepo, 'acquire' | 'release'>;
 
 /**
  * One leader at a time among the CP's replicas: it runs what must run once per fleet (the orchestration engine's
@@ -83,7 +72,7 @@ export function leaseLeadership(deps: {
   const become = (leader: boolean): void => {
     if (leader === leading) return;
     leading = leader;
-    deps.log.info({ replica: deps.replicaId, epoch }, leader ? 'this replica is now the leader' : 'this replica is no longer the leader');
+    deps.log.info({ epoch }, leader ? 'this replica is now the leader' : 'this replica is no longer the leader');
     for (const l of listeners) {
       try {
         l(leader);

@@ -1,23 +1,10 @@
 import type { Logger } from 'pino';
 import { loadavg } from 'node:os';
-
-/** A replica as the store lists it (`replicas` table). */
-export interface ReplicaRow {
-  id: string;
-  url: string;
-  version: string;
-  started_at: number;
-  heard_at: number;
-  tunnels: number;
-  load: number;
-}
+import type { ReplicasRepo } from '../store/store-contract.js';
+import type { ReplicaRow } from '../store/replicas.js';
 
 /** What membership needs of the store (`store.replicas`). */
-export interface ReplicasStore {
-  heartbeat(row: ReplicaRow): void;
-  list(): ReplicaRow[];
-  remove(id: string): void;
-}
+export type ReplicasStore = Pick<ReplicasRepo, 'heartbeat' | 'list' | 'remove'>;
 
 /** The replicas of a CP: this one announces itself, and every replica knows which others are alive. */
 export interface ReplicaMembership {

@@ -1,12 +1,9 @@
 import type { Logger } from 'pino';
 import type { CpBus } from '../bus/cp-bus.js';
+import type { HostsRepo } from '../store/store-contract.js';
 
 /** What the directory needs of the store (`store.hosts`). */
-export interface TunnelOwnersStore {
-  /** Records the replica holding a host's tunnel (null: none); with `onlyIfReplica`, only while that one holds it. */
-  setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void;
-  withReplica(): Array<{ hostname: string; replica_id: string }>;
-}
+export type TunnelOwnersStore = Pick<HostsRepo, 'setReplica' | 'withReplica'>;
 
 /** Which replica holds each host's tunnel, across the cluster. */
 export interface TunnelDirectory {

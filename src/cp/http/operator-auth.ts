@@ -21,8 +21,16 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** Operator authentication: tokens checked against the store, roles against what a route needs. */
+export interface OperatorAuth {
+  /** The operator behind the request's bearer token; throws a catalogue error saying why not (absent, invalid, revoked, expired). */
+  authenticate(req: IncomingMessage): OperatorIdentity;
+  /** Throws OKS_ERR_FORBIDDEN unless `op` has at least `needed`. */
+  authorize(op: OperatorIdentity, needed: Role): void;
+}
+
 /** Checks operator tokens against the store and roles against what a route needs. */
-export function createOperatorAuth(tokens: TokensRepo, now: () => number) {
+export function createOperatorAuth(tokens: TokensRepo, now: () => number): OperatorAuth {
   return {
     /** The operator behind the request's bearer token; throws a catalogue error saying why not. */
     authenticate(req: IncomingMessage): OperatorIdentity {

@@ -41,7 +41,8 @@ export interface Reply {
 /** Who may call a route: nobody needs a token (`public`) or at least this role. */
 export type Access = 'public' | Role;
 
-type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
+/** A route's handler: what it returns is sent; what it throws becomes a catalogue error body. */
+export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
 interface Route {
   method: string;
   parts: string[];
@@ -85,6 +86,17 @@ export function parseJsonWith<T extends z.ZodType>(schema: T, raw: string, what:
   return parsed.data;
 }
 
+/** The operator API's router: method + path routes with per-route access levels (the `add*Routes` of src/cp/api/ fill it). */
+export interface Router {
+  /** Registers a route; `pattern` segments starting with `:` are parameters (`/v1/runs/:id`). */
+  add(method: string, pattern: string, access: Access, handler: Handler): void;
+  /**
+   * Handles one request: authenticates and authorizes for the route's access level, runs the handler and sends its
+   * reply; every error becomes a catalogue error body. Never throws.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
 /** A tiny method + path router with per-route access levels; every error becomes a catalogue error body. */
 export function createRouter(deps: {
   log: Logger;
@@ -96,7 +108,7 @@ export function createRouter(deps: {
   failures: AuthFailures;
   /** Reads in flight (long polls) are registered here, so revoking or expiring their token ends them. */
   sessions: OperatorSessions;
-}) {
+}): Router {
   const routes: Route[] = [];
 
   const match = (route: Route, parts: string[]): Record<string, string> | undefined => {

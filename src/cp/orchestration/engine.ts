@@ -14,6 +14,9 @@ import { RUN_DONE, actorOf, createStepRunner, endRun } from './step-runner.js';
 import type { StepRecord } from './store.js';
 import { runView } from './views.js';
 import { createBackoff } from '../store/store-health.js';
+import type { OrchestrationEngine } from './engine-contract.js';
+
+export type { OrchestrationEngine } from './engine-contract.js';
 
 /** What the engine needs from the CP. */
 export interface EngineDeps {
@@ -46,7 +49,7 @@ export interface EngineDeps {
  * run are serialized on the event loop, and no method throws into a socket handler (only the API's own calls throw,
  * with catalogue errors).
  */
-export function createOrchestrationEngine(deps: EngineDeps) {
+export function createOrchestrationEngine(deps: EngineDeps): OrchestrationEngine {
   const repo = deps.store.orchestrations;
   const chains = new Map<string, Promise<unknown>>();
   const ended = new Set<string>();
@@ -357,5 +360,3 @@ export function createOrchestrationEngine(deps: EngineDeps) {
     view: load,
   };
 }
-/** The orchestration engine. */
-export type OrchestrationEngine = ReturnType<typeof createOrchestrationEngine>;

@@ -71,7 +71,7 @@ function applyAgentRun(store: Store, h: StepHostRecord, run: RunView): void {
 }
 
 /** Moves runs forward step by step: `when`, rendering, approval gates, dispatch, and the hosts' outcomes. */
-export function createStepRunner(deps: StepRunnerDeps) {
+export function createStepRunner(deps: StepRunnerDeps): StepRunner {
   const repo = deps.store.orchestrations;
 
   /** Applies every ended agent run of the run's running step; ends the step once all its hosts have. Idempotent. */
@@ -218,5 +218,13 @@ export function createStepRunner(deps: StepRunnerDeps) {
 
   return { advance, reconcile };
 }
-/** The step runner. */
-export type StepRunner = ReturnType<typeof createStepRunner>;
+/** The step runner: moves an orchestration run forward one step at a time; the engine serializes its calls per run. */
+export interface StepRunner {
+  /**
+   * Moves a run forward until it waits (a running step, an approval) or ends: evaluates `when`, renders the step,
+   * stops at an approval gate, dispatches one agent run per target host. Call serialized per run.
+   */
+  advance(runId: string): Promise<void>;
+  /** Applies every ended agent run of the run's running step; ends the step once all its hosts have. Idempotent. */
+  reconcile(runId: string): void;
+}

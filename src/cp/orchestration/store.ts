@@ -127,9 +127,12 @@ export function createOrchestrationRepo(db: SqlDb): OrchestrationRepo {
   const hosts = db.prepare<[string], RawHost>('SELECT * FROM orchestration_step_hosts WHERE run_id = ? ORDER BY idx, pos');
   const hostByAgentRun = db.prepare<[string], RawHost>('SELECT * FROM orchestration_step_hosts WHERE agent_run_id = ?');
   const firedGet = db.prepare<[string, number, string], { slot: number }>('SELECT slot FROM orchestration_cron_fired WHERE name = ? AND trigger_idx = ? AND cron = ?');
-  const firedSet = db.prepare(
+  // One statement decides: two replicas that both believe they lead (a paused old leader) cannot both claim a slot.
+  const firedClaim = db.prepare<[string, number, string, number], { slot: number }>(
     `INSERT INTO orchestration_cron_fired (name, trigger_idx, cron, slot) VALUES (?, ?, ?, ?)
-     ON CONFLICT (name, trigger_idx) DO UPDATE SET cron = excluded.cron, slot = excluded.slot`,
+     ON CONFLICT (name, trigger_idx) DO UPDATE SET cron = excluded.cron, slot = excluded.slot
+     WHERE orchestration_cron_fired.cron <> excluded.cron OR orchestration_cron_fired.slot < excluded.slot
+     RETURNING slot`,
   );
   // The event's type, read from its JSON body (each database has its own JSON functions).
   const typeOf = db.dialect === 'sqlite' ? "json_extract(body, '$.type')" : "(body::jsonb ->> 'type')";
@@ -203,8 +206,8 @@ export function createOrchestrationRepo(db: SqlDb): OrchestrationRepo {
     lastFired(name: string, triggerIdx: number, cron: string): number | undefined {
       return firedGet.get(name, triggerIdx, cron)?.slot;
     },
-    setFired(name: string, triggerIdx: number, cron: string, slot: number): void {
-      firedSet.run(name, triggerIdx, cron, slot);
+    claimSlot(name: string, triggerIdx: number, cron: string, slot: number): boolean {
+      return firedClaim.get(name, triggerIdx, cron, slot) !== undefined;
     },
     /** The attributes of an agent run's (last) `orchestration_result` event. */
     resultOf(agentRunId: string): Record<string, unknown> | null {

@@ -42,7 +42,7 @@ interface Armed {
  * `{ finding }`; a match starts one run with the finding's fields under `trigger`. Findings of a run of the same
  * orchestration never trigger it (no feedback loops).
  */
-export function createTriggers(deps: TriggerDeps) {
+export function createTriggers(deps: TriggerDeps): Triggers {
   const armed = new Map<string, Armed>();
   let stopped = true;
   const retryBackoff = createBackoff(500, 60_000);
@@ -83,11 +83,8 @@ export function createTriggers(deps: TriggerDeps) {
       a.timers[idx] = deps.clock.setTimer(() => fire(name, idx, cron, slot), slot - deps.clock.now());
       return;
     }
-    const last = deps.repo.lastFired(name, idx, cron);
-    if (last === undefined || last < slot) {
-      deps.repo.setFired(name, idx, cron, slot);
-      startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
-    }
+    // Claimed in the store before the run starts: a slot fires once, across restarts and across replicas.
+    if (deps.repo.claimSlot(name, idx, cron, slot)) startRun(a.spec, { cron, scheduled_at: slot }, `cron:${cron}`);
     schedule(name, idx, cron);
   };
 
@@ -172,5 +169,17 @@ export function createTriggers(deps: TriggerDeps) {
     },
   };
 }
-/** The orchestration triggers. */
-export type Triggers = ReturnType<typeof createTriggers>;
+/** The orchestration triggers: cron schedules and finding filters that start orchestration runs. */
+export interface Triggers {
+  /** Arms the triggers of every stored orchestration. */
+  start(): void;
+  /** Re-arms one orchestration after it was applied (its old timers and filters are dropped). */
+  update(spec: OrchestrationSpec): void;
+  /** Disarms every trigger; later findings start nothing. */
+  stop(): void;
+  /**
+   * Evaluates the finding triggers over newly stored findings; each match starts one run, except findings of the
+   * orchestration's own runs and matches past its limit of runs in flight. Never throws.
+   */
+  onFindings(findings: readonly StoredFinding[]): void;
+}

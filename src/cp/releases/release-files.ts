@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,19 @@ import { OkesuError } from '../../errors.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../files/private-dir.js';
 
 /** Where releases live in the CP's state directory: `releases/VERSION/artifact`, uploads in flight in `releases/.tmp/`. */
-export function releaseLayout(stateDir: string) {
+export interface ReleaseLayout {
+  /** `STATE/releases`: one directory per version. */
+  root: string;
+  /** `STATE/releases/.tmp`: uploads in flight, renamed into place once verified. */
+  tmp: string;
+  /** The directory of one version. */
+  dir(version: string): string;
+  /** The artifact (the executable) of one version. */
+  artifact(version: string): string;
+}
+
+/** The release layout under one state directory. */
+export function releaseLayout(stateDir: string): ReleaseLayout {
   const root = join(stateDir, 'releases');
   return {
     root,
@@ -16,8 +29,6 @@ export function releaseLayout(stateDir: string) {
     artifact: (version: string): string => join(root, version, 'artifact'),
   };
 }
-/** The release directory layout. */
-export type ReleaseLayout = ReturnType<typeof releaseLayout>;
 
 /** What an upload turned out to be. */
 export interface ReceivedArtifact {
@@ -47,8 +58,9 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       done(null, chunk);
     },
   });
+  const out = createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   try {
-    await pipeline(artifact, meter, createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
+    await pipeline(artifact, meter, out);
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -56,6 +68,9 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       closeSync(fd);
     }
   } catch (err) {
+    // A refused upload can fail before the file's open finished: removed once the stream has closed, or it would
+    // come back behind the removal.
+    if (!out.closed) await once(out, 'close');
     rmSync(path, { force: true });
     if (err instanceof OkesuError) throw err;
     // The uploader went away (connection reset, request aborted): nothing is kept.

@@ -53,6 +53,9 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
     },
     /** The newest cursor handed out (0 before any), even if pruned since. */
     head(): number {
+      // On Postgres the sequence moves when another replica's transaction takes an id, before it commits: the newest
+      // committed entry is the head, so a stream client's `ready` cursor never passes an entry it has yet to see.
+      if (db.dialect === 'postgres') return head.get()?.id ?? seqHead.get()?.seq ?? 0;
       return seqHead.get()?.seq ?? head.get()?.id ?? 0;
     },
     /** The oldest retained cursor, or undefined when the feed is empty. */

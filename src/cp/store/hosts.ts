@@ -43,6 +43,15 @@ export interface HostTransport {
   intervalMs: number | null;
 }
 
+/** A host's "last heard" as the store holds it: the latest any replica flushed. */
+export interface StoredHeartbeat {
+  hostname: string;
+  last_heartbeat: number;
+  heartbeat_seq: number | null;
+  running: number;
+  spool_depth: number;
+}
+
 /** What a heartbeat flush writes for one host. */
 export interface HeartbeatUpdate {
   hostname: string;
@@ -70,9 +79,10 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
      VALUES (@hostname, @cert_serial, @credential_id, @credential_hash, @os, @arch, @version, @labels, @registered_at, @cert_issued_at, @cert_not_after, @public_key, @transport)`,
   );
   // Compare-and-set: only a live host still presenting `from` (its current or just-replaced serial) is renewed.
+  // (The CAST types the parameter where nothing else would: Postgres cannot infer the type of a bare `$n IS NULL`.)
   const renew = db.prepare(
     `UPDATE hosts SET cert_serial = @serial, cert_serial_prev = @from, cert_issued_at = @issued_at, cert_not_after = @not_after,
-       public_key_prev = CASE WHEN @public_key IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
+       public_key_prev = CASE WHEN CAST(@public_key AS TEXT) IS NULL OR public_key IS @public_key THEN public_key_prev ELSE public_key END,
        public_key = coalesce(@public_key, public_key)
      WHERE id = @id AND revoked_at IS NULL AND (cert_serial = @from OR cert_serial_prev = @from)`,
   );
@@ -82,12 +92,17 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
   const heartbeat = db.prepare(
-    'UPDATE hosts SET last_heartbeat = ?, heartbeat_seq = ?, running = ?, spool_depth = ? WHERE hostname = ? AND revoked_at IS NULL',
+    // Never moves a time back: on a cluster, the replica a host left may flush an older time than the one it moved to.
+    `UPDATE hosts SET last_heartbeat = @at, heartbeat_seq = @seq, running = @running, spool_depth = @spool
+     WHERE hostname = @hostname AND revoked_at IS NULL AND (last_heartbeat IS NULL OR last_heartbeat <= @at)`,
   );
   const flush = (updates: readonly HeartbeatUpdate[]): void =>
     db.transaction(() => {
-      for (const u of updates) heartbeat.run(u.lastHeartbeat, u.seq, u.running, u.spoolDepth, u.hostname);
+      for (const u of updates) heartbeat.run({ at: u.lastHeartbeat, seq: u.seq, running: u.running, spool: u.spoolDepth, hostname: u.hostname });
     })();
+  const heardSince = db.prepare<[number], StoredHeartbeat>(
+    'SELECT hostname, last_heartbeat, heartbeat_seq, running, spool_depth FROM hosts WHERE revoked_at IS NULL AND last_heartbeat > ?',
+  );
   const setReplica = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL');
   const setReplicaIf = db.prepare('UPDATE hosts SET replica_id = ? WHERE hostname = ? AND revoked_at IS NULL AND replica_id = ?');
   const withReplica = db.prepare<[], { hostname: string; replica_id: string }>(
@@ -95,12 +110,21 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   );
 
   // Bumped by every change to who holds which key (a new host, a renewal, a backfill, a revocation): readers that
-  // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves.
-  let keysGeneration = 0;
+  // cache keys (src/cp/jobs/host-keys.ts) drop their cache when it moves. On Postgres the replicas share the store, and
+  // a renewal on one must reach the leader's scanner: the generation is a row of `meta` there, not a local counter.
+  let localGeneration = 0;
+  const sharedBump = db.dialect === 'postgres'
+    ? db.prepare("INSERT INTO meta (key, value) VALUES ('hosts.keys_generation', '1') ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)")
+    : undefined;
+  const sharedRead = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'hosts.keys_generation'");
+  const bumpKeys = (): void => {
+    localGeneration++;
+    sharedBump?.run();
+  };
 
   return {
     /** Moves whenever a host's keys may have changed (insert, renewal, backfill, revocation). */
-    keysGeneration: (): number => keysGeneration,
+    keysGeneration: (): number => (sharedBump ? Number(sharedRead.get()?.value ?? 0) : localGeneration),
     /** The live (not revoked) host with this name. */
     get(hostname: string): HostRow | undefined {
       const raw = byName.get(hostname);
@@ -131,12 +155,12 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
       row: Pick<HostRow, 'hostname' | 'cert_serial' | 'credential_id' | 'credential_hash' | 'os' | 'arch' | 'version' | 'labels' | 'registered_at'>
         & Partial<Pick<HostRow, 'cert_issued_at' | 'cert_not_after' | 'public_key' | 'transport'>>,
     ): void {
-      keysGeneration++;
+      bumpKeys();
       insert.run({ cert_issued_at: null, cert_not_after: null, public_key: null, transport: 'tunnel', ...row, labels: JSON.stringify(row.labels) });
     },
     /** Stores the key of a host registered before keys were kept (read from its tunnel's certificate); only when none is stored. */
     backfillPublicKey(id: number, publicKey: string): boolean {
-      keysGeneration++;
+      bumpKeys();
       return backfillKey.run(publicKey, id).changes > 0;
     },
     /** Records how a host reaches the CP (its bucket heartbeats, its tunnel hello). */
@@ -148,7 +172,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
      * stays accepted until `settleRenewal`. False when the host was revoked or renewed from elsewhere meanwhile.
      */
     renewCert(id: number, from: string, cert: { serial: string; issuedAt: number; notAfter: number; publicKey?: string }): boolean {
-      keysGeneration++;
+      bumpKeys();
       return renew.run({ id, from, serial: cert.serial, issued_at: cert.issuedAt, not_after: cert.notAfter, public_key: cert.publicKey ?? null }).changes > 0;
     },
     /** The renewed certificate `serial` was used: the one it replaced is no longer accepted. */
@@ -157,7 +181,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
     },
     /** Revokes the live identity of a hostname; false when there was none. */
     revoke(hostname: string, at: number): boolean {
-      keysGeneration++;
+      bumpKeys();
       return revoke.run(at, hostname).changes > 0;
     },
     /** Updates what a daimon reports about itself at connect. */
@@ -172,6 +196,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
       if (onlyIfReplica === undefined) setReplica.run(replicaId, hostname);
       else setReplicaIf.run(replicaId, hostname, onlyIfReplica);
     },
+    heardSince: (since) => heardSince.all(since),
     withReplica(): Array<{ hostname: string; replica_id: string }> {
       return withReplica.all();
     },

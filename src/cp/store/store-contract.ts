@@ -4,7 +4,7 @@
  */
 import type { SqlDb } from './sql/sql-db.js';
 import type { StoreHealth } from './store-health.js';
-import type { HeartbeatUpdate, HostRow, HostTransport } from './hosts.js';
+import type { HeartbeatUpdate, HostRow, HostTransport, StoredHeartbeat } from './hosts.js';
 import type { TokenRow } from './tokens.js';
 import type { NewRun } from './runs.js';
 import type { FindingQuery } from './findings.js';
@@ -66,6 +66,8 @@ export interface HostsRepo {
    * the one recorded (a replica clearing its own claim never clears another's newer one).
    */
   setReplica(hostname: string, replicaId: string | null, onlyIfReplica?: string): void;
+  /** Hosts heard after `since` (ms) by any replica: the latest time flushed to the store for each. */
+  heardSince(since: number): StoredHeartbeat[];
   /** Live hosts whose tunnel a replica holds. */
   withReplica(): Array<{ hostname: string; replica_id: string }>;
 }
@@ -183,7 +185,8 @@ export interface OrchestrationRepo {
   hostByAgentRun(agentRunId: string): StepHostRecord | undefined;
   /** The last cron slot fired for an orchestration's trigger (undefined when never, or when its cron changed). */
   lastFired(name: string, triggerIdx: number, cron: string): number | undefined;
-  setFired(name: string, triggerIdx: number, cron: string, slot: number): void;
+  /** Records `slot` as fired unless it (or a later one) already was; true when this call claimed it. */
+  claimSlot(name: string, triggerIdx: number, cron: string, slot: number): boolean;
   /** The attributes of an agent run's (last) `orchestration_result` event. */
   resultOf(agentRunId: string): Record<string, unknown> | null;
   /** The valid findings an agent run reported (as templates see them), oldest first, at most `limit`. */

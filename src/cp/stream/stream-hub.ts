@@ -51,7 +51,7 @@ export function createStreamHub(deps: {
   /** Each socket is registered under its token, so revoking or expiring the token closes it. */
   sessions: OperatorSessions;
   log: Logger;
-}) {
+}): StreamHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.streamClientFrameBytes, perMessageDeflate: false });
   const clients = new Set<Client>();
   let pinger: NodeJS.Timeout | undefined;
@@ -189,5 +189,19 @@ export function createStreamHub(deps: {
     },
   };
 }
-/** The operator stream hub. */
-export type StreamHub = ReturnType<typeof createStreamHub>;
+/** The operator live stream on `/v1/stream`: committed feed entries to every live client, resumable by cursor. */
+export interface StreamHub {
+  /**
+   * Publishes a committed feed entry to every live client whose kinds and filter take it. Entries published in one
+   * turn go out at the end of it in cursor order (a client resumes from the last cursor it saw).
+   */
+  publish(kind: FeedKind, cursor: number, payload: unknown): void;
+  /** Handles an HTTP upgrade on `/v1/stream` (`?after=`, `?kinds=`, finding filters): authenticates, or refuses with a catalogue error. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** How many clients are connected. */
+  count(): number;
+  /** Starts the 30 s ping sweep that terminates clients that stopped answering. */
+  start(): void;
+  /** Stops the sweep, terminates every client and closes the WebSocket server. */
+  stop(): Promise<void>;
+}

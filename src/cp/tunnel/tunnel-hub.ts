@@ -19,6 +19,9 @@ import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { isStoreFailure } from '../store/store-health.js';
 import type { AuthFailures } from '../http/auth-failures.js';
 import type { UpgradeReport } from '../../protocol/rollout.js';
+import type { TunnelHub } from './tunnel-hub-contract.js';
+
+export type { TunnelHub } from './tunnel-hub-contract.js';
 
 /** True when a hello's facts equal what the store already holds for the host. */
 function sameFacts(row: HostRow, f: { version: string; os: string; arch: string; labels: Record<string, string> }): boolean {
@@ -72,6 +75,8 @@ export interface TunnelHubEvents {
   /** A daimon reported progress on an upgrade the CP ordered (issue 15). */
   onUpgradeStatus?(hostname: string, report: UpgradeReport): void;
   onDispatchAck(hostname: string, runId: string, accepted: boolean, error?: { code: string; message: string }): void;
+  /** A host's tunnel opened (`up`) or closed on this CP: a cluster's other replicas learn where it is. */
+  onTunnel?(hostname: string, up: boolean): void;
 }
 
 /**
@@ -93,7 +98,7 @@ export function createTunnelHub(deps: {
   failures: AuthFailures;
   /** Certificate renewal over the tunnel (`renew_cert`); absent: refused. */
   renewal?: CertRenewal;
-}) {
+}): TunnelHub {
   // ws enforces a hard cap a little above ours, so a frame just over the limit still gets our error frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, perMessageDeflate: false });
   const tunnels = new Map<string, Tunnel>();
@@ -242,11 +247,13 @@ export function createTunnelHub(deps: {
       if (tunnels.get(hostname) === t) {
         tunnels.delete(hostname);
         deps.liveness.setConnected(hostname, false);
+        deps.events.onTunnel?.(hostname, false);
       }
     });
     send(ws, { type: 'welcome', hostname, heartbeat_interval_ms: deps.heartbeatIntervalMs, server_time: deps.now(), reconnect_spread_ms: reconnectSpreadMs(tunnels.size, deps.reconnectRatePerS) });
     deps.liveness.heard(hostname, {});
     deps.liveness.setConnected(hostname, true);
+    deps.events.onTunnel?.(hostname, true);
     deps.log.info({ host: hostname, replaced: Boolean(previous), serial, resumed }, 'tunnel up');
   };
 
@@ -339,5 +346,3 @@ export function createTunnelHub(deps: {
     },
   };
 }
-/** The tunnel hub. */
-export type TunnelHub = ReturnType<typeof createTunnelHub>;

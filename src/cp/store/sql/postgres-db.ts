@@ -71,7 +71,9 @@ interface Link {
 /**
  * Opens a connection to `url` (`postgres://user:password@host:port/db`) on a worker thread and returns it as an
  * SqlDb whose calls block until PostgreSQL answers. Throws OKS_ERR_STORE_UNAVAILABLE naming the URL (without its
- * password) when it cannot connect.
+ * password) when it cannot connect; later, a lost connection fails that call the same way and the next call outside
+ * a transaction reconnects. One difference from SQLite remains: a statement that fails inside a transaction aborts
+ * the whole transaction (SQLSTATE 25P02 after it) unless it ran in a nested `transaction()` (a savepoint).
  */
 export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): PostgresDb {
   const displayUrl = redactPostgresUrl(url);
@@ -127,7 +129,7 @@ export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): Postg
       const seen = Atomics.load(l.signal, 0);
       const msg = receiveMessageOnPort(l.port) as { message: PostgresResponse } | undefined;
       if (msg) {
-        if (msg.message.id === req.id) return msg.message;
+        if (msg.message.id === req.id || msg.message.id === -1) return msg.message; // -1: the thread could not start
         continue; // the late answer of a call that timed out
       }
       const left = deadline - performance.now();
@@ -190,11 +192,11 @@ export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): Postg
     request({ op: 'exec', text }, inTransaction);
   };
 
-  const rollbackQuietly = (sql: string, inTransaction: boolean): void => {
-    // A lost connection takes its transaction with it, so nothing is left to roll back; no reconnecting for that.
+  const rollbackQuietly = (sql: string): void => {
+    // Sent as part of the transaction: a lost connection took the transaction with it, so nothing is reopened for this.
     if (!link) return;
     try {
-      run(sql, inTransaction);
+      run(sql, true);
     } catch {
       // the caller's error is the one to report
     }
@@ -207,7 +209,7 @@ export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): Postg
       else run(`SAVEPOINT okesu_${level}`, true);
     } catch (err) {
       // BEGIN ran but the lock was not granted (lock_timeout): end the aborted transaction it leaves open.
-      if (level === 0) rollbackQuietly('ROLLBACK', false);
+      if (level === 0) rollbackQuietly('ROLLBACK');
       throw err;
     }
     depth++;
@@ -217,8 +219,8 @@ export function openPostgresDb(url: string, opts: PostgresDbOptions = {}): Postg
       if (result && typeof (result as { then?: unknown }).then === 'function') throw new TypeError('a transaction function cannot return a promise');
     } catch (err) {
       depth = level;
-      if (level === 0) rollbackQuietly('ROLLBACK', false);
-      else rollbackQuietly(`ROLLBACK TO SAVEPOINT okesu_${level}; RELEASE SAVEPOINT okesu_${level}`, true);
+      if (level === 0) rollbackQuietly('ROLLBACK');
+      else rollbackQuietly(`ROLLBACK TO SAVEPOINT okesu_${level}; RELEASE SAVEPOINT okesu_${level}`);
       throw err;
     }
     try {

@@ -20,7 +20,16 @@ export function pgWorkerEntry(here: string = import.meta.url): PgWorkerEntry {
     const tsxDist = dirname(createRequire(here).resolve('tsx')); // tsx's "." export is dist/loader.mjs
     const api = pathToFileURL(join(tsxDist, 'esm', 'api', 'index.mjs')).href;
     const worker = new URL('./postgres-worker.ts', here).href;
-    const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`;
+    // A failure to load is answered like any request's failure (id -1: whichever request waits), not left to time out.
+    const code = [
+      `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); }).catch((err) => {`,
+      "  const { workerData } = require('node:worker_threads');",
+      "  workerData.port.postMessage({ id: -1, ok: false, error: { kind: 'connection', message: `the database thread could not start: ${err && err.message}` } });",
+      '  const signal = new Int32Array(workerData.signal);',
+      '  Atomics.add(signal, 0, 1);',
+      '  Atomics.notify(signal, 0);',
+      '});',
+    ].join('\n');
     return { kind: 'eval', code };
   }
   const url = new URL(`./${PG_WORKER_BUNDLE}`, here);
