@@ -100,7 +100,7 @@ sed -e "s/bind :8443/bind 127.0.0.1:$BALANCER_PORT/" \
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
 pids+=("$!")
 
-# Ready when both replicas say they listen; admin.yaml is written by each replica (any one will do).
+# Ready when both replicas say they listen. admin.yaml is in the state dir of the replica that made the first admin token.
 all_running() {
   local pid
   for pid in "${pids[@]}"; do
