@@ -47,7 +47,7 @@ export interface TestCluster {
   client(): OperatorClient;
   /** `GET /v1/replicas` through the balancer. */
   view(): Promise<ReplicasResponse>;
-  /** Waits until every running replica is listed alive and exactly one leads; returns that view. */
+  /** Waits until every running replica, asked directly, lists every running one alive and the same one leader; returns the balancer's view. */
   waitForLeader(timeoutMs?: number): Promise<ReplicasResponse>;
   readonly database: TestPostgresDatabase;
   readonly dir: string;
@@ -101,12 +101,20 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     for (const r of replicas) r.setAdmin(admin, join(dir, `${r.id}.yaml`));
     const client = (): OperatorClient => createOperatorClient(admin, { timeoutMs: 15_000 });
     const view = (): Promise<ReplicasResponse> => client().replicas();
+    // Steady: every running replica, asked directly, lists every running one alive and names the same single leader
+    // (a replica refreshes its list at its own heartbeat, every 2 s, so right after a start they may differ).
     const waitForLeader = (timeoutMs = 30_000): Promise<ReplicasResponse> =>
-      waitFor('every running replica alive and one leader', async () => {
-        const v = await view();
-        const running = replicas.filter((r) => r.running()).map((r) => r.id);
-        const alive = v.replicas.filter((r) => r.alive).map((r) => r.id);
-        return running.every((id) => alive.includes(id)) && v.replicas.filter((r) => r.leader).length === 1 ? v : undefined;
+      waitFor('every running replica alive and one leader, as each replica sees it', async () => {
+        const running = replicas.filter((r) => r.running());
+        const views = await Promise.all(running.map((r) => r.client().replicas()));
+        const leaders = new Set<string>();
+        for (const v of views) {
+          const alive = v.replicas.filter((r) => r.alive).map((r) => r.id);
+          const leading = v.replicas.filter((r) => r.leader);
+          if (!running.every((r) => alive.includes(r.id)) || leading.length !== 1) return undefined;
+          leaders.add(leading[0]!.id);
+        }
+        return leaders.size === 1 ? view() : undefined;
       }, timeoutMs, 100);
     // Each replica answers on its own port too.
     await Promise.all(replicas.map((r) => waitFor(`${r.id} to answer`, () => r.client().whoami(), 30_000, 100)));
