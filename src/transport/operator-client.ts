@@ -248,7 +248,24 @@ function withMessage(err: OkesuError, message: string): OkesuError {
   return err;
 }
 
-function request<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & { timeoutMs: number }): Promise<T> {
+/**
+ * A pooled keep-alive connection the CP closes as idle (Node's keepAliveTimeout) can be picked for a request in the
+ * same instant: the request dies with ECONNRESET before the CP read it. Such a request is sent once more on a new
+ * connection (Node's documented `reusedSocket` pattern); any other failure is reported as it is.
+ */
+async function request<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & { timeoutMs: number }): Promise<T> {
+  try {
+    return await requestOnce(config, agent, c);
+  } catch (err) {
+    if (err instanceof StaleConnectionError) return requestOnce(config, agent, c);
+    throw err;
+  }
+}
+
+/** A request lost on a reused connection the server had just closed. */
+class StaleConnectionError extends Error {}
+
+function requestOnce<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & { timeoutMs: number }): Promise<T> {
   const url = apiUrl(config.cp, c.path, c.query);
   const payload = c.body === undefined ? undefined : JSON.stringify(c.body);
   const headers: Record<string, string | number> = {
@@ -273,7 +290,10 @@ function request<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & { tim
       );
     });
     req.on('timeout', () => req.destroy(new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: no answer within ${c.timeoutMs} ms`)));
-    req.on('error', (err) => reject(err instanceof OkesuError ? err : new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: ${reason(err)}`)));
+    req.on('error', (err) => {
+      if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !(err instanceof OkesuError)) reject(new StaleConnectionError(err.message));
+      else reject(err instanceof OkesuError ? err : new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: ${reason(err)}`));
+    });
     req.end(payload);
   });
 }

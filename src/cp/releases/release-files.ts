@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,9 +57,8 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       done(null, chunk);
     },
   });
-  const out = createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   try {
-    await pipeline(artifact, meter, out);
+    await pipeline(artifact, meter, createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -68,9 +66,6 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       closeSync(fd);
     }
   } catch (err) {
-    // A refused upload can fail before the file's open finished: removed once the stream has closed, or it would
-    // come back behind the removal.
-    if (!out.closed) await once(out, 'close');
     rmSync(path, { force: true });
     if (err instanceof OkesuError) throw err;
     // The uploader went away (connection reset, request aborted): nothing is kept.
