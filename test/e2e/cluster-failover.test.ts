@@ -30,12 +30,9 @@ const spec = (name: string, lines: string[]): string => {
   writeFileSync(file, [`name: ${name}`, ...lines, ''].join('\n'));
   return file;
 };
-/**
- * An operator client through the balancer, new for each use: a long-lived one meets the keep-alive problem of the
- * operator client (a pooled connection idle for ~6 s fails its next request with ECONNRESET, one CP or several),
- * which test/cli/operator-client-idle.test.ts shows on its own.
- */
-const api = (): OperatorClient => cluster.client();
+/** One long-lived operator client through the balancer, as the console keeps one (its pooled connections meet replica deaths). */
+let client: OperatorClient;
+const api = (): OperatorClient => client;
 const orchRun = (id: string) => okesuJson<OrchestrationRunView>(['orchestrate', 'show', id], cluster.env);
 const until = (id: string, status: OrchestrationRunView['status'], timeoutMs = 60_000) =>
   waitFor(`orchestration run ${id} ${status}`, async () => {
@@ -48,6 +45,7 @@ const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[
 
 beforeAll(async () => {
   cluster = await startCluster({ replicas: 3, leaseTtl: `${LEASE_TTL_MS / 1000}s`, extraArgs: ['--heartbeat-interval', '1s'] });
+  client = cluster.client();
   db = new pg.Client({ connectionString: cluster.database.url });
   await db.connect();
   specs = tempDir('cluster-specs');

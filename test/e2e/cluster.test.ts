@@ -11,14 +11,16 @@ import { runOkesu, waitFor } from './harness.js';
 // Two replicas behind HAProxy on one Postgres database and NATS; simulated daimons (the real protocol) whose tunnels
 // are placed on a chosen replica, so every cross-replica path is taken on purpose.
 let cluster: TestCluster;
-/** An operator client aimed at replica A, new for each use (see cluster-failover.test.ts on the keep-alive problem). */
-const a = (): OperatorClient => cluster.replicas[0]!.client();
+/** One long-lived operator client aimed at replica A. */
+let clientA: OperatorClient;
+const a = (): OperatorClient => clientA;
 let onA: SimHost;
 let onB: SimHost;
 const sims: SimHost[] = [];
 
 beforeAll(async () => {
   cluster = await startCluster({ replicas: 2 });
+  clientA = cluster.replicas[0]!.client();
   // A join token made on replica A; both hosts register through the balancer with it.
   const token = (await a().createToken({ kind: 'join', uses: 10 })).token;
   onA = await simHost(cluster, 'cl-host-a', token, cluster.replicas[0]!.port);
