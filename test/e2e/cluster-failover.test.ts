@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ let cluster: TestCluster;
 let db: pg.Client;
 let specs: string;
 const daimons: OkesuProcess[] = [];
+const daimonDirs: string[] = [];
 /** When the cron orchestration was applied: every slot after it fires exactly once. */
 let cronAppliedAt = 0;
 
@@ -51,7 +52,8 @@ beforeAll(async () => {
   specs = tempDir('cluster-specs');
   const token = (await api().createToken({ kind: 'join', uses: HOSTS.length })).token;
   for (const host of HOSTS) {
-    daimons.push(spawnOkesu(['daemon', '--cp', cluster.balancerUrl, '--token', token, '--state', tempDir(host), '--hostname', host, '--agents', TEST_AGENTS, '--log-level', 'warn']));
+    daimonDirs.push(tempDir(host));
+    daimons.push(spawnOkesu(['daemon', '--cp', cluster.balancerUrl, '--token', token, '--state', daimonDirs.at(-1)!, '--hostname', host, '--agents', TEST_AGENTS, '--log-level', 'warn']));
   }
   await waitFor('four daimons connected', allConnected, 60_000, 250);
   // A trigger every minute, applied now: it keeps firing through everything below, and no slot may fire twice.
@@ -65,6 +67,7 @@ afterAll(async () => {
   await Promise.all(daimons.map((d) => stop(d, 'SIGKILL')));
   await db?.end();
   await cluster?.stop();
+  for (const dir of [specs, ...daimonDirs]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a cluster of three replicas losing replicas', () => {
