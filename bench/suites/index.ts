@@ -8,6 +8,7 @@ import { suite as reconnectStormSuite } from './reconnect-storm.js';
 import { suite as consoleSuite } from './console.js';
 import { suite as authFloodSuite } from './auth-flood.js';
 import { suite as jobsModeSuite } from './jobs-mode.js';
+import { suite as clusterSuite } from './cluster.js';
 
-/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7), then the auth flood (issue 13), then jobs mode (issue 14). */
-export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite, authFloodSuite, jobsModeSuite];
+/** Every suite, in the order they run: issue 4's numbering, then the console's (issue 7), then the auth flood (issue 13), then jobs mode (issue 14), then the cluster (issue 16). */
+export const suites: BenchSuite[] = [tunnelCapacitySuite, ingestSuite, fanOutSuite, e2eLatencySuite, daimonFootprintSuite, reconnectStormSuite, consoleSuite, authFloodSuite, jobsModeSuite, clusterSuite];

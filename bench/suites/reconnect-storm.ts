@@ -1,3 +1,4 @@
+import type { FindingFilter } from '../../src/protocol/api.js';
 import type { OperatorClient } from '../../src/transport/operator-client.js';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { healthCall, probe } from '../lib/api-prober.js';
@@ -14,13 +15,13 @@ const SIGNAL = 'SIGKILL';
 /** "Responsive" taken as an operator call answering within a second at p99 (the issue gives no number). */
 const TARGET_API_P99_MS = 1000;
 
-/** Every (run, seq) the CP stored as a finding, paging `GET /v1/findings` oldest first: distinct keys and rows. */
-async function storedFindings(admin: OperatorClient): Promise<{ rows: number; distinct: number }> {
+/** Every (run, seq) the CP stored as a finding (of `filter`), paging `GET /v1/findings` oldest first: distinct keys and rows. */
+export async function storedFindings(admin: OperatorClient, filter: FindingFilter = {}): Promise<{ rows: number; distinct: number }> {
   const keys = new Set<string>();
   let rows = 0;
   let afterId = 0;
   for (;;) {
-    const page = await admin.findings({ after_id: afterId, limit: 10_000 });
+    const page = await admin.findings({ ...filter, after_id: afterId, limit: 10_000 });
     for (const f of page.findings) keys.add(`${f.run_id}:${f.seq}`);
     rows += page.findings.length;
     const last = page.findings[page.findings.length - 1];

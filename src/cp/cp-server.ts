@@ -1,4 +1,3 @@
-import { loadavg } from 'node:os';
 import type { Logger } from 'pino';
 import type { Store } from './store/store.js';
 import { writeAdminConfig } from './cp-state.js';
@@ -43,13 +42,12 @@ import type { UpgradeOrder, UpgradeReport } from '../protocol/rollout.js';
 import type { RunView } from '../protocol/api.js';
 import type { StoredFinding } from '../protocol/finding.js';
 import { addRolloutRoutes } from './api/rollout-routes.js';
-import type { CpBus, FeedMessageEntry } from './bus/cp-bus.js';
+import type { FeedMessageEntry } from './bus/cp-bus.js';
 import { createFeedWriter } from './feed-writer.js';
 import { createFeedFollower } from './stream/feed-follower.js';
 import { listenCpHttps, type CpHttpsServer } from './http/cp-https-server.js';
 import { clusterRuntime, singleRuntime, type ClusterRuntime } from './cluster/cluster-runtime.js';
 import { bindLeaderDuties } from './leader-duties.js';
-import type { ReplicasResponse } from '../protocol/replicas.js';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
@@ -358,7 +356,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
       addReleaseRoutes(router, api, releases);
       addRolloutRoutes(router, rollouts);
       const startedAt = now();
-      addReplicaRoutes(router, { replicas: () => replicasView(rt, bus, { cluster: foundation.cluster, version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
+      addReplicaRoutes(router, { replicas: () => rt.replicas({ version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
 
       try {
         server = await listenCpHttps({
@@ -449,23 +447,3 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
 }
 
 const wildcardHost = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '';
-
-/** `GET /v1/replicas`: the store's replicas (a single CP lists itself). */
-function replicasView(
-  rt: ClusterRuntime,
-  bus: CpBus,
-  self: { cluster: boolean; version: string; startedAt: number; tunnels: number; now: number },
-): ReplicasResponse {
-  const membership = rt.membership;
-  if (!membership) {
-    return {
-      replicas: [{ id: bus.replicaId, url: '', version: self.version, started_at: self.startedAt, heard_at: self.now, alive: true, tunnels: self.tunnels, load: Math.round(loadavg()[0] as number * 100) / 100, leader: true }],
-      answered_by: bus.replicaId, mode: 'single', bus_connected: true,
-    };
-  }
-  const leader = rt.leadership.leader();
-  return {
-    replicas: membership.all().map((r) => ({ ...r, alive: membership.isAlive(r.id), leader: r.id === leader })),
-    answered_by: bus.replicaId, mode: self.cluster ? 'cluster' : 'single', bus_connected: bus.connected(),
-  };
-}

@@ -41,6 +41,8 @@ export interface StartHaproxyOptions {
   balance?: 'roundrobin' | 'leastconn';
   /** Where the config and admin socket go (a fresh temp dir by default; removed by `stop()` only when made here). */
   dir?: string;
+  /** Connections HAProxy accepts at once (default 1024; a benchmark fleet holds thousands of tunnels). */
+  maxconn?: number;
 }
 
 /** Writes the TCP-mode config: one frontend on `port`, one backend with a health-checked server per entry. */
@@ -48,9 +50,10 @@ export function haproxyConfig(port: number, socket: string, opts: StartHaproxyOp
   return [
     'global',
     `  stats socket ${socket} mode 600 level admin`,
-    '  maxconn 1024',
+    `  maxconn ${opts.maxconn ?? 1024}`,
     'defaults',
     '  mode tcp',
+    ...(opts.maxconn ? [`  maxconn ${opts.maxconn}`] : []),
     '  timeout connect 2s',
     '  timeout client 1h',
     '  timeout server 1h',

@@ -1,7 +1,9 @@
+import { loadavg } from 'node:os';
 import type { Logger } from 'pino';
 import type { DispatchRoute } from '../../transport/types.js';
 import type { CpBus, CpMessages, DeliveryAnswer, HostDelivery } from '../bus/cp-bus.js';
 import type { UpgradeOrder } from '../../protocol/rollout.js';
+import type { ReplicasResponse } from '../../protocol/replicas.js';
 import { leaseLeadership, soleLeadership, type LeaseStore, type Leadership } from './leadership.js';
 import { createReplicaMembership, type ReplicaMembership, type ReplicasStore } from './replica-membership.js';
 import { createTunnelDirectory, type TunnelDirectory, type TunnelOwnersStore } from './tunnel-directory.js';
@@ -44,6 +46,8 @@ export interface ClusterRuntime {
   onHostReport(handler: (report: HostReport) => void): void;
   /** Closes a removed host's tunnel wherever it is. */
   disconnect(hostname: string): void;
+  /** `GET /v1/replicas`: every replica in the store (a single CP lists itself). */
+  replicas(self: { version: string; startedAt: number; tunnels: number; now: number }): ReplicasResponse;
   start(): void;
   stop(): void;
 }
@@ -59,6 +63,13 @@ export function singleRuntime(replicaId: string, tunnels: LocalTunnels): Cluster
     reportToLeader: (report) => handler?.(report),
     onHostReport: (h) => void (handler = h),
     disconnect: (hostname) => tunnels.disconnect(hostname, 'OKS_ERR_HOST_REVOKED'),
+    replicas: (self) => ({
+      replicas: [{
+        id: replicaId, url: '', version: self.version, started_at: self.startedAt, heard_at: self.now, alive: true, tunnels: self.tunnels,
+        load: Math.round((loadavg()[0] ?? 0) * 100) / 100, leader: true,
+      }],
+      answered_by: replicaId, mode: 'single', bus_connected: true,
+    }),
     start: () => leadership.start(),
     stop: () => leadership.stop(),
   };
@@ -144,6 +155,13 @@ export function clusterRuntime(deps: {
       else deps.bus.publish('host.report', report);
     },
     onHostReport: (handler) => void (reportHandler = handler),
+    replicas() {
+      const leader = leadership.leader();
+      return {
+        replicas: membership.all().map((r) => ({ ...r, alive: membership.isAlive(r.id), leader: r.id === leader })),
+        answered_by: replicaId, mode: 'cluster', bus_connected: deps.bus.connected(),
+      };
+    },
     disconnect(hostname) {
       deps.tunnels.disconnect(hostname, 'OKS_ERR_HOST_REVOKED');
       const replica = holderElsewhere(hostname);
