@@ -1,4 +1,5 @@
 import { rolloutViewSchema, type createRolloutRequestSchema, type RolloutView } from '../protocol/rollout.js';
+import { replicasResponseSchema, type ReplicasResponse } from '../protocol/replicas.js';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
@@ -134,6 +135,8 @@ export interface OperatorClient {
   /** One rollout with its hosts. */
   getRollout(id: string): Promise<RolloutView>;
   cancelRollout(id: string): Promise<RolloutView>;
+  /** The CP's replicas (a single CP lists itself), which one leads and which one answered. */
+  replicas(): Promise<ReplicasResponse>;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -206,6 +209,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
     listRollouts: async (query = {}) => (await call({ method: 'GET', path: '/v1/rollouts', query: { ...query }, answer: z.object({ rollouts: z.array(rolloutViewSchema) }) })).rollouts,
     getRollout: (id) => call({ method: 'GET', path: `/v1/rollouts/${seg(id)}`, answer: rolloutViewSchema }),
     cancelRollout: (id) => call({ method: 'POST', path: `/v1/rollouts/${seg(id)}/cancel`, body: {}, answer: rolloutViewSchema }),
+    replicas: () => call({ method: 'GET', path: '/v1/replicas', answer: replicasResponseSchema }),
   };
 }
 

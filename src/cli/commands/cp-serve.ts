@@ -11,6 +11,7 @@ import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
 import { registerCpBackup } from './cp-backup.js';
 import { registerCpClusterKey } from './cp-cluster-key.js';
+import { registerCpReplicas } from './cp-replicas.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { DEFAULT_KEEP_RELEASES } from '../../cp/releases/release-store.js';
 import { readReleaseKeys } from './release-key-arg.js';
@@ -143,4 +144,5 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     );
   registerCpBackup(cp, ctx);
   registerCpClusterKey(cp, ctx);
+  registerCpReplicas(cp, ctx);
 }
