@@ -53,7 +53,7 @@ export interface CpBus {
   subscribe<K extends keyof CpMessages>(topic: K, handler: (message: CpMessages[K], origin: string) => void): () => void;
   /**
    * Asks the replica `replica` to hand a frame to the host's tunnel there; resolves with its answer, or
-   * `{ delivered: false }` when that replica does not answer within `timeoutMs` (default 3 s). A single CP has no
+   * `{ delivered: false }` when that replica does not answer within `timeoutMs` (default 10 s: past the store's 5 s lock timeout). A single CP has no
    * other replica and answers `{ delivered: false }` at once.
    */
   deliver(replica: string, delivery: HostDelivery, timeoutMs?: number): Promise<DeliveryAnswer>;

@@ -19,7 +19,8 @@ export interface NatsBusOptions {
 
 /** The header naming the replica that published a message or sent a delivery request. */
 export const ORIGIN_HEADER = 'Okesu-Origin';
-const DEFAULT_DELIVER_TIMEOUT_MS = 3000;
+// Past the store's 5 s lock timeout: the holding replica may be waiting for the writer lock when the request comes.
+const DEFAULT_DELIVER_TIMEOUT_MS = 10_000;
 // Subject tokens: no dots, spaces or wildcards, so `okesu.<cluster>.…` cannot be widened or confused.
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
