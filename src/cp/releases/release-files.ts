@@ -57,8 +57,11 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       done(null, chunk);
     },
   });
+  // Opened here, synchronously: a write stream destroyed while its own (asynchronous) open is pending creates the file
+  // after the removal below, and a refused upload would leave it behind.
+  const out = createWriteStream(path, { fd: openSync(path, 'wx', PRIVATE_FILE_MODE) });
   try {
-    await pipeline(artifact, meter, createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
+    await pipeline(artifact, meter, out);
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -66,6 +69,7 @@ export async function receiveArtifact(artifact: Readable, tmpDir: string, maxSiz
       closeSync(fd);
     }
   } catch (err) {
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     rmSync(path, { force: true });
     if (err instanceof OkesuError) throw err;
     // The uploader went away (connection reset, request aborted): nothing is kept.
