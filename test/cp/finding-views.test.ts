@@ -8,7 +8,7 @@ import { openStore, type Store } from '../../src/cp/store/store.js';
 import { SCHEMA_V1, SCHEMA_V2 } from '../../src/cp/store/schema.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
 import { asTicks, findingRecord, runId } from './cp-harness.js';
-import { openTestStore, storeKinds, type TestStore } from '../support/store-kinds.js';
+import { storeKinds, useTestStore } from '../support/store-kinds.js';
 
 const NOW = 1_800_000_000_000;
 let seq = 0;
@@ -20,13 +20,8 @@ const keptOpen = (store: Store): Record<string, number> =>
   Object.fromEntries((store.db.prepare('SELECT fingerprint AS fp, open AS n FROM finding_groups').all() as { fp: string; n: number }[]).map((r) => [r.fp, r.n]));
 
 describe.each(storeKinds)('finding views (%s)', (kind) => {
-  let t: TestStore;
   let store: Store;
-  beforeEach(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterEach(() => t.dispose());
+  useTestStore(kind, (opened) => (store = opened.store));
   const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, asTicks(records), NOW);
   const ids = (host: string, records: EventRecord[]): number[] => ingest(host, records).findings.map((x) => x.finding.id);
   const recountedOpen = (): Record<string, number> =>

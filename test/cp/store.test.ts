@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/cp/store/store.js';
-import { openTestStore, storeKinds, type TestStore } from '../support/store-kinds.js';
+import { storeKinds, useTestStore, type TestStore } from '../support/store-kinds.js';
 import { fingerprintFinding, normalizeTitle, resourceRoot } from '../../src/protocol/fingerprint.js';
 import { extractIndicators } from '../../src/cp/findings/indicators.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
@@ -11,11 +11,10 @@ const NOW = 1_800_000_000_000;
 describe.each(storeKinds)('store ingest (%s)', (kind) => {
   let t: TestStore;
   let store: Store;
-  beforeEach(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
+  useTestStore(kind, (opened) => {
+    t = opened;
+    store = opened.store;
   });
-  afterEach(() => t.dispose());
   const ingest = (host: string, records: EventRecord[]) => store.ingest.ingest(host, records, NOW);
   const count = (table: string): number => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,4 +50,17 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     },
   };
   return t;
+}
+
+/** Opens a fresh store of `kind` before each test of the enclosing block (handed to `opened`) and removes it after. */
+export function useTestStore(kind: StoreKind, opened: (t: TestStore) => void): void {
+  let current: TestStore | undefined;
+  beforeEach(async () => {
+    current = await openTestStore(kind);
+    opened(current);
+  });
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
 }

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/cp/store/store.js';
-import { openTestStore, storeKinds, type TestStore } from '../../support/store-kinds.js';
+import { storeKinds, useTestStore, type TestStore } from '../../support/store-kinds.js';
 
 const host = (hostname: string) => ({
   hostname, cert_serial: `s-${hostname}`, credential_id: `c-${hostname}`, credential_hash: 'h', os: 'linux', arch: 'x64', version: '1', labels: {}, registered_at: 1000,
@@ -10,11 +10,10 @@ const replica = (id: string, heardAt: number) => ({ id, url: `https://${id}:8443
 describe.each(storeKinds)('schema v7 repositories (%s)', (kind) => {
   let t: TestStore;
   let store: Store;
-  beforeEach(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
+  useTestStore(kind, (opened) => {
+    t = opened;
+    store = opened.store;
   });
-  afterEach(() => t.dispose());
 
   it('reports its kind', () => {
     expect(store.kind).toBe(kind);

@@ -1,18 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/cp/store/store.js';
 import type { OrchestrationSpec } from '../../../src/specs/orchestration/orchestration-types.js';
 import { findingRecord, record, runId, tickStart } from '../cp-harness.js';
-import { openTestStore, storeKinds, type TestStore } from '../../support/store-kinds.js';
+import { storeKinds, useTestStore } from '../../support/store-kinds.js';
 
 // The repositories whose SQL differs per database (JSON functions, window queries, upserts), read back on each.
 describe.each(storeKinds)('portable repositories (%s)', (kind) => {
-  let t: TestStore;
   let store: Store;
-  beforeEach(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterEach(() => t.dispose());
+  useTestStore(kind, (opened) => (store = opened.store));
 
   it('orchestrations: runs, steps, hosts, cron slots, and an agent run\'s result and findings read from its transcript', () => {
     const spec = { name: 'o', steps: [] } as unknown as OrchestrationSpec;
