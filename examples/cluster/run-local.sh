@@ -86,6 +86,7 @@ start_replica() {
     --store "$store" --bus "$bus" --cluster-key-file "$work/cluster.key" \
     --replica-id "$id" --replica-url "https://127.0.0.1:$port" \
     --san 127.0.0.1 --advertise-url "https://127.0.0.1:$BALANCER_PORT" \
+    --trusted-proxy 127.0.0.1 \
     --log-level warn >"$work/$id.log" 2>&1 &
   pids+=("$!")
 }

@@ -7,6 +7,7 @@ import { loadTicketKeys, rotateTicketKeys } from './tls-tickets.js';
 import type { CpBus } from './bus/cp-bus.js';
 import { createLocalBus } from './bus/local-bus.js';
 import { createNatsBus } from './bus/nats-bus.js';
+import { busSecretFrom } from './bus/bus-signature.js';
 import { readClusterKey } from './cluster/cluster-key.js';
 import { loadOrCreateSharedIdentity } from './cluster/shared-identity.js';
 import { rotateSharedTicketKeys } from './cluster/shared-ticket-keys.js';
@@ -78,7 +79,7 @@ export async function openCpFoundation(options: CpFoundationOptions, deps: { log
     const shared = await loadOrCreateSharedIdentity({ meta: store.meta, clusterKey, sans: options.sans ?? [], now: Date.now(), log, hostsRegistered: store.hosts.count() > 0 });
     // One NATS server may carry several clusters (tests do): subjects are named by the store's own cluster id.
     const clusterId = store.meta.setIfAbsent('cluster.id', `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`);
-    const bus = await createNatsBus({ url: options.bus, cluster: clusterId, replicaId, log: log.child({ component: 'bus' }) });
+    const bus = await createNatsBus({ url: options.bus, cluster: clusterId, replicaId, secret: busSecretFrom(clusterKey.bytes), log: log.child({ component: 'bus' }) });
     return {
       store, identity: shared.identity, bus, cluster: true,
       tickets: { keys: shared.ticketKeys.keysAt(Date.now()), rotate: (srv) => rotateSharedTicketKeys(srv, { keys: shared.ticketKeys, now: Date.now, log }) },

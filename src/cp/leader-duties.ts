@@ -33,8 +33,9 @@ export function bindLeaderDuties(leadership: Leadership, duties: readonly Leader
       }),
     );
   };
+  let closed = false;
   leadership.onChange((leader) => {
-    if (leader && !running) {
+    if (leader && !running && !closed) {
       running = true;
       for (const d of duties) {
         try {
@@ -47,6 +48,7 @@ export function bindLeaderDuties(leadership: Leadership, duties: readonly Leader
   });
   return {
     async stopAll() {
+      closed = true;
       if (running) stopping = stop();
       await stopping;
     },

@@ -257,10 +257,15 @@ async function request<T>(config: ClientConfig, agent: https.Agent, c: Call<T> &
   try {
     return await requestOnce(config, agent, c);
   } catch (err) {
-    if (err instanceof StaleConnectionError) return requestOnce(config, agent, c);
+    // Only a request that changes nothing when repeated: behind a balancer a reset can also follow a request the CP did
+    // take (a replica killed after its commit), and a run or an approval must not be made twice.
+    if (err instanceof StaleConnectionError && IDEMPOTENT.has(c.method)) return requestOnce(config, agent, c);
+    if (err instanceof StaleConnectionError) throw new OkesuError('OKS_ERR_CP_UNREACHABLE', `${config.cp}: ${err.message}`);
     throw err;
   }
 }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
 /** A request lost on a reused connection the server had just closed. */
 class StaleConnectionError extends Error {}

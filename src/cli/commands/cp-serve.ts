@@ -68,6 +68,7 @@ interface CpServeOptions {
   clusterKeyFile?: string;
   replicaUrl?: string;
   leaseTtl?: number;
+  trustedProxy: string[];
 }
 
 /** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
@@ -98,6 +99,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--replica-id <id>', 'this replica\'s name in the cluster, 1-64 of A-Z a-z 0-9 _ - (default: the machine\'s hostname)')
     .option('--cluster-key-file <file>', 'the key sealing the cluster\'s CA and server keys in the store (okesu cp cluster-key; the same file on every replica)')
     .option('--replica-url <url>', 'where the other replicas reach this one (default https://LISTEN-HOST:PORT)')
+    .option('--trusted-proxy <address>', 'an address that carries many clients\' connections (the load balancer in front of the replicas): its failed authentications are not limited per address (repeatable)', collect, [])
     .option('--lease-ttl <dur>', 'how long the leader\'s lease lasts unrenewed: a dead leader is replaced after at most this (renewed every fifth of it; default 10s)', durationArg)
     .option('--log-level <level>', 'log level', 'info')
     .addHelpText('after', '\nOne CP: SQLite in --state. Several replicas behind a TCP load balancer: on each,\n  okesu cp serve --store postgres://… --bus nats://… --cluster-key-file FILE --replica-id ID --san BALANCER --advertise-url https://BALANCER:PORT\n(docs/scaling.md, examples/cluster/).')
@@ -123,6 +125,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
             hostCertTtlMs: opts.hostCertTtl, sans: opts.san, advertiseUrl: opts.advertiseUrl, version: VERSION, resolveDefinition: (name) => definitions.get(name),
             agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan, releaseKeys, keepReleases: opts.keepReleases,
             store: opts.store, bus: opts.bus, replicaId: opts.replicaId, clusterKeyFile: opts.clusterKeyFile, replicaUrl: opts.replicaUrl,
+            ...(opts.trustedProxy.length > 0 && { authLimit: { trusted: opts.trustedProxy } }),
             ...(opts.leaseTtl !== undefined && { leaseTiming: { ttlMs: opts.leaseTtl, renewMs: Math.max(100, Math.floor(opts.leaseTtl / 5)) } }),
           },
           { log },

@@ -1,9 +1,10 @@
-import { connect, headers, NoRespondersError, RequestError, TimeoutError, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, NoRespondersError, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { busMessageSchemas, deliveryAnswerSchema, hostDeliverySchema } from './bus-schemas.js';
 import type { CpBus, CpMessages, DeliveryAnswer, HostDelivery } from './cp-bus.js';
 import { deliverHere } from './local-bus.js';
 import { createTopicFanout } from './topic-fanout.js';
+import { createBusSigner, SIGNATURE_HEADER } from './bus-signature.js';
 
 /** How to reach the cluster's NATS server, which cluster this replica is part of, and who it is. */
 export interface NatsBusOptions {
@@ -13,6 +14,11 @@ export interface NatsBusOptions {
   cluster: string;
   replicaId: string;
   log: Logger;
+  /**
+   * The secret every message is signed with (`busSecretFrom(cluster key)`): a message, request or reply that does not
+   * verify is dropped. Every replica of a cluster must be given the same.
+   */
+  secret: Buffer;
   /** Base wait between reconnect attempts (ms, default 500); a random jitter of up to as much again is added. */
   reconnectWaitMs?: number;
 }
@@ -59,8 +65,22 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
 
   const prefix = `okesu.${cluster}`;
   const fanout = createTopicFanout(log);
-  const originHeaders = headers();
-  originHeaders.set(ORIGIN_HEADER, replicaId);
+  const signer = createBusSigner(opts.secret);
+  /** Headers of a message this replica sends on `subject`: its origin and its signature. */
+  const signedHeaders = (subject: string, data: Uint8Array): MsgHdrs => {
+    const h = headers();
+    h.set(ORIGIN_HEADER, replicaId);
+    h.set(SIGNATURE_HEADER, signer.sign(subject, replicaId, data));
+    return h;
+  };
+  /** The origin of a received message whose signature verifies, else undefined (logged, dropped). */
+  const verifiedOrigin = (subject: string, msg: Msg, what: string): string | undefined => {
+    const origin = msg.headers?.get(ORIGIN_HEADER);
+    if (origin && TOKEN_RE.test(origin) && signer.verify(subject, origin, msg.data, msg.headers?.get(SIGNATURE_HEADER))) return origin;
+    log.warn({ subject, origin, bytes: msg.data.length }, `bus dropped ${what} that is not signed with this cluster's key`);
+    return undefined;
+  };
+  const replySubject = (requestSubject: string): string => `${requestSubject}#reply`;
   let up = true;
   let deliveryHandler: ((delivery: HostDelivery) => Promise<DeliveryAnswer>) | undefined;
 
@@ -91,8 +111,9 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
   }
 
   function receive<K extends keyof CpMessages>(topic: K, msg: Msg): void {
-    const origin = msg.headers?.get(ORIGIN_HEADER);
-    if (origin === replicaId) return;
+    if (msg.headers?.get(ORIGIN_HEADER) === replicaId) return;
+    const origin = verifiedOrigin(`${prefix}.${topic}`, msg, 'a message');
+    if (origin === undefined) return;
     const data = parseJson(msg);
     const parsed = busMessageSchemas[topic].safeParse(data);
     if (!origin || !TOKEN_RE.test(origin) || !parsed.success) {
@@ -103,6 +124,9 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
   }
 
   async function serveDelivery(msg: Msg): Promise<void> {
+    const subject = `${prefix}.replica.${replicaId}.deliver`;
+    // An unsigned request gets no answer at all: the asker learns nothing, and times out.
+    if (verifiedOrigin(subject, msg, 'a delivery request') === undefined) return;
     const parsed = hostDeliverySchema.safeParse(parseJson(msg));
     let answer: DeliveryAnswer;
     if (parsed.success) {
@@ -112,7 +136,8 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
       answer = { delivered: false, error: 'malformed delivery request' };
     }
     try {
-      msg.respond(JSON.stringify(answer));
+      const data = new TextEncoder().encode(JSON.stringify(answer));
+      msg.respond(data, { headers: signedHeaders(replySubject(subject), data) });
     } catch (err) {
       log.warn({ err }, 'bus could not answer a delivery request');
     }
@@ -123,7 +148,9 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
     publish(topic, message) {
       fanout.emit(topic, message, replicaId);
       try {
-        nc.publish(`${prefix}.${topic}`, JSON.stringify(message), { headers: originHeaders });
+        const subject = `${prefix}.${topic}`;
+        const data = new TextEncoder().encode(JSON.stringify(message));
+        nc.publish(subject, data, { headers: signedHeaders(subject, data) });
       } catch (err) {
         // Closed (or draining): the other replicas miss it, and read the store when they see the gap.
         log.warn({ err, topic }, 'bus could not publish to the other replicas');
@@ -134,7 +161,10 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<CpBus> {
       if (replica === replicaId) return deliverHere(replicaId, deliveryHandler, delivery);
       if (!TOKEN_RE.test(replica)) return { delivered: false, error: `not a replica id: ${JSON.stringify(replica)}` };
       try {
-        const reply = await nc.request(`${prefix}.replica.${replica}.deliver`, JSON.stringify(delivery), { timeout: timeoutMs, headers: originHeaders });
+        const subject = `${prefix}.replica.${replica}.deliver`;
+        const data = new TextEncoder().encode(JSON.stringify(delivery));
+        const reply = await nc.request(subject, data, { timeout: timeoutMs, headers: signedHeaders(subject, data) });
+        if (verifiedOrigin(replySubject(subject), reply, 'a delivery answer') === undefined) return { delivered: false, error: `replica ${replica} answered without a valid signature` };
         const answer = deliveryAnswerSchema.safeParse(parseJson(reply));
         return answer.success ? answer.data : { delivered: false, error: `replica ${replica} answered with a malformed message` };
       } catch (err) {

@@ -84,6 +84,8 @@ export function clusterRuntime(deps: {
   selfUrl: () => string;
   version: string;
   caPem: string;
+  /** The cluster's shared server certificate (what the leader presents to a forwarding follower). */
+  serverCertPem: string;
   now: () => number;
   log: Logger;
   leaseTtlMs?: number;
@@ -101,7 +103,7 @@ export function clusterRuntime(deps: {
   });
   const directory = createTunnelDirectory({ store: deps.store.hosts, bus: deps.bus, log });
   const forward = createLeaderForward({
-    replicaId, isLeader: () => leadership.isLeader(), caPem: deps.caPem, log,
+    replicaId, isLeader: () => leadership.isLeader(), caPem: deps.caPem, serverCertPem: deps.serverCertPem, log,
     leaderUrl: () => {
       const leader = leadership.leader();
       return leader === undefined ? undefined : membership.alive().find((r) => r.id === leader)?.url;

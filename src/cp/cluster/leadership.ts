@@ -98,7 +98,9 @@ export function leaseLeadership(deps: {
   };
 
   return {
-    isLeader: () => leading,
+    // A leader whose event loop stalled past its lease has not heard that it lost it: it stops counting itself leader
+    // by its own clock, two renewals before the lease can have been taken.
+    isLeader: () => leading && now() - renewedAt < ttlMs - 2 * renewMs,
     leader: () => holder,
     epoch: () => epoch,
     onChange: (listener) => void listeners.push(listener),

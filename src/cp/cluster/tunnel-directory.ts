@@ -20,6 +20,8 @@ export interface TunnelDirectory {
 
 /** Writes of tunnel owners are batched: a reconnect storm opens thousands of tunnels a second. */
 const WRITE_EVERY_MS = 200;
+/** How often the directory is read back from the store (what a bus outage lost). */
+const RELOAD_MS = 30_000;
 
 export function createTunnelDirectory(deps: {
   store: TunnelOwnersStore;
@@ -45,6 +47,21 @@ export function createTunnelDirectory(deps: {
     }
   };
 
+  /**
+   * Reads every other replica's tunnels back from the store: at start, and every RELOAD_MS, because core NATS does not
+   * replay what a replica missed while its bus was down.
+   */
+  const reload = (): void => {
+    try {
+      const stored = deps.store.withReplica();
+      for (const [hostname, replica] of owners) if (replica !== self) owners.delete(hostname);
+      for (const row of stored) if (row.replica_id !== self) owners.set(row.hostname, row.replica_id);
+    } catch (err) {
+      deps.log.warn({ err }, 'could not read tunnel owners back from the store');
+    }
+  };
+  let reloader: NodeJS.Timeout | undefined;
+
   return {
     replicaOf: (hostname) => owners.get(hostname),
     localChanged(hostname, up) {
@@ -59,7 +76,7 @@ export function createTunnelDirectory(deps: {
       return counts;
     },
     start() {
-      for (const row of deps.store.withReplica()) if (row.replica_id !== self) owners.set(row.hostname, row.replica_id);
+      reload();
       unsubscribe = deps.bus.subscribe('tunnel.changed', (m, origin) => {
         if (origin === self) return;
         if (m.up) owners.set(m.hostname, m.replica);
@@ -67,9 +84,12 @@ export function createTunnelDirectory(deps: {
       });
       timer = setInterval(flush, WRITE_EVERY_MS);
       timer.unref();
+      reloader = setInterval(reload, RELOAD_MS);
+      reloader.unref();
     },
     stop(release) {
       if (timer) clearInterval(timer);
+      if (reloader) clearInterval(reloader);
       unsubscribe?.();
       if (release) for (const [hostname, replica] of owners) if (replica === self) pending.set(hostname, false);
       flush();

@@ -12,6 +12,12 @@ export interface AuthLimitOptions {
   refillPerS: number;
   /** Addresses tracked at most; past it the least recently failing one is forgotten. */
   maxAddresses: number;
+  /**
+   * Addresses that carry many clients' connections (a TCP load balancer in front of replicas, `cp serve
+   * --trusted-proxy`): their failures are logged and counted but never limited, or one bad client would lock out every
+   * client behind them. Limit per client at the balancer instead.
+   */
+  trusted?: readonly string[];
 }
 
 /**
@@ -93,6 +99,8 @@ export function addressKey(remote: string | undefined): string {
 export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { log: Logger; now: () => number }): AuthFailures {
   const o = { ...DEFAULT_AUTH_LIMIT, ...options };
   const buckets = new Map<string, Bucket>();
+  const trusted = new Set((o.trusted ?? []).map((a) => addressKey(a)));
+  const limits = (remote: string | undefined): boolean => o.burst > 0 && !trusted.has(addressKey(remote));
   const failures: AuthFailureSnapshot['failures'] = { operator: {}, register: {}, tunnel: {} };
   const limited: AuthFailureSnapshot['limited'] = { operator: 0, register: 0, tunnel: 0 };
   let dropped = 0;
@@ -112,7 +120,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
 
   const service: AuthFailures = {
     gate(kind, remote) {
-      if (o.burst <= 0) return;
+      if (!limits(remote)) return;
       const key = addressKey(remote);
       const b = buckets.get(key);
       if (!b) return;
@@ -131,7 +139,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       throw new RateLimitedError(retryAfterS);
     },
     admit(remote) {
-      if (o.burst <= 0) return true;
+      if (!limits(remote)) return true;
       const b = buckets.get(addressKey(remote));
       if (!b) return true;
       refill(b, deps.now());
@@ -144,7 +152,7 @@ export function createAuthFailures(options: Partial<AuthLimitOptions>, deps: { l
       const key = addressKey(remote);
       failures[kind][code] = (failures[kind][code] ?? 0) + 1;
       deps.log.warn({ kind, remote: remote ?? 'unknown', code, ...(detail !== undefined && { detail }) }, 'authentication failed');
-      if (o.burst <= 0) return;
+      if (!limits(remote)) return;
       const at = deps.now();
       let b = buckets.get(key);
       if (b) {

@@ -43,25 +43,31 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
       : 'SELECT CASE WHEN is_called THEN last_value END AS seq FROM feed_id_seq',
   );
   const prune = db.prepare('DELETE FROM feed WHERE ts < ?');
+  // An append outside a caller's transaction still takes one (and on Postgres the writer lock): an id taken outside the
+  // lock could commit before a lower one still in flight on another replica, and followers would skip that one.
+  const inWriterTransaction = <T>(fn: () => T): T => (db.inTransaction ? fn() : db.transaction(fn)());
+  const appendBatch = (ts: number, kind: FeedKind, payloads: readonly unknown[]): number[] => {
+    if (!insertBatch) return payloads.map((p) => (insert.get(ts, kind, JSON.stringify(p)) as { id: number }).id);
+    const cursors: number[] = [];
+    for (let i = 0; i < payloads.length; i += 5000) {
+      const chunk = payloads.slice(i, i + 5000).map((p) => JSON.stringify(p));
+      // RETURNING's order is not promised: the ids are numbered in insertion order, so sorted they match the input.
+      cursors.push(...insertBatch.all({ ts, kind, payloads: chunk }).map((r) => r.id).sort((a, b) => a - b));
+    }
+    return cursors;
+  };
   return {
     /** Appends an entry (call inside the writing transaction); returns its cursor. */
     append(ts: number, kind: FeedKind, payload: unknown): number {
-      return (insert.get(ts, kind, JSON.stringify(payload)) as { id: number }).id;
+      return inWriterTransaction(() => (insert.get(ts, kind, JSON.stringify(payload)) as { id: number }).id);
     },
     /** Appends many entries of one kind (inside the writing transaction); returns their cursors in the order given. */
     appendMany(ts: number, kind: FeedKind, payloads: readonly unknown[]): number[] {
-      if (!insertBatch) return payloads.map((p) => (insert.get(ts, kind, JSON.stringify(p)) as { id: number }).id);
-      const cursors: number[] = [];
-      for (let i = 0; i < payloads.length; i += 5000) {
-        const chunk = payloads.slice(i, i + 5000).map((p) => JSON.stringify(p));
-        // RETURNING's order is not promised: the ids are numbered in insertion order, so sorted they match the input.
-        cursors.push(...insertBatch.all({ ts, kind, payloads: chunk }).map((r) => r.id).sort((a, b) => a - b));
-      }
-      return cursors;
+      return inWriterTransaction(() => appendBatch(ts, kind, payloads));
     },
     /** Appends a finding entry by reference to the stored finding (call inside the writing transaction); returns its cursor. */
     appendFinding(ts: number, findingId: number): number {
-      return (insertRef.get(ts, findingId) as { id: number }).id;
+      return inWriterTransaction(() => (insertRef.get(ts, findingId) as { id: number }).id);
     },
     /** Entries with a cursor above `cursor`, oldest first. */
     after(cursor: number, limit: number): FeedEntry[] {

@@ -95,9 +95,10 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const revoke = db.prepare('UPDATE hosts SET revoked_at = ? WHERE hostname = ? AND revoked_at IS NULL');
   const facts = db.prepare('UPDATE hosts SET version = ?, os = ?, arch = ?, labels = ? WHERE id = ?');
   const heartbeat = db.prepare(
-    // Never moves a time back: on a cluster, the replica a host left may flush an older time than the one it moved to.
+    // On a cluster (Postgres) never moves a time back: the replica a host left may flush an older time than the one it
+    // moved to. One CP keeps what it heard last, as it always did (a clock stepped back must not freeze the column).
     `UPDATE hosts SET last_heartbeat = @at, heartbeat_seq = @seq, running = @running, spool_depth = @spool
-     WHERE hostname = @hostname AND revoked_at IS NULL AND (last_heartbeat IS NULL OR last_heartbeat <= @at)`,
+     WHERE hostname = @hostname AND revoked_at IS NULL${db.dialect === 'postgres' ? ' AND (last_heartbeat IS NULL OR last_heartbeat <= @at)' : ''}`,
   );
   const pg = db.dialect === 'postgres';
   const heartbeatBatch = pg

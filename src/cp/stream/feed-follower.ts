@@ -46,7 +46,8 @@ export function createFeedFollower(deps: {
       if (entries.length > 0) deps.deliver(entries);
       if (page.length < FILL_PAGE || wanted.length < page.length) break;
     }
-    if (upTo !== undefined) delivered = Math.max(delivered, upTo);
+    // Never past what the store returned: a cursor nobody committed (a message from a broken or hostile peer) must not
+    // make this replica skip the entries below it.
   };
 
   const drain = (): void => {

@@ -35,6 +35,8 @@ interface Client {
   filter: FindingFilter;
   live: boolean;
   alive: boolean;
+  /** The highest cursor this client was sent (or told, by `ready`): nothing at or below it is sent again. */
+  last: number;
 }
 
 /**
@@ -57,6 +59,9 @@ export function createStreamHub(deps: {
   let pinger: NodeJS.Timeout | undefined;
 
   const deliver = (c: Client, kind: FeedKind, cursor: number, payload: unknown): void => {
+    // On a cluster this replica's follower can hand on an entry the client already replayed from the store.
+    if (cursor <= c.last) return;
+    c.last = cursor;
     if (!c.kinds.has(kind)) return;
     if (kind === 'finding' && !matchesFilter(payload as StoredFinding, c.filter)) return;
     if (c.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -119,7 +124,8 @@ export function createStreamHub(deps: {
         return;
       }
       c.live = true;
-      sendRaw(c, { type: 'ready', cursor: Math.max(cursor, deps.feed.head()) });
+      c.last = Math.max(cursor, deps.feed.head());
+      sendRaw(c, { type: 'ready', cursor: c.last });
     };
     step();
   };
@@ -135,7 +141,7 @@ export function createStreamHub(deps: {
 
   const attach = (ws: WebSocket, op: OperatorIdentity, query: z.infer<typeof streamQuerySchema>): void => {
     const { after, kinds, ...filter } = query;
-    const c: Client = { ws, kinds: new Set(kinds && kinds.length ? kinds : KINDS), filter, live: false, alive: true };
+    const c: Client = { ws, kinds: new Set(kinds && kinds.length ? kinds : KINDS), filter, live: false, alive: true, last: 0 };
     clients.add(c);
     const untrack = deps.sessions.track(op, (reason) => endForToken(c, op, reason));
     ws.on('pong', () => (c.alive = true));

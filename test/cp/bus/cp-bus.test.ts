@@ -1,11 +1,15 @@
-import { connect, headers } from '@nats-io/transport-node';
+import { connect, headers, type MsgHdrs } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CpBus, HostDelivery } from '../../../src/cp/bus/cp-bus.js';
 import { createLocalBus } from '../../../src/cp/bus/local-bus.js';
 import { createNatsBus, ORIGIN_HEADER } from '../../../src/cp/bus/nats-bus.js';
+import { createBusSigner, SIGNATURE_HEADER } from '../../../src/cp/bus/bus-signature.js';
 import { freePort } from '../../support/child-servers.js';
 import { startNatsServer, testClusterName, testNatsUrl, type TestNatsServer } from '../../support/nats.js';
 import { captureLog, collect, feed, waitUntil, type CapturedLog } from './bus-test-helpers.js';
+
+/** The bus secret of the test clusters (a cluster's replicas share one). */
+const SECRET = Buffer.alloc(32, 7);
 
 const cancel: HostDelivery = { kind: 'cancel', hostname: 'web-1', run_id: 'r_01JD0000000000000000000000', reason: 'operator' };
 
@@ -19,7 +23,7 @@ afterEach(async () => {
 /** One replica's bus of each kind; `cluster` is shared by the buses of one test. */
 const kinds: Array<{ name: string; open(replicaId: string, cluster: string, log: CapturedLog): Promise<CpBus> }> = [
   { name: 'local', open: (replicaId, _cluster, { log }) => Promise.resolve(createLocalBus(replicaId, log)) },
-  { name: 'nats', open: (replicaId, cluster, { log }) => createNatsBus({ url: testNatsUrl(), cluster, replicaId, log }) },
+  { name: 'nats', open: (replicaId, cluster, { log }) => createNatsBus({ url: testNatsUrl(), cluster, replicaId, log, secret: SECRET }) },
 ];
 
 describe.each(kinds)('$name bus', (kind) => {
@@ -105,8 +109,8 @@ describe('NATS bus across replicas', () => {
   async function pair(cluster = testClusterName('cpbus'), url = testNatsUrl(), reconnectWaitMs?: number) {
     const logA = captureLog();
     const logB = captureLog();
-    const a = await createNatsBus({ url, cluster, replicaId: 'a', log: logA.log, reconnectWaitMs });
-    const b = await createNatsBus({ url, cluster, replicaId: 'b', log: logB.log, reconnectWaitMs });
+    const a = await createNatsBus({ url, cluster, replicaId: 'a', log: logA.log, reconnectWaitMs, secret: SECRET });
+    const b = await createNatsBus({ url, cluster, replicaId: 'b', log: logB.log, reconnectWaitMs, secret: SECRET });
     opened.push(a, b);
     return { a, b, logA, logB, cluster };
   }
@@ -177,15 +181,31 @@ describe('NATS bus across replicas', () => {
     b.onDelivery(() => Promise.resolve({ delivered: true, replica: 'b' }));
     const onB = collect(b, 'feed');
     const raw = await connect({ servers: testNatsUrl() });
-    try {
+    // What a peer with the cluster's key sends, and what someone without it sends.
+    const signed = (subject: string, text: string, secret = SECRET): { data: Uint8Array; headers: MsgHdrs } => {
+      const data = new TextEncoder().encode(text);
       const h = headers();
       h.set(ORIGIN_HEADER, 'x');
-      raw.publish(`okesu.${cluster}.feed`, '{not json', { headers: h });
-      raw.publish(`okesu.${cluster}.feed`, JSON.stringify({ entries: [{ cursor: 'one', kind: 'run' }] }), { headers: h });
-      raw.publish(`okesu.${cluster}.feed`, JSON.stringify(feed(7))); // no origin
-      raw.publish(`okesu.${cluster}.tunnel.changed`, JSON.stringify({ hostname: 'web-1' }), { headers: h });
-      const reply = await raw.request(`okesu.${cluster}.replica.b.deliver`, JSON.stringify({ kind: 'dispatch', hostname: 'web-1' }), { timeout: 2000 });
+      h.set(SIGNATURE_HEADER, createBusSigner(secret).sign(subject, 'x', data));
+      return { data, headers: h };
+    };
+    const send = (subject: string, m: { data: Uint8Array; headers: MsgHdrs }): void => raw.publish(subject, m.data, { headers: m.headers });
+    try {
+      const feedSubject = `okesu.${cluster}.feed`;
+      send(feedSubject, signed(feedSubject, '{not json'));
+      send(feedSubject, signed(feedSubject, JSON.stringify({ entries: [{ cursor: 'one', kind: 'run' }] })));
+      const tunnelSubject = `okesu.${cluster}.tunnel.changed`;
+      send(tunnelSubject, signed(tunnelSubject, JSON.stringify({ hostname: 'web-1' })));
+      // Well formed, but forged: no signature, another key's, or a signature made for another subject.
+      raw.publish(feedSubject, JSON.stringify(feed(7)));
+      send(feedSubject, signed(feedSubject, JSON.stringify(feed(7)), Buffer.alloc(32, 9)));
+      send(feedSubject, signed(tunnelSubject, JSON.stringify(feed(7))));
+      const deliverSubject = `okesu.${cluster}.replica.b.deliver`;
+      const malformed = signed(deliverSubject, JSON.stringify({ kind: 'dispatch', hostname: 'web-1' }));
+      const reply = await raw.request(deliverSubject, malformed.data, { timeout: 2000, headers: malformed.headers });
       expect(reply.json()).toEqual({ delivered: false, error: 'malformed delivery request' });
+      // A forged delivery request is not answered at all.
+      await expect(raw.request(deliverSubject, JSON.stringify(cancel), { timeout: 500 })).rejects.toThrow();
       await raw.flush();
     } finally {
       await raw.close();
@@ -193,9 +213,29 @@ describe('NATS bus across replicas', () => {
     a.publish('feed', feed(8));
     await onB.until(1);
     expect(onB.items).toEqual([{ message: feed(8), origin: 'a' }]);
-    expect(logB.withMsg('bus dropped a malformed message')).toHaveLength(4);
+    expect(logB.withMsg('bus dropped a malformed message')).toHaveLength(3);
+    expect(logB.withMsg("bus dropped a message that is not signed with this cluster's key")).toHaveLength(3);
+    expect(logB.withMsg("bus dropped a delivery request that is not signed with this cluster's key")).toHaveLength(1);
     expect(logB.withMsg('bus dropped a malformed delivery request')).toHaveLength(1);
     expect(await a.deliver('b', cancel)).toEqual({ delivered: true, replica: 'b' });
+  });
+
+  it('refuses to talk to a replica with another cluster key', async () => {
+    const cluster = testClusterName('cpbus');
+    const a = await createNatsBus({ url: testNatsUrl(), cluster, replicaId: 'a', log: captureLog().log, secret: SECRET });
+    const logB = captureLog();
+    const b = await createNatsBus({ url: testNatsUrl(), cluster, replicaId: 'b', log: logB.log, secret: Buffer.alloc(32, 1) });
+    try {
+      b.onDelivery(() => Promise.resolve({ delivered: true, replica: 'b' }));
+      const onB = collect(b, 'feed');
+      a.publish('feed', feed(1));
+      expect((await a.deliver('b', cancel, 500)).delivered).toBe(false);
+      expect(onB.items).toEqual([]);
+      expect(logB.withMsg("bus dropped a message that is not signed with this cluster's key")).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it('delivers a message too big for NATS locally, logs that the others missed it, and carries on', async () => {
@@ -236,14 +276,14 @@ describe('NATS bus across replicas', () => {
 
   it('fails to open with an error naming the URL when the server is unreachable', async () => {
     const url = `nats://127.0.0.1:${await freePort()}`;
-    await expect(createNatsBus({ url, cluster: 'c', replicaId: 'a', log: captureLog().log })).rejects.toThrow(
+    await expect(createNatsBus({ url, cluster: 'c', replicaId: 'a', log: captureLog().log, secret: SECRET })).rejects.toThrow(
       `cannot connect to the NATS server at ${url}`,
     );
   });
 
   it('refuses a cluster name or replica id that is not one subject token', async () => {
     const log = captureLog().log;
-    await expect(createNatsBus({ url: testNatsUrl(), cluster: 'a.b', replicaId: 'a', log })).rejects.toThrow(/cluster name/);
-    await expect(createNatsBus({ url: testNatsUrl(), cluster: 'c', replicaId: '*', log })).rejects.toThrow(/replica id/);
+    await expect(createNatsBus({ url: testNatsUrl(), cluster: 'a.b', replicaId: 'a', log, secret: SECRET })).rejects.toThrow(/cluster name/);
+    await expect(createNatsBus({ url: testNatsUrl(), cluster: 'c', replicaId: '*', log, secret: SECRET })).rejects.toThrow(/replica id/);
   });
 });

@@ -126,3 +126,19 @@ describe('createAuthFailures', () => {
     expect(f.snapshot()).toMatchObject({ failures: { operator: { OKS_ERR_TOKEN_INVALID: 50 } }, addresses: 0 });
   });
 });
+
+describe('a trusted proxy (the balancer in front of replicas)', () => {
+  it('is never limited, so one bad client behind it cannot lock out the others; its failures are still counted and logged', () => {
+    const { f, lines, refused } = setup({ burst: 3, refillPerS: 0.001, trusted: ['10.0.0.1'] });
+    for (let i = 0; i < 50; i++) f.fail('tunnel', '::ffff:10.0.0.1', 'OKS_ERR_TOKEN_REVOKED');
+    for (let i = 0; i < 10; i++) expect(refused('10.0.0.1')).toBeUndefined();
+    expect(f.admit('10.0.0.1')).toBe(true);
+    expect(f.snapshot().failures.tunnel['OKS_ERR_TOKEN_REVOKED']).toBe(50);
+    expect(lines.filter((l) => l['msg'] === 'authentication failed')).toHaveLength(50);
+    // Anyone else is limited as before.
+    for (let i = 0; i < 10; i++) f.fail('tunnel', '10.0.0.2', 'OKS_ERR_TOKEN_REVOKED');
+    expect(refused('10.0.0.2')).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) refused('10.0.0.2');
+    expect(f.admit('10.0.0.2')).toBe(false);
+  });
+});

@@ -183,7 +183,10 @@ describe('openPostgresDb', () => {
     // Another process holds the lock for ~1 s; this process's transaction waits (blocking) until it commits.
     const holder = spawn(join(postgresBinDir(), 'psql'), [database.url, '-qAt', '-c', `BEGIN; SELECT pg_advisory_xact_lock(${OKESU_WRITER_LOCK}); SELECT pg_sleep(1); COMMIT;`], { stdio: 'ignore' });
     const exited = new Promise((ok) => holder.once('exit', ok));
-    const held = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    // Advisory locks of this test's database only: other test files hold their own on the same server.
+    const held = db.prepare<[], { n: number }>(
+      "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
     await until('psql to take the writer lock', () => held.get()?.n === 1);
     const began = performance.now();
     const seenInside = db.transaction(() => held.get()?.n)();
