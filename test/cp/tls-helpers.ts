@@ -1,15 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 
 /** A free loopback port, so a restarted CP comes back where its daimons look for it. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../support/child-servers.js';
 
 /** A pino logger whose JSON lines the test reads. */
 export function captureJson(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
