@@ -34,6 +34,19 @@ describe.each(storeKinds)('store ingest (%s)', (kind) => {
     expect(count('findings')).toBe(2);
   });
 
+  it('stores a record sent twice in one batch once, and keeps a batch\'s findings, events and cursors in record order', () => {
+    const run = runId();
+    const got = ingest('web-01', [tickStart(run, 1), findingRecord(run, 3, { title: 'third' }), findingRecord(run, 2, { title: 'second' }), findingRecord(run, 3, { title: 'third again' }), record(run, 4, { type: 'text' })]);
+    expect(got).toMatchObject({ stored: 4, duplicates: 1 });
+    expect(got.acked).toHaveLength(5);
+    expect(got.findings.map((f) => [f.finding.seq, f.finding.title])).toEqual([[3, 'third'], [2, 'second']]);
+    const [a, b] = got.findings.map((f) => f.cursor) as [number, number];
+    expect(b).toBeGreaterThan(a);
+    expect(store.feed.after(a - 1, 10).filter((e) => e.kind === 'finding').map((e) => (e.payload as { title: string }).title)).toEqual(['third', 'second']);
+    expect(store.runs.get(run)).toMatchObject({ events: 4, findings: 2 });
+    expect(count('findings')).toBe(2);
+  });
+
   it('refuses records of a run owned by another host, and keeps an invalid finding in the transcript only', () => {
     const run = runId();
     ingest('web-01', [tickStart(run, 1)]);

@@ -27,6 +27,13 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
          RETURNING id`,
       )
     : undefined;
+  const insertRefBatch = db.dialect === 'postgres'
+    ? db.prepare<[{ ts: number; refs: number[] }], { id: number }>(
+        `INSERT INTO feed (ts, kind, ref)
+         SELECT CAST(@ts AS BIGINT), 'finding', r FROM unnest(CAST(@refs AS BIGINT[])) WITH ORDINALITY AS t(r, n) ORDER BY n
+         RETURNING id`,
+      )
+    : undefined;
   const insertRef = db.prepare<[number, number], { id: number }>("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?) RETURNING id");
   const after = db.prepare<[number, number], FeedRow>(
     `SELECT feed.id AS feed_id, feed.ts AS ts, feed.kind AS kind, feed.payload AS payload, ${FINDING_ROW_COLUMNS}
@@ -68,6 +75,18 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
     /** Appends a finding entry by reference to the stored finding (call inside the writing transaction); returns its cursor. */
     appendFinding(ts: number, findingId: number): number {
       return inWriterTransaction(() => (insertRef.get(ts, findingId) as { id: number }).id);
+    },
+    /** Appends finding entries by reference (inside the writing transaction); their cursors, in the order given. */
+    appendFindings(ts: number, findingIds: readonly number[]): number[] {
+      return inWriterTransaction(() => {
+        if (!insertRefBatch) return findingIds.map((id) => (insertRef.get(ts, id) as { id: number }).id);
+        const cursors: number[] = [];
+        for (let i = 0; i < findingIds.length; i += 5000) {
+          // Numbered in insertion order under the writer lock: sorted, the ids match the input.
+          cursors.push(...insertRefBatch.all({ ts, refs: findingIds.slice(i, i + 5000) }).map((r) => r.id).sort((a, b) => a - b));
+        }
+        return cursors;
+      });
     },
     /** Entries with a cursor above `cursor`, oldest first. */
     after(cursor: number, limit: number): FeedEntry[] {

@@ -5,7 +5,7 @@ import type { FeedRepo } from './feed.js';
 import { createFindingGroups } from './finding-groups.js';
 import type { EventRecord, RecordKey } from '../../protocol/tunnel.js';
 import { runEndEventSchema } from '../../protocol/event.js';
-import { severityRank, type StoredFinding } from '../../protocol/finding.js';
+import { severityRank, type FindingFields, type StoredFinding } from '../../protocol/finding.js';
 import type { RunView } from '../../protocol/api.js';
 import { agentNameSchema, runTimeoutSchema } from '../../protocol/dispatch.js';
 import { fingerprintFinding } from '../../protocol/fingerprint.js';
@@ -58,15 +58,80 @@ export interface IngestItem {
  */
 export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest {
   // No row back: the (run, seq) was stored before (a duplicate).
+  // Each kind of row is written per batch: one statement per chunk on Postgres (arrays as named parameters, inserted
+  // in the order given), one prepared statement per row on SQLite, where a statement costs microseconds.
+  const pg = db.dialect === 'postgres';
+  // No row back: the (run, seq) was stored before (a duplicate).
   const insertEvent = db.prepare<[string, number, string], { id: number }>(
     'INSERT INTO events (run_id, seq, body) VALUES (?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING RETURNING id',
   );
+  const insertEventBatch = pg
+    ? db.prepare<[{ run_ids: string[]; seqs: number[]; bodies: string[] }], { id: number; run_id: string; seq: number }>(
+        `INSERT INTO events (run_id, seq, body)
+         SELECT r, s, b FROM unnest(CAST(@run_ids AS TEXT[]), CAST(@seqs AS BIGINT[]), CAST(@bodies AS TEXT[])) WITH ORDINALITY AS t(r, s, b, n) ORDER BY n
+         ON CONFLICT (run_id, seq) DO NOTHING RETURNING id, run_id, seq`,
+      )
+    : undefined;
   const runHost = db.prepare<[string], { host: string }>('SELECT host FROM runs WHERE run_id = ?');
   const insertFinding = db.prepare<unknown[], { id: number }>(
     `INSERT INTO findings (event_id, fingerprint, host, agent, ts, received_at, severity_rank, category, indicators)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   );
+  const insertFindingBatch = pg
+    ? db.prepare<[Record<string, unknown[]>], { id: number; event_id: number }>(
+        `INSERT INTO findings (event_id, fingerprint, host, agent, ts, received_at, severity_rank, category, indicators)
+         SELECT * FROM unnest(CAST(@event_id AS BIGINT[]), CAST(@fingerprint AS TEXT[]), CAST(@host AS TEXT[]), CAST(@agent AS TEXT[]),
+           CAST(@ts AS BIGINT[]), CAST(@received_at AS BIGINT[]), CAST(@severity_rank AS BIGINT[]), CAST(@category AS TEXT[]), CAST(@indicators AS TEXT[]))
+         RETURNING id, event_id`,
+      )
+    : undefined;
   const indicator = db.prepare('INSERT INTO finding_indicators (indicator, kind, finding_id, ts) VALUES (?, ?, ?, ?) ON CONFLICT (indicator, finding_id) DO NOTHING');
+  const indicatorBatch = pg
+    ? db.prepare<[Record<string, unknown[]>]>(
+        `INSERT INTO finding_indicators (indicator, kind, finding_id, ts)
+         SELECT * FROM unnest(CAST(@indicator AS TEXT[]), CAST(@kind AS TEXT[]), CAST(@finding_id AS BIGINT[]), CAST(@ts AS BIGINT[]))
+         ON CONFLICT (indicator, finding_id) DO NOTHING`,
+      )
+    : undefined;
+  const CHUNK = 5000;
+  const chunks = <T>(rows: readonly T[]): T[][] => {
+    const out: T[][] = [];
+    for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+    return out;
+  };
+  /** Stores transcript events; for each row its new id, or undefined when its (run, seq) was stored before. */
+  const insertEvents = (rows: ReadonlyArray<{ run_id: string; seq: number; body: string }>): Array<number | undefined> => {
+    if (!insertEventBatch) return rows.map((r) => insertEvent.get(r.run_id, r.seq, r.body)?.id);
+    const ids = new Map<string, number>();
+    for (const chunk of chunks(rows)) {
+      for (const r of insertEventBatch.all({ run_ids: chunk.map((c) => c.run_id), seqs: chunk.map((c) => c.seq), bodies: chunk.map((c) => c.body) })) {
+        ids.set(`${r.run_id}\u0000${r.seq}`, r.id);
+      }
+    }
+    return rows.map((r) => ids.get(`${r.run_id}\u0000${r.seq}`));
+  };
+  type FindingRowIn = { event_id: number; fingerprint: string; host: string; agent: string; ts: number; received_at: number; severity_rank: number; category: string; indicators: string };
+  /** Stores finding rows; their ids, in the order given. */
+  const insertFindings = (rows: readonly FindingRowIn[]): number[] => {
+    if (!insertFindingBatch) {
+      return rows.map((r) => (insertFinding.get(r.event_id, r.fingerprint, r.host, r.agent, r.ts, r.received_at, r.severity_rank, r.category, r.indicators) as { id: number }).id);
+    }
+    const byEvent = new Map<number, number>();
+    for (const chunk of chunks(rows)) {
+      const columns = Object.fromEntries((Object.keys(chunk[0] ?? {}) as Array<keyof FindingRowIn>).map((k) => [k, chunk.map((r) => r[k])]));
+      for (const r of insertFindingBatch.all(columns)) byEvent.set(r.event_id, r.id);
+    }
+    return rows.map((r) => byEvent.get(r.event_id) as number);
+  };
+  const insertIndicators = (rows: ReadonlyArray<{ indicator: string; kind: string; finding_id: number; ts: number }>): void => {
+    if (!indicatorBatch) {
+      for (const r of rows) indicator.run(r.indicator, r.kind, r.finding_id, r.ts);
+      return;
+    }
+    for (const chunk of chunks(rows)) {
+      indicatorBatch.run({ indicator: chunk.map((r) => r.indicator), kind: chunk.map((r) => r.kind), finding_id: chunk.map((r) => r.finding_id), ts: chunk.map((r) => r.ts) });
+    }
+  };
   const groups = createFindingGroups(db);
 
   const ingestBatch = (items: readonly IngestItem[], now: number): IngestResult[] => db.transaction((): IngestResult[] => {
@@ -95,14 +160,16 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
       return owner;
     };
 
+    // Phase 1: who may write what. Owned records become candidates, a (run, seq) seen twice in the batch only once.
+    const candidates: Array<{ result: IngestResult; record: EventRecord; hostname: string; body: EventRecord['event'] & { host: string; run_id: string; seq: number } }> = [];
+    const inBatch = new Set<string>();
     const results = items.map(({ hostname, records }): IngestResult => {
       const result: IngestResult = {
         acked: [], stored: 0, duplicates: 0, foreign: 0, unknown: 0, refused: [], invalidFindings: [], findings: [], runs: [], touchedRuns: new Set(),
       };
       const refused = new Set<string>();
       for (const record of records) {
-        const key = { run_id: record.run_id, seq: record.seq };
-        result.acked.push(key);
+        result.acked.push({ run_id: record.run_id, seq: record.seq });
         const owner = ownerOf(record, hostname);
         if (owner !== hostname) {
           const reason = owner === undefined ? 'unknown' : 'foreign';
@@ -113,52 +180,71 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
           }
           continue;
         }
-        // The authenticated hostname and the record's identity win over whatever the body claims.
-        const body = { ...record.event, host: hostname, run_id: record.run_id, seq: record.seq };
-        const inserted = insertEvent.get(record.run_id, record.seq, JSON.stringify(body));
-        if (inserted === undefined) {
+        const key = `${record.run_id}\u0000${record.seq}`;
+        if (inBatch.has(key)) {
           result.duplicates++;
           continue;
         }
-        result.stored++;
-        result.touchedRuns.add(record.run_id);
-        let c = counts.get(record.run_id);
-        if (c === undefined) counts.set(record.run_id, (c = { events: 0, findings: 0 }));
-        c.events++;
-
-        if (body.type === 'finding') {
-          const valid = validateFindingFields(record.event);
-          if (!valid.ok) {
-            result.invalidFindings.push({ key, reason: valid.reason });
-            continue;
-          }
-          const f = valid.fields;
-          const fingerprint = fingerprintFinding(f);
-          const found = extractIndicators(`${f.title}\n${f.evidence.join('\n')}\n${JSON.stringify(f.attributes)}`);
-          const indicators = found.map((i) => `${i.kind}:${i.value}`);
-          const { id } = insertFinding.get(
-            inserted.id, fingerprint, hostname, body.agent, body.ts, now, severityRank(f.severity), f.category,
-            indicators.length ? JSON.stringify(indicators) : '',
-          ) as { id: number };
-          for (const i of found) indicator.run(`${i.kind}:${i.value}`, i.kind, id, body.ts);
-          grouped.add({ id, fingerprint, severity: f.severity, title: f.title, category: f.category, agent: body.agent, host: hostname, ts: body.ts });
-          const stamp = { host: hostname, agent: body.agent, agent_version: agentVersionOf(record.event), run_id: record.run_id, seq: record.seq, ts: body.ts };
-          const finding = toStoredFinding(f, stamp, { id, fingerprint, received_at: now, status: 'open', indicators });
-          result.findings.push({ cursor: feed.appendFinding(now, id), finding });
-          c.findings++;
-        } else if (body.type === 'run_start') {
-          // The host says which timeout the run is under (the agent file's own when the operator set none).
-          const timeout = runTimeoutSchema.safeParse((body as { timeout_ms?: unknown }).timeout_ms);
-          if (timeout.success) runs.setTimeoutMs(record.run_id, timeout.data);
-          if (runs.transition(record.run_id, 'running', now)) statusChanged.set(record.run_id, result);
-        } else if (body.type === 'run_end') {
-          const end = runEndEventSchema.safeParse(body);
-          const status = end.success ? end.data.status : 'failed';
-          const error = end.success ? end.data.error : 'run_end event was malformed';
-          if (runs.transition(record.run_id, status, now, error)) statusChanged.set(record.run_id, result);
-        }
+        inBatch.add(key);
+        // The authenticated hostname and the record's identity win over whatever the body claims.
+        candidates.push({ result, record, hostname, body: { ...record.event, host: hostname, run_id: record.run_id, seq: record.seq } });
       }
       return result;
+    });
+
+    // Phase 2: the transcript events, in record order; a (run, seq) stored before comes back without an id.
+    const eventIds = insertEvents(candidates.map((c) => ({ run_id: c.record.run_id, seq: c.record.seq, body: JSON.stringify(c.body) })));
+
+    // Phase 3: what each stored record means, in order.
+    const found: Array<{ c: (typeof candidates)[number]; eventId: number; f: FindingFields; fingerprint: string; indicators: ReturnType<typeof extractIndicators> }> = [];
+    candidates.forEach((c, i) => {
+      const eventId = eventIds[i];
+      const { result, record, body } = c;
+      if (eventId === undefined) {
+        result.duplicates++;
+        return;
+      }
+      result.stored++;
+      result.touchedRuns.add(record.run_id);
+      let n = counts.get(record.run_id);
+      if (n === undefined) counts.set(record.run_id, (n = { events: 0, findings: 0 }));
+      n.events++;
+      if (body.type === 'finding') {
+        const valid = validateFindingFields(record.event);
+        if (!valid.ok) {
+          result.invalidFindings.push({ key: { run_id: record.run_id, seq: record.seq }, reason: valid.reason });
+          return;
+        }
+        const f = valid.fields;
+        found.push({ c, eventId, f, fingerprint: fingerprintFinding(f), indicators: extractIndicators(`${f.title}\n${f.evidence.join('\n')}\n${JSON.stringify(f.attributes)}`) });
+      } else if (body.type === 'run_start') {
+        // The host says which timeout the run is under (the agent file's own when the operator set none).
+        const timeout = runTimeoutSchema.safeParse((body as { timeout_ms?: unknown }).timeout_ms);
+        if (timeout.success) runs.setTimeoutMs(record.run_id, timeout.data);
+        if (runs.transition(record.run_id, 'running', now)) statusChanged.set(record.run_id, result);
+      } else if (body.type === 'run_end') {
+        const end = runEndEventSchema.safeParse(body);
+        const status = end.success ? end.data.status : 'failed';
+        const error = end.success ? end.data.error : 'run_end event was malformed';
+        if (runs.transition(record.run_id, status, now, error)) statusChanged.set(record.run_id, result);
+      }
+    });
+
+    // Phase 4: the findings, their indicators, groups and feed entries, in record order.
+    const findingIds = insertFindings(found.map(({ c, eventId, f, fingerprint, indicators }) => ({
+      event_id: eventId, fingerprint, host: c.hostname, agent: c.body.agent, ts: c.body.ts, received_at: now, severity_rank: severityRank(f.severity),
+      category: f.category, indicators: indicators.length ? JSON.stringify(indicators.map((i) => `${i.kind}:${i.value}`)) : '',
+    })));
+    insertIndicators(found.flatMap(({ indicators, c }, i) => indicators.map((ind) => ({ indicator: `${ind.kind}:${ind.value}`, kind: ind.kind, finding_id: findingIds[i] as number, ts: c.body.ts }))));
+    const cursors = feed.appendFindings(now, findingIds);
+    found.forEach(({ c, f, fingerprint, indicators }, i) => {
+      const id = findingIds[i] as number;
+      const { body, record, result, hostname } = c;
+      grouped.add({ id, fingerprint, severity: f.severity, title: f.title, category: f.category, agent: body.agent, host: hostname, ts: body.ts });
+      const stamp = { host: hostname, agent: body.agent, agent_version: agentVersionOf(record.event), run_id: record.run_id, seq: record.seq, ts: body.ts };
+      const finding = toStoredFinding(f, stamp, { id, fingerprint, received_at: now, status: 'open', indicators: indicators.map((ind) => `${ind.kind}:${ind.value}`) });
+      result.findings.push({ cursor: cursors[i] as number, finding });
+      (counts.get(record.run_id) as { findings: number }).findings++;
     });
 
     grouped.write();

@@ -142,6 +142,8 @@ export interface FeedRepo {
   append(ts: number, kind: FeedKind, payload: unknown): number;
   /** Appends a finding entry by reference to the stored finding; returns its cursor. */
   appendFinding(ts: number, findingId: number): number;
+  /** Appends finding entries by reference to stored findings; their cursors, in the order given. */
+  appendFindings(ts: number, findingIds: readonly number[]): number[];
   /** Appends many entries of one kind (inside the writing transaction); their cursors, in the order given. */
   appendMany(ts: number, kind: FeedKind, payloads: readonly unknown[]): number[];
   /** Entries with a cursor above `cursor`, oldest first. */
