@@ -10,8 +10,6 @@ import type { CpBus, FeedMessageEntry } from './bus/cp-bus.js';
 export interface FeedWriter {
   /** Appends an entry (inside the writing transaction) and returns it as it will be published. */
   append(ts: number, kind: Exclude<FeedKind, 'finding'>, payload: unknown): FeedMessageEntry;
-  /** Appends a finding entry by reference to the stored finding (inside the transaction); `finding` is what is published. */
-  appendFinding(ts: number, findingId: number, finding: unknown): FeedMessageEntry;
   /** Publishes committed entries, in cursor order. */
   publish(entries: readonly FeedMessageEntry[]): void;
 }
@@ -20,10 +18,9 @@ export interface FeedWriter {
 const MAX_ENTRIES_PER_MESSAGE = 64;
 
 /** A feed writer over the store's feed and the CP's bus. */
-export function createFeedWriter(deps: { feed: Pick<FeedRepo, 'append' | 'appendFinding'>; bus: Pick<CpBus, 'publish'> }): FeedWriter {
+export function createFeedWriter(deps: { feed: Pick<FeedRepo, 'append'>; bus: Pick<CpBus, 'publish'> }): FeedWriter {
   return {
     append: (ts, kind, payload) => ({ cursor: deps.feed.append(ts, kind, payload), kind, payload }),
-    appendFinding: (ts, findingId, finding) => ({ cursor: deps.feed.appendFinding(ts, findingId), kind: 'finding', payload: finding }),
     publish(entries) {
       if (entries.length === 0) return;
       const sorted = entries.length === 1 ? [...entries] : [...entries].sort((a, b) => a.cursor - b.cursor);

@@ -78,7 +78,7 @@ export function singleRuntime(replicaId: string, tunnels: LocalTunnels): Cluster
 /** Wires the replica's membership, leadership, tunnel directory, remote route and leader forwarding. */
 export function clusterRuntime(deps: {
   bus: CpBus;
-  store: { replicas: ReplicasStore; leases: LeaseStore; hosts: TunnelOwnersStore; transaction: <T>(fn: () => T) => T };
+  store: { replicas: ReplicasStore; leases: LeaseStore; hosts: TunnelOwnersStore };
   tunnels: LocalTunnels;
   /** This replica's own URL, reachable by the other replicas (known once the port is bound). */
   selfUrl: () => string;

@@ -108,7 +108,13 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
         ids.set(`${r.run_id}\u0000${r.seq}`, r.id);
       }
     }
-    return rows.map((r) => ids.get(`${r.run_id}\u0000${r.seq}`));
+    // A (run, seq) twice in one batch is inserted once: only its first row gets the id, as one row at a time would.
+    return rows.map((r) => {
+      const key = `${r.run_id}\u0000${r.seq}`;
+      const id = ids.get(key);
+      ids.delete(key);
+      return id;
+    });
   };
   type FindingRowIn = { event_id: number; fingerprint: string; host: string; agent: string; ts: number; received_at: number; severity_rank: number; category: string; indicators: string };
   /** Stores finding rows; their ids, in the order given. */
@@ -160,9 +166,8 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
       return owner;
     };
 
-    // Phase 1: who may write what. Owned records become candidates, a (run, seq) seen twice in the batch only once.
+    // Phase 1: who may write what; owned records become candidates.
     const candidates: Array<{ result: IngestResult; record: EventRecord; hostname: string; body: EventRecord['event'] & { host: string; run_id: string; seq: number } }> = [];
-    const inBatch = new Set<string>();
     const results = items.map(({ hostname, records }): IngestResult => {
       const result: IngestResult = {
         acked: [], stored: 0, duplicates: 0, foreign: 0, unknown: 0, refused: [], invalidFindings: [], findings: [], runs: [], touchedRuns: new Set(),
@@ -180,23 +185,17 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
           }
           continue;
         }
-        const key = `${record.run_id}\u0000${record.seq}`;
-        if (inBatch.has(key)) {
-          result.duplicates++;
-          continue;
-        }
-        inBatch.add(key);
         // The authenticated hostname and the record's identity win over whatever the body claims.
         candidates.push({ result, record, hostname, body: { ...record.event, host: hostname, run_id: record.run_id, seq: record.seq } });
       }
       return result;
     });
 
-    // Phase 2: the transcript events, in record order; a (run, seq) stored before comes back without an id.
+    // Phase 2: the transcript events, in record order; a (run, seq) stored before (or earlier in this batch) gets no id.
     const eventIds = insertEvents(candidates.map((c) => ({ run_id: c.record.run_id, seq: c.record.seq, body: JSON.stringify(c.body) })));
 
     // Phase 3: what each stored record means, in order.
-    const found: Array<{ c: (typeof candidates)[number]; eventId: number; f: FindingFields; fingerprint: string; indicators: ReturnType<typeof extractIndicators> }> = [];
+    const found: Array<{ c: (typeof candidates)[number]; eventId: number; f: FindingFields; fingerprint: string; indicators: ReturnType<typeof extractIndicators>; keys: string[] }> = [];
     candidates.forEach((c, i) => {
       const eventId = eventIds[i];
       const { result, record, body } = c;
@@ -216,7 +215,8 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
           return;
         }
         const f = valid.fields;
-        found.push({ c, eventId, f, fingerprint: fingerprintFinding(f), indicators: extractIndicators(`${f.title}\n${f.evidence.join('\n')}\n${JSON.stringify(f.attributes)}`) });
+        const indicators = extractIndicators(`${f.title}\n${f.evidence.join('\n')}\n${JSON.stringify(f.attributes)}`);
+        found.push({ c, eventId, f, fingerprint: fingerprintFinding(f), indicators, keys: indicators.map((ind) => `${ind.kind}:${ind.value}`) });
       } else if (body.type === 'run_start') {
         // The host says which timeout the run is under (the agent file's own when the operator set none).
         const timeout = runTimeoutSchema.safeParse((body as { timeout_ms?: unknown }).timeout_ms);
@@ -231,18 +231,18 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
     });
 
     // Phase 4: the findings, their indicators, groups and feed entries, in record order.
-    const findingIds = insertFindings(found.map(({ c, eventId, f, fingerprint, indicators }) => ({
+    const findingIds = insertFindings(found.map(({ c, eventId, f, fingerprint, keys }) => ({
       event_id: eventId, fingerprint, host: c.hostname, agent: c.body.agent, ts: c.body.ts, received_at: now, severity_rank: severityRank(f.severity),
-      category: f.category, indicators: indicators.length ? JSON.stringify(indicators.map((i) => `${i.kind}:${i.value}`)) : '',
+      category: f.category, indicators: keys.length ? JSON.stringify(keys) : '',
     })));
-    insertIndicators(found.flatMap(({ indicators, c }, i) => indicators.map((ind) => ({ indicator: `${ind.kind}:${ind.value}`, kind: ind.kind, finding_id: findingIds[i] as number, ts: c.body.ts }))));
+    insertIndicators(found.flatMap(({ indicators, keys, c }, i) => indicators.map((ind, k) => ({ indicator: keys[k] as string, kind: ind.kind, finding_id: findingIds[i] as number, ts: c.body.ts }))));
     const cursors = feed.appendFindings(now, findingIds);
-    found.forEach(({ c, f, fingerprint, indicators }, i) => {
+    found.forEach(({ c, f, fingerprint, keys }, i) => {
       const id = findingIds[i] as number;
       const { body, record, result, hostname } = c;
       grouped.add({ id, fingerprint, severity: f.severity, title: f.title, category: f.category, agent: body.agent, host: hostname, ts: body.ts });
       const stamp = { host: hostname, agent: body.agent, agent_version: agentVersionOf(record.event), run_id: record.run_id, seq: record.seq, ts: body.ts };
-      const finding = toStoredFinding(f, stamp, { id, fingerprint, received_at: now, status: 'open', indicators: indicators.map((ind) => `${ind.kind}:${ind.value}`) });
+      const finding = toStoredFinding(f, stamp, { id, fingerprint, received_at: now, status: 'open', indicators: keys });
       result.findings.push({ cursor: cursors[i] as number, finding });
       (counts.get(record.run_id) as { findings: number }).findings++;
     });
