@@ -3,7 +3,7 @@ import { sampleProcess } from '../lib/proc-sampler.js';
 import { round, sleep, waitUntil } from '../lib/stats.js';
 import { connectAll, startFleetBench } from '../sim/setup.js';
 
-const TARGET_ACK_MS = 3000;
+const TARGET_ACK_MS = 500;
 const AGENT = 'bench-trivial';
 
 /** Issue 4 item 3: one dispatch of a trivial agent to every one of N connected hosts; time to the last acknowledgement and the last run end. */

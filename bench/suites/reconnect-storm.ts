@@ -14,6 +14,8 @@ import { restartTimeline } from '../sim/restart-timeline.js';
 const SIGNAL = 'SIGKILL';
 /** "Responsive" taken as an operator call answering within a second at p99 (the issue gives no number). */
 const TARGET_API_P99_MS = 1000;
+/** Issue 17: an operator opening a NEW connection during the storm is answered within this at p99. */
+const TARGET_NEW_CONNECTION_P99_MS = 1000;
 
 /** Every (run, seq) the CP stored as a finding (of `filter`), paging `GET /v1/findings` oldest first: distinct keys and rows. */
 export async function storedFindings(admin: OperatorClient, filter: FindingFilter = {}): Promise<{ rows: number; distinct: number }> {
@@ -118,7 +120,7 @@ export const suite: BenchSuite = {
         { name: 'GET /v1/health p99 during the storm', value: round(api.p99, 1), unit: 'ms', target: `< ${TARGET_API_P99_MS} ms`, met: api.p99 < TARGET_API_P99_MS && api.failures === 0,
           baseline: { name: 'before the restart', value: round(before.p99, 1), ratio: round(api.p99 / before.p99, 1) } },
         { name: 'GET /v1/health max during the storm', value: round(api.max, 1), unit: 'ms' },
-        { name: 'GET /v1/health p99 on a new connection each', value: round(cli.p99, 1), unit: 'ms' },
+        { name: 'GET /v1/health p99 on a new connection each', value: round(cli.p99, 1), unit: 'ms', target: `< ${TARGET_NEW_CONNECTION_P99_MS} ms`, met: cli.p99 < TARGET_NEW_CONNECTION_P99_MS && cli.failures === 0 },
         { name: 'GET /v1/health max on a new connection each', value: round(cli.max, 1), unit: 'ms' },
         { name: 'GET /v1/hosts p99 during the storm', value: round(percentile(hostsMs, 99), 1), unit: 'ms' },
         { name: 'accept-queue overflows during the storm', value: tcp.listenOverflows, unit: 'SYNs dropped' },
