@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { OKESU, asChild, type Child, type CpChild } from './cp-process.js';
 
 /** A line `okesu tail --json` printed, with the wall-clock time (ms, sub-ms precision) it reached this process. */
@@ -16,7 +16,9 @@ export const wallNow = (): number => performance.timeOrigin + performance.now();
  * arrives, stamped with `wallNow()`. Lines are split here, so a chunk holding many lines stamps them all alike.
  */
 export function startTail(cp: CpChild, onLine: (l: TailLine) => void, extra: string[] = []): Child {
-  const child = spawn(process.execPath, [OKESU, 'tail', '--json', ...extra], {
+  // BENCH_TAIL_CPU_PROF=DIR profiles tail (`--cpu-prof`), as BENCH_CPU_PROF does the CP.
+  const prof = process.env['BENCH_TAIL_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env['BENCH_TAIL_CPU_PROF'])] : [];
+  const child = spawn(process.execPath, [...prof, OKESU, 'tail', '--json', ...extra], {
     env: { ...process.env, OKESU_CONFIG: join(cp.stateDir, 'admin.yaml'), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
