@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { FindingFilter } from '../../protocol/api.js';
@@ -15,11 +16,30 @@ interface TailOptions extends FilterOptions {
   config?: string;
 }
 
+/**
+ * Holds `stream`'s writes until the end of the current turn, so the lines of one batch of stream messages (a socket
+ * read holds many) leave in one write: at 10,000 findings/s a write per line was a fifth of tail's CPU.
+ */
+function writeOncePerTurn(stream: Writable): () => void {
+  let corked = false;
+  return () => {
+    if (corked) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork();
+    });
+  };
+}
+
 /** Prints findings that pass the filter, each once, whichever way they arrive (history page or stream). */
 export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, json: boolean): (f: StoredFinding) => void {
   const seen = new Set<number>();
+  const batch = writeOncePerTurn(ctx.deps.stdout);
   return (f) => {
     if (seen.has(f.id) || !matchesFilter(f, filter)) return;
+    batch();
     seen.add(f.id);
     if (seen.size > 100_000) seen.delete(seen.values().next().value as number);
     if (json) {
