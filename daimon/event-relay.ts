@@ -123,30 +123,46 @@ export function createEventRelay(deps: {
   return {
     open(run, opts = {}) {
       let next = opts.firstSeq ?? 1;
-      const inFlight: Promise<void>[] = [];
+      // The spool settles appends in the order they were made, so the last one settling means all before it have:
+      // a count and the last append stand for the whole window (a list of promises cost three more per event).
+      let inFlight = 0;
+      let last: Promise<void> = Promise.resolve();
       let failure: Error | undefined;
       const channel: RunChannel = {
         runId: run.runId,
         async emit(body) {
           if (failure) throw failure;
           const seq = next++;
-          const event = fitEvent(redact(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() })));
-          const record = { run_id: run.runId, seq, event } as EventRecord;
+          const stamped = redact(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
+          let record = { run_id: run.runId, seq, event: stamped } as EventRecord;
+          let line = JSON.stringify(record);
+          // The record's line is longer than its event, so when the line fits the event does, and this one
+          // serialisation is also the spool's (the size check used to be a second JSON.stringify of every event).
+          if (line.length > LIMITS.eventBytes / 3 && Buffer.byteLength(line) > LIMITS.eventBytes) {
+            record = { run_id: run.runId, seq, event: fitEvent(stamped) } as EventRecord;
+            line = JSON.stringify(record);
+          }
           // Appends are pipelined: the spool group-commits them in order, so a run writing thousands of events
           // pays one fsync per batch, not per event. The sender only ever sends what is durable.
-          const append = deps.spool.append([record]).then(deps.onAppended, (err: unknown) => {
-            failure ??= err instanceof Error ? err : new Error(String(err));
-          });
-          inFlight.push(append);
-          void append.then(() => inFlight.shift());
+          inFlight++;
+          const append = deps.spool.append([record], [line]).then(
+            () => {
+              inFlight--;
+              deps.onAppended();
+            },
+            (err: unknown) => {
+              inFlight--;
+              failure ??= err instanceof Error ? err : new Error(String(err));
+            },
+          );
+          last = append;
           // Backpressure: past the window (or on a full spool, whose appends wait), the run's output stops being read.
           // run_end waits for everything before it, so a run's end is never durable ahead of its events.
-          if (body.type === 'run_end' || inFlight.length >= APPEND_WINDOW) await Promise.all([...inFlight]);
-          if (body.type === 'run_end') await append;
+          if (body.type === 'run_end' || inFlight >= APPEND_WINDOW) await append;
           if (failure) throw failure;
         },
         async flush() {
-          await Promise.all([...inFlight]);
+          await last;
           if (failure) throw failure;
         },
         close() {
