@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { startCpChild, type Child, type CpChild } from '../lib/cp-process.js';
 import { startDaimonChild } from '../lib/daimon-process.js';
-import { sampleProcess } from '../lib/proc-sampler.js';
+import { sampleProcess, type ProcSummary } from '../lib/proc-sampler.js';
 import { percentile, round, waitUntil } from '../lib/stats.js';
 import { startTail, type TailLine } from '../lib/tail-process.js';
 
@@ -141,6 +141,7 @@ async function measurePhase(ctx: PhaseContext, phase: Phase): Promise<{ figures:
   // Latency second by second: a queue building up somewhere shows as a rising series, a stall as one bad second.
   const bySecond = Array.from({ length: seconds }, (_, sec) => arrivals.filter((a) => Math.floor(a.i / rate) === sec));
   const perSecond = bySecond.map((list) => `${round(percentile(list.map((a) => a.latencyMs), 50), 0)}/${round(percentile(list.map((a) => a.latencyMs), 99), 0)}`).join(', ');
+  const perFinding = (p: ProcSummary): number => ((p.cpuPercent / 100) * p.seconds * 1e6) / Math.max(1, arrivals.length);
   const toCommit = arrivals.map((a) => a.toCommitMs);
   const afterCommit = arrivals.map((a) => a.latencyMs - a.toCommitMs);
   log(`${at}: p50 ${round(p50, 1)} ms, p99 ${round(p99, 1)} ms, max ${round(max, 1)} ms; received ${received} of ${expected}`);
@@ -159,6 +160,10 @@ async function measurePhase(ctx: PhaseContext, phase: Phase): Promise<{ figures:
       { name: `CP CPU ${at}`, value: round(proc.cp.cpuPercent, 1), unit: '% of a core' },
       { name: `daimon CPU ${at}`, value: round(proc.daimon.cpuPercent, 1), unit: '% of a core' },
       { name: `tail CPU ${at}`, value: round(proc.tail.cpuPercent, 1), unit: '% of a core' },
+      // CPU time per finding moves far less with the machine's load than latency does: the figure to compare runs by.
+      { name: `CP CPU per finding ${at}`, value: round(perFinding(proc.cp), 0), unit: 'µs' },
+      { name: `daimon CPU per finding ${at}`, value: round(perFinding(proc.daimon), 0), unit: 'µs' },
+      { name: `tail CPU per finding ${at}`, value: round(perFinding(proc.tail), 0), unit: 'µs' },
     ],
     notes: [
       `${at}, p50/p99 ms by second of the run (write → tail): ${perSecond}`,
