@@ -40,12 +40,23 @@ const STAMP_KEYS = new Set(['type', 'ts', 'host', 'agent', 'agent_version', 'run
 export function stampEvent(body: EventBody, stamp: RunStamp & { host: string; seq: number; now: number }): Record<string, unknown> {
   const ts = typeof body.ts === 'number' && Number.isFinite(body.ts) ? body.ts : stamp.now;
   const type = TYPE_RE.test(body.type) ? body.type : 'error';
-  return {
-    ...body,
-    ...(type !== body.type && { message: 'event with an invalid type', original_type: String(body.type).slice(0, 256) }),
-    ...(body.ts !== undefined && ts !== body.ts && { ts_raw: body.ts }),
-    type, ts, host: stamp.host, agent: stamp.agent, agent_version: stamp.agentVersion, run_id: stamp.runId, seq: stamp.seq,
-  };
+  // Same keys in the same order as `{ ...body, ...notes, type, ts, host, … }`, ~4× cheaper: V8 gives a spread's copy
+  // no room for more keys, and this was 8 % of the daimon's CPU at 10,000 findings/s. A body with an own `__proto__`
+  // key (JSON.parse makes one) is spread, which defines it as data, where Object.assign would set the prototype.
+  const event: Record<string, unknown> = Object.hasOwn(body, '__proto__') ? { ...body } : Object.assign({}, body);
+  if (type !== body.type) {
+    event.message = 'event with an invalid type';
+    event.original_type = String(body.type).slice(0, 256);
+  }
+  if (body.ts !== undefined && ts !== body.ts) event.ts_raw = body.ts;
+  event.type = type;
+  event.ts = ts;
+  event.host = stamp.host;
+  event.agent = stamp.agent;
+  event.agent_version = stamp.agentVersion;
+  event.run_id = stamp.runId;
+  event.seq = stamp.seq;
+  return event;
 }
 
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));

@@ -38,6 +38,13 @@ describe('stampEvent', () => {
     expect(event).toMatchObject({ host: 'web-01', agent: 'edr', agent_version: '1.2.0', run_id: RUN, seq: 7, ...expected });
     expect(eventRecordSchema.safeParse({ run_id: RUN, seq: 7, event }).success).toBe(true);
   });
+
+  it('keeps an own __proto__ key of the body as data, never as the prototype, and the body keys first', () => {
+    const body = JSON.parse('{"type":"finding","__proto__":{"polluted":1},"x":1}') as EventBody;
+    const event = stampEvent(body, { ...stamp, now: 5 });
+    expect(Object.getPrototypeOf(event)).toBe(Object.prototype);
+    expect(Object.keys(event)).toEqual(['type', '__proto__', 'x', 'ts', 'host', 'agent', 'agent_version', 'run_id', 'seq']);
+  });
 });
 
 describe('fitEvent', () => {
