@@ -23,7 +23,7 @@ describe('validateFindingFields', () => {
       return xs[seed % xs.length] as T;
     };
     let normal = 0;
-    for (let i = 0; i < 5000; i++) {
+    for (let i = 0; i < 10_000; i++) {
       const event: Record<string, unknown> = { ts: 1, agent: 'a', type: 'finding', extra: 'kept out' };
       for (const [k, xs] of Object.entries(CHOICES)) {
         const v = pick(xs);
