@@ -4,6 +4,8 @@ import type { FindingFields } from './finding.js';
 // Keys whose values change between occurrences of the same issue; they never enter a fingerprint.
 const VOLATILE_RESOURCE_KEYS = new Set(['pid', 'ppid', 'tid', 'ts', 'time', 'timestamp', 'count', 'seq', 'uptime']);
 
+const SEPARATOR = /[,\s]/;
+
 /** Lower-cases a title, turns every number into `#` and collapses whitespace, so counters never split a group. */
 export function normalizeTitle(title: string): string {
   return title.toLowerCase().replace(/\d+(\.\d+)?/g, '#').replace(/\s+/g, ' ').trim();
@@ -14,6 +16,8 @@ export function normalizeTitle(title: string): string {
  * sorted, so `pid:1337, binary:/usr/bin/x` and `binary:/usr/bin/x, pid:42` share a root.
  */
 export function resourceRoot(resource: string): string {
+  // One pair (the usual resource): the same answer without the split, sort and join.
+  if (!SEPARATOR.test(resource)) return resource !== '' && VOLATILE_RESOURCE_KEYS.has((resource.split(':')[0] ?? '').toLowerCase()) ? '' : resource;
   return resource
     .split(/[,\s]+/)
     .map((pair) => pair.trim())

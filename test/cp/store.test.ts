@@ -158,6 +158,10 @@ describe('fingerprint', () => {
     ['binary:/usr/bin/nc pid:42 ppid:1 time:12:00', 'binary:/usr/bin/nc'],
     ['user:root, file:/etc/shadow', 'file:/etc/shadow,user:root'],
     ['', ''],
+    ['binary:/usr/bin/nc', 'binary:/usr/bin/nc'],
+    ['PID:42', ''],
+    ['seq', ''],
+    ['a:b:c', 'a:b:c'],
   ])('keeps the stable root of the resource %j: %j', (resource, expected) => {
     expect(resourceRoot(resource)).toBe(expected);
   });

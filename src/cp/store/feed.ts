@@ -1,4 +1,5 @@
 import type { SqlDb } from './sql/sql-db.js';
+import { sqliteInsertedId } from './sql/sqlite-db.js';
 import type { FeedRepo } from './store-contract.js';
 import { FINDING_ROW_COLUMNS, findingFromRow, type FindingRow } from './findings.js';
 
@@ -35,6 +36,8 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
       )
     : undefined;
   const insertRef = db.prepare<[number, number], { id: number }>("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?) RETURNING id");
+  // SQLite's per-finding entry: no RETURNING (see sqliteInsertedId).
+  const insertRefRow = db.prepare<[number, number]>("INSERT INTO feed (ts, kind, ref) VALUES (?, 'finding', ?)");
   const after = db.prepare<[number, number], FeedRow>(
     `SELECT feed.id AS feed_id, feed.ts AS ts, feed.kind AS kind, feed.payload AS payload, ${FINDING_ROW_COLUMNS}
      FROM feed LEFT JOIN findings f ON f.id = feed.ref LEFT JOIN events e ON e.id = f.event_id
@@ -79,7 +82,7 @@ export function createFeedRepo(db: SqlDb): FeedRepo {
     /** Appends finding entries by reference (inside the writing transaction); their cursors, in the order given. */
     appendFindings(ts: number, findingIds: readonly number[]): number[] {
       return inWriterTransaction(() => {
-        if (!insertRefBatch) return findingIds.map((id) => (insertRef.get(ts, id) as { id: number }).id);
+        if (!insertRefBatch) return findingIds.map((id) => sqliteInsertedId(insertRefRow.run(ts, id)) as number);
         const cursors: number[] = [];
         for (let i = 0; i < findingIds.length; i += 5000) {
           // Numbered in insertion order under the writer lock: sorted, the ids match the input.

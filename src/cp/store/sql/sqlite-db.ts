@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { SqlDb } from './sql-db.js';
+import type { SqlDb, SqlRunResult } from './sql-db.js';
 
 /**
  * A better-sqlite3 connection as an SqlDb. better-sqlite3 already has this shape (prepare/run/get/all, exec,
@@ -10,4 +10,15 @@ export function sqliteDb(db: Database.Database): SqlDb {
   if (!('dialect' in db)) Object.defineProperty(db, 'dialect', { value: 'sqlite', enumerable: false });
   // better-sqlite3's statement types are wider (bind parameters, pluck…); at run time they are what SqlDb describes.
   return db as unknown as SqlDb;
+}
+
+/**
+ * The rowid an SQLite `INSERT` just made, from its `run` result (better-sqlite3's `lastInsertRowid`), or undefined when
+ * it inserted nothing (`ON CONFLICT DO NOTHING`). SQLite only — the portable way is `RETURNING id` — for the per-row
+ * ingest statements, where RETURNING cost ~1.5 µs per row (SQLite collects returned rows in a side table): ~5 µs of the
+ * CP's ~40 µs per finding, for the event, finding and feed rows together.
+ */
+export function sqliteInsertedId(result: SqlRunResult): number | undefined {
+  if (result.changes === 0) return undefined;
+  return Number((result as SqlRunResult & { lastInsertRowid: number | bigint }).lastInsertRowid);
 }
