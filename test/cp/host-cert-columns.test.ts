@@ -59,4 +59,14 @@ describe.each(storeKinds)('host certificate renewal (%s)', (kind) => {
     store.hosts.revoke('web-01', 4000);
     expect(store.hosts.renewCert(id, 'cc', { serial: 'dd', issuedAt: 4000, notAfter: 4000 + DAY })).toBe(false);
   });
+
+  it('names every live host and no revoked one', () => {
+    const store = t.store;
+    store.hosts.insert({ ...host('web-01', 'aa'), cert_issued_at: 1000, cert_not_after: 1000 + DAY });
+    store.hosts.insert({ ...host('web-02', 'ab'), cert_issued_at: 1000, cert_not_after: 1000 + DAY });
+    store.hosts.insert({ ...host('web-03', 'ac'), cert_issued_at: 1000, cert_not_after: 1000 + DAY });
+    store.hosts.revoke('web-02', 2000);
+    expect(store.hosts.names().sort()).toEqual(['web-01', 'web-03']);
+    expect(store.hosts.names().sort()).toEqual(store.hosts.list().map((h) => h.hostname).sort());
+  });
 });

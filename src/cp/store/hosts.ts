@@ -72,6 +72,7 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
   const byName = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE hostname = ? AND revoked_at IS NULL');
   const byCredential = db.prepare<[string], RawHostRow>('SELECT * FROM hosts WHERE credential_id = ?');
   const all = db.prepare<[], RawHostRow>('SELECT * FROM hosts WHERE revoked_at IS NULL ORDER BY hostname');
+  const liveNames = db.prepare<[], { hostname: string }>('SELECT hostname FROM hosts WHERE revoked_at IS NULL');
   const countLive = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM hosts WHERE revoked_at IS NULL');
   const overrides = db.prepare<[string], { key: string; value: string | null }>('SELECT key, value FROM host_label_overrides WHERE hostname = ?');
   const setOverride = db.prepare(
@@ -160,6 +161,10 @@ export function createHostsRepo(db: SqlDb): HostsRepo {
     /** Every live host, by name. */
     list(): HostRow[] {
       return all.all().map(toRow);
+    },
+    /** The names of every live host, in no particular order: a fan-out's check of its list reads only these. */
+    names(): string[] {
+      return liveNames.all().map((r) => r.hostname);
     },
     /** Operator label overrides of a host (`okesu hosts label`): a string sets the label, null removes it. */
     labelOverrides(hostname: string): Record<string, string | null> {

@@ -37,6 +37,8 @@ export interface HostsRepo {
   getByCredential(credentialId: string): HostRow | undefined;
   /** Every live host, by name. */
   list(): HostRow[];
+  /** The names of every live host, in no particular order (cheaper than `list` when only names matter). */
+  names(): string[];
   /** Operator label overrides of a host (`okesu hosts label`): a string sets the label, null removes it. */
   labelOverrides(hostname: string): Record<string, string | null>;
   setLabelOverride(hostname: string, key: string, value: string | null): void;
