@@ -44,8 +44,8 @@ const noReactDevtools = {
 // so caches kept across frames take that work off each redraw; the widths are emptied when they pass their bound.
 // Styled lines are kept in two generations of 200 (five 40-row screens each): a line still drawn survives the
 // turnover, and memory stays bounded (2,000 lines kept until a clear held ~50 MB of a 100 MB heap under the
-// 1,000 findings/s feed, and their churn drove the heap to 260 MB between full collections). The styled chars come
-// from tui/run/ink-styled-chars.ts (same output, cheaper objects). The console's keypress → redraw latency and its
+// 1,000 findings/s feed, and their churn drove the heap to 260 MB between full collections). Tokens and styled chars
+// come from tui/run/ink-styled-chars.ts (same output, less work, cheaper objects). The console's keypress → redraw latency and its
 // memory under the feed are measured targets (docs/benchmarks.md). The build fails loudly if an Ink upgrade moves
 // a line it patches.
 const inkSharedOutputCaches = {
@@ -57,7 +57,7 @@ const inkSharedOutputCaches = {
       const patches = [
         ['    caches = new OutputCaches();', '    caches = okesuCaches();'],
         ['import { styledCharsFromTokens, styledCharsToString, tokenize, } from \'@alcalzone/ansi-tokenize\';',
-          `import { tokenize } from '@alcalzone/ansi-tokenize';\nimport { styledCharsFromTokens, styledCharsToString } from ${JSON.stringify(styledChars)};`],
+          `import { styledCharsFromTokens, styledCharsToString, tokenize } from ${JSON.stringify(styledChars)};`],
         ['            cached = styledCharsFromTokens(tokenize(line));',
           '            cached = okesuOlderStyledChars.get(line) ?? styledCharsFromTokens(tokenize(line));'],
       ];
