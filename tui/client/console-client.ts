@@ -7,7 +7,7 @@ import type { ConsoleStore } from '../store/console-store.js';
 import type { ConsoleActions } from './actions.js';
 import { createConsoleActions } from './console-actions.js';
 import { createFlasher, errorText } from './flash.js';
-import { loadSnapshot } from './load-snapshot.js';
+import { loadBackfill, loadSnapshot, type SnapshotEvent } from './load-snapshot.js';
 import { createRefreshers } from './refreshers.js';
 import { createStreamBatcher } from './stream-batcher.js';
 import { realTimers, type TimerHandle, type Timers } from './timers.js';
@@ -134,13 +134,13 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
     loading = true;
     if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
     retryTimer = undefined;
+    let snapshot: SnapshotEvent | undefined;
     try {
-      const snapshot = await loadSnapshot(client, now);
+      snapshot = await loadSnapshot(client, now);
       if (stopped) return;
       failures = 0;
       store.dispatch(snapshot);
       follow(snapshot.cursor);
-      refreshers.start();
     } catch (err) {
       if (stopped) return;
       const delay = backoffDelay(failures++, LOAD_BACKOFF.minMs, LOAD_BACKOFF.maxMs);
@@ -151,7 +151,28 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
     } finally {
       loading = false;
     }
+    if (snapshot === undefined || stopped) return;
+    // The rest is asked for once the loaded frame is drawn (Ink renders on a timer after the dispatch).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await backfill(snapshot);
   };
+
+  /** Loads the rest of the picture after the first frame; retried with backoff (the snapshot stays shown). */
+  async function backfill(snapshot: SnapshotEvent): Promise<void> {
+    const gen = streamGen;
+    try {
+      const rest = await loadBackfill(client, snapshot);
+      if (stopped || gen !== streamGen) return;
+      store.dispatch(rest);
+      refreshers.start();
+    } catch (err) {
+      if (stopped || gen !== streamGen) return;
+      const delay = backoffDelay(failures++, LOAD_BACKOFF.minMs, LOAD_BACKOFF.maxMs);
+      log.warn({ err, retryInMs: delay }, 'console load failed');
+      flash(errorText(err), 'error');
+      retryTimer = timers.setTimeout(() => void backfill(snapshot), delay);
+    }
+  }
 
   function reload(): void {
     if (stopped || loading) return;

@@ -22,14 +22,32 @@ export type DataEvent =
       findings: StoredFinding[];
       /** The stream cursor consistent with `findings`. */
       cursor: number;
+      /** The slices below, when absent (the client's first, small load), keep their value until a `backfill`. */
+      groups?: FindingGroupView[];
+      clusters?: FindingClusterView[];
+      runs?: RunView[];
+      orchestrationRuns?: OrchestrationRunView[];
+      orchestrations?: OrchestrationView[];
+      agents?: AgentLibraryEntry[];
+      /** The newest rollouts, with hosts (absent from a CP without rollouts). */
+      rollouts?: RolloutView[];
+    }
+  /**
+   * The rest of a load, after the first frame: findings older than the snapshot's page (`olderThan`: its oldest id;
+   * undefined when that page held every finding) and the slices the snapshot left out, upserted (loaded after the
+   * stream opened, so at least as new as what it brought meanwhile).
+   */
+  | {
+      type: 'backfill';
+      findings: StoredFinding[];
+      olderThan: number | undefined;
       groups: FindingGroupView[];
       clusters: FindingClusterView[];
       runs: RunView[];
       orchestrationRuns: OrchestrationRunView[];
       orchestrations: OrchestrationView[];
       agents: AgentLibraryEntry[];
-      /** The newest rollouts, with hosts (absent from a CP without rollouts). */
-      rollouts?: RolloutView[];
+      rollouts: RolloutView[];
     }
   /** A periodic full host list (heartbeat ages are not streamed). */
   | { type: 'hosts'; at: number; hosts: HostView[] }

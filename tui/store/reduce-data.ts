@@ -27,14 +27,39 @@ export function reduceSnapshot(state: ConsoleState, e: Of<'snapshot'>): ConsoleS
     summary: e.summary,
     findings: createRing(LIMITS.feed, e.findings),
     cursor: e.cursor,
+    ...(e.groups !== undefined && { groups: e.groups }),
+    ...(e.clusters !== undefined && { clusters: e.clusters }),
+    ...(e.runs !== undefined && { runs: newest(e.runs, (r) => r.run_id, (r) => r.created_at, LIMITS.runs) }),
+    ...(e.orchestrationRuns !== undefined && {
+      orchestrationRuns: newest(e.orchestrationRuns, (r) => r.id, (r) => r.created_at, LIMITS.orchestrationRuns),
+    }),
+    ...(e.orchestrations !== undefined && { orchestrations: e.orchestrations }),
+    ...(e.agents !== undefined && { agents: e.agents }),
+    // A full snapshot (one with groups) replaces the rollouts even when it has none (a CP without rollouts).
+    ...((e.rollouts !== undefined || e.groups !== undefined) && {
+      rollouts: newest(e.rollouts ?? [], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts),
+    }),
+  };
+}
+
+/**
+ * The rest of a load: the older findings go in front of the feed (which holds the snapshot's page and what streamed
+ * since), the other slices are set or upserted.
+ */
+export function reduceBackfill(state: ConsoleState, e: Of<'backfill'>): ConsoleState {
+  const older = e.olderThan === undefined ? [] : e.findings.filter((f) => f.id < (e.olderThan as number));
+  let next: ConsoleState = {
+    ...state,
+    findings: older.length === 0 ? state.findings : createRing(LIMITS.feed, [...older, ...state.findings.toArray()]),
     groups: e.groups,
     clusters: e.clusters,
-    runs: newest(e.runs, (r) => r.run_id, (r) => r.created_at, LIMITS.runs),
-    orchestrationRuns: newest(e.orchestrationRuns, (r) => r.id, (r) => r.created_at, LIMITS.orchestrationRuns),
     orchestrations: e.orchestrations,
     agents: e.agents,
-    rollouts: newest(e.rollouts ?? [], (r) => r.rollout_id, (r) => r.created_at, LIMITS.rollouts),
   };
+  next = upsertRuns(next, e.runs);
+  next = upsertOrchestrationRuns(next, e.orchestrationRuns);
+  for (const r of e.rollouts) next = upsertRollout(next, r, undefined);
+  return next;
 }
 
 /** The stream's connection state; `reconnects` counts each fall from `open` back to `connecting`. */
@@ -65,6 +90,8 @@ export function reduceData(state: ConsoleState, e: DataEvent): ConsoleState {
   switch (e.type) {
     case 'snapshot':
       return reduceSnapshot(state, e);
+    case 'backfill':
+      return reduceBackfill(state, e);
     case 'hosts':
       return { ...state, hosts: hostMap(e.hosts), hostsRefreshedAt: e.at };
     case 'summary':

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/protocol/event.js';
 import { emptySummary, initialState } from '../../../tui/store/initial-state.js';
 import { reduce } from '../../../tui/store/reduce.js';
+import type { DataEvent } from '../../../tui/store/events.js';
 import { LIMITS, type ConsoleState } from '../../../tui/store/state.js';
 import { finding, host, orchRun, run, snapshot } from './fixtures.js';
 
@@ -71,6 +72,31 @@ describe('reduce: snapshot and refreshes', () => {
     expect(reduce(s0, { type: 'clusters', clusters: [] }).summary).toBe(s0.summary);
     const lib = reduce(s0, { type: 'library', orchestrations: [], agents: [{ name: 'a', description: '', provider: 'p', mode: 'm', timeout_ms: 1, inputs: [] }] });
     expect(lib.agents.map((a) => a.name)).toEqual(['a']);
+  });
+});
+
+describe('reduce: first load in two steps', () => {
+  const backfill = (over: Partial<Extract<DataEvent, { type: 'backfill' }>> = {}): DataEvent => ({
+    type: 'backfill', findings: [], olderThan: undefined, groups: [], clusters: [], runs: [], orchestrationRuns: [],
+    orchestrations: [], agents: [], rollouts: [], ...over,
+  });
+
+  it('a snapshot without the deferred slices keeps them; the backfill puts older findings before the feed', () => {
+    const before = reduce(fresh(), snapshot({ runs: [run('r0', 1)] }));
+    const s1 = reduce(before, { type: 'snapshot', at: 1, me: { name: 'a', role: 'admin' }, hosts: [], summary: emptySummary(), findings: [finding(5), finding(6)], cursor: 6 });
+    expect([...s1.runs.keys()]).toEqual(['r0']);
+    expect(s1.loaded).toBe(true);
+    // A finding streamed between the two steps stays; the backfill's copies of the page are not doubled.
+    const streamed = reduce(s1, { type: 'stream', messages: [{ type: 'finding', cursor: 7, finding: finding(7) }] });
+    const s2 = reduce(streamed, backfill({ findings: [finding(3), finding(4), finding(5), finding(6)], olderThan: 5, runs: [run('r1', 2)] }));
+    expect(s2.findings.toArray().map((f) => f.id)).toEqual([3, 4, 5, 6, 7]);
+    expect([...s2.runs.keys()].sort()).toEqual(['r0', 'r1']);
+    expect(s2.cursor).toBe(7);
+  });
+
+  it('a backfill without olderThan leaves the feed as it is', () => {
+    const s1 = reduce(fresh(), snapshot({ findings: [finding(1)] }));
+    expect(reduce(s1, backfill({ findings: [finding(1), finding(2)] })).findings).toBe(s1.findings);
   });
 });
 
