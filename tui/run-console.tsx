@@ -5,6 +5,7 @@ import type { OperatorClient } from '../src/transport/operator-client.js';
 import type { openStream as openStreamFn } from '../src/transport/stream-client.js';
 import { App } from './app.js';
 import { createConsoleClient } from './client/console-client.js';
+import type { SnapshotEvent } from './client/load-snapshot.js';
 import { ConsoleProvider } from './hooks/console-context.js';
 import { createConsoleStore } from './store/console-store.js';
 import { initialState } from './store/initial-state.js';
@@ -28,6 +29,8 @@ export interface RunConsoleOptions {
   client?: OperatorClient;
   /** Opens the live stream (default: the WebSocket stream client). */
   openStream?: typeof openStreamFn;
+  /** A first snapshot the caller started before loading this module (see ConsoleClientOptions.firstSnapshot). */
+  firstSnapshot?: Promise<SnapshotEvent>;
 }
 
 /** Exit code when the console cannot run here (no terminal). */
@@ -74,6 +77,7 @@ export async function runConsole(opts: RunConsoleOptions): Promise<number> {
     onQuit: () => quit(),
     ...(opts.client && { client: opts.client }),
     ...(opts.openStream && { openStream: opts.openStream }),
+    ...(opts.firstSnapshot && { firstSnapshot: opts.firstSnapshot }),
   });
   // In raw mode ctrl+c is a key, not a signal; a signal from elsewhere still leaves through the same door.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -32,6 +32,11 @@ export interface ConsoleClientOptions {
   timers?: Timers;
   /** What `actions.quit()` does (the console's runner usually supplies its own quit). */
   onQuit?: () => void;
+  /**
+   * A first snapshot already on its way (`okesu console` starts it before it loads the console's code, so the CP
+   * answers while Ink and React are being parsed); used by the first load only, a failure retried as any other.
+   */
+  firstSnapshot?: Promise<SnapshotEvent>;
 }
 
 /** The console's link to the CP: loads, streams and refreshes into the store, and carries out actions. */
@@ -58,6 +63,7 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
 
   let stopped = false;
   let loading = false;
+  let firstSnapshot = opts.firstSnapshot;
   let failures = 0;
   let retryTimer: TimerHandle | undefined;
   let stream: StreamHandle | undefined;
@@ -136,7 +142,9 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
     retryTimer = undefined;
     let snapshot: SnapshotEvent | undefined;
     try {
-      snapshot = await loadSnapshot(client, now);
+      const pending = firstSnapshot ?? loadSnapshot(client, now);
+      firstSnapshot = undefined;
+      snapshot = await pending;
       if (stopped) return;
       failures = 0;
       store.dispatch(snapshot);

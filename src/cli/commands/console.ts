@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { ClientConfig } from '../../protocol/client-config.js';
 import type { OperatorClient } from '../../transport/operator-client.js';
 import { ignoreCiOnTerminal } from '../../../tui/run/ci-detection.js';
+import { loadSnapshot } from '../../../tui/client/load-snapshot.js';
 import type * as RunConsoleModule from '../../../tui/run-console.js';
 import { action, exitWith, type CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
@@ -31,6 +32,12 @@ export async function openConsole(ctx: CliContext, opts: { config: ClientConfig;
   // deps.stdout is the process's stdout when run as the binary; a test's buffer is no terminal and is refused.
   const stdout = ctx.deps.stdout as NodeJS.WriteStream;
   ignoreCiOnTerminal(ctx.deps.env, stdout);
+  // The first load goes out before the console's code is parsed (~0.3-0.6 s of Ink, React and yoga), so the CP
+  // answers meanwhile: spawn → loaded fleet, a measured target (issue 17). Only with a terminal: otherwise the
+  // console refuses to start and nothing should be asked of the CP.
+  const firstSnapshot = opts.client && stdout.isTTY === true && process.stdin.isTTY === true ? loadSnapshot(opts.client, Date.now) : undefined;
+  // Its failure is the console client's to report (it awaits it); not an unhandled rejection meanwhile.
+  firstSnapshot?.catch(() => undefined);
   const { runConsole } = await loadConsole();
   mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
   const fd = openSync(opts.logFile, 'a', 0o600);
@@ -46,6 +53,7 @@ export async function openConsole(ctx: CliContext, opts: { config: ClientConfig;
     env: ctx.deps.env,
     openStream: ctx.openStream,
     ...(opts.client && { client: opts.client }),
+    ...(firstSnapshot && { firstSnapshot }),
   });
 }
 

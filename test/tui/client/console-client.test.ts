@@ -10,6 +10,8 @@ import {
 } from '../../cp/cp-harness.js';
 import { fakeDaimons, start as startOrchestration, waitRun } from '../../cp/orchestration/orch-helpers.js';
 import { silentLog } from './fake-api.js';
+import { loadSnapshot } from '../../../tui/client/load-snapshot.js';
+import { createOperatorClient } from '../../../src/transport/operator-client.js';
 
 // The periodic refreshes (5 s and longer) would re-read exact counts and hide double counting: tests run without
 // them, so every count in the store comes from the snapshot and the stream alone.
@@ -72,6 +74,32 @@ describe('console client against a real CP', () => {
     expect(state().summary.total).toBe(5);
     expect(state().summary.open_by_severity['CRITICAL']).toBe(2);
     expect(state().summary.open_by_host).toEqual({ 'web-01': 5 });
+  });
+
+  it('takes a snapshot started before it (okesu console prefetches it) and streams on from its cursor, nothing twice', async () => {
+    await ingest(['a', 'b']);
+    // A stamp no load of the client's own makes: the state must show it came from this snapshot.
+    const firstSnapshot = loadSnapshot(createOperatorClient(h.adminConfig), () => 1234);
+    await firstSnapshot;
+    // Stored after the prefetched snapshot was taken: the stream from its cursor must bring it, once.
+    await ingest(['c']);
+    client = createConsoleClient({ config: h.adminConfig, store, log: silentLog, timers: noRefreshTimers, firstSnapshot });
+    void client.start();
+    await until('the prefetched snapshot', (s) => s.loaded);
+    await until('the finding stored after it', (s) => s.findings.size === 3);
+    expect(titles()).toEqual(['a', 'b', 'c']);
+    expect(state().summary.total).toBe(3);
+    expect(state().hostsRefreshedAt).toBe(1234);
+  });
+
+  it('a prefetched snapshot that failed is retried like any load', async () => {
+    await ingest(['a']);
+    const firstSnapshot = Promise.reject(new Error('connect ECONNREFUSED (prefetch)'));
+    firstSnapshot.catch(() => undefined);
+    client = createConsoleClient({ config: h.adminConfig, store, log: silentLog, timers: noRefreshTimers, firstSnapshot });
+    void client.start();
+    await until('the snapshot after the failed prefetch', (s) => s.loaded, 15_000);
+    expect(titles()).toEqual(['a']);
   });
 
   it('starts while the CP is down, shows connecting, and fills in when it comes up', async () => {
