@@ -32,12 +32,15 @@ function embeddedFiles(root, stageDir, addon) {
   // "type": "module" makes dist/*.js ESM; package.json + agents/ is what builtinAgentsDir() looks for.
   const packageJson = join(stageDir, 'package.json');
   writeFileSync(packageJson, `${JSON.stringify({ name: 'okesu', version, private: true, type: 'module' })}\n`);
-  const files = new Map([
-    ['package.json', packageJson],
-    ['dist/okesu.js', join(root, 'dist/okesu.js')],
+  const files = new Map([['package.json', packageJson]]);
+  // The CLI split into chunks (scripts/build.mjs: dist/sea-bundle/okesu.js and its okesu-*.js), unpacked into dist/.
+  for (const rel of filesUnder(root, 'dist/sea-bundle')) {
+    if (rel.endsWith('.js')) files.set(`dist/${rel.slice('dist/sea-bundle/'.length)}`, join(root, rel));
+  }
+  for (const [path, source] of [
     ['dist/console.js', join(root, 'dist/console.js')],
     ['dist/okesu-pg-worker.mjs', join(root, 'dist/okesu-pg-worker.mjs')],
-  ]);
+  ]) files.set(path, source);
   for (const rel of filesUnder(root, 'agents')) files.set(rel, join(root, rel));
   const modules = join(root, 'node_modules');
   for (const rel of ['better-sqlite3/package.json', ...filesUnder(modules, 'better-sqlite3/lib'), 'bindings/package.json', 'bindings/bindings.js', 'file-uri-to-path/package.json', 'file-uri-to-path/index.js']) {
