@@ -8,7 +8,8 @@ if (args[0] === '__okesu-agent-catalog') {
   const { printAgentCatalog } = await import('../../daimon/agent-catalog-child.js');
   await printAgentCatalog(args.slice(1), process.stdout);
 } else {
-  const { runCli } = await import('./program.js');
   const deps = { version: VERSION, stdout: process.stdout, stderr: process.stderr, env: process.env, entry: fileURLToPath(import.meta.url) };
+  // The daimon, a process that lives as long as the host, loads its own command only (src/cli/daemon-program.ts).
+  const { runCli } = args[0] === 'daemon' ? { runCli: (await import('./daemon-program.js')).runDaemonCli } : await import('./program.js');
   process.exitCode = await runCli(args, deps);
 }
