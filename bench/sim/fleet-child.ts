@@ -53,7 +53,17 @@ async function register(msg: Extract<ToChild, { type: 'register' }>): Promise<vo
     identities.push(await registerHost(msg.target, hostname, msg.joinToken, agent));
   });
   agent.destroy();
+  // In hostname order (not completion order): `connect(upTo)` then takes the child's first hostnames, as the parent expects.
+  const order = new Map(msg.hostnames.map((h, i) => [h, i]));
+  identities.sort((a, b) => (order.get(a.hostname) ?? 0) - (order.get(b.hostname) ?? 0));
   send({ type: 'registered', count: identities.length, ms: performance.now() - t0 });
+}
+
+function load(msg: Extract<ToChild, { type: 'load' }>): void {
+  target = msg.target;
+  localAddress = msg.localAddress;
+  identities.push(...msg.identities);
+  send({ type: 'loaded', count: identities.length });
 }
 
 function onFrame(sim: Sim, data: RawData, onWelcome: (intervalMs: number) => void): void {
@@ -187,6 +197,12 @@ process.on('message', (msg: ToChild) => {
     switch (msg.type) {
       case 'register':
         register(msg).catch(fail);
+        return;
+      case 'load':
+        load(msg);
+        return;
+      case 'identities':
+        send({ type: 'identities', identities });
         return;
       case 'connect':
         connect(msg.upTo, msg.concurrency).catch(fail);

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeChildren } from './close-children.js';
 import { resolve } from 'node:path';
+import type { HostIdentity } from '../lib/register-host.js';
 import type { BackoffSettings, DurableStats, FleetTarget, FromChild, SimTimeline, ToChild } from './messages.js';
 
 /** How many tunnels one simulator process holds at most (its open-file limit and event loop both stay comfortable). */
@@ -73,6 +74,10 @@ export interface Fleet {
   pids: number[];
   /** Registers every host through `/v1/register` (key + CSR made in the children, in parallel); returns wall ms. */
   register(target: FleetTarget, joinToken: string, concurrencyPerChild?: number): Promise<number>;
+  /** Hands every child the identities of its hostnames, registered earlier against a CP with the same state (instead of `register`). */
+  load(target: FleetTarget, identities: readonly HostIdentity[]): Promise<void>;
+  /** Every registered identity, in `hostnames` order. */
+  identities(): Promise<HostIdentity[]>;
   /** Connects tunnels until `total` are up, spread evenly over the children; returns wall ms and failures. */
   connect(total: number, concurrencyPerChild?: number): Promise<{ ms: number; failures: number; firstError?: string }>;
   /** Starts (clearing earlier samples) or stops recording heartbeat round trips. */
@@ -134,6 +139,28 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
         return done;
       }));
       return performance.now() - t0;
+    },
+    async load(target, identities) {
+      const byName = new Map(identities.map((id) => [id.hostname, id]));
+      await Promise.all(children.map((c, i) => {
+        const done = c.next('loaded');
+        const mine = c.hostnames.map((h) => {
+          const id = byName.get(h);
+          if (!id) throw new Error(`no identity for ${h}`);
+          return id;
+        });
+        c.send({ type: 'load', target, identities: mine, localAddress: `127.0.0.${2 + i}` });
+        return done;
+      }));
+    },
+    async identities() {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('identities');
+        c.send({ type: 'identities' });
+        return done;
+      }));
+      const byName = new Map(replies.flatMap((r) => r.identities).map((id) => [id.hostname, id]));
+      return hostnames.flatMap((h) => byName.get(h) ?? []);
     },
     async connect(total, concurrencyPerChild = 50) {
       const t0 = performance.now();

@@ -1,5 +1,7 @@
 /** The IPC contract between a benchmark suite (parent) and its simulated-daimon fleet children. */
 
+import type { HostIdentity } from '../lib/register-host.js';
+
 /** Where the CP is and how to join it. */
 export interface FleetTarget {
   host: string;
@@ -41,6 +43,10 @@ export interface SimTimeline {
 /** Parent → child. */
 export type ToChild =
   | { type: 'register'; target: FleetTarget; joinToken: string; hostnames: string[]; localAddress: string; concurrency: number }
+  /** Takes identities registered earlier (the run's fleet template, `fleet-template.ts`) instead of registering. */
+  | { type: 'load'; target: FleetTarget; identities: HostIdentity[]; localAddress: string }
+  /** Asks for this child's registered identities (to keep them as the run's fleet template). */
+  | { type: 'identities' }
   | { type: 'connect'; upTo: number; concurrency: number }
   | { type: 'record'; on: boolean }
   | { type: 'stats' }
@@ -67,6 +73,8 @@ export interface ChildPercentiles {
 export type FromChild =
   | { type: 'ready' }
   | { type: 'registered'; count: number; ms: number }
+  | { type: 'loaded'; count: number }
+  | { type: 'identities'; identities: HostIdentity[] }
   | { type: 'connected'; count: number; ms: number; failures: number; firstError?: string }
   | { type: 'stats'; connected: number; closed: number; rttMs: number[]; local: ChildPercentiles }
   | {

@@ -34,9 +34,11 @@ export interface RestartableCp {
   close(): Promise<void>;
 }
 
-/** Starts `okesu cp serve` in a fresh state dir on a fixed free port, so it can restart where daimons expect it. */
-export async function startRestartableCp(cpArgs: string[]): Promise<RestartableCp> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
+/**
+ * Starts `okesu cp serve` in a fresh state dir (or `stateDir`, prepared, which it then owns) on a fixed free port, so
+ * it can restart where daimons expect it.
+ */
+export async function startRestartableCp(cpArgs: string[], stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'))): Promise<RestartableCp> {
   const port = await freePort();
   let current: Child;
   try {

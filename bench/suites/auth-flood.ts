@@ -133,7 +133,7 @@ export const suite: BenchSuite = {
     const bench = await startFleetBench(hosts, 'flood', ['--heartbeat-interval', `${heartbeatMs / 1000}s`], log);
     try {
       const c = await connectAll(bench, hosts);
-      notes.push(`set-up: ${hosts} hosts registered in ${round(bench.registerMs / 1000, 1)} s, all online after ${round(c.onlineMs / 1000, 1)} s`);
+      notes.push(`${bench.setupNote}, all online after ${round(c.onlineMs / 1000, 1)} s`);
       // Let the jittered first beats of every tunnel start before measuring.
       await sleep(heartbeatMs + 500);
 

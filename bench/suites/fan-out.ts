@@ -18,7 +18,7 @@ export const suite: BenchSuite = {
     try {
       log(`connecting ${n} tunnels`);
       const c = await connectAll(bench, n);
-      notes.push(`registered ${n} hosts in ${round(bench.registerMs / 1000, 1)} s; ${n} tunnels online in ${round(c.onlineMs / 1000, 1)} s`);
+      notes.push(`${bench.setupNote}; ${n} tunnels online in ${round(c.onlineMs / 1000, 1)} s`);
       await sleep(1000);
 
       log(`dispatching ${n} runs in one POST /v1/runs (hosts: [${n} names])`);

@@ -8,6 +8,9 @@ import { percentile, round, sleep, waitUntil } from '../lib/stats.js';
 import { DAIMON_BACKOFF } from '../sim/durable-sim.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
 import { startRestartableCp } from '../sim/restartable-cp.js';
+import { fleetTemplate, stateDirFrom } from '../sim/fleet-template.js';
+import { joinFleet } from '../sim/setup.js';
+import { timedSetup } from '../lib/setup-clock.js';
 import { restartTimeline } from '../sim/restart-timeline.js';
 
 /** The harsher restart: no graceful close, no last commit; the CP recovers its WAL on start. */
@@ -49,17 +52,21 @@ export const suite: BenchSuite = {
     const afterMs = 2000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
-    const cp = await startRestartableCp([]);
+    // The run's shared fleet of this size when a suite before registered one (fleet-template.ts).
+    const template = fleetTemplate(daimons);
+    const cp = await timedSetup(() => startRestartableCp([], template ? stateDirFrom(template) : undefined));
     let fleet: Fleet | undefined;
     try {
-      fleet = await startFleet(daimons, 'storm');
-      const token = await cp.admin.createToken({ kind: 'join', uses: daimons, name: 'bench-storm', ttl_ms: 3_600_000 });
-      log(`registering ${daimons} hosts from ${fleet.children} simulator processes`);
-      const registerMs = await fleet.register({ host: '127.0.0.1', port: cp.port, ca: cp.config.ca }, token.token);
+      fleet = await timedSetup(() => startFleet(daimons, template?.prefix ?? 'storm'));
+      const joined = await joinFleet(fleet, cp, template, log);
       log('connecting durable sims');
-      const connectMs = await fleet.startDurable(daimons, DAIMON_BACKOFF);
-      await waitUntil(`${daimons} hosts connected`, async () => (await connectedAtCp(cp.admin)) === daimons, 120_000, 250);
-      notes.push(`set-up: ${daimons} hosts registered in ${round(registerMs / 1000, 1)} s, first connect of all in ${round(connectMs / 1000, 1)} s`);
+      const f = fleet;
+      const connectMs = await timedSetup(async () => {
+        const ms = await f.startDurable(daimons, DAIMON_BACKOFF);
+        await waitUntil(`${daimons} hosts connected`, async () => (await connectedAtCp(cp.admin)) === daimons, 120_000, 250);
+        return ms;
+      });
+      notes.push(`${joined.note}; first connect of all in ${round(connectMs / 1000, 1)} s`);
 
       fleet.emitDurable(rate);
       const health = healthCall(cp.port, cp.config.ca);
