@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeChildren } from './close-children.js';
+import { childScript } from '../lib/child-script.js';
 import { resolve } from 'node:path';
 import type { HostIdentity } from '../lib/register-host.js';
 import type { BackoffSettings, DurableStats, FleetTarget, FromChild, SimTimeline, ToChild } from './messages.js';
@@ -19,8 +20,9 @@ interface FleetChild {
   send(msg: ToChild): void;
 }
 
-function startChild(hostnames: string[]): Promise<FleetChild> {
-  const proc = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function startChild(hostnames: string[]): Promise<FleetChild> {
+  const { script, execArgv } = await childScript(CHILD);
+  const proc = fork(script, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters: { type: string; resolve: (m: FromChild) => void; reject: (e: Error) => void }[] = [];
   const failAll = (err: Error): void => {
     for (const w of waiters.splice(0)) w.reject(err);
