@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { suites } from './suites/index.js';
 import { machineFacts } from './lib/machine.js';
 import { BUDGET_SECONDS, budgetLine, markdown, textTable, type RunReport, type SuiteOutcome } from './lib/report.js';
-import { takeSetupSeconds } from './lib/setup-clock.js';
+import { takeOverheadSeconds } from './lib/setup-clock.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } }, strict: true });
 const quick = values.quick ?? false;
@@ -33,17 +33,17 @@ for (const suite of suites.filter((s) => selected(s.name))) {
   const started = performance.now();
   const log = (msg: string): void => console.error(`[${suite.name}] ${msg}`);
   log(`start (${quick ? 'quick' : 'full'})`);
-  takeSetupSeconds();
+  takeOverheadSeconds();
   try {
     const result = await suite.run({ quick, log });
-    outcomes.push({ suite: suite.name, ok: true, seconds: (performance.now() - started) / 1000, setupSeconds: takeSetupSeconds(), result });
+    outcomes.push({ suite: suite.name, ok: true, seconds: (performance.now() - started) / 1000, ...takeOverheadSeconds(), result });
   } catch (err) {
     const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`FAILED: ${error}`);
-    outcomes.push({ suite: suite.name, ok: false, seconds: (performance.now() - started) / 1000, setupSeconds: takeSetupSeconds(), error: err instanceof Error ? err.message : String(err) });
+    outcomes.push({ suite: suite.name, ok: false, seconds: (performance.now() - started) / 1000, ...takeOverheadSeconds(), error: err instanceof Error ? err.message : String(err) });
   }
   const last = outcomes[outcomes.length - 1];
-  log(`done in ${Math.round((performance.now() - started) / 1000)} s (set-up ${Math.round(last?.setupSeconds ?? 0)} s)`);
+  log(`done in ${Math.round((performance.now() - started) / 1000)} s (set-up ${Math.round(last?.setupSeconds ?? 0)} s, teardown ${Math.round(last?.teardownSeconds ?? 0)} s)`);
 }
 
 const args = [...(quick ? ['--quick'] : []), ...only.flatMap((n) => ['--only', n])];

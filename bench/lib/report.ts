@@ -5,6 +5,8 @@ import type { MachineFacts } from './machine.js';
 export type SuiteOutcome = ({ suite: string; ok: true; seconds: number; result: BenchResult } | { suite: string; ok: false; seconds: number; error: string }) & {
   /** Of `seconds`, what the suite's set-up took (servers started, simulators forked, hosts registered, tunnels connected). */
   setupSeconds?: number;
+  /** Of `seconds`, what stopping them took. */
+  teardownSeconds?: number;
 };
 
 /** Issue 17: the whole of `npm run bench`, build included, within 10 minutes; `--quick` within one. */
@@ -36,11 +38,12 @@ export interface RunReport {
 export function budgetLine(report: RunReport): string {
   const w = report.wall;
   const setup = report.outcomes.reduce((a, o) => a + (o.setupSeconds ?? 0), 0);
+  const teardown = report.outcomes.reduce((a, o) => a + (o.teardownSeconds ?? 0), 0);
   const total = w?.totalSeconds ?? report.seconds;
   const budget = w?.budgetSeconds ?? BUDGET_SECONDS[report.mode];
   const verdict = w && !w.wholeRun ? 'not held to it (a partial run)' : total <= budget ? 'met' : 'NOT met';
   const build = w?.buildSeconds !== undefined ? `build and start ${Math.round(w.buildSeconds)} s, ` : 'build not included (not started through `npm run bench`), ';
-  return `wall time ${Math.round(total)} s against a budget of ${budget} s (${report.mode}): ${verdict} — ${build}suites ${Math.round(report.seconds)} s, of which set-up ${Math.round(setup)} s`;
+  return `wall time ${Math.round(total)} s against a budget of ${budget} s (${report.mode}): ${verdict} — ${build}suites ${Math.round(report.seconds)} s, of which set-up ${Math.round(setup)} s and teardown ${Math.round(teardown)} s (where timed)`;
 }
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: 3 }) : String(v));
@@ -103,7 +106,7 @@ export function markdown(report: RunReport, analysis = ''): string {
       out.push(`Failed after ${Math.round(o.seconds)} s: \`${o.error.split('\n')[0] ?? ''}\``, '');
       continue;
     }
-    out.push(`- parameters: \`${JSON.stringify(o.result.params)}\``, `- took ${Math.round(o.seconds)} s${o.setupSeconds !== undefined ? ` (set-up ${Math.round(o.setupSeconds)} s)` : ''}`);
+    out.push(`- parameters: \`${JSON.stringify(o.result.params)}\``, `- took ${Math.round(o.seconds)} s${o.setupSeconds !== undefined ? ` (set-up ${Math.round(o.setupSeconds)} s, teardown ${Math.round(o.teardownSeconds ?? 0)} s, where timed)` : ''}`);
     for (const n of o.result.notes) out.push(`- ${n}`);
     out.push('');
   }

@@ -6,7 +6,7 @@ import type { OperatorClient } from '../../src/transport/operator-client.js';
 import { waitUntil } from '../lib/stats.js';
 import { startCpChild, type CpChild } from '../lib/cp-process.js';
 import type { HostIdentity } from '../lib/register-host.js';
-import { timedSetup } from '../lib/setup-clock.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { topSelfTime } from './cpu-profile.js';
 import { startFleet, type Fleet } from './fleet.js';
 import { fleetTemplate, keepFleetTemplate, stateDirFrom, type FleetTemplate } from './fleet-template.js';
@@ -75,8 +75,10 @@ export async function startFleetBench(size: number, prefix: string, cpArgs: stri
   ]));
   const fleet = forked.status === 'fulfilled' ? forked.value : undefined;
   const close = async (): Promise<string[]> => {
-    await fleet?.close();
-    if (cp.status === 'fulfilled') await cp.value.close();
+    await timedTeardown(async () => {
+      await fleet?.close();
+      if (cp.status === 'fulfilled') await cp.value.close();
+    });
     if (!profDir) return [];
     try {
       return topSelfTime(profDir);

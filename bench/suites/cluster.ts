@@ -5,7 +5,7 @@ import { createOperatorClient } from '../../src/transport/operator-client.js';
 import { sampleProcess } from '../lib/proc-sampler.js';
 import { p50p99, round, sleep, waitUntil } from '../lib/stats.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
-import { timedSetup } from '../lib/setup-clock.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { clusterIngest, MAX_IN_FLIGHT, RECORDS_PER_FRAME, type ClusterIngestPhase } from './cluster-ingest.js';
 import { killReplica } from './cluster-kill.js';
 
@@ -166,8 +166,10 @@ export const suite: BenchSuite = {
       if (tails.length) log(tails.join('\n'));
       throw err;
     } finally {
-      await fleet?.close();
-      await cluster.close();
+      await timedTeardown(async () => {
+        await fleet?.close();
+        await cluster.close();
+      });
     }
   },
 };

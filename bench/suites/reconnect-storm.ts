@@ -10,7 +10,7 @@ import { startFleet, type Fleet } from '../sim/fleet.js';
 import { startRestartableCp } from '../sim/restartable-cp.js';
 import { fleetTemplate, stateDirFrom } from '../sim/fleet-template.js';
 import { joinFleet } from '../sim/setup.js';
-import { timedSetup } from '../lib/setup-clock.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { restartTimeline } from '../sim/restart-timeline.js';
 
 /** The harsher restart: no graceful close, no last commit; the CP recovers its WAL on start. */
@@ -151,8 +151,10 @@ export const suite: BenchSuite = {
       );
       return { suite: 'reconnect-storm', params: { daimons, signal: SIGNAL, ratePerSecond: rate, steadyMs, afterMs, backoff: DAIMON_BACKOFF, quick }, figures, notes };
     } finally {
-      await fleet?.close();
-      await cp.close();
+      await timedTeardown(async () => {
+        await fleet?.close();
+        await cp.close();
+      });
     }
   },
 };
