@@ -40,9 +40,9 @@ export function fleetTemplate(size: number): FleetTemplate | undefined {
 // The database goes through SQLite's online backup (the CP keeps running); its lock and WAL files stay behind.
 const NOT_COPIED = new Set(['cp.db', 'cp.db-wal', 'cp.db-shm', 'cp.lock', 'cp.lock-journal']);
 
-/** Keeps the CP state in `stateDir` and `fleet`'s identities as the run's template of `fleet.size` hosts (once per size). */
-export async function keepFleetTemplate(stateDir: string, fleet: Fleet, registerMs: number, registeredBy: string): Promise<void> {
-  if (!sharing() || templates.has(fleet.size)) return;
+/** Keeps the CP state in `stateDir` and `fleet`'s identities as the run's template of `fleet.size` hosts (once per size); says whether it did. */
+export async function keepFleetTemplate(stateDir: string, fleet: Fleet, registerMs: number, registeredBy: string): Promise<boolean> {
+  if (!sharing() || templates.has(fleet.size)) return false;
   const dir = mkdtempSync(join(tmpdir(), 'okesu-bench-fleet-'));
   if (!exitHook) {
     exitHook = true;
@@ -56,6 +56,7 @@ export async function keepFleetTemplate(stateDir: string, fleet: Fleet, register
     const identities = await fleet.identities();
     if (identities.length !== fleet.size) throw new Error(`only ${identities.length} of ${fleet.size} identities came back`);
     templates.set(fleet.size, { size: fleet.size, prefix: (fleet.hostnames[0] ?? '').replace(/-\d+$/, ''), hostnames: fleet.hostnames, identities, dir, registerMs, registeredBy });
+    return true;
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

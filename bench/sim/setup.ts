@@ -54,8 +54,8 @@ export async function joinFleet(fleet: Fleet, cp: FleetCp, template: FleetTempla
     log(`registering ${fleet.size} hosts through /v1/register from ${fleet.children} simulator processes`);
     const registerMs = await fleet.register(target, token.token);
     const t0 = performance.now();
-    await keepFleetTemplate(cp.stateDir, fleet, registerMs, prefix);
-    log(`registered in ${Math.round(registerMs)} ms; kept as the run's ${fleet.size}-host template in ${Math.round(performance.now() - t0)} ms`);
+    const kept = await keepFleetTemplate(cp.stateDir, fleet, registerMs, prefix);
+    log(`registered in ${Math.round(registerMs)} ms${kept ? `; kept as the run's ${fleet.size}-host template in ${Math.round(performance.now() - t0)} ms` : ''}`);
     return { registerMs, note: `set-up: ${fleet.size} hosts registered through /v1/register in ${Math.round(registerMs / 100) / 10} s` };
   });
 }
