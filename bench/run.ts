@@ -9,6 +9,7 @@ import { suites } from './suites/index.js';
 import { machineFacts } from './lib/machine.js';
 import { BUDGET_SECONDS, budgetLine, markdown, textTable, type RunReport, type SuiteOutcome } from './lib/report.js';
 import { takeOverheadSeconds } from './lib/setup-clock.js';
+import { closeSharedFleet, planSharedFleet } from './sim/shared-fleet.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } }, strict: true });
 const quick = values.quick ?? false;
@@ -29,7 +30,10 @@ const launchedAt = Number(process.env['OKESU_BENCH_T0']);
 const launched = Number.isFinite(launchedAt) && launchedAt > 0 && launchedAt <= startedAt.getTime();
 const t0 = performance.now();
 const outcomes: SuiteOutcome[] = [];
-for (const suite of suites.filter((s) => selected(s.name))) {
+const plan = suites.filter((s) => selected(s.name));
+// Which suites run next to which: tunnel-capacity, fan-out and the storm hand their CP and fleet on when adjacent.
+planSharedFleet(plan.map((s) => s.name));
+for (const suite of plan) {
   const started = performance.now();
   const log = (msg: string): void => console.error(`[${suite.name}] ${msg}`);
   log(`start (${quick ? 'quick' : 'full'})`);
@@ -43,6 +47,8 @@ for (const suite of suites.filter((s) => selected(s.name))) {
     outcomes.push({ suite: suite.name, ok: false, seconds: (performance.now() - started) / 1000, ...takeOverheadSeconds(), error: err instanceof Error ? err.message : String(err) });
   }
   const last = outcomes[outcomes.length - 1];
+  // A fleet left for a suite that never took it is stopped after the last suite.
+  if (suite === plan[plan.length - 1]) await closeSharedFleet();
   log(`done in ${Math.round((performance.now() - started) / 1000)} s (set-up ${Math.round(last?.setupSeconds ?? 0)} s, teardown ${Math.round(last?.teardownSeconds ?? 0)} s)`);
 }
 

@@ -88,6 +88,8 @@ export interface Fleet {
   dispatchStats(): Promise<FleetDispatchStats>;
   /** Starts `total` durable sims (reconnect with backoff, keep events until acked: `durable-sim.ts`) spread evenly over the children; resolves when each had its first welcome, with wall ms. */
   startDurable(total: number, backoff: BackoffSettings, concurrencyPerChild?: number): Promise<number>;
+  /** Turns every tunnel `connect` opened into a durable sim of its host without reconnecting (`shared-fleet.ts`); returns the durable sims now running. */
+  adoptDurable(backoff: BackoffSettings): Promise<number>;
   /** Fleet-wide findings per second the durable sims emit, split over the children (0 stops). */
   emitDurable(perSecond: number): void;
   /** The durable sims' counters summed over the children (`lastUpAt` is the latest). */
@@ -216,6 +218,14 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
         return done;
       }));
       return performance.now() - t0;
+    },
+    async adoptDurable(backoff) {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('durable-started');
+        c.send({ type: 'durable-adopt', backoff });
+        return done;
+      }));
+      return replies.reduce((a, r) => a + r.count, 0);
     },
     emitDurable(perSecond) {
       for (const c of children) c.send({ type: 'durable-emit', perSecond: perSecond / count });

@@ -53,6 +53,8 @@ export type ToChild =
   | { type: 'dispatch-stats' }
   /** Starts reconnecting, event-keeping sims for the first `upTo` registered hosts (instead of `connect`). */
   | { type: 'durable-start'; upTo: number; concurrency: number; backoff: BackoffSettings }
+  /** Turns every open tunnel of `connect` into a durable sim of its host, without reconnecting (a shared fleet, `shared-fleet.ts`). */
+  | { type: 'durable-adopt'; backoff: BackoffSettings }
   /** Findings per second this child's durable sims emit in turn (0 stops). */
   | { type: 'durable-emit'; perSecond: number }
   | { type: 'durable-stats' }
