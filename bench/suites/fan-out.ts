@@ -11,7 +11,7 @@ const AGENT = 'bench-trivial';
 export const suite: BenchSuite = {
   name: 'fan-out',
   async run({ quick, log }): Promise<BenchResult> {
-    const n = quick ? 500 : 10_000;
+    const n = quick ? 300 : 10_000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
     // On the CP and open tunnels tunnel-capacity left when it ran just before (shared-fleet.ts), else its own.

@@ -85,7 +85,7 @@ export const ingestSuite: BenchSuite = {
   name: 'ingest',
   async run({ quick, log }): Promise<BenchResult> {
     const daimons = quick ? 10 : 100;
-    const seconds = quick ? 3 : 20;
+    const seconds = quick ? 2 : 20;
     const warmupMs = quick ? 500 : 2000;
     const notes: string[] = [];
     // OKESU_BENCH_CPU_PROF=1 runs the CP under --cpu-prof (through startCpChild's BENCH_CPU_PROF) and notes its top self time.

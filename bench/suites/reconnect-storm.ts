@@ -48,10 +48,10 @@ export const suite: BenchSuite = {
   name: 'reconnect-storm',
   async run({ quick, log }): Promise<BenchResult> {
     // Quick: the size of tunnel-capacity's largest, so the storm runs on the fleet it leaves.
-    const daimons = quick ? 500 : 10_000;
+    const daimons = quick ? 300 : 10_000;
     const rate = quick ? 200 : 300;
-    const steadyMs = quick ? 2000 : 5000;
-    const afterMs = 2000;
+    const steadyMs = quick ? 1000 : 5000;
+    const afterMs = quick ? 1000 : 2000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
     // The CP and open tunnels fan-out left when it ran just before (shared-fleet.ts); else the run's registered fleet
