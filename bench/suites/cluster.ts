@@ -17,7 +17,7 @@ const AGENT = 'bench-trivial';
 /** Sizes of each part: the full run keeps the whole suite near 3 minutes on two cores, the quick one near 30 s. */
 function plan(quick: boolean): { fleet: number; heartbeatMs: number; ingestDaimons: number; ingestSeconds: number; killDaimons: number; killRate: number } {
   return quick
-    ? { fleet: 100, heartbeatMs: 1000, ingestDaimons: 6, ingestSeconds: 2, killDaimons: 50, killRate: 100 }
+    ? { fleet: 100, heartbeatMs: 1000, ingestDaimons: 6, ingestSeconds: 1, killDaimons: 50, killRate: 100 }
     : { fleet: 5000, heartbeatMs: 5000, ingestDaimons: 20, ingestSeconds: 8, killDaimons: 1000, killRate: 300 };
 }
 
