@@ -125,7 +125,7 @@ export const suite: BenchSuite = {
   name: 'auth-flood',
   async run({ quick, log }): Promise<BenchResult> {
     const hosts = quick ? 100 : 1000;
-    const windowMs = quick ? 2000 : 3000;
+    const windowMs = quick ? 1000 : 3000;
     const rounds = quick ? 1 : 2;
     const heartbeatMs = 1000;
     const figures: BenchFigure[] = [];
