@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { startPostgresServer, type StartedPostgresServer } from '../../test/supp
 import { OKESU, readAdminConfig, spawnCp, type Child } from './cp-process.js';
 import { readProc } from './proc-sampler.js';
 import { waitUntil } from './stats.js';
+
+const run = promisify(execFile);
 
 /** One `okesu cp serve` replica of the benchmark cluster. */
 export interface BenchReplica {
@@ -54,7 +57,6 @@ export interface ClusterBenchOptions {
 export async function startClusterBench(opts: ClusterBenchOptions): Promise<ClusterBench> {
   const dir = mkdtempSync(join(tmpdir(), 'okesu-bench-cluster-'));
   const keyFile = join(dir, 'cluster.key');
-  execFileSync(process.execPath, [OKESU, 'cp', 'cluster-key', '--out', keyFile]);
   const started: { stop(): Promise<void> }[] = [];
   const replicas: BenchReplica[] = [];
   const close = async (): Promise<void> => {
@@ -63,15 +65,20 @@ export async function startClusterBench(opts: ClusterBenchOptions): Promise<Clus
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const postgres = await startPostgresServer();
-    started.push(postgres);
-    const nats = await startNatsServer();
-    started.push(nats);
     const ports = await Promise.all(Array.from({ length: opts.replicas }, () => freePort()));
-    // Least connections spreads long-lived tunnels evenly, also after a replica comes back; HAProxy first, since every
-    // replica advertises its address.
-    const balancer = await startHaproxy({ backends: ports.map((port) => ({ host: '127.0.0.1', port })), balance: 'leastconn', maxconn: opts.maxconn });
-    started.push(balancer);
+    // PostgreSQL, NATS, HAProxy and the cluster key at once: none needs another, and each mostly waits on its start.
+    // Least connections spreads long-lived tunnels evenly, also after a replica comes back; HAProxy before the
+    // replicas, since every replica advertises its address.
+    const servers = await Promise.allSettled([
+      startPostgresServer(),
+      startNatsServer(),
+      startHaproxy({ backends: ports.map((port) => ({ host: '127.0.0.1', port })), balance: 'leastconn', maxconn: opts.maxconn }),
+      run(process.execPath, [OKESU, 'cp', 'cluster-key', '--out', keyFile]),
+    ] as const);
+    for (const s of servers.slice(0, 3)) if (s.status === 'fulfilled') started.push(s.value as { stop(): Promise<void> });
+    const failed = servers.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const [postgres, nats, balancer] = servers.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [StartedPostgresServer, TestNatsServer, TestHaproxy];
     const shared = ['--store', postgres.url, '--bus', nats.url, '--cluster-key-file', keyFile, '--lease-ttl', '3s', '--san', '127.0.0.1',
       '--advertise-url', `https://127.0.0.1:${balancer.port}`, ...(opts.cpArgs ?? [])];
     await Promise.all(ports.map(async (port, i) => {

@@ -83,9 +83,12 @@ export function readAdminConfig(stateDir: string): ClientConfig {
   return clientConfigSchema.parse(parseYaml(readFileSync(join(stateDir, 'admin.yaml'), 'utf8')));
 }
 
-/** Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir (`nodeArgs` before the script, `env` added to its environment) and waits until it listens. */
-export async function startCpChild(extra: string[] = [], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CpChild> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
+/**
+ * Starts `okesu cp serve --listen 127.0.0.1:0` in a fresh state dir (`nodeArgs` before the script, `env` added to its
+ * environment) and waits until it listens. `stateDir` starts it on a prepared one instead (e.g. a copy of the run's
+ * fleet template), which it then owns and removes on close.
+ */
+export async function startCpChild(extra: string[] = [], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}, stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'))): Promise<CpChild> {
   let proc: Child;
   try {
     proc = await spawnCp(stateDir, '127.0.0.1:0', extra, nodeArgs, env);

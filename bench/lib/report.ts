@@ -2,7 +2,26 @@ import type { BenchFigure, BenchResult } from './types.js';
 import type { MachineFacts } from './machine.js';
 
 /** One suite's outcome in a run: its result, or why it failed. */
-export type SuiteOutcome = { suite: string; ok: true; seconds: number; result: BenchResult } | { suite: string; ok: false; seconds: number; error: string };
+export type SuiteOutcome = ({ suite: string; ok: true; seconds: number; result: BenchResult } | { suite: string; ok: false; seconds: number; error: string }) & {
+  /** Of `seconds`, what the suite's set-up took (servers started, simulators forked, hosts registered, tunnels connected). */
+  setupSeconds?: number;
+  /** Of `seconds`, what stopping them took. */
+  teardownSeconds?: number;
+};
+
+/** Issue 17: the whole of `npm run bench`, build included, within 10 minutes; `--quick` within one. */
+export const BUDGET_SECONDS = { full: 600, quick: 60 } as const;
+
+/** The run's wall time against its budget: from `npm run bench`'s start (build included) when known, else the runner's. */
+export interface RunWallTime {
+  /** `npm run bench` start → report written, build included (undefined when not started through `npm run bench`). */
+  totalSeconds?: number;
+  /** Of it, the build and the runner's start before the first suite. */
+  buildSeconds?: number;
+  budgetSeconds: number;
+  /** Whether every suite ran (a `--only` run is not held to the budget). */
+  wholeRun: boolean;
+}
 
 /** The JSON written to `bench/results/`. */
 export interface RunReport {
@@ -11,7 +30,20 @@ export interface RunReport {
   command: string;
   machine: MachineFacts;
   seconds: number;
+  wall?: RunWallTime;
   outcomes: SuiteOutcome[];
+}
+
+/** One line: the run's wall time against the budget, with the build and the suites' set-up share. */
+export function budgetLine(report: RunReport): string {
+  const w = report.wall;
+  const setup = report.outcomes.reduce((a, o) => a + (o.setupSeconds ?? 0), 0);
+  const teardown = report.outcomes.reduce((a, o) => a + (o.teardownSeconds ?? 0), 0);
+  const total = w?.totalSeconds ?? report.seconds;
+  const budget = w?.budgetSeconds ?? BUDGET_SECONDS[report.mode];
+  const verdict = w && !w.wholeRun ? 'not held to it (a partial run)' : total <= budget ? 'met' : 'NOT met';
+  const build = w?.buildSeconds !== undefined ? `build and start ${Math.round(w.buildSeconds)} s, ` : 'build not included (not started through `npm run bench`), ';
+  return `wall time ${Math.round(total)} s against a budget of ${budget} s (${report.mode}): ${verdict} — ${build}suites ${Math.round(report.seconds)} s, of which set-up ${Math.round(setup)} s and teardown ${Math.round(teardown)} s (where timed)`;
 }
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: 3 }) : String(v));
@@ -58,6 +90,7 @@ export function markdown(report: RunReport, analysis = ''): string {
     '',
     `- command: \`${report.command}\``,
     `- started: ${report.startedAt} (${report.mode}, ${Math.round(report.seconds)} s)`,
+    `- ${budgetLine(report)}`,
     `- machine: ${m.cpuModel}, ${m.cores} cores, ${m.totalMemoryGiB} GiB, Node ${m.node}, ${m.os}`,
     '',
     `| ${HEAD.join(' | ')} |`,
@@ -73,7 +106,7 @@ export function markdown(report: RunReport, analysis = ''): string {
       out.push(`Failed after ${Math.round(o.seconds)} s: \`${o.error.split('\n')[0] ?? ''}\``, '');
       continue;
     }
-    out.push(`- parameters: \`${JSON.stringify(o.result.params)}\``, `- took ${Math.round(o.seconds)} s`);
+    out.push(`- parameters: \`${JSON.stringify(o.result.params)}\``, `- took ${Math.round(o.seconds)} s${o.setupSeconds !== undefined ? ` (set-up ${Math.round(o.setupSeconds)} s, teardown ${Math.round(o.teardownSeconds ?? 0)} s, where timed)` : ''}`);
     for (const n of o.result.notes) out.push(`- ${n}`);
     out.push('');
   }

@@ -1,3 +1,4 @@
+import type WebSocket from 'ws';
 import { DurableSim, type BackoffPolicy } from './durable-sim.js';
 import type { HostIdentity } from '../lib/register-host.js';
 import type { DurableStats, FleetTarget, SimTimeline } from './messages.js';
@@ -6,11 +7,21 @@ import type { DurableStats, FleetTarget, SimTimeline } from './messages.js';
 export interface DurableFleet {
   /** Starts sims for `identities` (at most `concurrency` connecting at once) and resolves when each had its first welcome. */
   start(identities: readonly HostIdentity[], concurrency: number): Promise<void>;
+  /** Turns tunnels this process opened and got a welcome on into durable sims of their hosts, without reconnecting. */
+  adopt(tunnels: readonly AdoptedTunnel[]): void;
   /** Emits `perSecond` findings per second across the sims, round robin (0 stops). */
   emitRate(perSecond: number): void;
   stats(): DurableStats;
   timeline(): SimTimeline[];
   stop(): void;
+}
+
+/** An open tunnel handed to a durable sim: its host, the socket, its welcome's figures and the TLS session ticket kept. */
+export interface AdoptedTunnel {
+  id: HostIdentity;
+  ws: WebSocket;
+  welcome: { intervalMs: number; spreadMs: number };
+  session: Buffer | undefined;
 }
 
 const TICK_MS = 50;
@@ -34,6 +45,13 @@ export function createDurableFleet(target: FleetTarget, localAddress: string, ba
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, identities.length) }, worker));
+    },
+    adopt(tunnels) {
+      for (const t of tunnels) {
+        const sim = new DurableSim(t.id, target, localAddress, backoff);
+        sims.push(sim);
+        sim.adopt(t.ws, t.welcome, t.session);
+      }
     },
     emitRate(perSecond) {
       clearInterval(timer);

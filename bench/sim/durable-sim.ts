@@ -130,7 +130,23 @@ export class DurableSim {
       headers: { authorization: `Bearer ${this.id.credential}` },
       perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 30_000,
     };
-    const ws = new WebSocket(`wss://${this.target.host}:${this.target.port}/v1/tunnel`, options);
+    this.attach(new WebSocket(`wss://${this.target.host}:${this.target.port}/v1/tunnel`, options));
+  }
+
+  /**
+   * Takes over `ws`, a tunnel of this host another simulator opened and got its welcome on (with `welcome`'s heartbeat
+   * interval and reconnect window, and `session`, the TLS session ticket it kept): from here the sim behaves as if it
+   * had connected it itself (a shared fleet's tunnels becoming durable sims without reconnecting, `shared-fleet.ts`).
+   */
+  adopt(ws: WebSocket, welcome: { intervalMs: number; spreadMs: number }, session: Buffer | undefined): void {
+    this.session = session;
+    this.attach(ws);
+    this.openedAt = this.lastHeard = Date.now();
+    // The first beat jittered across one interval, as the tunnel's own were: 10,000 adopted at once must not beat in step.
+    this.onWelcome(ws, welcome.intervalMs, welcome.spreadMs, Math.random() * welcome.intervalMs);
+  }
+
+  private attach(ws: WebSocket): void {
     this.ws = ws;
     // A refused upgrade (e.g. 503 while the CP starts): give up on this socket; 'close' follows and retries.
     ws.on('unexpected-response', () => {
@@ -165,31 +181,36 @@ export class DurableSim {
 
   private onFrame(ws: WebSocket, frame: { type?: string; [k: string]: unknown }): void {
     switch (frame.type ?? '') {
-      case 'welcome': {
-        const intervalMs = Number(frame['heartbeat_interval_ms']) || 5000;
-        this.spreadMs = Number(frame['reconnect_spread_ms']) || 0;
-        this.up = true;
-        this.welcomes++;
-        this.lastUpAt = Date.now();
-        this.upAt.push(this.lastUpAt);
-        clearInterval(this.beat);
-        this.beat = setInterval(() => {
-          // The daimon's watchdog: a CP silent for 3 intervals is dropped.
-          if (Date.now() - this.lastHeard > 3 * intervalMs) return ws.terminate();
-          ws.send(JSON.stringify({ type: 'heartbeat', seq: ++this.heartbeatSeq, ts: Date.now(), running: 1, spool_depth: this.outbox.size }));
-        }, intervalMs);
-        // Everything not yet acknowledged goes again, oldest first: the CP stores each (run, seq) once.
-        this.send([...this.outbox.entries()]);
-        this.firstUp?.();
-        this.firstUp = undefined;
+      case 'welcome':
+        this.onWelcome(ws, Number(frame['heartbeat_interval_ms']) || 5000, Number(frame['reconnect_spread_ms']) || 0);
         return;
-      }
       case 'ack':
         for (const r of frame['records'] as { run_id: string; seq: number }[]) if (r.run_id === this.runId) this.outbox.delete(r.seq);
         return;
       default:
         return;
     }
+  }
+
+  private onWelcome(ws: WebSocket, intervalMs: number, spreadMs: number, firstBeatMs = 0): void {
+    this.spreadMs = spreadMs;
+    this.up = true;
+    this.welcomes++;
+    this.lastUpAt = Date.now();
+    this.upAt.push(this.lastUpAt);
+    clearInterval(this.beat);
+    const beat = (): void => {
+      // The daimon's watchdog: a CP silent for 3 intervals is dropped.
+      if (Date.now() - this.lastHeard > 3 * intervalMs) return ws.terminate();
+      ws.send(JSON.stringify({ type: 'heartbeat', seq: ++this.heartbeatSeq, ts: Date.now(), running: 1, spool_depth: this.outbox.size }));
+    };
+    const every = (): void => void (this.beat = setInterval(beat, intervalMs));
+    if (firstBeatMs > 0) this.beat = setTimeout(every, firstBeatMs);
+    else every();
+    // Everything not yet acknowledged goes again, oldest first: the CP stores each (run, seq) once.
+    this.send([...this.outbox.entries()]);
+    this.firstUp?.();
+    this.firstUp = undefined;
   }
 
   private scheduleReconnect(): void {

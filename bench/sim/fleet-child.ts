@@ -3,7 +3,9 @@
  * few thousand real mTLS tunnels from its own loopback source address, heartbeats at the CP's interval, answers
  * dispatches like the trivial agent, and reports over IPC. Run with `fork(this file, { execArgv: ['--import', 'tsx'] })`.
  */
+import type { ClientRequestArgs } from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import { LIMITS } from '../../src/protocol/limits.js';
@@ -18,6 +20,9 @@ interface Sim {
   seq: number;
   sentAt: Map<number, number>;
   timer?: NodeJS.Timeout;
+  /** The welcome's heartbeat interval and reconnect window, and the last TLS session ticket: what a durable sim adopting the tunnel needs. */
+  welcome?: { intervalMs: number; spreadMs: number };
+  tls: { session?: Buffer };
 }
 
 const identities: HostIdentity[] = [];
@@ -53,14 +58,25 @@ async function register(msg: Extract<ToChild, { type: 'register' }>): Promise<vo
     identities.push(await registerHost(msg.target, hostname, msg.joinToken, agent));
   });
   agent.destroy();
+  // In hostname order (not completion order): `connect(upTo)` then takes the child's first hostnames, as the parent expects.
+  const order = new Map(msg.hostnames.map((h, i) => [h, i]));
+  identities.sort((a, b) => (order.get(a.hostname) ?? 0) - (order.get(b.hostname) ?? 0));
   send({ type: 'registered', count: identities.length, ms: performance.now() - t0 });
+}
+
+function load(msg: Extract<ToChild, { type: 'load' }>): void {
+  target = msg.target;
+  localAddress = msg.localAddress;
+  identities.push(...msg.identities);
+  send({ type: 'loaded', count: identities.length });
 }
 
 function onFrame(sim: Sim, data: RawData, onWelcome: (intervalMs: number) => void): void {
   const frame = JSON.parse(data.toString()) as { type?: string; [k: string]: unknown };
   switch (frame.type ?? '') {
     case 'welcome':
-      onWelcome(Number(frame['heartbeat_interval_ms']) || 5000);
+      sim.welcome = { intervalMs: Number(frame['heartbeat_interval_ms']) || 5000, spreadMs: Number(frame['reconnect_spread_ms']) || 0 };
+      onWelcome(sim.welcome.intervalMs);
       return;
     case 'heartbeat_ack': {
       const seq = Number(frame['seq']);
@@ -102,12 +118,20 @@ function onFrame(sim: Sim, data: RawData, onWelcome: (intervalMs: number) => voi
 
 function connectOne(id: HostIdentity, t: FleetTarget): Promise<Sim> {
   return new Promise((resolve, reject) => {
+    const kept: Sim['tls'] = {};
     const ws = new WebSocket(`wss://${t.host}:${t.port}/v1/tunnel`, {
       ca: id.ca, key: id.key, cert: id.cert, localAddress,
+      // ws's own TLS connect (no SNI for an IP), keeping the session tickets the CP sends for a durable sim that may
+      // adopt this tunnel later (`adoptDurable`); ws types the hook as net's.
+      createConnection: ((o: ClientRequestArgs) => {
+        const s = tls.connect({ ...(o as tls.ConnectionOptions), path: undefined, servername: '' });
+        s.on('session', (ticket: Buffer) => (kept.session = ticket));
+        return s;
+      }) as unknown as WebSocket.ClientOptions['createConnection'],
       headers: { authorization: `Bearer ${id.credential}` },
       perMessageDeflate: false, maxPayload: LIMITS.tunnelFrameBytes + 64 * 1024, handshakeTimeout: 60_000,
     });
-    const sim: Sim = { id, ws, seq: 0, sentAt: new Map() };
+    const sim: Sim = { id, ws, seq: 0, sentAt: new Map(), tls: kept };
     const timeout = setTimeout(() => {
       ws.terminate();
       reject(new Error(`no welcome for ${id.hostname}`));
@@ -173,6 +197,20 @@ async function startDurable(msg: Extract<ToChild, { type: 'durable-start' }>): P
   send({ type: 'durable-started', count: durable.stats().sims, ms: performance.now() - t0 });
 }
 
+/** Hands every open tunnel to a durable sim of its host (heartbeats, events kept until acked, reconnects), without reconnecting. */
+function adoptDurable(msg: Extract<ToChild, { type: 'durable-adopt' }>): void {
+  if (!target) throw new Error('durable-adopt before register');
+  durable ??= createDurableFleet(target, localAddress, msg.backoff);
+  const t0 = performance.now();
+  const open = sims.splice(0).filter((s) => s.ws.readyState === WebSocket.OPEN && s.welcome);
+  for (const s of open) {
+    clearTimeout(s.timer);
+    s.ws.removeAllListeners();
+  }
+  durable.adopt(open.map((s) => ({ id: s.id, ws: s.ws, welcome: s.welcome as NonNullable<Sim['welcome']>, session: s.tls.session })));
+  send({ type: 'durable-started', count: durable.stats().sims, ms: performance.now() - t0 });
+}
+
 function closeAll(): void {
   durable?.stop();
   for (const s of sims) {
@@ -187,6 +225,12 @@ process.on('message', (msg: ToChild) => {
     switch (msg.type) {
       case 'register':
         register(msg).catch(fail);
+        return;
+      case 'load':
+        load(msg);
+        return;
+      case 'identities':
+        send({ type: 'identities', identities });
         return;
       case 'connect':
         connect(msg.upTo, msg.concurrency).catch(fail);
@@ -206,6 +250,9 @@ process.on('message', (msg: ToChild) => {
         return;
       case 'durable-start':
         startDurable(msg).catch(fail);
+        return;
+      case 'durable-adopt':
+        adoptDurable(msg);
         return;
       case 'durable-emit':
         durable?.emitRate(msg.perSecond);

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeChildren } from './close-children.js';
+import { childScript } from '../lib/child-script.js';
 import { resolve } from 'node:path';
+import type { HostIdentity } from '../lib/register-host.js';
 import type { BackoffSettings, DurableStats, FleetTarget, FromChild, SimTimeline, ToChild } from './messages.js';
 
 /** How many tunnels one simulator process holds at most (its open-file limit and event loop both stay comfortable). */
@@ -18,8 +20,9 @@ interface FleetChild {
   send(msg: ToChild): void;
 }
 
-function startChild(hostnames: string[]): Promise<FleetChild> {
-  const proc = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function startChild(hostnames: string[]): Promise<FleetChild> {
+  const { script, execArgv } = await childScript(CHILD);
+  const proc = fork(script, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters: { type: string; resolve: (m: FromChild) => void; reject: (e: Error) => void }[] = [];
   const failAll = (err: Error): void => {
     for (const w of waiters.splice(0)) w.reject(err);
@@ -73,6 +76,10 @@ export interface Fleet {
   pids: number[];
   /** Registers every host through `/v1/register` (key + CSR made in the children, in parallel); returns wall ms. */
   register(target: FleetTarget, joinToken: string, concurrencyPerChild?: number): Promise<number>;
+  /** Hands every child the identities of its hostnames, registered earlier against a CP with the same state (instead of `register`). */
+  load(target: FleetTarget, identities: readonly HostIdentity[]): Promise<void>;
+  /** Every registered identity, in `hostnames` order. */
+  identities(): Promise<HostIdentity[]>;
   /** Connects tunnels until `total` are up, spread evenly over the children; returns wall ms and failures. */
   connect(total: number, concurrencyPerChild?: number): Promise<{ ms: number; failures: number; firstError?: string }>;
   /** Starts (clearing earlier samples) or stops recording heartbeat round trips. */
@@ -81,6 +88,8 @@ export interface Fleet {
   dispatchStats(): Promise<FleetDispatchStats>;
   /** Starts `total` durable sims (reconnect with backoff, keep events until acked: `durable-sim.ts`) spread evenly over the children; resolves when each had its first welcome, with wall ms. */
   startDurable(total: number, backoff: BackoffSettings, concurrencyPerChild?: number): Promise<number>;
+  /** Turns every tunnel `connect` opened into a durable sim of its host without reconnecting (`shared-fleet.ts`); returns the durable sims now running. */
+  adoptDurable(backoff: BackoffSettings): Promise<number>;
   /** Fleet-wide findings per second the durable sims emit, split over the children (0 stops). */
   emitDurable(perSecond: number): void;
   /** The durable sims' counters summed over the children (`lastUpAt` is the latest). */
@@ -135,6 +144,28 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
       }));
       return performance.now() - t0;
     },
+    async load(target, identities) {
+      const byName = new Map(identities.map((id) => [id.hostname, id]));
+      await Promise.all(children.map((c, i) => {
+        const done = c.next('loaded');
+        const mine = c.hostnames.map((h) => {
+          const id = byName.get(h);
+          if (!id) throw new Error(`no identity for ${h}`);
+          return id;
+        });
+        c.send({ type: 'load', target, identities: mine, localAddress: `127.0.0.${2 + i}` });
+        return done;
+      }));
+    },
+    async identities() {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('identities');
+        c.send({ type: 'identities' });
+        return done;
+      }));
+      const byName = new Map(replies.flatMap((r) => r.identities).map((id) => [id.hostname, id]));
+      return hostnames.flatMap((h) => byName.get(h) ?? []);
+    },
     async connect(total, concurrencyPerChild = 50) {
       const t0 = performance.now();
       const replies = await Promise.all(children.map((c, i) => {
@@ -187,6 +218,14 @@ export async function startFleet(size: number, prefix: string): Promise<Fleet> {
         return done;
       }));
       return performance.now() - t0;
+    },
+    async adoptDurable(backoff) {
+      const replies = await Promise.all(children.map((c) => {
+        const done = c.next('durable-started');
+        c.send({ type: 'durable-adopt', backoff });
+        return done;
+      }));
+      return replies.reduce((a, r) => a + r.count, 0);
     },
     emitDurable(perSecond) {
       for (const c of children) c.send({ type: 'durable-emit', perSecond: perSecond / count });

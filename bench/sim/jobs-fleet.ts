@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeChildren } from './close-children.js';
+import { childScript } from '../lib/child-script.js';
 import { resolve } from 'node:path';
 import type { BucketLocation } from '../../src/transport/bucket/bucket.js';
 import type { ClaimTiming, JobsHostCounters } from './jobs-host.js';
@@ -19,8 +20,9 @@ interface JobsChild {
   ask<T extends FromJobsChild['type']>(msg: ToJobsChild, type: T, timeoutMs?: number): Promise<Reply<T>>;
 }
 
-function startChild(hostnames: string[], env: Record<string, string>): Promise<JobsChild> {
-  const proc = fork(CHILD, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function startChild(hostnames: string[], env: Record<string, string>): Promise<JobsChild> {
+  const { script, execArgv } = await childScript(CHILD);
+  const proc = fork(script, [], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters: { type: string; resolve: (m: FromJobsChild) => void; reject: (e: Error) => void }[] = [];
   const failAll = (err: Error): void => {
     for (const w of waiters.splice(0)) w.reject(err);

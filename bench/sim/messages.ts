@@ -1,5 +1,7 @@
 /** The IPC contract between a benchmark suite (parent) and its simulated-daimon fleet children. */
 
+import type { HostIdentity } from '../lib/register-host.js';
+
 /** Where the CP is and how to join it. */
 export interface FleetTarget {
   host: string;
@@ -41,12 +43,18 @@ export interface SimTimeline {
 /** Parent → child. */
 export type ToChild =
   | { type: 'register'; target: FleetTarget; joinToken: string; hostnames: string[]; localAddress: string; concurrency: number }
+  /** Takes identities registered earlier (the run's fleet template, `fleet-template.ts`) instead of registering. */
+  | { type: 'load'; target: FleetTarget; identities: HostIdentity[]; localAddress: string }
+  /** Asks for this child's registered identities (to keep them as the run's fleet template). */
+  | { type: 'identities' }
   | { type: 'connect'; upTo: number; concurrency: number }
   | { type: 'record'; on: boolean }
   | { type: 'stats' }
   | { type: 'dispatch-stats' }
   /** Starts reconnecting, event-keeping sims for the first `upTo` registered hosts (instead of `connect`). */
   | { type: 'durable-start'; upTo: number; concurrency: number; backoff: BackoffSettings }
+  /** Turns every open tunnel of `connect` into a durable sim of its host, without reconnecting (a shared fleet, `shared-fleet.ts`). */
+  | { type: 'durable-adopt'; backoff: BackoffSettings }
   /** Findings per second this child's durable sims emit in turn (0 stops). */
   | { type: 'durable-emit'; perSecond: number }
   | { type: 'durable-stats' }
@@ -67,6 +75,8 @@ export interface ChildPercentiles {
 export type FromChild =
   | { type: 'ready' }
   | { type: 'registered'; count: number; ms: number }
+  | { type: 'loaded'; count: number }
+  | { type: 'identities'; identities: HostIdentity[] }
   | { type: 'connected'; count: number; ms: number; failures: number; firstError?: string }
   | { type: 'stats'; connected: number; closed: number; rttMs: number[]; local: ChildPercentiles }
   | {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientConfig } from '../../src/protocol/client-config.js';
 import { createOperatorClient, type OperatorClient } from '../../src/transport/operator-client.js';
-import { readAdminConfig, spawnCp, type Child } from '../lib/cp-process.js';
+import { readAdminConfig, spawnCp, type Child, type CpChild } from '../lib/cp-process.js';
 
 /** A port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
 export function freePort(): Promise<number> {
@@ -34,9 +34,11 @@ export interface RestartableCp {
   close(): Promise<void>;
 }
 
-/** Starts `okesu cp serve` in a fresh state dir on a fixed free port, so it can restart where daimons expect it. */
-export async function startRestartableCp(cpArgs: string[]): Promise<RestartableCp> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'));
+/**
+ * Starts `okesu cp serve` in a fresh state dir (or `stateDir`, prepared, which it then owns) on a fixed free port, so
+ * it can restart where daimons expect it.
+ */
+export async function startRestartableCp(cpArgs: string[], stateDir = mkdtempSync(join(tmpdir(), 'okesu-bench-cp-'))): Promise<RestartableCp> {
   const port = await freePort();
   let current: Child;
   try {
@@ -46,9 +48,21 @@ export async function startRestartableCp(cpArgs: string[]): Promise<RestartableC
     throw err;
   }
   const config = readAdminConfig(stateDir);
+  return restartable(stateDir, port, cpArgs, config, createOperatorClient(config), current);
+}
+
+/**
+ * Makes `cp`, running (started with `cpArgs`), restartable on the port it listens on, with the same flags: the shared
+ * fleet's CP (`shared-fleet.ts`) that the reconnect storm kills and starts again.
+ */
+export function restartableFrom(cp: CpChild, cpArgs: string[]): RestartableCp {
+  return restartable(cp.stateDir, cp.port, cpArgs, cp.config, cp.admin, cp);
+}
+
+function restartable(stateDir: string, port: number, cpArgs: string[], config: ClientConfig, admin: OperatorClient, first: Child): RestartableCp {
+  let current = first;
   return {
-    stateDir, port, config,
-    admin: createOperatorClient(config),
+    stateDir, port, config, admin,
     proc: () => current,
     async kill(signal) {
       if (current.child.exitCode !== null || current.child.signalCode !== null) return;

@@ -5,6 +5,7 @@ import { createOperatorClient } from '../../src/transport/operator-client.js';
 import { sampleProcess } from '../lib/proc-sampler.js';
 import { p50p99, round, sleep, waitUntil } from '../lib/stats.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { clusterIngest, MAX_IN_FLIGHT, RECORDS_PER_FRAME, type ClusterIngestPhase } from './cluster-ingest.js';
 import { killReplica } from './cluster-kill.js';
 
@@ -16,7 +17,7 @@ const AGENT = 'bench-trivial';
 /** Sizes of each part: the full run keeps the whole suite near 3 minutes on two cores, the quick one near 30 s. */
 function plan(quick: boolean): { fleet: number; heartbeatMs: number; ingestDaimons: number; ingestSeconds: number; killDaimons: number; killRate: number } {
   return quick
-    ? { fleet: 200, heartbeatMs: 1000, ingestDaimons: 6, ingestSeconds: 2, killDaimons: 100, killRate: 100 }
+    ? { fleet: 100, heartbeatMs: 1000, ingestDaimons: 6, ingestSeconds: 1, killDaimons: 50, killRate: 100 }
     : { fleet: 5000, heartbeatMs: 5000, ingestDaimons: 20, ingestSeconds: 8, killDaimons: 1000, killRate: 300 };
 }
 
@@ -46,7 +47,7 @@ export const suite: BenchSuite = {
     const notes: string[] = [];
     log(`starting PostgreSQL, NATS, ${REPLICAS} replicas and HAProxy`);
     const t0 = performance.now();
-    const cluster = await startClusterBench({ replicas: REPLICAS, cpArgs: ['--heartbeat-interval', `${p.heartbeatMs / 1000}s`], maxconn: p.fleet + p.killDaimons + 1000 });
+    const cluster = await timedSetup(() => startClusterBench({ replicas: REPLICAS, cpArgs: ['--heartbeat-interval', `${p.heartbeatMs / 1000}s`], maxconn: p.fleet + p.killDaimons + 1000 }));
     notes.push(`cluster up (PostgreSQL 15 with fsync off, nats-server, ${REPLICAS} × okesu cp serve, HAProxy 2.6 TCP leastconn) in ${round((performance.now() - t0) / 1000, 1)} s, all on this machine`);
     let fleet: Fleet | undefined;
     try {
@@ -165,8 +166,10 @@ export const suite: BenchSuite = {
       if (tails.length) log(tails.join('\n'));
       throw err;
     } finally {
-      await fleet?.close();
-      await cluster.close();
+      await timedTeardown(async () => {
+        await fleet?.close();
+        await cluster.close();
+      });
     }
   },
 };

@@ -62,14 +62,15 @@ export const suite: BenchSuite = {
     const work = mkdtempSync(join(tmpdir(), 'okesu-bench-console-'));
     // OKESU_BENCH_CPU_PROF=1 runs the console under --cpu-prof (kept in OKESU_BENCH_PROF_DIR when that is set).
     const profDir = process.env['OKESU_BENCH_CPU_PROF'] === '1' ? (process.env['OKESU_BENCH_PROF_DIR'] ?? join(work, 'prof')) : undefined;
-    // The fleet is hosts − seeders simulated daimons; the seeders (here, in this process) carry the findings.
-    const bench = await startFleetBench(hosts - seeders, 'con', [], log);
+    // The fleet is hosts − seeders simulated daimons; the seeders (here, in this process) carry the findings. All
+    // `hosts` register together (the run's shared fleet of that size when a suite before registered one).
+    const bench = await startFleetBench(hosts - seeders, 'con', [], log, seeders);
     const tunnels: SimTunnel[] = [];
     let pane: TmuxPane | undefined;
     let top: { self: string[]; total: string[] } | undefined;
     try {
-      const token = await bench.cp.admin.createToken({ kind: 'join', uses: seeders, name: 'bench-console-feed' });
-      const ids = await Promise.all(Array.from({ length: seeders }, (_, i) => bench.cp.register(`con-feed-${String(i).padStart(2, '0')}`, token.token)));
+      const ids = bench.spare;
+      notes.push(bench.setupNote);
       log(`connecting ${hosts - seeders} tunnels`);
       const c = await connectAll(bench, hosts - seeders);
       tunnels.push(...(await Promise.all(ids.map((id) => connectDaimon(bench.cp.port, id)))));

@@ -1,7 +1,8 @@
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { sampleProcess } from '../lib/proc-sampler.js';
 import { round, sleep, waitUntil } from '../lib/stats.js';
-import { connectAll, startFleetBench } from '../sim/setup.js';
+import { connectAll } from '../sim/setup.js';
+import { leaseFleetBench, releaseFleetBench, sharedNote } from '../sim/shared-fleet.js';
 
 const TARGET_ACK_MS = 500;
 const AGENT = 'bench-trivial';
@@ -10,15 +11,21 @@ const AGENT = 'bench-trivial';
 export const suite: BenchSuite = {
   name: 'fan-out',
   async run({ quick, log }): Promise<BenchResult> {
-    const n = quick ? 500 : 10_000;
+    const n = quick ? 300 : 10_000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
-    const bench = await startFleetBench(n, 'fan', [], log);
+    // On the CP and open tunnels tunnel-capacity left when it ran just before (shared-fleet.ts), else its own.
+    const lease = await leaseFleetBench('fan-out', n, 'fan', [], log);
+    const bench = lease.bench;
     let top: string[] = [];
+    let ok = false;
     try {
-      log(`connecting ${n} tunnels`);
-      const c = await connectAll(bench, n);
-      notes.push(`registered ${n} hosts in ${round(bench.registerMs / 1000, 1)} s; ${n} tunnels online in ${round(c.onlineMs / 1000, 1)} s`);
+      if (lease.before.length === 0) {
+        log(`connecting ${n} tunnels`);
+        const c = await connectAll(bench, n);
+        notes.push(`${bench.setupNote}; ${n} tunnels online in ${round(c.onlineMs / 1000, 1)} s`);
+      }
+      notes.push(sharedNote('fan-out', lease));
       await sleep(1000);
 
       log(`dispatching ${n} runs in one POST /v1/runs (hosts: [${n} names])`);
@@ -53,8 +60,9 @@ export const suite: BenchSuite = {
       );
       notes.push(`times from the first POST /v1/runs (epoch ms on one machine); dispatch_ack time = when the simulator sent it; run end = when the CP acknowledged the run_end record (stored)`);
       notes.push(`one fan-out request (hosts: ${n} names): every run created in one transaction, dispatches sent in chunks; the POST answers after the last send, so acks may precede it (last ack - POST answer = ${lastAck - postsDone} ms)`);
+      ok = true;
     } finally {
-      top = await bench.close();
+      top = await releaseFleetBench('fan-out', lease, ok);
     }
     if (top.length) notes.push(`CP top self time (--cpu-prof over the whole run, idle excluded): ${top.join('; ')}`);
     return { suite: 'fan-out', params: { hosts: n, requests: 1, agent: AGENT, quick }, figures, notes };

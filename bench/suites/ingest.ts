@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult, BenchSuite } from '../lib/types.js';
 import { startCpChild, spawnNode, type CpChild } from '../lib/cp-process.js';
+import { childScript } from '../lib/child-script.js';
 import type { HostIdentity } from '../lib/register-host.js';
 import { connectDaimon, countCpAcks, findingFrameBuilder, openTunnel, Streamer, type AckCounter } from '../lib/sim-daimon.js';
 import { sampleProcess, type ProcSummary } from '../lib/proc-sampler.js';
@@ -59,8 +60,8 @@ async function measure(sockets: WebSocket[], count: AckCounter, pid: number, sec
 
 /** The ceiling: the same clients and frames against a bare TLS `ws` echo server in its own process. */
 async function measureCeiling(cp: CpChild, identities: HostIdentity[], seconds: number, warmupMs: number): Promise<Phase> {
-  const echo = spawnNode(['--import', 'tsx', resolve(import.meta.dirname, '../lib/echo-server.ts'),
-    join(cp.stateDir, 'server.key'), join(cp.stateDir, 'server.crt'), join(cp.stateDir, 'ca.crt')]);
+  const { script, execArgv } = await childScript(resolve(import.meta.dirname, '../lib/echo-server.ts'));
+  const echo = spawnNode([...execArgv, script, join(cp.stateDir, 'server.key'), join(cp.stateDir, 'server.crt'), join(cp.stateDir, 'ca.crt')]);
   try {
     const port = Number(
       (await waitUntil('the echo server to listen', () => {
@@ -84,7 +85,7 @@ export const ingestSuite: BenchSuite = {
   name: 'ingest',
   async run({ quick, log }): Promise<BenchResult> {
     const daimons = quick ? 10 : 100;
-    const seconds = quick ? 3 : 20;
+    const seconds = quick ? 2 : 20;
     const warmupMs = quick ? 500 : 2000;
     const notes: string[] = [];
     // OKESU_BENCH_CPU_PROF=1 runs the CP under --cpu-prof (through startCpChild's BENCH_CPU_PROF) and notes its top self time.

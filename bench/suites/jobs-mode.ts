@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { OKESU, startCpChild, type CpChild } from '../lib/cp-process.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { createBucket, startS3Server, type S3Server } from '../lib/s3-server.js';
 import { round, waitUntil } from '../lib/stats.js';
 import { bucketLayout } from '../../src/protocol/bucket-layout.js';
@@ -18,14 +19,15 @@ import { measureEvents } from './jobs-mode-events.js';
 /**
  * The hosts' poll interval and heartbeat cadence (the figures' labels say both). A short poll keeps the suite short,
  * but a thousand hosts at a 2 s poll with a heartbeat each poll make 1,000 requests/s, more than one radosgw sharing
- * two cores with the CP and the simulators serves (about 600/s measured; the suite measures its ceiling first).
+ * two cores with the CP and the simulators serves (about 600/s measured; the suite measures its ceiling first). Quick
+ * mode (a smoke run of 100 hosts, 100 LISTs + 50 PUTs /s) polls every second so its waits fit the one-minute budget.
  * OKESU_BENCH_JOBS_POLL_MS and OKESU_BENCH_JOBS_HB_EVERY override them.
  */
-const PACE: Pace = {
-  pollMs: Number(process.env['OKESU_BENCH_JOBS_POLL_MS'] ?? 5000),
+const pace = (quick: boolean): Pace => ({
+  pollMs: Number(process.env['OKESU_BENCH_JOBS_POLL_MS'] ?? (quick ? 1000 : 5000)),
   heartbeatEvery: Number(process.env['OKESU_BENCH_JOBS_HB_EVERY'] ?? 2),
   scanMs: 1000,
-};
+});
 const BUCKET = 'okesu-bench';
 const PREFIX = 'fleet';
 const AGENT = 'bench-trivial';
@@ -59,11 +61,12 @@ function radosgwVersion(): string {
 export const suite: BenchSuite = {
   name: 'jobs-mode',
   async run({ quick, log }): Promise<BenchResult> {
-    const n = quick ? 200 : 1000;
-    const sample = Math.min(SAMPLE, n);
-    const viaBucket = quick ? 20 : 50;
-    const streamers = quick ? 20 : 100;
-    const streamObjects = quick ? 2 : 1;
+    const PACE = pace(quick);
+    const n = quick ? 100 : 1000;
+    const sample = Math.min(quick ? 50 : SAMPLE, n);
+    const viaBucket = quick ? 10 : 50;
+    const streamers = quick ? 10 : 100;
+    const streamObjects = 1;
     const recordsPerObject = 250;
     const withCp = cpHasBucket();
     const figures: BenchFigure[] = [];
@@ -75,7 +78,7 @@ export const suite: BenchSuite = {
     let probe: Bucket | undefined;
     try {
       notes.push(`load average at the start: ${loadavg().map((l) => round(l, 1)).join(', ')} (2 cores: other work on the machine slows radosgw, the CP and the simulators alike)`);
-      s3 = await startS3Server(log);
+      s3 = await timedSetup(() => startS3Server(log));
       notes.push(`one radosgw (Ceph ${radosgwVersion()}, memstore, one node) started by the suite in ${round(s3.startSeconds, 1)} s and stopped at its end`);
       await createBucket(s3, BUCKET);
       const location: BucketLocation = { bucket: BUCKET, prefix: PREFIX, endpoint: s3.endpoint, region: 'us-east-1' };
@@ -87,11 +90,13 @@ export const suite: BenchSuite = {
         { name: 'radosgw ceiling: LIST of an empty inbox (one client, 32 in flight)', value: round(ceiling.listPerSecond, 0), unit: 'requests/s' },
         { name: 'radosgw ceiling: PUT of a 600 B heartbeat (one client, 32 in flight)', value: round(ceiling.putPerSecond, 0), unit: 'requests/s' },
       );
-      fleet = await startJobsFleet(n, 'jobs', CHILDREN, s3.env);
+      const env = s3.env;
+      fleet = await timedSetup(() => startJobsFleet(n, 'jobs', CHILDREN, env));
 
       let signJobs: ReturnType<typeof benchCa> | undefined;
       if (withCp) {
-        cp = await startCpChild(['--bucket', `s3://${BUCKET}/${PREFIX}`, '--s3-endpoint', s3.endpoint, '--bucket-scan', `${PACE.scanMs / 1000}s`], [], s3.env);
+        const endpoint = s3.endpoint;
+        cp = await timedSetup(() => startCpChild(['--bucket', `s3://${BUCKET}/${PREFIX}`, '--s3-endpoint', endpoint, '--bucket-scan', `${PACE.scanMs / 1000}s`], [], env));
         const token = await cp.admin.createToken({ kind: 'join', uses: n, name: 'bench-jobs', ttl_ms: 3_600_000 });
         log(`registering ${viaBucket} hosts through the bucket, then ${n - viaBucket} through /v1/register, from ${CHILDREN} simulator processes`);
         const bucketMs = await fleet.registerThroughBucket(location, token.token, viaBucket, 250);
@@ -172,10 +177,12 @@ export const suite: BenchSuite = {
       figures.push(...dispatchFigures(all.claims, all.d0, all.writtenAt, n, source, PACE));
       notes.push(`load average at the end: ${loadavg().map((l) => round(l, 1)).join(', ')}`);
     } finally {
-      await fleet?.close();
-      probe?.close();
-      await cp?.close();
-      await s3?.stop();
+      await timedTeardown(async () => {
+        await fleet?.close();
+        probe?.close();
+        await cp?.close();
+        await s3?.stop();
+      });
     }
     return { suite: 'jobs-mode', params, figures, notes };
   },

@@ -8,6 +8,10 @@ import { percentile, round, sleep, waitUntil } from '../lib/stats.js';
 import { DAIMON_BACKOFF } from '../sim/durable-sim.js';
 import { startFleet, type Fleet } from '../sim/fleet.js';
 import { startRestartableCp } from '../sim/restartable-cp.js';
+import { fleetTemplate, stateDirFrom } from '../sim/fleet-template.js';
+import { joinFleet } from '../sim/setup.js';
+import { takeSharedStorm } from '../sim/shared-fleet.js';
+import { timedSetup, timedTeardown } from '../lib/setup-clock.js';
 import { restartTimeline } from '../sim/restart-timeline.js';
 
 /** The harsher restart: no graceful close, no last commit; the CP recovers its WAL on start. */
@@ -45,23 +49,34 @@ const connectedAtCp = async (admin: OperatorClient): Promise<number> => (await a
 export const suite: BenchSuite = {
   name: 'reconnect-storm',
   async run({ quick, log }): Promise<BenchResult> {
+    // Quick: the size of tunnel-capacity's largest, so the storm runs on the fleet it leaves.
     const daimons = quick ? 300 : 10_000;
     const rate = quick ? 200 : 300;
-    const steadyMs = quick ? 2000 : 5000;
-    const afterMs = 2000;
+    const steadyMs = quick ? 1000 : 5000;
+    const afterMs = quick ? 1000 : 2000;
     const figures: BenchFigure[] = [];
     const notes: string[] = [];
-    const cp = await startRestartableCp([]);
-    let fleet: Fleet | undefined;
+    // The CP and open tunnels fan-out left when it ran just before (shared-fleet.ts); else the run's registered fleet
+    // of this size when a suite before registered one (fleet-template.ts), on a CP of its own.
+    const shared = await takeSharedStorm(daimons, log);
+    const template = shared ? undefined : fleetTemplate(daimons);
+    const cp = shared?.cp ?? await timedSetup(() => startRestartableCp([], template ? stateDirFrom(template) : undefined));
+    let fleet: Fleet | undefined = shared?.fleet;
     try {
-      fleet = await startFleet(daimons, 'storm');
-      const token = await cp.admin.createToken({ kind: 'join', uses: daimons, name: 'bench-storm', ttl_ms: 3_600_000 });
-      log(`registering ${daimons} hosts from ${fleet.children} simulator processes`);
-      const registerMs = await fleet.register({ host: '127.0.0.1', port: cp.port, ca: cp.config.ca }, token.token);
-      log('connecting durable sims');
-      const connectMs = await fleet.startDurable(daimons, DAIMON_BACKOFF);
-      await waitUntil(`${daimons} hosts connected`, async () => (await connectedAtCp(cp.admin)) === daimons, 120_000, 250);
-      notes.push(`set-up: ${daimons} hosts registered in ${round(registerMs / 1000, 1)} s, first connect of all in ${round(connectMs / 1000, 1)} s`);
+      if (shared) notes.push(shared.note);
+      else {
+        fleet = await timedSetup(() => startFleet(daimons, template?.prefix ?? 'storm'));
+        const joined = await joinFleet(fleet, cp, template, log);
+        log('connecting durable sims');
+        const f = fleet;
+        const connectMs = await timedSetup(async () => {
+          const ms = await f.startDurable(daimons, DAIMON_BACKOFF);
+          await waitUntil(`${daimons} hosts connected`, async () => (await connectedAtCp(cp.admin)) === daimons, 120_000, 250);
+          return ms;
+        });
+        notes.push(`set up its own CP and fleet: ${joined.note}; first connect of all in ${round(connectMs / 1000, 1)} s`);
+      }
+      if (!fleet) throw new Error('no fleet');
 
       fleet.emitDurable(rate);
       const health = healthCall(cp.port, cp.config.ca);
@@ -146,8 +161,10 @@ export const suite: BenchSuite = {
       );
       return { suite: 'reconnect-storm', params: { daimons, signal: SIGNAL, ratePerSecond: rate, steadyMs, afterMs, backoff: DAIMON_BACKOFF, quick }, figures, notes };
     } finally {
-      await fleet?.close();
-      await cp.close();
+      await (shared ? shared.close() : timedTeardown(async () => {
+        await fleet?.close();
+        await cp.close();
+      }));
     }
   },
 };
