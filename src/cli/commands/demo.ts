@@ -137,6 +137,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         ctx.out.status('following findings; Ctrl-C to stop');
         await untilStopped(ctx.deps);
         stream.close();
+        print.flush();
         await stopAll();
       }),
     );

@@ -18,28 +18,37 @@ interface TailOptions extends FilterOptions {
 
 /**
  * Holds `stream`'s writes until the end of the current turn, so the lines of one batch of stream messages (a socket
- * read holds many) leave in one write: at 10,000 findings/s a write per line was a fifth of tail's CPU.
+ * read holds many) leave in one write: at 10,000 findings/s a write per line was a fifth of tail's CPU. `release`
+ * writes what is held now: a command that ends (and may exit) in the same turn must not leave lines corked.
  */
-function writeOncePerTurn(stream: Writable): () => void {
+function writeOncePerTurn(stream: Writable): { hold(): void; release(): void } {
   let corked = false;
-  return () => {
-    if (corked) return;
-    corked = true;
-    stream.cork();
-    process.nextTick(() => {
-      corked = false;
-      stream.uncork();
-    });
+  const release = (): void => {
+    if (!corked) return;
+    corked = false;
+    stream.uncork();
+  };
+  return {
+    hold() {
+      if (corked) return;
+      corked = true;
+      stream.cork();
+      process.nextTick(release);
+    },
+    release,
   };
 }
 
+/** Prints a finding that passes the filter, once; `flush()` writes out what the current turn printed. */
+export type FindingPrinter = ((f: StoredFinding) => void) & { flush(): void };
+
 /** Prints findings that pass the filter, each once, whichever way they arrive (history page or stream). */
-export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, json: boolean): (f: StoredFinding) => void {
+export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, json: boolean): FindingPrinter {
   const seen = new Set<number>();
   const batch = writeOncePerTurn(ctx.deps.stdout);
-  return (f) => {
+  const print = (f: StoredFinding): void => {
     if (seen.has(f.id) || !matchesFilter(f, filter)) return;
-    batch();
+    batch.hold();
     seen.add(f.id);
     if (seen.size > 100_000) seen.delete(seen.values().next().value as number);
     if (json) {
@@ -48,6 +57,7 @@ export function createFindingPrinter(ctx: CliContext, filter: FindingFilter, jso
     }
     ctx.out.printLine(findingLine(f));
   };
+  return Object.assign(print, { flush: batch.release });
 }
 
 /** Turns stream state changes into stderr status lines: the first loss, the recovery and non-fatal notices, not every retry. */
@@ -127,6 +137,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
         });
         await untilStopped(ctx.deps, ended);
         stream.close();
+        print.flush();
         if (fatal !== undefined) {
           ctx.out.status(`okesu: ${fatal}`);
           exitWith(1, fatal);
