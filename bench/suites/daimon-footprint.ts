@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchFigure, BenchResult, BenchSuite } from '../lib/types.js';
 import { OKESU, asChild, spawnNode, startCpChild, type Child } from '../lib/cp-process.js';
-import { rssBreakdown, sampleProcess } from '../lib/proc-sampler.js';
+import { rssBreakdown, sampleProcess, type ProcSummary } from '../lib/proc-sampler.js';
 import { round, sleep, waitUntil } from '../lib/stats.js';
 // @ts-expect-error -- a plain .mjs build script without types: the embedded Node's version and where it is cached.
 import { EMBEDDED_NODE_VERSION, ensureNodeRuntime } from '../../scripts/sea/node-runtime.mjs';
 
 const HOSTNAME = 'bench-footprint';
+/** The second host, run from the single executable beside the bundle's daimon. */
+const SEA_HOSTNAME = 'bench-footprint-sea';
 /** The single executable `npm run build` makes next to the bundle (docs/lifecycle.md). */
 const SEA = resolve(process.env['OKESU_BENCH_SEA'] ?? resolve(import.meta.dirname, '../../dist/okesu-linux-x64'));
 const MiB = 1024 * 1024;
@@ -65,147 +67,144 @@ export const daimonFootprintSuite: BenchSuite = {
   async run({ quick, log }): Promise<BenchResult> {
     const seconds = quick ? 5 : 60;
     const settleMs = quick ? 1000 : 5000;
+    const withSea = existsSync(SEA);
     const cp = await startCpChild();
     const state = mkdtempSync(join(tmpdir(), 'okesu-bench-daimon-'));
-    const bare = spawnNode(['-e', 'setInterval(()=>{},1000)']);
+    const seaState = mkdtempSync(join(tmpdir(), 'okesu-bench-daimon-sea-'));
     const seaDir = mkdtempSync(join(tmpdir(), 'okesu-bench-sea-'));
+    const running: Child[] = [];
     try {
-      const join = await cp.admin.createToken({ kind: 'join', name: 'bench-footprint' });
-      const online = (d: ReturnType<typeof spawnNode>) => async (): Promise<boolean> => {
+      const token = await cp.admin.createToken({ kind: 'join', name: 'bench-footprint' });
+      const hostIs = (hostname: string, connected: boolean) => async (): Promise<boolean> =>
+        (await cp.admin.hosts()).some((h) => h.hostname === hostname && h.connected === connected && (!connected || h.state === 'online'));
+      const online = (d: Child, hostname: string) => async (): Promise<boolean> => {
         if (d.child.exitCode !== null) throw new Error(`daimon exited ${d.child.exitCode}: ${d.stderr()}`);
-        return (await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.state === 'online' && h.connected);
+        return hostIs(hostname, true)();
       };
-      // A host registers once in its life and then runs from its state dir: measure that steady state, so the
-      // first start joins and stops, and the measured daimon is a restart with `--cp` and `--state` alone.
-      log('registering the daimon (first start)');
-      const joining = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', state, '--hostname', HOSTNAME, '--log-level', 'warn'], { OKESU_JOIN_TOKEN: join.token });
-      try {
-        await waitUntil('the joining daimon to be online', online(joining), 30_000, 200);
-      } finally {
-        await joining.stop();
-      }
-      await waitUntil('the first tunnel to be down', async () => !(await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.connected), 30_000, 200);
+      // A host registers once in its life and then runs from its state dir: measure that steady state, so each
+      // host's first start joins and stops, and the measured daimon is a restart with `--cp` and `--state` alone.
+      // The executable runs as a second host of its own, so both daimons idle in the same window.
+      const hosts = [{ hostname: HOSTNAME, dir: state }, ...(withSea ? [{ hostname: SEA_HOSTNAME, dir: seaState }] : [])];
+      log(`registering ${hosts.length} daimon(s) (first start)`);
+      await Promise.all(hosts.map(async ({ hostname, dir }) => {
+        const joining = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', dir, '--hostname', hostname, '--log-level', 'warn'], { OKESU_JOIN_TOKEN: token.token });
+        try {
+          await waitUntil(`${hostname} joining to be online`, online(joining, hostname), 30_000, 200);
+        } finally {
+          await joining.stop();
+        }
+        await waitUntil(`${hostname}'s first tunnel to be down`, hostIs(hostname, false), 30_000, 200);
+      }));
       log('timing `okesu --version`: bundle and single executable');
-      const starts = existsSync(SEA) ? startTimes(seaDir, quick ? 3 : 7) : [];
-      const offline = async (): Promise<boolean> => !(await cp.admin.hosts()).some((h) => h.hostname === HOSTNAME && h.connected);
-      const started = performance.now();
+      const starts = withSea ? startTimes(seaDir, quick ? 3 : 7) : [];
+
+      // Restart → online, each alone (so neither start competes with the other for the cores).
+      let started = performance.now();
       const daimon = spawnNode([OKESU, 'daemon', '--cp', cp.url, '--state', state, '--log-level', 'warn']);
-      let bundleOnlineMs = 0;
-      try {
-        log('waiting for the registered daimon to come online');
-        await waitUntil('the daimon to be online', online(daimon), 30_000, 50);
-        bundleOnlineMs = performance.now() - started;
-        // Let start-up garbage settle so the window sees the idle steady state, not the join.
-        await sleep(settleMs);
-        log(`sampling daimon and bare node for ${seconds} s`);
-        const d = sampleProcess(daimon.pid, 500);
-        const b = sampleProcess(bare.pid, 500);
-        await sleep(seconds * 1000);
-        const ds = d.stop();
-        const bs = b.stop();
-        const split = (pid: number): string => {
-          const r = rssBreakdown(pid);
-          return `anon ${round(r.anonMiB, 1)} / file ${round(r.fileMiB, 1)} / shmem ${round(r.shmemMiB, 1)} MiB`;
-        };
-        const daimonSplit = split(daimon.pid);
-        const bareSplit = split(bare.pid);
-        if (daimon.child.exitCode !== null) throw new Error(`daimon exited during sampling: ${daimon.stderr()}`);
-        const ratio = ds.rssMeanMiB / bs.rssMeanMiB;
-        await daimon.stop();
-        await waitUntil('the bundle daimon to be offline', offline, 30_000, 200);
-        const sea = existsSync(SEA) ? await measureSea({ seconds, settleMs, log, online, state, seaDir, cpUrl: cp.url, bundleRssMiB: ds.rssMeanMiB, bareNodeRssMiB: bs.rssMeanMiB, bundleOnlineMs }) : undefined;
-        return {
-          suite: 'daimon-footprint',
-          params: { seconds, settleMs, heartbeatIntervalMs: 5000 },
-          figures: [
-            {
-              name: 'daimon idle RSS (mean)', value: round(ds.rssMeanMiB, 1), unit: 'MiB', target: `≤ ${RSS_RATIO_TARGET}× bare`, met: ratio <= RSS_RATIO_TARGET,
-              baseline: { name: 'bare node setInterval', value: round(bs.rssMeanMiB, 1), ratio: round(ratio, 2) },
-            },
-            { name: 'daimon idle RSS (max)', value: round(ds.rssMaxMiB, 1), unit: 'MiB' },
-            { name: 'daimon restart to online (bundle)', value: round(bundleOnlineMs, 0), unit: 'ms' },
-            {
-              name: 'daimon idle CPU', value: round(ds.cpuPercent, 3), unit: '% of a core', target: `< ${CPU_TARGET} %`, met: ds.cpuPercent < CPU_TARGET,
-              baseline: { name: 'bare node setInterval', value: round(bs.cpuPercent, 3), ratio: bs.cpuPercent > 0 ? round(ds.cpuPercent / bs.cpuPercent, 2) : Number.NaN },
-            },
-            ...starts,
-            ...(sea?.figures ?? []),
-          ],
-          notes: [
-            `CPU from /proc/<pid>/stat utime+stime over ${round(ds.seconds, 1)} s (one 10 ms clock tick ≈ ${round(1 / ds.seconds, 3)} %); RSS from VmRSS every 500 ms`,
-            `RSS split at the end (RssAnon/RssFile/RssShmem): daimon ${daimonSplit}; bare ${bareSplit}`,
-            `daimon: hostname ${HOSTNAME}, registered by a first start, then restarted with --cp and --state alone and measured; default heartbeat 5 s, no runs; both processes sampled in the same window after a ${settleMs / 1000} s settle`,
-            ...(sea?.notes ?? [`no single executable at ${SEA}: its figures are left out`]),
-          ],
-        };
-      } finally {
-        await daimon.stop();
+      running.push(daimon);
+      log('waiting for the registered daimon to come online');
+      await waitUntil('the daimon to be online', online(daimon, HOSTNAME), 30_000, 50);
+      const bundleOnlineMs = performance.now() - started;
+      let sea: Child | undefined;
+      let seaOnlineMs = 0;
+      if (withSea) {
+        log('restarting the second host from the single executable');
+        started = performance.now();
+        sea = spawnSea(['daemon', '--cp', cp.url, '--state', seaState, '--log-level', 'warn'], seaDir);
+        running.push(sea);
+        await waitUntil('the single-executable daimon to be online', online(sea, SEA_HOSTNAME), 30_000, 50);
+        seaOnlineMs = performance.now() - started;
       }
+      const bare = spawnNode(['-e', 'setInterval(()=>{},1000)']);
+      running.push(bare);
+      const bareEmbedded = withSea ? spawnBareEmbeddedNode() : undefined;
+      if (bareEmbedded) running.push(bareEmbedded);
+      // Let start-up garbage settle so the window sees the idle steady state, not the join.
+      await sleep(settleMs);
+      log(`sampling the daimon(s) and their bare runtimes for ${seconds} s, in one window`);
+      const samplers = new Map(running.map((c) => [c, sampleProcess(c.pid, 500)]));
+      await sleep(seconds * 1000);
+      const summaries = new Map([...samplers].map(([c, sampler]) => [c, sampler.stop()]));
+      const summaryOf = (c: Child): ProcSummary => summaries.get(c) as ProcSummary;
+      const ds = summaryOf(daimon);
+      const bs = summaryOf(bare);
+      for (const c of running) if (c.child.exitCode !== null) throw new Error(`a sampled process exited during the window: ${c.stderr()}`);
+      const split = (pid: number): string => {
+        const r = rssBreakdown(pid);
+        return `anon ${round(r.anonMiB, 1)} / file ${round(r.fileMiB, 1)} / shmem ${round(r.shmemMiB, 1)} MiB`;
+      };
+      const daimonSplit = split(daimon.pid);
+      const bareSplit = split(bare.pid);
+      const ratio = ds.rssMeanMiB / bs.rssMeanMiB;
+      const seaPart = sea && bareEmbedded
+        ? seaFigures({ summary: summaryOf(sea), bare: summaryOf(bareEmbedded), seaSplit: split(sea.pid), bareSplit: split(bareEmbedded.pid), onlineMs: seaOnlineMs, bundleOnlineMs, bundleRssMiB: ds.rssMeanMiB, bareNodeRssMiB: bs.rssMeanMiB })
+        : undefined;
+      return {
+        suite: 'daimon-footprint',
+        params: { seconds, settleMs, heartbeatIntervalMs: 5000 },
+        figures: [
+          {
+            name: 'daimon idle RSS (mean)', value: round(ds.rssMeanMiB, 1), unit: 'MiB', target: `≤ ${RSS_RATIO_TARGET}× bare`, met: ratio <= RSS_RATIO_TARGET,
+            baseline: { name: 'bare node setInterval', value: round(bs.rssMeanMiB, 1), ratio: round(ratio, 2) },
+          },
+          { name: 'daimon idle RSS (max)', value: round(ds.rssMaxMiB, 1), unit: 'MiB' },
+          { name: 'daimon restart to online (bundle)', value: round(bundleOnlineMs, 0), unit: 'ms' },
+          {
+            name: 'daimon idle CPU', value: round(ds.cpuPercent, 3), unit: '% of a core', target: `< ${CPU_TARGET} %`, met: ds.cpuPercent < CPU_TARGET,
+            baseline: { name: 'bare node setInterval', value: round(bs.cpuPercent, 3), ratio: bs.cpuPercent > 0 ? round(ds.cpuPercent / bs.cpuPercent, 2) : Number.NaN },
+          },
+          ...starts,
+          ...(seaPart?.figures ?? []),
+        ],
+        notes: [
+          `CPU from /proc/<pid>/stat utime+stime over ${round(ds.seconds, 1)} s (one 10 ms clock tick ≈ ${round(1 / ds.seconds, 3)} %); RSS from VmRSS every 500 ms`,
+          `RSS split at the end (RssAnon/RssFile/RssShmem): daimon ${daimonSplit}; bare ${bareSplit}`,
+          `daimon: hostname ${HOSTNAME}, registered by a first start, then restarted with --cp and --state alone and measured; default heartbeat 5 s, no runs; ${withSea ? `the single executable is a second host (${SEA_HOSTNAME}) registered the same way; both daimons and both bare runtimes` : 'daimon and bare node'} sampled in one window after a ${settleMs / 1000} s settle`,
+          ...(seaPart?.notes ?? [`no single executable at ${SEA}: its figures are left out`]),
+        ],
+      };
     } finally {
-      await bare.stop();
+      await Promise.all(running.map((c) => c.stop()));
       await cp.close();
-      rmSync(state, { recursive: true, force: true });
-      rmSync(seaDir, { recursive: true, force: true });
+      for (const dir of [state, seaState, seaDir]) rmSync(dir, { recursive: true, force: true });
     }
   },
 };
 
-interface SeaRun {
-  seconds: number;
-  settleMs: number;
-  log: (msg: string) => void;
-  online: (d: Child) => () => Promise<boolean>;
-  state: string;
-  seaDir: string;
-  cpUrl: string;
+interface SeaSample {
+  summary: ProcSummary;
+  bare: ProcSummary;
+  seaSplit: string;
+  bareSplit: string;
+  onlineMs: number;
+  bundleOnlineMs: number;
   bundleRssMiB: number;
   /** Bare Node 20 (the bundle's baseline), for information next to the executable's own baseline. */
   bareNodeRssMiB: number;
-  bundleOnlineMs: number;
 }
 
-/** The same registered host restarted from the single executable (Node 24 embedded): time to online, then idle RSS and CPU. */
-async function measureSea(run: SeaRun): Promise<{ figures: BenchFigure[]; notes: string[] }> {
-  run.log('restarting the daimon from the single executable');
-  const started = performance.now();
-  const daimon = spawnSea(['daemon', '--cp', run.cpUrl, '--state', run.state, '--log-level', 'warn'], run.seaDir);
-  const bare = spawnBareEmbeddedNode();
-  try {
-    await waitUntil('the single-executable daimon to be online', run.online(daimon), 30_000, 50);
-    const onlineMs = performance.now() - started;
-    await sleep(run.settleMs);
-    run.log(`sampling the single-executable daimon for ${run.seconds} s`);
-    const sampler = sampleProcess(daimon.pid, 500);
-    const bareSampler = sampleProcess(bare.pid, 500);
-    await sleep(run.seconds * 1000);
-    const summary = sampler.stop();
-    const bs = bareSampler.stop();
-    if (daimon.child.exitCode !== null) throw new Error(`single-executable daimon exited during sampling: ${daimon.stderr()}`);
-    const r = rssBreakdown(daimon.pid);
-    const b = rssBreakdown(bare.pid);
-    const ratio = summary.rssMeanMiB / bs.rssMeanMiB;
-    return {
-      figures: [
-        { name: 'single executable size', value: round(statSync(SEA).size / MiB, 1), unit: 'MiB' },
-        {
-          name: 'daimon idle RSS (mean), single executable', value: round(summary.rssMeanMiB, 1), unit: 'MiB',
-          target: `≤ ${RSS_RATIO_TARGET}× bare Node ${EMBEDDED_NODE_VERSION}`, met: ratio <= RSS_RATIO_TARGET,
-          baseline: { name: `bare Node ${EMBEDDED_NODE_VERSION} setInterval (the embedded runtime)`, value: round(bs.rssMeanMiB, 1), ratio: round(ratio, 2) },
-        },
-        { name: 'daimon idle CPU, single executable', value: round(summary.cpuPercent, 3), unit: '% of a core' },
-        {
-          name: 'daimon restart to online, single executable', value: round(onlineMs, 0), unit: 'ms',
-          baseline: { name: 'bundle', value: round(run.bundleOnlineMs, 0), ratio: round(onlineMs / run.bundleOnlineMs, 2) },
-        },
-      ],
-      notes: [
-        `single executable: ${SEA} (${process.version} runs the bundle; the executable embeds its own Node), the same host restarted from it after the bundle daimon stopped, sampled alone for ${round(summary.seconds, 1)} s; RSS split at the end: anon ${round(r.anonMiB, 1)} / file ${round(r.fileMiB, 1)} / shmem ${round(r.shmemMiB, 1)} MiB`,
-        `single executable against other baselines: ${round(summary.rssMeanMiB / run.bundleRssMiB, 2)}× the bundle daimon under ${process.version} (${round(run.bundleRssMiB, 1)} MiB), ${round(summary.rssMeanMiB / run.bareNodeRssMiB, 2)}× bare ${process.version} (${round(run.bareNodeRssMiB, 1)} MiB); bare Node ${EMBEDDED_NODE_VERSION} sampled in the executable's window, RSS split at the end: anon ${round(b.anonMiB, 1)} / file ${round(b.fileMiB, 1)} / shmem ${round(b.shmemMiB, 1)} MiB`,
-        'restart to online: from spawn until the CP lists the host online and connected (polled every 50 ms)',
-      ],
-    };
-  } finally {
-    await daimon.stop();
-    await bare.stop();
-  }
+/** The single executable's figures (Node 24 embedded): time to online, idle RSS against bare Node 24, CPU. */
+function seaFigures(run: SeaSample): { figures: BenchFigure[]; notes: string[] } {
+  const { summary, bare: bs } = run;
+  const ratio = summary.rssMeanMiB / bs.rssMeanMiB;
+  return {
+    figures: [
+      { name: 'single executable size', value: round(statSync(SEA).size / MiB, 1), unit: 'MiB' },
+      {
+        name: 'daimon idle RSS (mean), single executable', value: round(summary.rssMeanMiB, 1), unit: 'MiB',
+        target: `≤ ${RSS_RATIO_TARGET}× bare Node ${EMBEDDED_NODE_VERSION}`, met: ratio <= RSS_RATIO_TARGET,
+        baseline: { name: `bare Node ${EMBEDDED_NODE_VERSION} setInterval (the embedded runtime)`, value: round(bs.rssMeanMiB, 1), ratio: round(ratio, 2) },
+      },
+      { name: 'daimon idle CPU, single executable', value: round(summary.cpuPercent, 3), unit: '% of a core' },
+      {
+        name: 'daimon restart to online, single executable', value: round(run.onlineMs, 0), unit: 'ms',
+        baseline: { name: 'bundle', value: round(run.bundleOnlineMs, 0), ratio: round(run.onlineMs / run.bundleOnlineMs, 2) },
+      },
+    ],
+    notes: [
+      `single executable: ${SEA} (${process.version} runs the bundle; the executable embeds its own Node), a second host registered like the first, sampled for ${round(summary.seconds, 1)} s in the bundle daimon's window; RSS split at the end: ${run.seaSplit}`,
+      `single executable against other baselines: ${round(summary.rssMeanMiB / run.bundleRssMiB, 2)}× the bundle daimon under ${process.version} (${round(run.bundleRssMiB, 1)} MiB), ${round(summary.rssMeanMiB / run.bareNodeRssMiB, 2)}× bare ${process.version} (${round(run.bareNodeRssMiB, 1)} MiB); bare Node ${EMBEDDED_NODE_VERSION} sampled in the same window, RSS split at the end: ${run.bareSplit}`,
+      'restart to online: from spawn until the CP lists the host online and connected (polled every 50 ms), each daimon started alone',
+    ],
+  };
 }
