@@ -74,7 +74,7 @@ export const daimonFootprintSuite: BenchSuite = {
     const seaDir = mkdtempSync(join(tmpdir(), 'okesu-bench-sea-'));
     const running: Child[] = [];
     try {
-      const token = await cp.admin.createToken({ kind: 'join', name: 'bench-footprint' });
+      const token = await cp.admin.createToken({ kind: 'join', name: 'bench-footprint', uses: 2 });
       const hostIs = (hostname: string, connected: boolean) => async (): Promise<boolean> =>
         (await cp.admin.hosts()).some((h) => h.hostname === hostname && h.connected === connected && (!connected || h.state === 'online'));
       const online = (d: Child, hostname: string) => async (): Promise<boolean> => {
