@@ -25,8 +25,10 @@ export interface TmuxSession {
   kill(): Promise<void>;
 }
 
-// A server of our own: the tests never see or touch the sessions of a tmux the developer is running.
-const SOCKET = 'okesu-e2e';
+// A server of our own: the tests never see or touch the sessions of a tmux the developer is running. One per test
+// process: a server exits with its last session, and a shared one could exit under another file's new-session
+// ("server exited unexpectedly").
+const SOCKET = `okesu-e2e-${process.pid}`;
 
 async function tmux(...args: string[]): Promise<string> {
   const { stdout } = await run('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
