@@ -37,10 +37,8 @@ function embeddedFiles(root, stageDir, addon) {
   for (const rel of filesUnder(root, 'dist/sea-bundle')) {
     if (rel.endsWith('.js')) files.set(`dist/${rel.slice('dist/sea-bundle/'.length)}`, join(root, rel));
   }
-  for (const [path, source] of [
-    ['dist/console.js', join(root, 'dist/console.js')],
-    ['dist/okesu-pg-worker.mjs', join(root, 'dist/okesu-pg-worker.mjs')],
-  ]) files.set(path, source);
+  files.set('dist/console.js', join(root, 'dist/console.js'));
+  files.set('dist/okesu-pg-worker.mjs', join(root, 'dist/okesu-pg-worker.mjs'));
   for (const rel of filesUnder(root, 'agents')) files.set(rel, join(root, rel));
   const modules = join(root, 'node_modules');
   for (const rel of ['better-sqlite3/package.json', ...filesUnder(modules, 'better-sqlite3/lib'), 'bindings/package.json', 'bindings/bindings.js', 'file-uri-to-path/package.json', 'file-uri-to-path/index.js']) {

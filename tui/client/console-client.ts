@@ -151,11 +151,8 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
       follow(snapshot.cursor);
     } catch (err) {
       if (stopped) return;
-      const delay = backoffDelay(failures++, LOAD_BACKOFF.minMs, LOAD_BACKOFF.maxMs);
-      log.warn({ err, retryInMs: delay }, 'console load failed');
-      flash(errorText(err), 'error');
+      const delay = retryLater(err, () => void load());
       connection('connecting', `${errorText(err)}; retrying in ${Math.round(delay / 100) / 10} s`);
-      retryTimer = timers.setTimeout(() => void load(), delay);
     } finally {
       loading = false;
     }
@@ -175,11 +172,17 @@ export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
       refreshers.start();
     } catch (err) {
       if (stopped || gen !== streamGen) return;
-      const delay = backoffDelay(failures++, LOAD_BACKOFF.minMs, LOAD_BACKOFF.maxMs);
-      log.warn({ err, retryInMs: delay }, 'console load failed');
-      flash(errorText(err), 'error');
-      retryTimer = timers.setTimeout(() => void backfill(snapshot), delay);
+      retryLater(err, () => void backfill(snapshot));
     }
+  }
+
+  /** Logs and flashes a failed load, and runs `retry` after the next backoff delay; that delay. */
+  function retryLater(err: unknown, retry: () => void): number {
+    const delay = backoffDelay(failures++, LOAD_BACKOFF.minMs, LOAD_BACKOFF.maxMs);
+    log.warn({ err, retryInMs: delay }, 'console load failed');
+    flash(errorText(err), 'error');
+    retryTimer = timers.setTimeout(retry, delay);
+    return delay;
   }
 
   function reload(): void {
