@@ -17,6 +17,7 @@ NEEDS=(
   "/usr/sbin/nats-server nats-server"  # the replicated CP's bus (test/support/nats-server.ts, one per run)
   "/usr/sbin/haproxy haproxy"          # replicas behind a TCP load balancer (test/support/haproxy.ts)
   "/usr/lib/postgresql postgresql" # the store's PostgreSQL tests (test/support/postgres-server.ts runs its initdb)
+  "/usr/bin/promtool prometheus"   # /metrics is scraped by a real Prometheus; promtool checks the example alert rules
 )
 
 missing=()
