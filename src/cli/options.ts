@@ -4,6 +4,7 @@ import { parseDuration } from '../protocol/duration.js';
 import { CATEGORIES, SEVERITIES } from '../protocol/finding.js';
 import type { Category, Severity } from '../protocol/finding.js';
 import type { FindingFilter } from '../protocol/api.js';
+import type { OutputFormat } from './output.js';
 
 /** Commander parser for a duration flag (`30s`, `5m`, `1h`, `7d`); a bad value becomes a usage error naming the flag. */
 export function durationArg(value: string): number {
@@ -88,3 +89,16 @@ export function filterFrom(opts: FilterOptions): FindingFilter {
 
 /** The client-side guard behind the server's filtering (shared with the CP). */
 export { matchesFilter } from '../protocol/finding-filter.js';
+
+/** The formats of `-o/--output`. */
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+
+/** `-o, --output <format>` of the list commands (`--json` stays, as `-o json`). */
+export function outputOption(): Option {
+  return new Option('-o, --output <format>', 'table (default, cut to the terminal), wide (every column, uncut), json or yaml').choices(OUTPUT_FORMATS);
+}
+
+/** The format a list command prints in: `--json` wins, then `--output`, else a table. */
+export function outputFormat(opts: { json?: boolean; output?: OutputFormat }): OutputFormat {
+  return opts.json ? 'json' : opts.output ?? 'table';
+}

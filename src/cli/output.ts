@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import { OkesuError } from '../errors.js';
 import { displayText, terminalJson } from '../text/display-text.js';
+import { terminalYaml } from './terminal-yaml.js';
 
 /** Meanings a cell can be painted with; always paired with a word or glyph, so NO_COLOR still reads. */
 export type Tone = 'critical' | 'high' | 'medium' | 'low' | 'info' | 'ok' | 'warn' | 'muted' | 'error';
@@ -28,7 +29,12 @@ export interface Column<T> {
   flex?: boolean;
   align?: 'left' | 'right';
   tone?(row: T): Tone | undefined;
+  /** Shown only by `--output wide` (a detail that does not fit a terminal line next to the others). */
+  wide?: boolean;
 }
+
+/** How a list command prints (`-o/--output`): a table cut to the terminal, every column uncut, JSON, or YAML. */
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 
 /** A piece of a printed line: plain text, or text with a tone (painted when colour is on). */
 export type Span = string | { readonly text: string; readonly tone: Tone | undefined };
@@ -75,8 +81,11 @@ const len = (text: string): number => [...text].length;
  * Lays out rows as plain aligned columns separated by two spaces; `width` caps the line length by shrinking the flex
  * column. Every cell is made safe first (one line, control characters shown as escapes), then cut and painted.
  */
-export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[], opts: { color?: boolean; width?: number } = {}): string[] {
-  const cells = rows.map((row) => columns.map((c) => truncate(displayText(c.value(row)), c.max ?? Infinity)));
+export function formatTable<T>(rows: readonly T[], allColumns: readonly Column<T>[], opts: { color?: boolean; width?: number; wide?: boolean } = {}): string[] {
+  // Wide: every column, no cell cut (neither to its `max` nor to the terminal); else the columns that are not wide-only.
+  const columns = opts.wide ? allColumns : allColumns.filter((c) => !c.wide);
+  if (opts.wide) opts = { ...opts, width: undefined };
+  const cells = rows.map((row) => columns.map((c) => truncate(displayText(c.value(row)), opts.wide ? Infinity : c.max ?? Infinity)));
   const headers = columns.map((c) => displayText(c.header));
   const widths = columns.map((c, i) => Math.max(len(headers[i] as string), ...cells.map((r) => len(r[i] as string))));
   if (opts.width !== undefined && columns.length > 0) {
@@ -129,7 +138,14 @@ export interface Output {
   printJsonLine(value: unknown): void;
   /** One line on stdout: line breaks in it become spaces, control characters escapes; `toned` spans are painted. */
   printLine(line?: Line): void;
-  printTable<T>(rows: readonly T[], columns: readonly Column<T>[]): void;
+  printTable<T>(rows: readonly T[], columns: readonly Column<T>[], opts?: { wide?: boolean }): void;
+  /** A YAML document (for `-o yaml`), with the same guarantees as `printJson`. */
+  printYaml(value: unknown): void;
+  /**
+   * A list in the chosen format: `json`/`yaml` print `value` (default `rows`), `table`/`wide` the rows as a table.
+   * An empty table prints `empty` on stderr instead, when given.
+   */
+  printList<T>(format: OutputFormat, rows: readonly T[], columns: readonly Column<T>[], opts?: { value?: unknown; empty?: string }): void;
   /** A status line on stderr, never stdout; made safe like `printLine`. */
   status(line: Line): void;
   /** `okesu: OKS_ERR_X: message` on stderr (its line breaks kept, control characters shown as escapes). */
@@ -162,7 +178,15 @@ export function createOutput(streams: OutputStreams): Output {
     printJson: (value) => void stdout.write(`${terminalJson(value, 2)}\n`),
     printJsonLine: (value) => void stdout.write(`${terminalJson(value)}\n`),
     printLine: (line = '') => void stdout.write(`${renderLine(line, color)}\n`),
-    printTable: (rows, columns) => void stdout.write(`${formatTable(rows, columns, { color, width: width() }).join('\n')}\n`),
+    printTable: (rows, columns, opts) => void stdout.write(`${formatTable(rows, columns, { color, width: width(), wide: opts?.wide ?? false }).join('\n')}\n`),
+    printYaml: (value) => void stdout.write(terminalYaml(value)),
+    printList(format, rows, columns, opts = {}) {
+      const value = opts.value ?? rows;
+      if (format === 'json') this.printJson(value);
+      else if (format === 'yaml') this.printYaml(value);
+      else if (rows.length === 0 && opts.empty !== undefined) this.status(opts.empty);
+      else this.printTable(rows, columns, { wide: format === 'wide' });
+    },
     // Status and errors go to stderr, which is not coloured.
     status: (line) => void stderr.write(`${renderLine(line, false)}\n`),
     printError: (err) => {

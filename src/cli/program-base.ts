@@ -1,10 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { displayText } from '../text/display-text.js';
 import { createContext } from './context.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import type { CliContext, CliDeps } from './context.js';
 
 /** Exit code of usage errors (bad flag, missing argument, unknown command). */
-export const USAGE_EXIT_CODE = 2;
+export const USAGE_EXIT_CODE = EXIT.usage;
 
 /** Adds commands to the root program. */
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
@@ -17,7 +18,7 @@ export function buildProgram(deps: CliDeps, register: RegisterCommands): Command
     .version(deps.version, '-V, --version', 'print the okesu version')
     .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', '\nClient config: --config FILE, else $OKESU_CONFIG, else ~/.config/okesu/config.yaml\n(the CP writes admin.yaml into its state directory on first start).');
+    .addHelpText('after', `\nClient config: --config FILE, else $OKESU_CONFIG, else ~/.config/okesu/config.yaml\n(the CP writes admin.yaml into its state directory on first start).\n\n${EXIT_CODES_HELP}\n\nShell completion: okesu completion bash|zsh|fish (docs/cli.md).`);
 
   register(program, ctx);
   applyToTree(program, (cmd) => configure(cmd, deps));

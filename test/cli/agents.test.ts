@@ -103,10 +103,10 @@ describe('okesu agents run --local', () => {
     expect(r.out).toMatch(/run completed in \d+ ms, 1 findings/);
   });
 
-  it('exits 1 when the run fails, and refuses to run without --local', async () => {
+  it('exits 3 when the run fails, 1, and refuses to run without --local', async () => {
     writeFileSync(join(agents, 'words.md'), GOOD.replace('inputs: { words: [alpha] }', 'inputs: { words: [alpha], n: 1 }'));
     const failed = await cli(['agents', 'run', 'words', '--local', '--json', '--agents', agents, '--state-dir', state(), '--input', 'n=many']);
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(3);
     expect(failed.lines.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run_start', 'error', 'run_end']);
     const remote = await cli(['agents', 'run', 'words', '--agents', agents]);
     expect(remote.code).toBe(1);
@@ -118,7 +118,7 @@ describe('okesu agents run --local', () => {
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, 'deny:\n  agents: [words]\n', { mode: 0o600 });
     const denied = await cli(['agents', 'run', 'words', '--local', '--json', '--agents', agents, '--state-dir', state(), '--policy', policy]);
-    expect(denied.code).toBe(1);
+    expect(denied.code).toBe(3);
     expect(denied.lines.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run_start', 'action_denied', 'run_end']);
     writeFileSync(policy, 'deny:\n  agentz: [words]\n', { mode: 0o600 });
     const broken = await cli(['agents', 'run', 'words', '--local', '--agents', agents, '--state-dir', state(), '--policy', policy]);

@@ -95,7 +95,7 @@ describe('okesu human output against a real CP with hostile data', () => {
   }
 
   it('run --wait, runs, runs show, findings, findings summary and tail', async () => {
-    const run = await human(['run', 'edr', '--host', 'web-01', '--prompt', 'fail', '--wait'], { code: 1 });
+    const run = await human(['run', 'edr', '--host', 'web-01', '--prompt', 'fail', '--wait'], { code: 3 });
     expect(run.out).toContain('\\x1b]0;pwned\\x07');
     expect(run.err).toContain('error: A\\x1b]0;pwned');
 
@@ -150,7 +150,7 @@ describe('okesu human output against a real CP with hostile data', () => {
     const runId = /run (\S+) waits for approval/.exec(deps.stderr.text())?.[1] as string;
     // The scan's hostile result feeds the next prompt; reject that step with a hostile reason.
     await human(['orchestrate', 'reject', runId, 'contain', '--reason', HOSTILE]);
-    expect(await waiting).toBe(1);
+    expect(await waiting).toBe(3);
     expectTerminalSafe(deps.stdout.text(), 'stdout of orchestrate run --wait');
     expectTerminalSafe(deps.stderr.text(), 'stderr of orchestrate run --wait', { tab: true });
     expect(deps.stdout.text()).toContain('contain because A\\x1b]0;pwned');

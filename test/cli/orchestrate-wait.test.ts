@@ -76,7 +76,7 @@ describe('okesu orchestrate run --wait', () => {
     expect(cp.calls()).toEqual(['POST /v1/orchestration-runs']);
   });
 
-  it('exits 1 when the run fails; --json prints the final view on stdout and the transitions on stderr', async () => {
+  it('exits 3 when the run fails; --json prints the final view on stdout and the transitions on stderr', async () => {
     const failed = orchRunView({
       status: 'failed', updated_at: NOW + 3000, ended_at: NOW + 3000, error: 'step sweep failed: web-02 failed',
       steps: [
@@ -90,7 +90,7 @@ describe('okesu orchestrate run --wait', () => {
     });
     const deps = testDeps();
     const code = await runCli(['orchestrate', 'run', 'fleet-ioc-sweep', '--input', 'ioc=1.2.3.4', '--wait', '--json', '--config', cp.configFile], deps);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(JSON.parse(deps.stdout.text())).toEqual(failed);
     const err = deps.stderr.lines();
     expect(err).toContain('step sweep running on web-01, web-02');

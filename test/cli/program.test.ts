@@ -227,10 +227,10 @@ describe('run', () => {
     expect(err).toContain('run r_01JD0000000000000000000000 completed');
   });
 
-  it('--wait --json prints one event per line and exits 1 when the run failed', async () => {
+  it('--wait --json prints one event per line and exits 3 when the run failed', async () => {
     const { client } = runClient([{ run: runView({ status: 'failed', error: 'boom' }), events: [ev(0, { type: 'run_end', status: 'failed' })], next: 0 }]);
     const { code, out, err } = await cli(['run', 'edr', '--host', 'web-01', '--wait', '--json'], { createClient: () => client });
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([ev(0, { type: 'run_end', status: 'failed' })]);
     expect(err).toBe('');
   });

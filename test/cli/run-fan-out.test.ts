@@ -111,7 +111,7 @@ describe('okesu run against a real CP', () => {
     expect(runs.map((r) => [r.host, r.status]).sort()).toEqual([['web-01', 'completed'], ['web-02', 'completed']]);
   });
 
-  it('--all --wait exits 1 and says so when a run does not complete', async () => {
+  it('--all --wait exits 3 and says so when a run does not complete', async () => {
     // dev-01 refuses its dispatches from now on
     const dev = tunnels.get('dev-01') as TestSocket;
     dev.ws.removeAllListeners('message');
@@ -120,7 +120,7 @@ describe('okesu run against a real CP', () => {
       if (frame.type === 'dispatch' && frame.envelope) dev.send({ type: 'dispatch_ack', run_id: frame.envelope.run_id, accepted: false, error: { code: 'OKS_ERR_AGENT_UNKNOWN', message: 'no edr here' } });
     });
     const { code, out, err } = await okesu(['run', 'edr', '--all', '--wait']);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     const byHost = new Map(out.trim().split('\n').map((l) => [l.split(/\s+/)[1], l]));
     expect(byHost.get('web-01')).toMatch(/completed/);
     expect(byHost.get('dev-01')).toMatch(/failed\s+OKS_ERR_AGENT_UNKNOWN: no edr here/);

@@ -64,8 +64,8 @@ describe('durable delivery across kill -9', () => {
     await fleet.daimon.exited;
     track(spawnOkesu(['daemon', '--cp', cp.url, '--state', fleet.state, '--agents', TEST_AGENTS]));
 
-    // The run died with its daimon: the restarted daimon reports it failed, so the follower exits non-zero.
-    expect(await follower.exited).toBe(1);
+    // The run died with its daimon: the restarted daimon reports it failed, so the follower exits 3 (a run failed).
+    expect(await follower.exited).toBe(3);
     const findings = await okesuJson<StoredFinding[]>(['findings', '--agent', 'flood', '--limit', '100000'], cp.env);
     expect(findings.length).toBeGreaterThanOrEqual(before);
     const seqs = findings.map((f) => f.seq).sort((a, b) => a - b);

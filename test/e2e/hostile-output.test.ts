@@ -69,7 +69,7 @@ describe('raw bytes from a custom agent, end to end', () => {
     await waitFor('e2e-h online', async () => (await okesuJson<HostView[]>(['hosts'], cp.env)).some((h) => h.hostname === 'e2e-h' && h.connected));
 
     const run = await runBytes(['run', 'hostile-bytes', '--host', 'e2e-h', '--wait'], cp.env);
-    expect(run.code, run.stderr.toString()).toBe(1);
+    expect(run.code, run.stderr.toString()).toBe(3);
     expectSafeBytes(run.stdout, 'stdout of run --wait');
     expectSafeBytes(run.stderr, 'stderr of run --wait', { tab: true });
     expect(run.stdout.toString()).toContain('raw \\x1b]0;pwned\\x07 \\x1b[2J \\x08 \uFFFD end');

@@ -12,9 +12,10 @@ import { formatSpecError } from '../../specs/spec-error.js';
 import type { SpecError } from '../../specs/spec-error.js';
 import { formatDuration } from '../../protocol/duration.js';
 import { action, exitWith } from '../context.js';
+import { exitCodeOfRuns } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { collectInput, durationArg } from '../options.js';
-import type { Column } from '../output.js';
+import { collectInput, durationArg, outputFormat, outputOption } from '../options.js';
+import type { Column, OutputFormat } from '../output.js';
 import { runLocal } from './agents-run.js';
 import { registerAgentSigning } from './agents-sign.js';
 
@@ -61,14 +62,13 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .description('list the agents of the search path (--agents dirs, then the built-ins)')
     .option('--agents <dir>', 'an agent directory searched before the built-ins (repeatable)', collectDir, [])
     .option('--json', 'print the agents as JSON')
+    .addOption(outputOption())
     .action(
-      action(ctx, async (opts: { agents: string[]; json?: boolean }) => {
+      action(ctx, async (opts: { agents: string[]; json?: boolean; output?: OutputFormat }) => {
         const catalog = await loadCatalog(agentSearchPath(opts.agents));
         for (const e of catalog.errors) ctx.out.status(`warning: ${formatSpecError(e)}`);
         const list = [...catalog.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
-        if (opts.json) ctx.out.printJson(list.map(agentSummary));
-        else if (list.length === 0) ctx.out.status('no agents');
-        else ctx.out.printTable(list, AGENT_COLUMNS);
+        ctx.out.printList(outputFormat(opts), list, AGENT_COLUMNS, { value: list.map(agentSummary), empty: 'no agents' });
       }),
     );
 
@@ -108,7 +108,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
         if (!opts.local) throw new OkesuError('OKS_ERR_CONFIG', 'only --local runs are supported here; to run an agent on hosts use: okesu run --host HOST AGENT');
         const agent = await findAgent(name, opts.agents);
         const status = await runLocal(ctx, agent, opts);
-        if (status !== 'completed') exitWith(1, `run ${status}`);
+        if (status !== 'completed') exitWith(exitCodeOfRuns([status]), `run ${status}`);
       }),
     );
 

@@ -4,8 +4,8 @@ import type { AuditEntry } from '../../protocol/api.js';
 import { formatUtcSeconds } from '../format.js';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, positiveIntArg } from '../options.js';
-import type { Column } from '../output.js';
+import { configOption, positiveIntArg, outputFormat, outputOption } from '../options.js';
+import type { Column, OutputFormat } from '../output.js';
 
 /** `key=value` pairs of an audit entry's detail, compact JSON for non-string values. */
 export function formatAuditDetail(detail: Record<string, unknown>): string {
@@ -31,13 +31,12 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .description('show the audit log of mutating operator actions, newest first (admin)')
     .addOption(new Option('--limit <n>', 'at most N entries').argParser(positiveIntArg))
     .option('--json', 'print the AuditEntry array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: { limit?: number; json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { limit?: number; json?: boolean; output?: OutputFormat; config?: string }) => {
         const entries = await ctx.connect(opts.config).client.audit(opts.limit);
-        if (opts.json) ctx.out.printJson(entries);
-        else if (entries.length === 0) ctx.out.status('the audit log is empty');
-        else ctx.out.printTable(entries, AUDIT_COLUMNS);
+        ctx.out.printList(outputFormat(opts), entries, AUDIT_COLUMNS, { empty: 'the audit log is empty' });
       }),
     );
 }

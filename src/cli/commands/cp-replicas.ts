@@ -3,8 +3,8 @@ import type { ReplicasResponse, ReplicaView } from '../../protocol/replicas.js';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
 import { formatAge } from '../format.js';
-import { configOption } from '../options.js';
-import type { Column, Line } from '../output.js';
+import { configOption, outputFormat, outputOption } from '../options.js';
+import type { Column, Line, OutputFormat } from '../output.js';
 import { toned } from '../output.js';
 
 /** Table columns of `okesu cp replicas`: ID, LEADER (★), ALIVE (glyph + word), TUNNELS, LOAD, VERSION, URL, HEARD. */
@@ -43,12 +43,14 @@ export function registerCpReplicas(cp: Command, ctx: CliContext): void {
   cp.command('replicas')
     .description('list the control plane\'s replicas: leader, liveness, tunnels, load (viewer)')
     .option('--json', 'print the ReplicasResponse ({replicas, answered_by, mode, bus_connected}) as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: { json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { json?: boolean; output?: OutputFormat; config?: string }) => {
         const view = await ctx.connect(opts.config).client.replicas();
-        if (opts.json) return ctx.out.printJson(view);
-        ctx.out.printTable(sortReplicas(view.replicas), replicaColumns(ctx.now()));
+        const format = outputFormat(opts);
+        if (format === 'json' || format === 'yaml') return ctx.out.printList(format, [], [], { value: view });
+        ctx.out.printTable(sortReplicas(view.replicas), replicaColumns(ctx.now()), { wide: format === 'wide' });
         ctx.out.status(replicasSummary(view));
       }),
     );

@@ -5,14 +5,15 @@ import type { StoredFinding } from '../../protocol/finding.js';
 import { formatUtcSeconds, severityTone } from '../format.js';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
-import { addFilterOptions, configOption, durationArg, filterFrom, positiveIntArg } from '../options.js';
+import { addFilterOptions, configOption, durationArg, filterFrom, positiveIntArg, outputFormat, outputOption } from '../options.js';
 import type { FilterOptions } from '../options.js';
-import type { Column, Tone } from '../output.js';
+import type { Column, OutputFormat, Tone } from '../output.js';
 
 interface ListOptions extends FilterOptions {
   since?: number;
   limit?: number;
   json?: boolean;
+  output?: OutputFormat;
   config?: string;
 }
 
@@ -24,6 +25,10 @@ export const FINDING_COLUMNS: Column<StoredFinding>[] = [
   { header: 'AGENT', value: (f) => f.agent, max: 16 },
   { header: 'CATEGORY', value: (f) => f.category },
   { header: 'TITLE', value: (f) => f.title, max: 60, flex: true },
+  { header: 'ID', value: (f) => String(f.id), align: 'right', wide: true },
+  { header: 'STATUS', value: (f) => f.status, wide: true },
+  { header: 'RESOURCE', value: (f) => f.resource || '-', wide: true },
+  { header: 'RUN', value: (f) => f.run_id, wide: true },
 ];
 
 /** One row of a summary table. */
@@ -55,6 +60,7 @@ export function registerFindings(program: Command, ctx: CliContext): void {
     .addOption(new Option('--since <duration>', 'only findings from the last DURATION (e.g. 1h, 7d)').argParser(durationArg))
     .addOption(new Option('--limit <n>', 'at most N findings, the newest').argParser(positiveIntArg))
     .option('--json', 'print the StoredFinding array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .addHelpText('after', '\n--severity L means L and above.\nExample:\n  okesu findings --severity high --since 24h')
     .action(
@@ -65,9 +71,7 @@ export function registerFindings(program: Command, ctx: CliContext): void {
           ...(opts.since !== undefined && { since_ms: ctx.now() - opts.since }),
           ...(opts.limit !== undefined && { limit: opts.limit }),
         });
-        if (opts.json) ctx.out.printJson(page.findings);
-        else if (page.findings.length === 0) ctx.out.status('no findings match');
-        else ctx.out.printTable(page.findings, FINDING_COLUMNS);
+        ctx.out.printList(outputFormat(opts), page.findings, FINDING_COLUMNS, { empty: 'no findings match' });
       }),
     );
 

@@ -1,11 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { HostView } from '../../protocol/api.js';
-import { formatAge, formatHostState, formatLabels, hostStateTone } from '../format.js';
+import { formatAge, formatHostState, formatLabels, formatUtcSeconds, hostStateTone } from '../format.js';
 import { action, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption } from '../options.js';
-import type { Column, Tone } from '../output.js';
+import { configOption, outputFormat, outputOption } from '../options.js';
+import type { Column, Tone, OutputFormat } from '../output.js';
 import { certExpiry } from '../../protocol/cert-expiry.js';
 import { formatCoarseDuration } from '../../protocol/duration.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
@@ -44,6 +44,9 @@ export function hostColumns(now: number): Column<HostView>[] {
     { header: 'RUNNING', value: (h) => String(h.running), align: 'right' },
     { header: 'CERT', value: (h) => formatCertExpiry(h, now).text, tone: (h) => formatCertExpiry(h, now).tone },
     { header: 'LABELS', value: (h) => formatLabels(h.labels) || '-', flex: true },
+    { header: 'OS', value: (h) => [h.os, h.arch].filter(Boolean).join('/') || '-', wide: true },
+    { header: 'SPOOL', value: (h) => String(h.spool_depth), align: 'right', wide: true },
+    { header: 'REGISTERED', value: (h) => formatUtcSeconds(h.registered_at), wide: true },
   ];
 }
 
@@ -75,14 +78,13 @@ export function registerHosts(program: Command, ctx: CliContext): void {
     .command('hosts')
     .description('show the fleet: one row per registered host')
     .option('--json', 'print the HostView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .addHelpText('after', '\nSTATE: ● online, ◐ stale (heartbeats late), ○ offline.\nTRANSPORT: tunnel, jobs (the bucket only), or auto with the path in use; POLL: the bucket poll interval.\nCERT: time left on the host\'s certificate; ⚠ renewal overdue (a third or less left), ✗ expired (the host must join again).\nROLLOUT: the host\'s state in its latest rollout and that rollout\'s version (okesu upgrade), e.g. healthy 0.2.0.')
     .action(
-      action(ctx, async (opts: { json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { json?: boolean; output?: OutputFormat; config?: string }) => {
         const list = await ctx.connect(opts.config).client.hosts();
-        if (opts.json) ctx.out.printJson(list);
-        else if (list.length === 0) ctx.out.status('no hosts registered yet; join one with: okesu token create --join');
-        else ctx.out.printTable(sortHosts(list), hostColumns(ctx.now()));
+        ctx.out.printList(outputFormat(opts), sortHosts(list), hostColumns(ctx.now()), { value: list, empty: 'no hosts registered yet; join one with: okesu token create --join' });
       }),
     );
 

@@ -3,6 +3,7 @@ import { OkesuError } from '../../errors.js';
 import type { OrchestrationRunView } from '../../protocol/orchestration-api.js';
 import type { StartOrchestrationInput } from '../../transport/operator-client.js';
 import { action, exitWith } from '../context.js';
+import { exitCodeOfRuns } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { collectInput, configOption } from '../options.js';
 import { checkOrchestrationFile, errorLines, resolveRunSource } from './orchestrate-files.js';
@@ -55,7 +56,7 @@ export function registerOrchestrateRun(parent: Command, ctx: CliContext, follow:
     .description('start an orchestration run: a stored one by name, or a local .yaml file sent with the run (not stored)')
     .argument('<orchestration>', 'stored orchestration name, or path to a .yaml file')
     .option('--input <key=value>', 'a trigger input (repeatable): {{trigger.KEY}}; the value is JSON when it parses, else a string', collectInput)
-    .option('--wait', 'follow the run, printing each step transition; exit 0 only if it completes (keeps waiting through approvals)')
+    .option('--wait', 'follow the run, printing each step transition; exit 0 only if it completes, 3 if it failed, 5 if cancelled (keeps waiting through approvals)')
     .option('--json', 'print the OrchestrationRunView as JSON (with --wait: the final one)')
     .addOption(configOption())
     .addHelpText(
@@ -102,7 +103,7 @@ export function registerOrchestrateRun(parent: Command, ctx: CliContext, follow:
         );
         if (opts.json) ctx.out.printJson(final);
         ctx.out.status(`okesu: ${runEndLine(final)}`);
-        if (final.status !== 'completed') exitWith(1, `orchestration run ${final.id} ${final.status}`);
+        if (final.status !== 'completed') exitWith(exitCodeOfRuns([final.status]), `orchestration run ${final.id} ${final.status}`);
       }),
     );
 }

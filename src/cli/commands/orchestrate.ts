@@ -4,7 +4,8 @@ import { OkesuError } from '../../errors.js';
 import type { OrchestrationRunView } from '../../protocol/orchestration-api.js';
 import { action, exitWith } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, positiveIntArg } from '../options.js';
+import type { OutputFormat } from '../output.js';
+import { configOption, positiveIntArg, outputFormat, outputOption } from '../options.js';
 import { checkOrchestrationFile, errorLines, okLine } from './orchestrate-files.js';
 import { formatRunDetail, ORCHESTRATION_COLUMNS, ORCHESTRATION_RUN_COLUMNS } from './orchestrate-format.js';
 import { registerOrchestrateRun } from './orchestrate-run.js';
@@ -59,13 +60,12 @@ export function registerOrchestrate(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list the orchestrations stored on the CP')
     .option('--json', 'print the OrchestrationView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: JsonConfig) => {
+      action(ctx, async (opts: JsonConfig & { output?: OutputFormat }) => {
         const list = await ctx.connect(opts.config).client.listOrchestrations();
-        if (opts.json) ctx.out.printJson(list);
-        else if (list.length === 0) ctx.out.status('no orchestrations stored; store one with: okesu orchestrate apply FILE');
-        else ctx.out.printTable(list, ORCHESTRATION_COLUMNS);
+        ctx.out.printList(outputFormat(opts), list, ORCHESTRATION_COLUMNS, { empty: 'no orchestrations stored; store one with: okesu orchestrate apply FILE' });
       }),
     );
 
@@ -76,13 +76,12 @@ export function registerOrchestrate(program: Command, ctx: CliContext): void {
     .description('list orchestration runs, newest first')
     .addOption(new Option('--limit <n>', 'at most N runs').argParser(positiveIntArg))
     .option('--json', 'print the OrchestrationRunView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: JsonConfig & { limit?: number }) => {
+      action(ctx, async (opts: JsonConfig & { limit?: number; output?: OutputFormat }) => {
         const list = await ctx.connect(opts.config).client.listOrchestrationRuns(opts.limit === undefined ? {} : { limit: opts.limit });
-        if (opts.json) ctx.out.printJson(list);
-        else if (list.length === 0) ctx.out.status('no orchestration runs');
-        else ctx.out.printTable(list, ORCHESTRATION_RUN_COLUMNS);
+        ctx.out.printList(outputFormat(opts), list, ORCHESTRATION_RUN_COLUMNS, { empty: 'no orchestration runs' });
       }),
     );
 

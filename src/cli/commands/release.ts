@@ -7,8 +7,8 @@ import { generateReleaseKey, signRelease } from '../../release/release-signing.j
 import { artifactDigest } from '../../release/artifact-digest.js';
 import { formatUtcSeconds } from '../format.js';
 import { action, usageError, type CliContext } from '../context.js';
-import { configOption } from '../options.js';
-import type { Column } from '../output.js';
+import { configOption, outputFormat, outputOption } from '../options.js';
+import type { Column, OutputFormat } from '../output.js';
 import { createReleaseClient } from './release-client.js';
 
 interface SignOptions {
@@ -169,13 +169,12 @@ export function registerRelease(program: Command, ctx: CliContext): void {
     .command('list')
     .description('the releases the CP keeps, newest version first')
     .option('--json', 'print the ReleaseView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: { json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { json?: boolean; output?: OutputFormat; config?: string }) => {
         const releases = await createReleaseClient(ctx.connect(opts.config).config).list();
-        if (opts.json) ctx.out.printJson(releases);
-        else if (releases.length === 0) ctx.out.status('no releases (okesu release add ARTIFACT --version V --key FILE)');
-        else ctx.out.printTable(releases, releaseColumns);
+        ctx.out.printList(outputFormat(opts), releases, releaseColumns, { empty: 'no releases (okesu release add ARTIFACT --version V --key FILE)' });
       }),
     );
 }

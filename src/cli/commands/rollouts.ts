@@ -2,7 +2,8 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, positiveIntArg } from '../options.js';
+import type { OutputFormat } from '../output.js';
+import { configOption, positiveIntArg, outputFormat, outputOption } from '../options.js';
 import { lineText } from '../output.js';
 import { progressLine, ROLLOUT_COLUMNS, ROLLOUT_HOST_COLUMNS } from './rollout-format.js';
 
@@ -14,23 +15,23 @@ export function registerRollouts(program: Command, ctx: CliContext): void {
     .argument('[id]', 'a rollout id (ro_…): show it and each host\'s state')
     .addOption(new Option('--limit <n>', 'at most N rollouts in the list').argParser(positiveIntArg))
     .option('--json', 'print the RolloutView (array) as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .addHelpText('after', '\nBatch 0 is the canary when the rollout has one.\nHost states: pending → downloading → verifying → staged → restarting → healthy | rolled_back | failed.')
     .action(
-      action(ctx, async (id: string | undefined, opts: { limit?: number; json?: boolean; config?: string }) => {
+      action(ctx, async (id: string | undefined, opts: { limit?: number; json?: boolean; output?: OutputFormat; config?: string }) => {
         const { client } = ctx.connect(opts.config);
         if (id === undefined) {
           const list = await client.listRollouts({ limit: opts.limit });
-          if (opts.json) ctx.out.printJson(list);
-          else if (list.length === 0) ctx.out.status('no rollouts yet; start one with: okesu upgrade --version V --all');
-          else ctx.out.printTable(list, ROLLOUT_COLUMNS);
+          ctx.out.printList(outputFormat(opts), list, ROLLOUT_COLUMNS, { empty: 'no rollouts yet; start one with: okesu upgrade --version V --all' });
           return;
         }
         const view = await client.getRollout(id);
-        if (opts.json) return ctx.out.printJson(view);
+        const format = outputFormat(opts);
+        if (format === 'json' || format === 'yaml') return ctx.out.printList(format, [], [], { value: view });
         ctx.out.printLine(`${view.rollout_id}  version ${view.version}  ${view.state}${view.halted_reason ? ` (${view.halted_reason})` : ''}  by ${view.created_by}`);
         ctx.out.printLine(lineText(progressLine(view)));
-        ctx.out.printTable(view.hosts ?? [], ROLLOUT_HOST_COLUMNS);
+        ctx.out.printTable(view.hosts ?? [], ROLLOUT_HOST_COLUMNS, { wide: format === 'wide' });
       }),
     );
   rollouts

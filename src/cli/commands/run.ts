@@ -11,6 +11,7 @@ import type { RunStatus, RunView } from '../../protocol/api.js';
 import { formatDuration } from '../../protocol/duration.js';
 import type { OperatorClient } from '../../transport/operator-client.js';
 import { formatClock, oneLine } from '../format.js';
+import { exitCodeOfRuns } from '../exit-codes.js';
 import { action, exitWith, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
 import { collectInput, configOption, durationArg } from '../options.js';
@@ -154,7 +155,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--input <key=value>', 'an input (repeatable); the value is JSON when it parses, else a string', collectInput)
     .addOption(new Option('--timeout <duration>', 'run timeout (default: the agent file\'s own timeout, else 5m)').argParser(durationArg))
     .addOption(new Option('--dispatch <mode>', 'how the dispatch reaches the host').choices(DISPATCH_MODES).default('auto'))
-    .option('--wait', 'one host: follow the run until it ends; many: wait for every run; exit 0 only if all completed')
+    .option('--wait', 'one host: follow the run until it ends; many: wait for every run; exit 0 only if all completed (3 failed, 4 timed out, 5 cancelled)')
     .option('--json', 'print the RunView (many hosts: the RunView array; with --wait and one host: one event JSON per line)')
     .addOption(configOption())
     .addHelpText(
@@ -164,7 +165,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         'One host: prints the run id (with --wait, the run\'s events as they come).',
         `Many hosts (one request): one line per run (run id, host, status), or a summary`,
         `by status above ${LINES_MAX} runs. A host no transport reaches gets a run that is`,
-        'already failed; without --wait the exit code is then 1.',
+        'already failed; the exit code is then 3 (see okesu --help for every exit code).',
         '',
         'Examples:',
         '  okesu run edr --host web-01 --wait',
@@ -200,7 +201,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           : answer.failed > 0 && `${answer.failed} of ${answer.runs.length} runs could not be dispatched`;
         if (problem) {
           ctx.out.status(`okesu: ${problem}`);
-          exitWith(1, problem);
+          exitWith(exitCodeOfRuns(runs.map((r) => r.status)), problem);
         }
         return;
       }
@@ -221,7 +222,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       if (!opts.json) ctx.out.status(`okesu: run ${run.run_id} dispatched to ${run.host}`);
       const final = await followRun(ctx, client, run, (ev) => (opts.json ? ctx.out.printJsonLine(ev) : ctx.out.printLine(formatEventLine(ev))));
       if (!opts.json) ctx.out.status(formatRunStatus(final));
-      if (final.status !== 'completed') exitWith(1, `run ${final.run_id} ${final.status}`);
+      if (final.status !== 'completed') exitWith(exitCodeOfRuns([final.status]), `run ${final.run_id} ${final.status}`);
     }),
   );
 }

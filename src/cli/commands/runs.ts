@@ -4,8 +4,8 @@ import type { RunView } from '../../protocol/api.js';
 import { formatUtcSeconds } from '../format.js';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, positiveIntArg } from '../options.js';
-import type { Column } from '../output.js';
+import { configOption, positiveIntArg, outputFormat, outputOption } from '../options.js';
+import type { Column, OutputFormat } from '../output.js';
 import { formatRunStatus } from './run.js';
 import { runStatusText } from '../../protocol/host-transport.js';
 
@@ -18,6 +18,7 @@ export const RUN_COLUMNS: Column<RunView>[] = [
   { header: 'STATUS', value: (r) => runStatusText(r) },
   { header: 'FINDINGS', value: (r) => String(r.findings), align: 'right' },
   { header: 'ERROR', value: (r) => r.error ?? '-', max: 60, flex: true },
+  { header: 'ENDED', value: (r) => (r.ended_at ? formatUtcSeconds(r.ended_at) : '-'), wide: true },
 ];
 
 /** Registers `okesu runs` (list), `okesu runs show RUN` and `okesu runs cancel RUN`. */
@@ -28,13 +29,12 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'only runs on this host')
     .addOption(new Option('--limit <n>', 'at most N runs').argParser(positiveIntArg))
     .option('--json', 'print the RunView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: { host?: string; limit?: number; json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { host?: string; limit?: number; json?: boolean; output?: OutputFormat; config?: string }) => {
         const list = await ctx.connect(opts.config).client.listRuns({ host: opts.host, limit: opts.limit });
-        if (opts.json) ctx.out.printJson(list);
-        else if (list.length === 0) ctx.out.status('no runs');
-        else ctx.out.printTable(list, RUN_COLUMNS);
+        ctx.out.printList(outputFormat(opts), list, RUN_COLUMNS, { empty: 'no runs' });
       }),
     );
   runs

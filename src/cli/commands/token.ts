@@ -4,8 +4,8 @@ import type { Role, TokenView } from '../../protocol/api.js';
 import { formatUtcSeconds } from '../format.js';
 import { action, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, durationArg, positiveIntArg } from '../options.js';
-import type { Column } from '../output.js';
+import { configOption, durationArg, positiveIntArg, outputFormat, outputOption } from '../options.js';
+import type { Column, OutputFormat } from '../output.js';
 
 interface CreateOptions {
   join?: boolean;
@@ -70,12 +70,12 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list tokens (never their secrets)')
     .option('--json', 'print the TokenView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
     .action(
-      action(ctx, async (opts: { json?: boolean; config?: string }) => {
+      action(ctx, async (opts: { json?: boolean; output?: OutputFormat; config?: string }) => {
         const tokens = await ctx.connect(opts.config).client.listTokens();
-        if (opts.json) ctx.out.printJson(tokens);
-        else ctx.out.printTable(tokens, tokenColumns(ctx.now()));
+        ctx.out.printList(outputFormat(opts), tokens, tokenColumns(ctx.now()));
       }),
     );
 
