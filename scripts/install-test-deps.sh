@@ -14,6 +14,8 @@ NEEDS=(
   "/usr/sbin/sshd openssh-server"  # `okesu deploy`'s tests run a real sshd on loopback (test/support/sshd.ts)
   "systemd-analyze systemd"        # the printed unit is checked with `systemd-analyze verify` (not run as init)
   "python3 python3"                # the printed launchd plist is parsed with plistlib
+  "zsh zsh"                        # `okesu completion zsh|fish` are loaded and run in the real shells
+  "fish fish"
   "/usr/sbin/nats-server nats-server"  # the replicated CP's bus (test/support/nats-server.ts, one per run)
   "/usr/sbin/haproxy haproxy"          # replicas behind a TCP load balancer (test/support/haproxy.ts)
   "/usr/lib/postgresql postgresql" # the store's PostgreSQL tests (test/support/postgres-server.ts runs its initdb)

@@ -5,6 +5,7 @@ import { CATEGORIES, SEVERITIES } from '../protocol/finding.js';
 import type { Category, Severity } from '../protocol/finding.js';
 import type { FindingFilter } from '../protocol/api.js';
 import type { OutputFormat } from './output.js';
+import { LOG_FORMATS } from './pretty-log.js';
 
 /** Commander parser for a duration flag (`30s`, `5m`, `1h`, `7d`); a bad value becomes a usage error naming the flag. */
 export function durationArg(value: string): number {
@@ -101,4 +102,9 @@ export function outputOption(): Option {
 /** The format a list command prints in: `--json` wins, then `--output`, else a table. */
 export function outputFormat(opts: { json?: boolean; output?: OutputFormat }): OutputFormat {
   return opts.json ? 'json' : opts.output ?? 'table';
+}
+
+/** `--log-format` of the long-running roles (cp serve, daemon, supervise). */
+export function logFormatOption(): Option {
+  return new Option('--log-format <format>', 'json (one JSON object per line: journald and log collectors) or pretty (for people)').choices(LOG_FORMATS).default('json');
 }

@@ -22,6 +22,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerSupervise } from './commands/supervise.js';
 import { registerInstall } from './commands/install.js';
 import { registerUninstall } from './commands/uninstall.js';
+import { registerCompletion } from './commands/completion.js';
 
 export type { CliDeps, CliContext } from './context.js';
 export { USAGE_EXIT_CODE } from './program-base.js';
@@ -54,6 +55,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerDemo(program, ctx);
   registerInstall(program, ctx);
   registerUninstall(program, ctx);
+  registerCompletion(program, ctx);
 }
 
 /** Parses `argv` (user arguments, without node and script), runs the command and resolves with the process exit code. */

@@ -4,11 +4,12 @@ import { builtinAgentsDir } from '../../specs/builtin-agents-dir.js';
 import { formatSpecError } from '../../specs/spec-error.js';
 import { VERSION } from '../../version.js';
 import { action, untilStopped, usageError, type CliContext } from '../context.js';
-import { durationArg, positiveIntArg } from '../options.js';
+import { durationArg, positiveIntArg, logFormatOption } from '../options.js';
 import { InvalidArgumentError, Option } from 'commander';
 import { MAX_HOST_CERT_TTL_MS, MIN_HOST_CERT_TTL_MS } from '../../protocol/cert-expiry.js';
 import { formatDuration } from '../../protocol/duration.js';
 import { createLogger } from '../logger.js';
+import type { LogFormat } from '../pretty-log.js';
 import { registerCpBackup } from './cp-backup.js';
 import { registerCpClusterKey } from './cp-cluster-key.js';
 import { registerCpReplicas } from './cp-replicas.js';
@@ -62,6 +63,7 @@ interface CpServeOptions {
   releaseKey: string[];
   keepReleases: number;
   logLevel: string;
+  logFormat: LogFormat;
   store?: string;
   bus?: string;
   replicaId?: string;
@@ -102,6 +104,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--trusted-proxy <address>', 'an address that carries many clients\' connections (the load balancer in front of the replicas): its failed authentications are not limited per address (repeatable)', collect, [])
     .option('--lease-ttl <dur>', 'how long the leader\'s lease lasts unrenewed: a dead leader is replaced after at most this (renewed every fifth of it; default 10s)', durationArg)
     .option('--log-level <level>', 'log level', 'info')
+    .addOption(logFormatOption())
     .addHelpText('after', '\nOne CP: SQLite in --state. Several replicas behind a TCP load balancer: on each,\n  okesu cp serve --store postgres://… --bus nats://… --cluster-key-file FILE --replica-id ID --san BALANCER --advertise-url https://BALANCER:PORT\n(docs/scaling.md, examples/cluster/).')
     .action(
       action(ctx, async (opts: CpServeOptions, cmd: Command) => {
@@ -115,7 +118,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
         if (opts.replicaId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(opts.replicaId)) usageError(cmd, `--replica-id: 1-64 of A-Z a-z 0-9 _ -, got "${opts.replicaId}"`);
         const bucket = opts.bucket === undefined ? undefined : parseBucketUrl(opts.bucket, { endpoint: opts.s3Endpoint, region: opts.s3Region });
         const releaseKeys = opts.releaseKey.flatMap(readReleaseKeys);
-        const log = createLogger({ name: 'okesu-cp', level: opts.logLevel });
+        const log = createLogger({ name: 'okesu-cp', level: opts.logLevel, format: opts.logFormat });
         let definitions = await loadDefinitions(opts.agents, (msg) => log.warn({ problem: msg }, 'agent file skipped'));
         // Loaded on use: other commands (above all the daimon) never evaluate the CP, its store and the X.509 toolkit.
         const { createControlPlane } = await import('../../cp/cp-server.js');

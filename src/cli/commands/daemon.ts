@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { action, exitWith, untilStopped } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
-import { durationArg, parseInput, positiveIntArg } from '../options.js';
+import type { LogFormat } from '../pretty-log.js';
+import { durationArg, parseInput, positiveIntArg, logFormatOption } from '../options.js';
 import { CONTAINMENT_MODES } from '../../../daimon/run/containment-modes.js';
 import type { ContainmentMode } from '../../../daimon/run/containment-modes.js';
 import type { DaimonOptions } from '../../../daimon/daimon.js';
@@ -36,6 +37,7 @@ interface DaemonFlags {
   spoolMaxRecords?: number;
   containment: ContainmentMode;
   logLevel: string;
+  logFormat: LogFormat;
   policy?: string;
   enable: string[];
   input: Record<string, Record<string, unknown>>;
@@ -130,6 +132,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         .choices(CONTAINMENT_MODES).default('auto'),
     )
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption())
     .option('--print-unit', 'print the hardened init unit that runs this daimon under okesu supervise, and exit (state default /var/lib/okesu)')
     .addOption(new Option('--init <kind>', 'with --print-unit: the init system (launchd: verified on Linux only)').choices(UNIT_KINDS).default('systemd'))
     .option('--user <name>', 'with --print-unit: the account the daimon runs as (root: no own user, the sandbox stays)', DEFAULT_USER)
@@ -151,7 +154,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         const taken = takeProviderSecrets({ env: ctx.deps.env, ...(opts.secretsFile !== undefined && { file: resolve(opts.secretsFile) }) });
         const token = opts.token ?? ctx.deps.env.OKESU_JOIN_TOKEN;
         delete ctx.deps.env.OKESU_JOIN_TOKEN;
-        const log = createLogger({ name: 'okesu-daimon', level: opts.logLevel, scrub: createRedactor(taken.store).text });
+        const log = createLogger({ name: 'okesu-daimon', level: opts.logLevel, scrub: createRedactor(taken.store).text, format: opts.logFormat });
         if (taken.overridden.length > 0) log.warn({ names: taken.overridden }, 'set in the environment and the secrets file: the file wins');
         log.info({ from_file: taken.fromFile, from_env: taken.fromEnv }, 'provider settings taken into memory and out of the environment');
         let fatal: { code: string; message: string } | undefined;

@@ -3,7 +3,8 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { action, exitWith, type CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
-import { durationArg } from '../options.js';
+import type { LogFormat } from '../pretty-log.js';
+import { durationArg, logFormatOption } from '../options.js';
 import { isSingleExecutable, runningExecutable } from '../../lifecycle/running-executable.js';
 import { createSupervisor } from '../../lifecycle/supervise/supervisor.js';
 import { OkesuError } from '../../errors.js';
@@ -13,6 +14,7 @@ interface SuperviseFlags {
   state: string;
   restartBackoffMax: number;
   logLevel: string;
+  logFormat: LogFormat;
 }
 
 /** This okesu as a command line, for when the state directory has no `bin/current` yet. */
@@ -33,10 +35,11 @@ export function registerSupervise(program: Command, ctx: CliContext): void {
     .requiredOption('--state <dir>', 'the daimon\'s state directory (bin/, upgrade/, health.json)')
     .option('--restart-backoff-max <dur>', 'longest pause before restarting a daimon that crashed (the first is 1s, then doubling)', durationArg, 30_000)
     .addOption(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .addOption(logFormatOption())
     .argument('<args...>', 'what to run: daemon and its options, after --')
     .action(
       action(ctx, async (args: string[], opts: SuperviseFlags) => {
-        const log = createLogger({ name: 'okesu-supervise', level: opts.logLevel });
+        const log = createLogger({ name: 'okesu-supervise', level: opts.logLevel, format: opts.logFormat });
         const supervisor = createSupervisor(
           { stateDir: resolve(opts.state), args, self: () => self(ctx.deps.entry), fatalExitCode: FATAL_EXIT_CODE, backoffMaxMs: opts.restartBackoffMax, env: ctx.deps.env },
           { log },
