@@ -64,8 +64,20 @@ function histogramValues(name: string, series: ReadonlyArray<{ labels: Labels; h
 
 const sumOf = (record: Readonly<Record<string, number | undefined>>): number => Object.values(record).reduce<number>((n, v) => n + (v ?? 0), 0);
 
+/** `fn`'s value, computed again at most every `ms`: a scrape may be unauthenticated (`--metrics-listen`). */
+function reusedFor(ms: number, fn: () => number): () => number {
+  let last: { at: number; value: number } | undefined;
+  return () => {
+    const at = performance.now();
+    if (!last || at - last.at >= ms) last = { at, value: fn() };
+    return last.value;
+  };
+}
+
 /** The CP's metrics (docs/metrics.md lists them) over its sources. */
 function cpMetrics(s: CpMetricSources, c: CpCounters): ReadMetric[] {
+  // A scan of the runs table (as the overdue sweep's): at most one every 5 s however often anyone scrapes.
+  const runsActive = reusedFor(5_000, () => s.runsActive());
   return [
     read('okesu_build_info', 'The running CP\'s version (always 1).', 'gauge', () => [{ labels: { version: s.version }, value: 1 }]),
     read('okesu_hosts', 'Registered hosts by liveness state, as this replica judges them.', 'gauge', () => {
@@ -77,7 +89,7 @@ function cpMetrics(s: CpMetricSources, c: CpCounters): ReadMetric[] {
     read('okesu_dispatches_total', 'Agent run dispatches by result: sent (handed to a route), failed (no route reached the host, or the send failed), refused (by the host).', 'counter', () => by('result', c.dispatches)),
     read('okesu_runs_started_total', 'Agent runs whose host reported their start (dispatched runs and scheduled ticks).', 'counter', () => one(c.runsStarted)),
     read('okesu_runs_finished_total', 'Agent runs that reached an end status, by status.', 'counter', () => by('status', c.runsFinished)),
-    read('okesu_runs_active', 'Agent runs dispatched or running, fleet-wide.', 'gauge', () => one(s.runsActive())),
+    read('okesu_runs_active', 'Agent runs dispatched or running, fleet-wide.', 'gauge', () => one(runsActive())),
     read('okesu_run_duration_seconds', 'Agent run duration from its start on the host (its creation, if it never started) to its end, by end status.', 'histogram', () =>
       histogramValues('okesu_run_duration_seconds', Object.entries(c.runDuration).map(([status, h]) => ({ labels: { status }, h })))),
     read('okesu_events_ingested_total', 'Run transcript events stored (duplicates and refused records not counted).', 'counter', () => one(c.eventsIngested)),
