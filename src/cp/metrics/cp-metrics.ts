@@ -66,6 +66,7 @@ export function createCpMetrics(): CpMetrics {
     },
     bind(s) {
       sources = s;
+      registry = undefined; // a CP started again reads its new parts
     },
     async render() {
       const bound = sources;
