@@ -141,6 +141,11 @@ const loadOnUse: { entry: string; why: string; forbidden: (module: string) => bo
       m === 'src/cp/cp-server.ts' || under('src/cp/store')(m) || m === 'daimon/daimon.ts' || m === 'tui/run-console.tsx' ||
       /^(better-sqlite3|ink|react)/.test(m),
   },
+  {
+    entry: 'src/cp/cp-server.ts',
+    why: 'the CP loads prom-client on its first scrape (src/cp/metrics/cp-registry.ts, import()): its parts count in plain numbers',
+    forbidden: (m) => m === 'prom-client' || m === 'src/cp/metrics/cp-registry.ts',
+  },
 ];
 
 const describeEdge = (e: ImportEdge): string => `${e.from}:${e.line} imports '${e.specifier}'${e.kind === 'static' ? '' : ` (${e.kind})`}`;

@@ -48,6 +48,11 @@ import { createFeedFollower, type FeedFollower } from './stream/feed-follower.js
 import { listenCpHttps, type CpHttpsServer } from './http/cp-https-server.js';
 import { clusterRuntime, singleRuntime, type ClusterRuntime } from './cluster/cluster-runtime.js';
 import { bindLeaderDuties } from './leader-duties.js';
+import { bucketScanReading, createCpMetrics } from './metrics/cp-metrics.js';
+import type { MetricCollectors } from './metrics/collector.js';
+import { createReadiness } from './readiness.js';
+import { addProbeRoutes } from './api/probe-routes.js';
+import { listenMetrics, type MetricsListener } from './http/metrics-listener.js';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
@@ -104,6 +109,8 @@ export interface ControlPlaneOptions {
   keepReleases?: number;
   /** Rollout timing for tests: the no-report margin beyond the health timeout (default 10 min) and its sweep (5 s). */
   rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
+  /** A plain-HTTP listener for /metrics, /v1/health and /v1/ready, without authentication (`cp serve --metrics-listen`); off when absent. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** A running control plane. */
@@ -120,6 +127,10 @@ export interface ControlPlane {
   bucketScanner(): BucketScanner | undefined;
   /** True while this replica leads (a single CP always does once started). */
   isLeader(): boolean;
+  /** Where the plain-HTTP metrics listener listens, when `metricsListen` asked for one (tests: its port 0 resolved). */
+  metricsAddress(): { host: string; port: number } | undefined;
+  /** Where collect-time metrics are added (`addCollector`: docs/metrics.md), for parts wired outside and tests. */
+  metrics(): MetricCollectors;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -134,6 +145,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   let runtime: ClusterRuntime | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
+  // Counters the parts feed from the start; prom-client is loaded on the first scrape (docs/metrics.md).
+  const metrics = createCpMetrics();
+  const counters = metrics.counters;
+  let metricsListener: MetricsListener | undefined;
 
   return {
     async start() {
@@ -215,7 +230,10 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         const ingest = createIngestQueue({
           store: st, now, log,
           alongside: () => liveness.pendingAnnouncements(),
+          onCommitTimed: counters.commitTimed,
           onCommitted: (r) => {
+            counters.ingested(r);
+            for (const run of r.runs) counters.runChanged(run.run);
             feed.publish([
               ...r.findings.map((f): FeedMessageEntry => ({ cursor: f.cursor, kind: 'finding', payload: f.finding })),
               ...r.runs.map((run): FeedMessageEntry => ({ cursor: run.cursor, kind: 'run', payload: run.run })),
@@ -298,8 +316,9 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         // The local tunnel first, then another replica's, then the bucket: `auto` takes the first that reaches the host.
         const routes = [tunnels.route, ...rt.remoteRoutes, ...(jobs ? [jobs.route] : [])];
         const dispatcher = createDispatcher({
-          store: st, routes, now, log, resolveDefinition,
+          store: st, routes, now, log, resolveDefinition, onDispatched: counters.dispatched,
           publishRun: (run, cursor) => {
+            counters.runChanged(run);
             feed.publish([{ cursor, kind: 'run', payload: run }]);
             jobs?.route.onRunChanged(run, 'cp');
           },
@@ -360,6 +379,15 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         addRolloutRoutes(router, rollouts);
         const startedAt = now();
         addReplicaRoutes(router, { replicas: () => rt.replicas({ version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
+        // Metrics and readiness (docs/metrics.md): read at scrape time from what the parts keep.
+        const readiness = createReadiness({ store: st, now, log, ...(foundation.cluster && { bus }) });
+        metrics.bind({
+          version: options.version, hostStates: () => liveness.stateCounts(), heartbeats: () => liveness.heartbeats(), tunnelsOpen: () => tunnels.count(),
+          runsActive: () => st.runs.countActive(), ingestQueueDepth: () => ingest.depth(), streamClients: () => stream.count(), operatorConnections: () => sessions.count(),
+          authFailures: () => authFailures.snapshot(), storeErrors: () => st.health.failureCounts(), bucketScans: () => bucketScanReading(jobs?.scanner.stats(), now()),
+          isLeader: () => rt.leadership.isLeader(),
+        });
+        addProbeRoutes(router, { readiness, metrics });
 
         server = await listenCpHttps({
           identity, tickets: foundation.tickets, host: options.host, port: options.port, failures: authFailures, log,
@@ -373,6 +401,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           },
         });
         const port = server.port;
+        if (options.metricsListen) metricsListener = await listenMetrics({ ...options.metricsListen, metrics, readiness, version: options.version, log });
         const url = options.advertiseUrl ?? `https://${wildcardHost(options.host) ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
         advertisedUrl = url;
         writeAdminConfig(options.stateDir, url, identity.ca.certPem, adminToken);
@@ -412,6 +441,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           rt.stop();
           waiters.releaseAll();
           const closed = srv.close();
+          await metricsListener?.close();
+          metricsListener = undefined;
           // Upgraded sockets are not HTTP connections: closeAllConnections leaves them open and srv.close waits for
           // them, so the WebSockets must be terminated before waiting.
           await tunnels.stop();
@@ -429,6 +460,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         return { url, port };
       } catch (err) {
         await server?.close();
+        await metricsListener?.close();
         follower?.stop();
         await closeFoundation();
         throw err;
@@ -446,6 +478,8 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     operatorConnections: () => liveSessions?.count() ?? 0,
     bucketScanner: () => jobs?.scanner,
     isLeader: () => runtime?.leadership.isLeader() ?? false,
+    metricsAddress: () => metricsListener && { host: metricsListener.host, port: metricsListener.port },
+    metrics: () => metrics,
   };
 }
 

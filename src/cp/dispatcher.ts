@@ -43,7 +43,12 @@ export function createDispatcher(deps: {
   log: Logger;
   publishRun: (run: RunView, cursor: number) => void;
   resolveDefinition?: (agent: string) => string | undefined;
+  /** Counts dispatches by result (`/metrics`): sent (a route took it), failed (none reached the host, or the send failed), refused (by the host). */
+  onDispatched?: (result: 'sent' | 'failed' | 'refused', n: number) => void;
 }): Dispatcher {
+  const counted = (result: 'sent' | 'failed' | 'refused', n: number): void => {
+    if (n > 0) deps.onDispatched?.(result, n);
+  };
   let sweeper: NodeJS.Timeout | undefined;
 
   const changed = (runId: string): RunView | undefined => {
@@ -114,8 +119,10 @@ export function createDispatcher(deps: {
       try {
         await route.dispatch(req.host, envelope);
       } catch (err) {
+        counted('failed', 1);
         return end(envelope.run_id, 'failed', `dispatch failed: ${(err as Error).message}`) ?? run;
       }
+      counted('sent', 1);
       return run;
     },
     /**
@@ -156,6 +163,8 @@ export function createDispatcher(deps: {
       for (const r of runs) deps.publishRun(r.view, r.cursor);
       const toSend = planned.filter((p): p is { run: NewRun; route: DispatchRoute } => p.route !== undefined);
       const failedSends = await sendInTurns(toSend, ({ run, route }) => route.dispatch(run.host, envelopeFor(req, run.run_id, definition)));
+      counted('sent', toSend.length - failedSends.length);
+      counted('failed', planned.length - reached + failedSends.length);
       const ended = endMany(failedSends.map(({ item, err }) => ({ runId: item.run.run_id, status: 'failed', error: `dispatch failed: ${err.message}` })));
       const views = runs.map((r) => ended.get(r.view.run_id) ?? r.view);
       return { runs: views, dispatched: views.filter((v) => v.status === 'dispatched').length, failed: views.filter((v) => v.status === 'failed').length };
@@ -179,6 +188,7 @@ export function createDispatcher(deps: {
       if (accepted) return;
       const run = deps.store.runs.get(runId);
       if (!run || run.host !== hostname) return;
+      counted('refused', 1);
       end(runId, 'failed', error ? `${error.code}: ${error.message}` : 'the host refused the dispatch');
     },
     /** A host (re)connected listing its running runs: cancel those the CP already ended (cancelled or timed out meanwhile). */

@@ -61,6 +61,8 @@ export function createIngestQueue(deps: {
   /** Other writes to make in each commit's transaction, before the records (the CP's pending host changes). */
   alongside?: () => AlongsideWrite | undefined;
   limits?: Partial<IngestQueueLimits>;
+  /** Told how long each successful group commit took, in seconds (`/metrics`). */
+  onCommitTimed?: (seconds: number) => void;
 }): IngestQueue {
   const limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
   let queue: Pending[] = [];
@@ -151,7 +153,9 @@ export function createIngestQueue(deps: {
     const items = take();
     if (items.length > 0) {
       try {
+        const started = performance.now();
         const results = commit(items);
+        deps.onCommitTimed?.((performance.now() - started) / 1000);
         backoff.reset();
         health.succeeded('ingest');
         items.forEach((item, i) => settle(item, results[i] as IngestResult));

@@ -1,4 +1,4 @@
-import type { HostView } from '../protocol/api.js';
+import type { HostState, HostView } from '../protocol/api.js';
 import type { AlongsideWrite } from './ingest-queue.js';
 import type { HostStanding } from './liveness.js';
 import type { HostRow, HostTransport } from './store/hosts.js';
@@ -33,6 +33,13 @@ export interface Liveness {
   view(row: HostRow, now: number): HostView;
   /** Flushes and checks transitions now (also runs on the timer). */
   tick(): void;
+  /** Heartbeats heard since the CP started (tunnel frames and bucket heartbeats; not hellos), for `/metrics`. */
+  heartbeats(): number;
+  /**
+   * Live hosts by state as of the last tick, for `/metrics`: hosts never heard are offline. On a cluster, the leader's
+   * count is the fleet's (it reads every replica's heartbeats); a follower knows the hosts it heard itself.
+   */
+  stateCounts(): Record<HostState, number>;
   /** Starts the flush timer. */
   start(): void;
   /** Stops the timer and makes a last flush; what the store refuses now is lost with the process (hosts re-send heartbeats). */

@@ -107,6 +107,7 @@ export function createLiveness(deps: {
   const announceBackoff = createBackoff(ANNOUNCE_GAP_MS, 30_000);
   let flushNotBefore = 0;
   let stopped = false;
+  let heartbeats = 0;
 
   /** Reports a failed store write; errors that are not store failures are bugs, thrown on. */
   const storeFailed = (err: unknown, where: string): void => {
@@ -295,6 +296,8 @@ export function createLiveness(deps: {
     heard(hostname: string, h: { seq?: number; running?: number; spoolDepth?: number; at?: number }): void {
       const now = deps.now();
       const at = Math.min(now, h.at ?? now);
+      // Heartbeats carry a sequence number; a hello or a tunnel's connect does not.
+      if (h.seq !== undefined) heartbeats++;
       let e = live.get(hostname);
       if (!e) {
         const row = deps.hosts.get(hostname);
@@ -363,6 +366,14 @@ export function createLiveness(deps: {
     view,
     /** Flushes and checks transitions now (also runs on the timer). */
     tick,
+    heartbeats: () => heartbeats,
+    stateCounts(): Record<HostState, number> {
+      const counts: Record<HostState, number> = { online: 0, stale: 0, offline: 0 };
+      for (const e of live.values()) counts[e.state]++;
+      // Hosts never heard since they registered have no entry; an entry of a host revoked elsewhere is not counted twice.
+      counts.offline = Math.max(0, deps.hosts.count() - counts.online - counts.stale);
+      return counts;
+    },
     start(): void {
       timer = setInterval(guarded('liveness tick', tick), deps.flushMs);
       timer.unref();

@@ -26,6 +26,15 @@ export function parseListen(text: string): { host: string; port: number } | unde
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/**
+ * `--metrics-listen HOST:PORT`: like `--listen`, except that the host must be named — an unauthenticated listener is
+ * never bound to every interface by leaving it out. Null when malformed.
+ */
+export function parseMetricsListen(text: string): { host: string; port: number } | null {
+  const parsed = /^\s*:/.test(text) ? undefined : parseListen(text);
+  return parsed ?? null;
+}
+
 /** Loads agent definitions the CP sends with dispatches: `--agents` dirs first, then the built-ins. */
 export async function loadDefinitions(dirs: readonly string[], warn: (msg: string) => void): Promise<Map<string, string>> {
   const { loadAgentCatalog } = await import('../../specs/agent-catalog.js');
@@ -71,6 +80,7 @@ interface CpServeOptions {
   replicaUrl?: string;
   leaseTtl?: number;
   trustedProxy: string[];
+  metricsListen?: string;
 }
 
 /** `okesu cp serve`: the control plane (and `cp backup` / `cp restore` beside it). */
@@ -103,6 +113,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
     .option('--replica-url <url>', 'where the other replicas reach this one (default https://LISTEN-HOST:PORT)')
     .option('--trusted-proxy <address>', 'an address that carries many clients\' connections (the load balancer in front of the replicas): its failed authentications are not limited per address (repeatable)', collect, [])
     .option('--lease-ttl <dur>', 'how long the leader\'s lease lasts unrenewed: a dead leader is replaced after at most this (renewed every fifth of it; default 10s)', durationArg)
+    .option('--metrics-listen <host:port>', 'also serve /metrics, /v1/health and /v1/ready over plain HTTP WITHOUT authentication: bind it to loopback or a scrape network (off by default; /metrics on the HTTPS port needs a viewer token)')
     .option('--log-level <level>', 'log level', 'info')
     .addOption(logFormatOption())
     .addHelpText('after', '\nOne CP: SQLite in --state. Several replicas behind a TCP load balancer: on each,\n  okesu cp serve --store postgres://… --bus nats://… --cluster-key-file FILE --replica-id ID --san BALANCER --advertise-url https://BALANCER:PORT\n(docs/scaling.md, examples/cluster/).')
@@ -110,6 +121,9 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: CpServeOptions, cmd: Command) => {
         const listen = parseListen(opts.listen);
         if (!listen) usageError(cmd, `--listen: expected HOST:PORT, got "${opts.listen}"`);
+        const metricsListen = opts.metricsListen === undefined ? undefined : parseMetricsListen(opts.metricsListen);
+        if (metricsListen === null) usageError(cmd, `--metrics-listen: expected HOST:PORT with the address named (127.0.0.1:9464 for loopback), got "${opts.metricsListen}"`);
+        if (metricsListen && listen && metricsListen.port !== 0 && metricsListen.port === listen.port) usageError(cmd, `--metrics-listen: port ${metricsListen.port} is --listen's port already`);
         if (!opts.bucket && (opts.s3Endpoint !== undefined || opts.s3Region !== undefined)) usageError(cmd, '--s3-endpoint and --s3-region go with --bucket');
         if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) usageError(cmd, `--store: expected postgres://…, got "${opts.store}"`);
         if (opts.bus !== undefined && !/^nats:\/\//.test(opts.bus)) usageError(cmd, `--bus: expected nats://HOST:PORT, got "${opts.bus}"`);
@@ -129,6 +143,7 @@ export function registerCpServe(program: Command, ctx: CliContext): void {
             agentLibrary: () => definitions, bucket, bucketScanMs: opts.bucketScan, releaseKeys, keepReleases: opts.keepReleases,
             store: opts.store, bus: opts.bus, replicaId: opts.replicaId, clusterKeyFile: opts.clusterKeyFile, replicaUrl: opts.replicaUrl,
             ...(opts.trustedProxy.length > 0 && { authLimit: { trusted: opts.trustedProxy } }),
+            ...(metricsListen && { metricsListen }),
             ...(opts.leaseTtl !== undefined && { leaseTiming: { ttlMs: opts.leaseTtl, renewMs: Math.max(100, Math.floor(opts.leaseTtl / 5)) } }),
           },
           { log },

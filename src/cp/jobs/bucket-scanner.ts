@@ -29,6 +29,10 @@ export interface ScannerStats {
   refusedRenewals: number;
   quarantined: Readonly<Record<QuarantineCode, number>>;
   lastPassMs: number | null;
+  /** When (ms since the epoch) the last complete pass started: every object written before then has been read. */
+  lastCompletePassStartedAt: number | null;
+  /** When the scanner was started; null while it is stopped (a follower replica, or before the CP leads). */
+  runningSince: number | null;
 }
 
 /** The CP's bucket scanner. */
@@ -71,7 +75,7 @@ export function createBucketScanner(deps: {
   const ctx: ScanContext = { bucket: deps.bucket, layout: deps.layout, quarantine: deps.quarantine, now: deps.now, log, ...(deps.pageSize !== undefined && { pageSize: deps.pageSize }) };
   const heartbeats = createHeartbeatScan({ hostKeys: deps.hostKeys, liveness: deps.liveness, ...(deps.onVersion && { onVersion: deps.onVersion }) });
   const backoff = createBackoff(deps.scanMs, Math.max(deps.scanMs, 60_000));
-  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, upgrades: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null };
+  const stats = { passes: 0, failedPasses: 0, eventObjects: 0, records: 0, exits: 0, upgrades: 0, heartbeats: 0, registrations: 0, refusedRegistrations: 0, renewals: 0, refusedRenewals: 0, lastPassMs: null as number | null, lastCompletePassStartedAt: null as number | null, runningSince: null as number | null };
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let stopped = true;
@@ -79,6 +83,7 @@ export function createBucketScanner(deps: {
 
   const pass = async (): Promise<void> => {
     const started = performance.now();
+    const startedAt = deps.now();
     const out = await scanOutbox(ctx, {
       hostKeys: deps.hostKeys, ingest: deps.ingest, cleanup: deps.cleanup, ...(deps.onUpgradeStatus && { onUpgradeStatus: deps.onUpgradeStatus }),
     });
@@ -95,6 +100,7 @@ export function createBucketScanner(deps: {
     stats.renewals += reg.renewed;
     stats.refusedRenewals += reg.renewRefused;
     stats.lastPassMs = Math.round(performance.now() - started);
+    stats.lastCompletePassStartedAt = startedAt;
     if (out.events + out.exits + out.upgrades + reg.answered + reg.refused + reg.renewed + reg.renewRefused > 0) {
       log.debug({ events: out.events, records: out.records, exits: out.exits, upgrades: out.upgrades, heartbeats: hb, registrations: reg.answered + reg.refused, renewals: reg.renewed + reg.renewRefused, ms: stats.lastPassMs }, 'bucket scanned');
     }
@@ -137,11 +143,13 @@ export function createBucketScanner(deps: {
   return {
     start() {
       stopped = false;
+      stats.runningSince = deps.now();
       timer = setTimeout(() => void tick(), 0);
       timer.unref();
     },
     async stop() {
       stopped = true;
+      stats.runningSince = null;
       if (timer) clearTimeout(timer);
       timer = undefined;
       await chain;

@@ -30,6 +30,8 @@ export interface IngestResult {
   findings: { cursor: number; finding: StoredFinding }[];
   runs: { cursor: number; run: RunView }[];
   touchedRuns: Set<string>;
+  /** Runs this batch started (their `run_start` stored): counted apart, as a run may start and end in one batch. */
+  started: number;
 }
 
 /** A run whose records an ingest refused: `unknown` (never dispatched, not a tick) or `foreign` (another host's). */
@@ -186,7 +188,7 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
     const candidates: Array<{ result: IngestResult; record: EventRecord; hostname: string }> = [];
     const results = items.map(({ hostname, records }): IngestResult => {
       const result: IngestResult = {
-        acked: [], stored: 0, duplicates: 0, foreign: 0, unknown: 0, refused: [], invalidFindings: [], findings: [], runs: [], touchedRuns: new Set(),
+        acked: [], stored: 0, duplicates: 0, foreign: 0, unknown: 0, refused: [], invalidFindings: [], findings: [], runs: [], touchedRuns: new Set(), started: 0,
       };
       const refused = new Set<string>();
       for (const record of records) {
@@ -237,7 +239,10 @@ export function createIngest(db: SqlDb, runs: RunsRepo, feed: FeedRepo): Ingest 
         // The host says which timeout the run is under (the agent file's own when the operator set none).
         const timeout = runTimeoutSchema.safeParse((body as { timeout_ms?: unknown }).timeout_ms);
         if (timeout.success) runs.setTimeoutMs(record.run_id, timeout.data);
-        if (runs.transition(record.run_id, 'running', now)) statusChanged.set(record.run_id, result);
+        if (runs.transition(record.run_id, 'running', now)) {
+          statusChanged.set(record.run_id, result);
+          result.started++;
+        }
       } else if (body.type === 'run_end') {
         const end = runEndEventSchema.safeParse({ ...body, host: c.hostname, run_id: record.run_id, seq: record.seq });
         const status = end.success ? end.data.status : 'failed';

@@ -61,6 +61,7 @@ export function createRunsRepo(db: SqlDb): RunsRepo {
     `SELECT * FROM runs WHERE status IN ('dispatched', 'running') AND created_at + timeout_ms < ?`,
   );
   const activeOnHost = db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE host = ? AND status IN ('dispatched', 'running')`);
+  const countActive = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE status IN ('dispatched', 'running')`);
 
   return {
     insert(run: NewRun): void {
@@ -123,6 +124,9 @@ export function createRunsRepo(db: SqlDb): RunsRepo {
     /** Runs of a host still dispatched or running. */
     activeOnHost(host: string): RunView[] {
       return activeOnHost.all(host).map(toView);
+    },
+    countActive(): number {
+      return Number(countActive.get()?.n ?? 0);
     },
   };
 }

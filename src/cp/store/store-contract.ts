@@ -112,6 +112,8 @@ export interface RunsRepo {
   overdue(now: number): RunView[];
   /** Runs of a host still dispatched or running. */
   activeOnHost(host: string): RunView[];
+  /** How many runs are dispatched or running, fleet-wide (`/metrics`; a scan of the runs, as the overdue sweep's). */
+  countActive(): number;
 }
 
 /** Reads of stored findings: queries, summaries and one finding with its event. */

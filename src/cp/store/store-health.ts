@@ -52,6 +52,8 @@ export interface StoreHealth {
   succeeded(where: string): void;
   /** How many store failures `where` has reported since the CP started (diagnostics, tests). */
   failures(where: string): number;
+  /** Every `where` that reported a store failure since the CP started, with its count (`/metrics`). */
+  failureCounts(): ReadonlyMap<string, number>;
 }
 
 /** What the file checks need of the SQLite connection. */
@@ -120,6 +122,7 @@ function createHealth(path: string, file: { db: PragmaDb; path: string } | undef
       return new OkesuError('OKS_ERR_STORE_UNAVAILABLE', code);
     },
     failures: (where) => counts.get(where) ?? 0,
+    failureCounts: () => counts,
     succeeded(where) {
       if (state !== 'unavailable') return;
       state = 'ok';
