@@ -1,6 +1,6 @@
 import type { Severity } from '../../protocol/finding.js';
 import type { NotificationMessage } from './channel-sender.js';
-import { severitySummary, truncate, viewMessage } from './render-message.js';
+import { severitySummary, viewMessage } from './render-message.js';
 import type { FindingView, MessageView } from './render-message.js';
 
 /**
@@ -54,15 +54,25 @@ export function escapeSlack(text: string): string {
     .replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
 }
 
-/** `text` escaped, then fitted to `max` characters: the raw text is cut until its escaped form fits. */
+/** `text` escaped, then fitted to `max` characters: the longest raw prefix whose escaped form, with `…`, fits. */
 export function fitSlack(text: string, max: number): string {
-  let raw = text;
-  let escaped = escapeSlack(raw);
-  while (escaped.length > max && raw.length > 1) {
-    raw = truncate(raw, Math.max(1, raw.length - (escaped.length - max) - 1));
-    escaped = escapeSlack(raw);
+  const full = escapeSlack(text);
+  if (full.length <= max) return full;
+  let kept = '';
+  let size = 1; // the ellipsis
+  for (const ch of text) {
+    const grows = ch === '&' ? 5 : ch === '<' || ch === '>' ? 4 : ch.length;
+    if (size + grows > max) break;
+    kept += ch;
+    size += grows;
   }
-  return escaped.length > max ? '' : escaped;
+  // A defused `@channel` is one character longer: give back characters until it fits.
+  let fitted = escapeSlack(`${kept}…`);
+  while (fitted.length > max && kept.length > 0) {
+    kept = kept.slice(0, -1);
+    fitted = escapeSlack(`${kept}…`);
+  }
+  return fitted.length > max ? '' : fitted;
 }
 
 /** Evidence inside a ``` block: a run of three backticks would end the block early, so a zero-width space splits it. */
@@ -107,13 +117,16 @@ function findingBlocks(view: MessageView, f: FindingView): SlackBlock[] {
   return blocks;
 }
 
-/** The digest's list, packed into sections of at most 3000 characters; what does not fit in 10 sections is counted. */
+/**
+ * The digest's list, packed into sections of at most 3000 characters. A line is at most ~400 characters, so 10
+ * sections hold the contract's 50 groups at any length; past that (defensive), the rest is counted.
+ */
 function digestSections(view: MessageView): SlackBlock[] {
   const sections: string[][] = [[]];
   let size = 0;
   let listed = 0;
   for (const f of view.findings) {
-    const line = `• *${f.severity}* ${fitSlack(f.title, 200)} — ${fitSlack(f.host, 200)} (${fitSlack(f.agent, 100)}) · ${linkTo(f, `#${f.id}`)}`;
+    const line = `• *${f.severity}* ${fitSlack(f.title, 150)} — ${fitSlack(f.host, 100)} (${fitSlack(f.agent, 60)}) · ${linkTo(f, `#${f.id}`)}`;
     let current = sections[sections.length - 1] as string[];
     if (size + line.length + 1 > SLACK_LIMITS.sectionText - 60) {
       if (sections.length === MAX_DIGEST_SECTIONS) break;
