@@ -59,7 +59,7 @@ export function smtpDeliveryError(err: unknown, where: string, timeoutMs: number
   const cert = CERT_CODES.test(`${e.originalCode ?? ''} ${e.message ?? ''}`) && (e.code === 'ETLS' || e.code === 'ESOCKET');
   if (cert) return new DeliveryError(`${where}: the server's TLS certificate is not trusted (${clip(e.message ?? '')}); add its CA as caPem`, false);
   if (e.code === 'ETLS' && e.command === 'STARTTLS' && e.responseCode !== undefined)
-    return new DeliveryError(`${where}: the server refused STARTTLS (${clip(e.response ?? '')}); nothing was sent in clear`, false);
+    return new DeliveryError(`${where}: the server does not offer STARTTLS (it answered: ${clip(e.response ?? '')}); nothing was sent in clear`, false);
   const said = e.response ? ` — server said: ${clip(e.response)}` : '';
   const what = `${where}: ${clip(e.message ?? String(err))}${e.code ? ` [${e.code}]` : ''}${said && !(e.message ?? '').includes(e.response ?? '') ? said : ''}`;
   if (e.responseCode !== undefined) {
