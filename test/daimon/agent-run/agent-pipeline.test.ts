@@ -1,4 +1,3 @@
-import { fingerprintFinding } from '../../../src/protocol/fingerprint.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
 import { executeRun } from '../../../daimon/run-executor.js';
 import { createToolbox } from '../../../daimon/tools/toolbox.js';
 import type { EventBody } from '../../../src/protocol/event.js';
+import { fingerprintFinding } from '../../../src/protocol/fingerprint.js';
 import type { AgentSpec } from '../../../src/specs/agent-spec.js';
 import { formatSpecError, parseAgent } from '../../../src/specs/parse-agent.js';
 import { EMPTY_POLICY } from '../../../src/specs/policy-spec.js';
