@@ -78,9 +78,10 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
       // Monitors repeat themselves, so a scheduled run's finding already sent within dedupeTtl is not sent again. A
       // dispatched or local run reports everything it finds: someone asked now, and the CP groups repeats anyway.
       const dedup = options.tick ? state.dedup(agent.dedupeTtlMs) : undefined;
+      const admittedThisRun = new Set<string>();
       let suppressed = 0;
       const emit: EmitEvent = async (body: EventBody) => {
-        if (body.type === 'finding' && dedup && !dedup.admit(body)) {
+        if (body.type === 'finding' && dedup && !dedup.admit(body, admittedThisRun)) {
           suppressed++;
           return;
         }

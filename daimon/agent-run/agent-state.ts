@@ -12,7 +12,7 @@ export interface AgentState {
   /** Stores the rules' new state (atomically). */
   saveRules(state: RulesState): void;
   /** The host's dedup of this agent's findings over `ttlMs`; one instance per agent, so concurrent runs share it. */
-  dedup(ttlMs: number): { admit(finding: { type: string }): boolean; save(): void };
+  dedup(ttlMs: number): { admit(finding: { type: string }, thisRun?: Set<string>): boolean; save(): void };
   /** When the previous run of this agent on this host started, if there was one. */
   lastRunAt(): number | undefined;
   /** Records a run as over: saves the dedup state and the last-run time. */

@@ -18,8 +18,12 @@ export interface LocalDedupOptions {
 
 /** The host's memory of the findings it emitted: `admit` says whether to emit one, `save` persists the memory. */
 export interface LocalDedup {
-  /** True when the finding should be emitted (and records it), false when its fingerprint was emitted within the TTL. */
-  admit(finding: EventBody): boolean;
+  /**
+   * True when the finding should be emitted (and records it), false when its fingerprint was emitted within the TTL.
+   * `thisRun` holds the fingerprints one run already admitted: they are admitted again, so one problem seen three
+   * times in a run (one executable under three pids) reaches the CP as three occurrences of one group.
+   */
+  admit(finding: EventBody, thisRun?: Set<string>): boolean;
   /** Writes the memory atomically (mode 0600), without expired entries. */
   save(): void;
 }
@@ -36,16 +40,18 @@ export function createLocalDedup(file: string, options: LocalDedupOptions): Loca
   const maxEntries = options.maxEntries ?? MAX_DEDUP_ENTRIES;
   let dirty = false;
   return {
-    admit(finding) {
+    admit(finding, thisRun) {
       if (options.ttlMs <= 0) return true;
       const parsed = findingFieldsSchema.safeParse(finding);
       if (!parsed.success) return true;
       const fingerprint = fingerprintFinding(parsed.data);
+      if (thisRun?.has(fingerprint)) return true;
       const now = options.now();
       const first = emitted.get(fingerprint);
       if (first !== undefined && now - first < options.ttlMs && now >= first) return false;
       emitted.delete(fingerprint); // re-insert: the Map's order stays oldest first
       emitted.set(fingerprint, now);
+      thisRun?.add(fingerprint);
       dirty = true;
       return true;
     },

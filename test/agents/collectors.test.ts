@@ -104,6 +104,35 @@ describe('edr collectors', () => {
   });
 });
 
+describe('edr process and file collectors added for issue 18', () => {
+  const edr = loadBuiltin('edr');
+
+  it('skip with a reason when find lacks -printf or no directory to search exists', async () => {
+    const noFind = { PATH: restrictedPath(box.dir, BASE_TOOLS.filter((t) => t !== 'find')) };
+    for (const name of ['shell_sockets', 'masquerade', 'recent_executables', 'hidden_files']) {
+      const r = await runCollector(edr, name, {}, noFind);
+      expect([name, r.code, r.stderr]).toEqual([name, 77, expect.stringMatching(/^skipped: needs GNU find/)]);
+    }
+    const none = await runCollector(edr, 'hidden_files', { hidden_dirs: [join(box.dir, 'nope')], odd_name_roots: [] });
+    expect([none.code, none.stderr]).toEqual([77, expect.stringMatching(/none of hidden_dirs and odd_name_roots exists/)]);
+  });
+
+  it('recent_executables refuses a clock it does not know, naming the input', async () => {
+    const clock = await runCollector(edr, 'recent_executables', { recent_exec_clock: 'atime' });
+    expect([clock.code, clock.stderr]).toEqual([2, expect.stringMatching(/recent_exec_clock must be mtime or ctime/)]);
+  });
+
+  it('masquerade never lists a kernel thread (no executable) and hidden_files keeps a forged newline in one record', async () => {
+    const all = await runCollector(edr, 'masquerade', { process_scope: ['/'] });
+    expect(all.code).toBe(0);
+    for (const line of all.lines) expect(line).toMatch(/ exe=\/\S/);
+    const dir = join(box.dir, 'hidden');
+    mkdirSync(join(dir, '.. \nkind=odd why=x type=d uid=0 path=fake'), { recursive: true });
+    const r = await runCollector(edr, 'hidden_files', { hidden_dirs: [dir], odd_name_roots: [dir] });
+    expect(r.lines).toEqual([`kind=dot why=dot-name type=d uid=${process.getuid?.() ?? 0} path=${dir}/.. ?kind=odd why=x type=d uid=0 path=fake`]);
+  });
+});
+
 describe('instance-threat collectors', () => {
   const threat = loadBuiltin('instance-threat');
 

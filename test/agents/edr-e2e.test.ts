@@ -38,20 +38,24 @@ function expectCompletedWithoutModel(r: CliRun): void {
 }
 
 describe('edr through the CLI', () => {
-  const inputs = () => ({ process_scope: [box.dir], exec_dirs: [execDir], auth_source: 'files', auth_log_files: [authLog] });
+  const inputs = () => ({ process_scope: [box.dir], exec_dirs: [execDir], hidden_dirs: [execDir], odd_name_roots: [execDir], auth_source: 'files', auth_log_files: [authLog] });
   const state = () => join(box.dir, 'state');
 
-  it('reports a deleted executable, a process running from an exec dir and SSH brute force, with no API key', async () => {
+  it('reports a deleted executable, a process running from an exec dir, both as recently written, and SSH brute force, with no API key', async () => {
     const r = await runAgentCli('edr', inputs(), state(), box.policy);
     expectCompletedWithoutModel(r);
     expect(r.findings.map(summary).sort((a, b) => String(a.title).localeCompare(String(b.title)))).toEqual([
       { severity: 'HIGH', title: 'Process running from a deleted executable', category: 'process', resource: `binary:${deleted?.exe}, pid:${deleted?.pid}` },
       { severity: 'HIGH', title: 'Process running from a world-writable directory', category: 'process', resource: `binary:${fromTmp?.exe}, pid:${fromTmp?.pid}` },
+      { severity: 'MEDIUM', title: 'Process running a recently written executable', category: 'process', resource: `binary:${deleted?.exe}, pid:${deleted?.pid}` },
+      { severity: 'MEDIUM', title: 'Process running a recently written executable', category: 'process', resource: `binary:${fromTmp?.exe}, pid:${fromTmp?.pid}` },
       { severity: 'MEDIUM', title: 'Repeated SSH authentication failures from one source', category: 'identity', resource: 'ip:203.0.113.9' },
-    ]);
+    ].sort((a, b) => a.title.localeCompare(b.title)));
     const deletedFinding = r.findings.find((f) => f.title === 'Process running from a deleted executable');
     expect(deletedFinding?.evidence).toEqual([expect.stringMatching(new RegExp(`^pid=${deleted?.pid} .* exe=${deleted?.exe} \\(deleted\\)$`))]);
     expect(deletedFinding?.attributes).toMatchObject({ rule: 'deleted-executable', collector: 'processes' });
+    // The identity is the executable; the pid stays in the resource (the CP's fingerprint drops it) and the evidence.
+    expect(deletedFinding?.dedup_key).toBe(`deleted-exe:${deleted?.exe}`);
   });
 
   it('then reports the executable dropped since the previous run once, while the running processes are reported again', async () => {
@@ -66,14 +70,15 @@ describe('edr through the CLI', () => {
     const third = await runAgentCli('edr', inputs(), state(), box.policy);
     expectCompletedWithoutModel(third);
     expect(third.findings.filter(fromRule('new-executable-in-writable-dir'))).toEqual([]);
-    expect(third.findings).toHaveLength(3);
+    expect(third.findings).toHaveLength(5);
   });
 
   it('finds nothing on a clean sandbox', async () => {
     const clean = join(box.dir, 'clean');
     mkdirSync(join(clean, 'tmp'), { recursive: true });
     writeFileSync(join(clean, 'auth.log'), '');
-    const r = await runAgentCli('edr', { process_scope: [clean], exec_dirs: [join(clean, 'tmp')], auth_source: 'files', auth_log_files: [join(clean, 'auth.log')] },
+    const tmp = join(clean, 'tmp');
+    const r = await runAgentCli('edr', { process_scope: [clean], exec_dirs: [tmp], hidden_dirs: [tmp], odd_name_roots: [tmp], auth_source: 'files', auth_log_files: [join(clean, 'auth.log')] },
       join(clean, 'state'), box.policy);
     expectCompletedWithoutModel(r);
     expect(r.findings).toEqual([]);

@@ -9,6 +9,7 @@ import { createSecretStore } from '../../../daimon/secrets/secret-store.js';
 import { executeRun } from '../../../daimon/run-executor.js';
 import { createToolbox } from '../../../daimon/tools/toolbox.js';
 import type { EventBody } from '../../../src/protocol/event.js';
+import { fingerprintFinding } from '../../../src/protocol/fingerprint.js';
 import type { AgentSpec } from '../../../src/specs/agent-spec.js';
 import { formatSpecError, parseAgent } from '../../../src/specs/parse-agent.js';
 import { EMPTY_POLICY } from '../../../src/specs/policy-spec.js';
@@ -99,6 +100,22 @@ describe('agent pipeline', () => {
     const third = await run(probe(), { inputs: { lines: ['9', 'cat', 'dog', '12'] }, run: tick(3) });
     expect(findings(third.events)).toEqual(['Number 12 is big']);
     expect(third.events.at(-1)).toMatchObject({ findings: 1 });
+  });
+
+  it('a tick sends one problem under three pids as three findings of one fingerprint, and the next tick none', async () => {
+    const spec = probe([
+      '  - name: payload',
+      '    collector: nums',
+      "    match: '^p(?<pid>\\d+)$'",
+      '    finding: { severity: high, title: "Payload running", resource: "binary:/x, pid:{{pid}}", dedup_key: "payload:/x" }',
+    ]);
+    const tick = (n: number) => ({ tick: { tick: n, scheduledAt: n } });
+    const first = await run(spec, { inputs: { lines: ['p1', 'p2', 'p3'] }, run: tick(1) });
+    const sent = first.events.filter((e) => e.type === 'finding') as unknown as Parameters<typeof fingerprintFinding>[0][];
+    expect(sent.map((f) => f.resource)).toEqual(['binary:/x, pid:1', 'binary:/x, pid:2', 'binary:/x, pid:3']);
+    expect(new Set(sent.map((f) => fingerprintFinding(f))).size).toBe(1);
+    const second = await run(spec, { inputs: { lines: ['p1', 'p2', 'p4'] }, run: tick(2) });
+    expect(findings(second.events)).toEqual([]);
   });
 
   it('does not dedup a dispatched run: it reports everything it finds now', async () => {

@@ -48,6 +48,15 @@ describe('createLocalDedup', () => {
     expect(dedup.admit(finding('x', { severity: 'HIGH' }))).toBe(false);
   });
 
+  it('admits a fingerprint again within the run that first admitted it (one problem under three pids), not in the next run', () => {
+    const dedup = createLocalDedup(file, { ttlMs: HOUR, now });
+    const run = new Set<string>();
+    const pid = (n: number) => finding('Process running from an in-memory (memfd) executable', { resource: `binary:/memfd:x, pid:${n}`, dedup_key: 'memfd-exe:/memfd:x' });
+    expect([pid(1), pid(2), pid(3)].map((f) => dedup.admit(f, run))).toEqual([true, true, true]);
+    expect(dedup.admit(pid(4))).toBe(false);
+    expect(dedup.admit(pid(4), new Set())).toBe(false);
+  });
+
   it('defaults the cap to 50k', () => {
     expect(MAX_DEDUP_ENTRIES).toBe(50_000);
   });
