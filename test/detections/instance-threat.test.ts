@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import * as vitest from 'vitest';
-import { sandbox, runAgentCli } from '../agents/sandbox.js';
+import { BASE_TOOLS, hasTool, loadBuiltin, restrictedPath, runAgentCli, runCollector, sandbox } from '../agents/sandbox.js';
 import { describeCases, findingsOfRule } from './detection-case.js';
 import { cases } from './cases/instance-threat.js';
-import { Children, quietInputs, Sockets } from './threat-planting.js';
+import { Children, freePort, quietInputs, Sockets } from './threat-planting.js';
 
 describeCases('instance-threat detections', cases, vitest);
 
@@ -30,4 +30,33 @@ describe('instance-threat: container-runtime-socket on the host', () => {
       box.cleanup();
     }
   }, 60_000);
+});
+
+describe('instance-threat: sockets collector', () => {
+  // The outgoing side of a connection is dir=out; the accepted side (its local port is a listener) is dir=in, so a
+  // client's ephemeral port that happens to be a miner port is never taken for a pool. Same with ss and without.
+  it('tells outgoing from accepted connections, with ss and from /proc/net/tcp', async () => {
+    const box = sandbox('okesu-det-threat-sockets-');
+    const net = new Sockets();
+    try {
+      const service = await net.listen('127.0.0.1');
+      const clientPort = await freePort();
+      await net.connect('127.0.0.1', service, clientPort);
+      const threat = loadBuiltin('instance-threat');
+      const runs = [await runCollector(threat, 'sockets', {}, { PATH: restrictedPath(box.dir, BASE_TOOLS) })];
+      if (hasTool('ss')) runs.push(await runCollector(threat, 'sockets'));
+      for (const r of runs) {
+        expect(r.code, r.stderr).toBe(0);
+        const mine = r.lines.filter((l) => l.includes(`:${service} `) && l.includes(`:${clientPort} `));
+        expect(mine.map((l) => l.replace(/ proc=.*/, '')).sort()).toEqual([
+          `state=ESTAB dir=in allow=no local=127.0.0.1:${service} lport=${service} peer=127.0.0.1:${clientPort} peer_host=127.0.0.1 rport=${clientPort}`,
+          `state=ESTAB dir=out allow=no local=127.0.0.1:${clientPort} lport=${clientPort} peer=127.0.0.1:${service} peer_host=127.0.0.1 rport=${service}`,
+        ]);
+        expect(r.lines).toContainEqual(expect.stringMatching(new RegExp(`^state=LISTEN dir=listen allow=no local=127\\.0\\.0\\.1:${service} lport=${service} `)));
+      }
+    } finally {
+      await net.close();
+      box.cleanup();
+    }
+  });
 });
