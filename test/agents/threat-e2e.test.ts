@@ -81,6 +81,7 @@ describe('instance-threat through the CLI', () => {
     core_pattern_file: join(box.dir, 'core_pattern'),
     release_agent_files: [join(box.dir, 'release_agent')],
     runtime_sockets: [join(box.dir, 'docker.sock')],
+    cron_script_dirs: [join(box.dir, 'cron.daily')],
   });
 
   it('reports pool-port traffic, a miner process and a preloaded library at once; setuid, keys and cron only record', async () => {
@@ -169,7 +170,7 @@ describe('instance-threat through the CLI', () => {
       miner_ports: [String(closedPort)], miner_names: [`none${minerName}`], setuid_roots: [clean], setuid_exclude: [],
       authorized_keys: [join(clean, 'authorized_keys')], cron_paths: [join(clean, 'cron.d')], preload_files: [join(clean, 'ld.so.preload')],
       metadata_addresses: [], process_scope: [clean], core_pattern_file: join(clean, 'core_pattern'), release_agent_files: [join(clean, 'release_agent')],
-      runtime_sockets: [join(clean, 'docker.sock')],
+      runtime_sockets: [join(clean, 'docker.sock')], cron_script_dirs: [join(clean, 'cron.daily')],
     };
     for (let i = 0; i < 2; i++) {
       const r = await runAgentCli('instance-threat', given, join(clean, 'state'), box.policy);

@@ -25,6 +25,7 @@ export function quietInputs(dir: string): Inputs {
     authorized_keys: [join(dir, 'authorized_keys')],
     preload_files: [join(dir, 'ld.so.preload')],
     cron_paths: [join(dir, 'cron')],
+    cron_script_dirs: [join(dir, 'cron.daily')],
     metadata_addresses: [],
     core_pattern_file: join(dir, 'core_pattern'),
     release_agent_files: [join(dir, 'cgroup', '*', 'release_agent')],

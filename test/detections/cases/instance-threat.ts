@@ -316,6 +316,26 @@ export const cases: DetectionCase[] = [
     })),
   },
   {
+    id: 'threat-new-cron-script',
+    techniques: ['T1053.003'],
+    agent: AGENT,
+    rule: 'new-cron-script',
+    planted: 'a new script in a cron.daily directory (a sandbox one)',
+    clean: 'a change to a script listed in cron_allow',
+    setup: files((dir) => {
+      const daily = join(dir, 'cron.daily');
+      mkdirSync(daily);
+      writeFileSync(join(daily, 'logrotate'), '#!/bin/sh\n/usr/sbin/logrotate /etc/logrotate.conf\n', { mode: 0o755 });
+      writeFileSync(join(daily, '.placeholder'), '');
+      return {
+        inputs: { ...quietInputs(dir), cron_allow: [join(daily, 'logrotate')] },
+        needsBaseline: true,
+        plant: () => Promise.resolve(writeFileSync(join(daily, 'apt-compat-x'), '#!/bin/sh\n/dev/shm/.k >/dev/null 2>&1\n', { mode: 0o755 })),
+        benign: () => Promise.resolve(appendFileSync(join(daily, 'logrotate'), '# upgraded\n')),
+      };
+    }),
+  },
+  {
     id: 'threat-core-pattern-pipe',
     techniques: ['T1611'],
     agent: AGENT,
