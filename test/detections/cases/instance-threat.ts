@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseSandbox, DetectionCase } from '../detection-case.js';
 import { Children, expectOneGroup, freePort, ownLoopback, quietInputs, Sockets, sshKey } from '../threat-planting.js';
@@ -377,9 +377,13 @@ export const cases: DetectionCase[] = [
     planted: 'a process outside the host PID namespace that sees the runtime socket',
     clean: 'the same, from a process named in runtime_socket_allow',
     setup: withProcesses(async (dir, kids, net) => {
-      await net.listenUnix(join(dir, 'docker.sock'));
+      // As in most images, the socket's directory is reached through a symlink (var/run -> ../run).
+      mkdirSync(join(dir, 'var'));
+      mkdirSync(join(dir, 'run'));
+      symlinkSync('../run', join(dir, 'var', 'run'));
+      await net.listenUnix(join(dir, 'run', 'docker.sock'));
       return {
-        inputs: { ...quietInputs(dir), host_pid_namespace: 'pid:[1]', runtime_socket_allow: ['portainer'] },
+        inputs: { ...quietInputs(dir), runtime_sockets: [join(dir, 'var', 'run', 'docker.sock')], host_pid_namespace: 'pid:[1]', runtime_socket_allow: ['portainer'] },
         plant: async () => void (await kids.start(dir, 'webapp', SLEEP, ['600'])),
         benign: async () => void (await kids.start(dir, 'portainer', SLEEP, ['600'])),
       };
