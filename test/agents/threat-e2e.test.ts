@@ -76,6 +76,12 @@ describe('instance-threat through the CLI', () => {
     cron_paths: [cron()],
     preload_files: [join(box.dir, 'ld.so.preload')],
     metadata_addresses: [],
+    // The process, environment and kernel-hook collectors see only this sandbox.
+    process_scope: [box.dir],
+    core_pattern_file: join(box.dir, 'core_pattern'),
+    release_agent_files: [join(box.dir, 'release_agent')],
+    runtime_sockets: [join(box.dir, 'docker.sock')],
+    cron_script_dirs: [join(box.dir, 'cron.daily')],
   });
 
   it('reports pool-port traffic, a miner process and a preloaded library at once; setuid, keys and cron only record', async () => {
@@ -91,8 +97,8 @@ describe('instance-threat through the CLI', () => {
     expect(r.events.at(-1)).toMatchObject({ type: 'run_end', status: 'completed' });
     if (!hasTool('ps')) expect(r.collector('miner_processes')).toMatchObject({ skipped: true, skip_reason: expect.stringMatching(/ps is not installed/) });
     const expected = [
-      { severity: 'HIGH', title: 'Connection to a cryptomining pool port', resource: `ip:127.0.0.1:${port}, port:${port}` },
-      { severity: 'MEDIUM', title: 'Listener on a cryptomining pool port', resource: `port:${port}, address:127.0.0.1:${port}` },
+      { severity: 'HIGH', title: 'Connection to a cryptomining pool port', resource: `ip:127.0.0.1, port:${port}` },
+      { severity: 'MEDIUM', title: 'Listener on a cryptomining pool port', resource: `port:${port}` },
       { severity: 'HIGH', title: 'Library preloaded into every process', resource: `path:${join(box.dir, 'ld.so.preload')}, library:/usr/lib/libhide.so` },
       ...(hasTool('ps')
         ? [{ severity: 'HIGH', title: 'Cryptominer process running', resource: expect.stringMatching(new RegExp(`^process:${minerName}, pid:${miner?.pid}, user:\\S+$`)) as unknown }]
@@ -163,7 +169,8 @@ describe('instance-threat through the CLI', () => {
     const given = {
       miner_ports: [String(closedPort)], miner_names: [`none${minerName}`], setuid_roots: [clean], setuid_exclude: [],
       authorized_keys: [join(clean, 'authorized_keys')], cron_paths: [join(clean, 'cron.d')], preload_files: [join(clean, 'ld.so.preload')],
-      metadata_addresses: [],
+      metadata_addresses: [], process_scope: [clean], core_pattern_file: join(clean, 'core_pattern'), release_agent_files: [join(clean, 'release_agent')],
+      runtime_sockets: [join(clean, 'docker.sock')], cron_script_dirs: [join(clean, 'cron.daily')],
     };
     for (let i = 0; i < 2; i++) {
       const r = await runAgentCli('instance-threat', given, join(clean, 'state'), box.policy);
