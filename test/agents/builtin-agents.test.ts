@@ -6,8 +6,8 @@ import { formatSpecError, parseAgent } from '../../src/specs/parse-agent.js';
 import { templatePaths } from '../../src/specs/template.js';
 import { AGENTS_DIR, loadBuiltin } from './sandbox.js';
 
-const BUILTINS = ['host-check', 'edr', 'instance-integrity', 'instance-threat', 'sre-health', 'edr-investigator', 'forensic-collector'];
-const MONITORS = ['edr', 'instance-integrity', 'instance-threat', 'sre-health'];
+const BUILTINS = ['host-check', 'edr', 'instance-integrity', 'instance-threat', 'persistence', 'sre-health', 'edr-investigator', 'forensic-collector'];
+const MONITORS = ['edr', 'instance-integrity', 'instance-threat', 'persistence', 'sre-health'];
 // The names rule templates get besides a line's captures (daimon/rules/evaluate-rules.ts).
 const RULE_SCOPE = new Set(['line', 'host', 'agent', 'collector', 'inputs']);
 

@@ -52,7 +52,7 @@ describe('okesu agents validate', () => {
   });
 
   it('exits 0 when every file is valid, and every built-in agent is valid', async () => {
-    const builtins = ['edr', 'instance-integrity', 'instance-threat', 'sre-health', 'edr-investigator', 'forensic-collector', 'host-check'];
+    const builtins = ['edr', 'instance-integrity', 'instance-threat', 'persistence', 'sre-health', 'edr-investigator', 'forensic-collector', 'host-check'];
     const files = builtins.map((n) => join(import.meta.dirname, '..', '..', 'agents', `${n}.md`));
     const r = await cli(['agents', 'validate', '--json', ...files]);
     expect(r.err).toBe('');
