@@ -10,6 +10,7 @@ import { hello, startCp, waitFor, type CpHarness } from '../cp/cp-harness.js';
 import { testDeps } from './helpers.js';
 
 const HOSTILE = 'evil\u001b]0;pwned\u0007\u202egnp.exe\u009b31m';
+// eslint-disable-next-line no-control-regex -- finding raw control characters is the point
 const RAW_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('terminalYaml', () => {
@@ -78,7 +79,7 @@ describe('prettyLogLine', () => {
       log.error({ err: new Error('disk full') }, 'store failed');
     });
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  okesu-cp\/auth: refused address=10\.0\.0\.1 count=3 why="bad token"$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN {2}okesu-cp\/auth: refused address=10\.0\.0\.1 count=3 why="bad token"$/);
     expect(lines[1]).toMatch(/ERROR okesu-cp: store failed err="Error: disk full"$/);
     expect(lines[2]).toMatch(/^ {4}at /);
   });
