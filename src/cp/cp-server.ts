@@ -48,6 +48,11 @@ import { createFeedFollower, type FeedFollower } from './stream/feed-follower.js
 import { listenCpHttps, type CpHttpsServer } from './http/cp-https-server.js';
 import { clusterRuntime, singleRuntime, type ClusterRuntime } from './cluster/cluster-runtime.js';
 import { bindLeaderDuties } from './leader-duties.js';
+import { createNotifier, type Notifier, type NotifierDeps } from './notify/notifier.js';
+import { loadNotifyKey } from './notify/notify-key.js';
+import { createWebhookSender } from './notify/webhook-sender.js';
+import type { ChannelSender } from './notify/channel-sender.js';
+import { addNotifyRoutes } from './api/notify-routes.js';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
@@ -104,6 +109,8 @@ export interface ControlPlaneOptions {
   keepReleases?: number;
   /** Rollout timing for tests: the no-report margin beyond the health timeout (default 10 min) and its sweep (5 s). */
   rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
+  /** Alert delivery: the senders by kind (default: the webhook's) and, for tests, its timing (docs/notifications.md). */
+  notify?: { senders?: readonly ChannelSender[]; timing?: NotifierDeps['timing'] };
 }
 
 /** A running control plane. */
@@ -120,6 +127,8 @@ export interface ControlPlane {
   bucketScanner(): BucketScanner | undefined;
   /** True while this replica leads (a single CP always does once started). */
   isLeader(): boolean;
+  /** Alert delivery once started: its `stats()` feeds `/metrics`. */
+  notifier(): Notifier | undefined;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -132,6 +141,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   let liveSessions: OperatorSessions | undefined;
   let jobs: JobsMode | undefined;
   let runtime: ClusterRuntime | undefined;
+  let notifier: Notifier | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
 
@@ -238,6 +248,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
               } else if (e.kind === 'finding') findings.push(e.payload as StoredFinding);
             }
             if (findings.length > 0) orch.triggers?.onFindings(findings);
+            if (findings.length > 0) notifier?.onFindings();
           },
         });
         const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
@@ -358,6 +369,12 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         addDeployRoutes(router, api, { cpUrl: () => advertisedUrl });
         addReleaseRoutes(router, api, releases);
         addRolloutRoutes(router, rollouts);
+        // Alert delivery: channel secrets sealed with the cluster key on a cluster, else the state dir's notify.key.
+        notifier = createNotifier({
+          store: st, key: loadNotifyKey(options), senders: options.notify?.senders ?? [createWebhookSender()], log, now,
+          cpUrl: () => advertisedUrl, ...(options.notify?.timing && { timing: options.notify.timing }),
+        });
+        addNotifyRoutes(router, api, notifier);
         const startedAt = now();
         addReplicaRoutes(router, { replicas: () => rt.replicas({ version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
 
@@ -385,6 +402,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           { name: 'orchestration triggers', start: () => triggers.start(), stop: () => triggers.stop() },
           { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
           ...(jobs ? [{ name: 'bucket scanner', start: () => jobs?.start(), stop: () => jobs?.scanner.stop() }] : []),
+          ...notifier.duties,
           {
             name: 'feed pruning',
             start: () => {
@@ -446,6 +464,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     operatorConnections: () => liveSessions?.count() ?? 0,
     bucketScanner: () => jobs?.scanner,
     isLeader: () => runtime?.leadership.isLeader() ?? false,
+    notifier: () => notifier,
   };
 }
 
