@@ -19,6 +19,9 @@ export interface RetryPolicy {
 /** The default: 10 s, 20 s, 40 s … capped at 1 h, for at most 24 h or 30 attempts. */
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 10_000, maxMs: 3_600_000, maxAttempts: 30, maxAgeMs: 86_400_000 };
 
+/** How long delivered and failed deliveries stay in the log: 30 days. */
+export const LOG_RETENTION_MS = 30 * 86_400_000;
+
 /** Sends what the outbox holds when it is due; a leader duty. */
 export interface DeliveryWorker {
   start(): void;
@@ -100,6 +103,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const busy = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
+  let pruner: NodeJS.Timeout | undefined;
   let running = false;
 
   const settle = (row: OutboxRow, outcome: DeliveryAttempt['outcome'], detail: string): void => {
@@ -174,10 +178,20 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     start() {
       running = true;
       if (!timer) timer = setTimeout(tick, 0);
+      // The log is kept for LOG_RETENTION_MS; what is still pending is never pruned.
+      pruner = setInterval(() => {
+        try {
+          store.transaction(() => store.notify.prune(now() - LOG_RETENTION_MS));
+        } catch (err) {
+          if (!store.health.failed(err, 'notify prune')) log.error({ err }, 'notify prune failed');
+        }
+      }, 3_600_000);
+      pruner.unref();
     },
     async stop() {
       running = false;
       clearTimeout(timer);
+      clearInterval(pruner);
       timer = undefined;
       await Promise.all([...inFlight]);
     },

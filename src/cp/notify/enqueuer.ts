@@ -57,9 +57,15 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
         store.meta.set(NOTIFY_CURSOR_KEY, String(store.feed.head()));
         return 0;
       }
+      const channels = store.notify.listChannels().map((c) => ({ name: c.name, rules: notifyRulesSchema.parse(JSON.parse(c.rules)) }));
+      // No channel: nothing to match, so the cursor moves to the head without reading the entries.
+      if (channels.length === 0) {
+        const head = store.feed.head();
+        if (head > Number(stored)) store.meta.set(NOTIFY_CURSOR_KEY, String(head));
+        return 0;
+      }
       const entries = store.feed.after(Number(stored), batch);
       if (entries.length === 0) return 0;
-      const channels = store.notify.listChannels().map((c) => ({ name: c.name, rules: notifyRulesSchema.parse(JSON.parse(c.rules)) }));
       const labels = new Map<string, Record<string, string>>();
       const labelsOf = (host: string): Record<string, string> => {
         let l = labels.get(host);
@@ -72,7 +78,7 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
       };
       const at = now();
       for (const e of entries) {
-        if (e.kind !== 'finding' || e.payload === null || channels.length === 0) continue;
+        if (e.kind !== 'finding' || e.payload === null) continue;
         const finding = e.payload as StoredFinding;
         for (const ch of channels) {
           if (!matchesRules(ch.rules, finding, labelsOf(finding.host))) continue;

@@ -71,6 +71,10 @@ export function createNotifyRepo(db: SqlDb): NotifyRepo {
   const insertAttempt = db.prepare(
     'INSERT INTO notify_attempts (delivery_id, channel, attempt, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id, attempt) DO NOTHING',
   );
+  const pruneAttempts = db.prepare(
+    "DELETE FROM notify_attempts WHERE delivery_id IN (SELECT id FROM notify_outbox WHERE state IN ('delivered', 'failed') AND updated_at < ?)",
+  );
+  const pruneOutbox = db.prepare("DELETE FROM notify_outbox WHERE state IN ('delivered', 'failed') AND updated_at < ?");
   const recentAll = db.prepare<[number], OutboxRow>('SELECT * FROM notify_outbox ORDER BY created_at DESC, id DESC LIMIT ?');
   const recentOf = db.prepare<[string, number], OutboxRow>('SELECT * FROM notify_outbox WHERE channel = ? ORDER BY created_at DESC, id DESC LIMIT ?');
   const attemptsOf = db.prepare<[string], AttemptRow>('SELECT * FROM notify_attempts WHERE delivery_id = ? ORDER BY attempt');
@@ -109,6 +113,10 @@ export function createNotifyRepo(db: SqlDb): NotifyRepo {
     reschedule: (id, dueAt, at) => void reschedule.run(dueAt, at, id),
     recent: (opts) => (opts.channel === undefined ? recentAll.all(opts.limit) : recentOf.all(opts.channel, opts.limit)),
     attempts: (deliveryId) => attemptsOf.all(deliveryId),
+    prune(before) {
+      pruneAttempts.run(before);
+      return pruneOutbox.run(before).changes;
+    },
     counts: (channel) => toCounts(channel === undefined ? countsAll.all() : countsOf.all(channel)),
   };
 }

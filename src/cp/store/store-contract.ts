@@ -295,6 +295,8 @@ export interface NotifyRepo {
   recent(opts: { channel?: string; limit: number }): OutboxRow[];
   /** The log of one delivery, in attempt order. */
   attempts(deliveryId: string): AttemptRow[];
+  /** Forgets delivered and failed deliveries (with their log) last changed before `before`; how many. */
+  prune(before: number): number;
   /** Deliveries by state (held counts as pending), of one channel or of all. */
   counts(channel?: string): DeliveryCounts;
 }

@@ -55,6 +55,11 @@ describe.each(storeKinds)('notify repository (%s)', (kind) => {
     n.reschedule('dl_b', 900, 130);
     expect(n.due(600, 10)).toEqual([]);
     expect(n.recent({ channel: 'ops', limit: 1 })).toHaveLength(1);
+    // Final rows older than the cut are forgotten with their log; held and pending ones never are.
+    expect(n.prune(10_000)).toBe(1);
+    expect(n.get('dl_a')).toBeUndefined();
+    expect(n.attempts('dl_a')).toEqual([]);
+    expect(n.get('dl_b')?.state).toBe('held');
   });
 
   it('keeps channels, outbox and the enqueue cursor across a reopen', () => {
