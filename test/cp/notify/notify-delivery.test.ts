@@ -8,7 +8,7 @@ import type { CreateChannelInput } from '../../../src/protocol/notify-api.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 /** Short polls and backoffs: a retry comes within ~50 ms instead of 10 s. */
-const NOTIFY = { timing: { pollMs: 20, timeoutMs: 2000, retry: { baseMs: 20, maxMs: 60 } } };
+const NOTIFY = { timing: { pollMs: 20, timeoutMs: 5000, retry: { baseMs: 20, maxMs: 60 } } };
 
 let h: CpHarness;
 let rx: WebhookReceiver;
@@ -111,6 +111,22 @@ describe('alert delivery through a webhook', () => {
     await waitFor(() => rx.delivered().length === 2, 5000, 'the second delivery');
     await settled();
     expect(rx.received.map((r) => (r.body['finding'] as { title: string }).title)).toEqual(['late', 'after']);
+  });
+
+  it('a hung endpoint holds one slot: another channel is delivered meanwhile', async () => {
+    const slow = new WebhookReceiver(SECRET);
+    slow.hang = true;
+    await slow.start();
+    try {
+      await h.admin.addChannel(webhook('slow', { url: slow.url }));
+      await h.admin.addChannel(webhook('fast'));
+      await ingest(...['a', 'b', 'c'].map((x) => ({ title: `f ${x}`, resource: `binary:/tmp/${x}` })));
+      await waitFor(() => rx.delivered().length === 3, 4000, 'the fast channel, within the slow one\'s first timeout');
+      // One attempt at a time per channel: the hung endpoint has seen one request only.
+      expect(slow.received).toHaveLength(1);
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('gathers a burst beyond max_groups into one digest at the end of the window', async () => {

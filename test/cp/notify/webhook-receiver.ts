@@ -18,6 +18,8 @@ export interface ReceivedWebhook {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   script: number[] = [];
+  /** When true, requests are read and recorded but never answered (a hung endpoint). */
+  hang = false;
   private server: http.Server | undefined;
   port = 0;
 
@@ -43,6 +45,10 @@ export class WebhookReceiver {
         const expected = `v1=${createHmac('sha256', this.secret).update(`${ts}.${raw}`).digest('hex')}`;
         const fresh = Math.abs(Date.now() / 1000 - Number(ts)) <= 300;
         const verified = fresh && sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected));
+        if (this.hang) {
+          this.received.push({ status: 0, verified, delivery: String(req.headers['x-okesu-delivery'] ?? ''), body: JSON.parse(raw) as Record<string, unknown> });
+          return;
+        }
         const status = verified ? (this.script.shift() ?? 200) : 401;
         this.received.push({ status, verified, delivery: String(req.headers['x-okesu-delivery'] ?? ''), body: JSON.parse(raw) as Record<string, unknown> });
         res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
