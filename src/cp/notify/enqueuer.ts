@@ -50,8 +50,11 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
-  const pass = (): number =>
-    store.transaction(() => {
+  const pass = (): number => {
+    // Nothing new: no write transaction (on PostgreSQL it would take the cluster's writer lock every poll).
+    const peek = store.meta.get(NOTIFY_CURSOR_KEY);
+    if (peek !== undefined && store.feed.head() <= Number(peek)) return 0;
+    return store.transaction(() => {
       const stored = store.meta.get(NOTIFY_CURSOR_KEY);
       if (stored === undefined) {
         store.meta.set(NOTIFY_CURSOR_KEY, String(store.feed.head()));
@@ -90,6 +93,7 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
       store.meta.set(NOTIFY_CURSOR_KEY, String((entries[entries.length - 1] as { id: number }).id));
       return entries.length;
     });
+  };
 
   /** A new group for `channel`: a message of its own now, or a place in a digest (a burst, a quiet period). */
   const plan = (channel: string, rules: NotifyRules, finding: StoredFinding, at: number): void => {
