@@ -12,6 +12,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { registerRollouts } from './commands/rollouts.js';
+import { registerNotify } from './commands/notify.js';
 import { registerTail } from './commands/tail.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -48,6 +49,7 @@ function registerCommands(program: Command, ctx: CliContext): void {
   registerRelease(program, ctx);
   registerUpgrade(program, ctx);
   registerRollouts(program, ctx);
+  registerNotify(program, ctx);
   // ---- server-side and demo commands (added separately) ----
   registerCpServe(program, ctx);
   registerDaemon(program, ctx);

@@ -53,6 +53,14 @@ import type { MetricCollectors } from './metrics/collector.js';
 import { createReadiness } from './readiness.js';
 import { addProbeRoutes } from './api/probe-routes.js';
 import { listenMetrics, type MetricsListener } from './http/metrics-listener.js';
+import { createNotifier, type Notifier, type NotifierDeps } from './notify/notifier.js';
+import { loadNotifyKey } from './notify/notify-key.js';
+import { createWebhookSender } from './notify/webhook-sender.js';
+import { createSlackSender } from './notify/slack-sender.js';
+import { createEmailSender } from './notify/email-sender.js';
+import type { ChannelSender } from './notify/channel-sender.js';
+import { addNotifyRoutes } from './api/notify-routes.js';
+import { createNotifyMetrics } from './notify/notify-metrics.js';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
@@ -111,6 +119,8 @@ export interface ControlPlaneOptions {
   rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
   /** A plain-HTTP listener for /metrics, /v1/health and /v1/ready, without authentication (`cp serve --metrics-listen`); off when absent. */
   metricsListen?: { host: string; port: number };
+  /** Alert delivery: the senders by kind (default: the webhook's) and, for tests, its timing (docs/notifications.md). */
+  notify?: { senders?: readonly ChannelSender[]; timing?: NotifierDeps['timing'] };
 }
 
 /** A running control plane. */
@@ -131,6 +141,8 @@ export interface ControlPlane {
   metricsAddress(): { host: string; port: number } | undefined;
   /** Where collect-time metrics are added (`addCollector`: docs/metrics.md), for parts wired outside and tests. */
   metrics(): MetricCollectors;
+  /** Alert delivery once started: its `stats()` feeds `/metrics`. */
+  notifier(): Notifier | undefined;
 }
 
 /** Builds a control plane: the store, the tunnel hub, the operator API and the live stream on one HTTPS port. */
@@ -143,11 +155,14 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
   let liveSessions: OperatorSessions | undefined;
   let jobs: JobsMode | undefined;
   let runtime: ClusterRuntime | undefined;
+  let notifier: Notifier | undefined;
   const library = options.agentLibrary ?? ((): ReadonlyMap<string, string> => new Map());
   const resolveDefinition = options.resolveDefinition ?? ((name: string) => library().get(name));
   // Counters the parts feed from the start; prom-client is loaded on the first scrape (docs/metrics.md).
   const metrics = createCpMetrics();
   const counters = metrics.counters;
+  const notifyMetrics = createNotifyMetrics();
+  notifyMetrics.register(metrics, () => notifier);
   let metricsListener: MetricsListener | undefined;
 
   return {
@@ -256,6 +271,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
               } else if (e.kind === 'finding') findings.push(e.payload as StoredFinding);
             }
             if (findings.length > 0) orch.triggers?.onFindings(findings);
+            if (findings.length > 0) notifier?.onFindings();
           },
         });
         const hostCertTtlMs = options.hostCertTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
@@ -377,6 +393,12 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         addDeployRoutes(router, api, { cpUrl: () => advertisedUrl });
         addReleaseRoutes(router, api, releases);
         addRolloutRoutes(router, rollouts);
+        // Alert delivery: channel secrets sealed with the cluster key on a cluster, else the state dir's notify.key.
+        notifier = createNotifier({
+          store: st, key: loadNotifyKey(options), senders: options.notify?.senders ?? [createWebhookSender(), createSlackSender(), createEmailSender()], log, now,
+          cpUrl: () => advertisedUrl, ...(options.notify?.timing && { timing: options.notify.timing }), onAttempt: notifyMetrics.onAttempt,
+        });
+        addNotifyRoutes(router, api, notifier);
         const startedAt = now();
         addReplicaRoutes(router, { replicas: () => rt.replicas({ version: options.version, startedAt, tunnels: tunnels.count(), now: now() }) });
         // Metrics and readiness (docs/metrics.md): read at scrape time from what the parts keep.
@@ -414,6 +436,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           { name: 'orchestration triggers', start: () => triggers.start(), stop: () => triggers.stop() },
           { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
           ...(jobs ? [{ name: 'bucket scanner', start: () => jobs?.start(), stop: () => jobs?.scanner.stop() }] : []),
+          ...notifier.duties,
           {
             name: 'feed pruning',
             start: () => {
@@ -480,6 +503,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
     isLeader: () => runtime?.leadership.isLeader() ?? false,
     metricsAddress: () => metricsListener && { host: metricsListener.host, port: metricsListener.port },
     metrics: () => metrics,
+    notifier: () => notifier,
   };
 }
 

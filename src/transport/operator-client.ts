@@ -1,5 +1,8 @@
 import { rolloutViewSchema, type createRolloutRequestSchema, type RolloutView } from '../protocol/rollout.js';
 import { replicasResponseSchema, type ReplicasResponse } from '../protocol/replicas.js';
+import {
+  channelTestResultSchema, channelViewSchema, deliveryViewSchema, type ChannelTestResult, type ChannelView, type CreateChannelInput, type DeliveryView,
+} from '../protocol/notify-api.js';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
@@ -137,6 +140,12 @@ export interface OperatorClient {
   cancelRollout(id: string): Promise<RolloutView>;
   /** The CP's replicas (a single CP lists itself), which one leads and which one answered. */
   replicas(): Promise<ReplicasResponse>;
+  /** Alert delivery (docs/notifications.md): channels (secrets never come back) and the delivery log. */
+  listChannels(): Promise<ChannelView[]>;
+  addChannel(request: CreateChannelInput): Promise<ChannelView>;
+  removeChannel(name: string): Promise<{ name: string; removed: true }>;
+  testChannel(name: string): Promise<ChannelTestResult>;
+  deliveries(query?: { channel?: string; limit?: number }): Promise<DeliveryView[]>;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -210,6 +219,12 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
     getRollout: (id) => call({ method: 'GET', path: `/v1/rollouts/${seg(id)}`, answer: rolloutViewSchema }),
     cancelRollout: (id) => call({ method: 'POST', path: `/v1/rollouts/${seg(id)}/cancel`, body: {}, answer: rolloutViewSchema }),
     replicas: () => call({ method: 'GET', path: '/v1/replicas', answer: replicasResponseSchema }),
+    listChannels: async () => (await call({ method: 'GET', path: '/v1/notify/channels', answer: z.object({ channels: z.array(channelViewSchema) }) })).channels,
+    addChannel: async (body) => (await call({ method: 'POST', path: '/v1/notify/channels', body, answer: z.object({ channel: channelViewSchema }) })).channel,
+    removeChannel: (name) => call({ method: 'DELETE', path: `/v1/notify/channels/${seg(name)}`, answer: z.object({ name: z.string(), removed: z.literal(true) }) }),
+    // A test waits for the endpoint: its send timeout (10 s) and then some.
+    testChannel: (name) => call({ method: 'POST', path: `/v1/notify/channels/${seg(name)}/test`, body: {}, answer: channelTestResultSchema, timeoutMs: Math.max(timeoutMs, 30_000) }),
+    deliveries: async (query = {}) => (await call({ method: 'GET', path: '/v1/notify/deliveries', query: { ...query }, answer: z.object({ deliveries: z.array(deliveryViewSchema) }) })).deliveries,
   };
 }
 

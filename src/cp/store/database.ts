@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7 } from './schema.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8 } from './schema.js';
 
 /** A better-sqlite3 connection. */
 export type Db = Database.Database;
 
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8];
 
 /** The schema version this build writes (`PRAGMA user_version`); older databases are migrated on open. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,7 +3,8 @@ import { SCHEMA_VERSION } from './database.js';
 import type { SqlDb } from './sql/sql-db.js';
 
 /**
- * The CP's schema on PostgreSQL: SQLite's v1..v7 (schema.ts) as it stands after every migration, in one piece.
+ * The CP's schema on PostgreSQL: SQLite's v1..v7 (schema.ts) as it stands after every migration, in one piece (v8 and
+ * later are added as steps: POSTGRES_STEPS, also applied to a fresh database).
  * INTEGER → BIGINT (ms timestamps), REAL → DOUBLE PRECISION, rowid and AUTOINCREMENT keys → identity columns. The
  * feed's sequence is named, so the feed's head can read it (an id handed out stays the head even once pruned).
  * When SQLite gains a migration, this gains the same change and a step in `applyPostgresSchema`.
@@ -274,6 +275,56 @@ CREATE TABLE leases (
 );
 `;
 
+/** Schema v8 (issue 19, alert delivery) on PostgreSQL: SQLite's SCHEMA_V8. */
+const POSTGRES_V8 = `
+CREATE TABLE notify_channels (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  config TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  rules TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE notify_outbox (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL REFERENCES notify_channels(name) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  findings TEXT NOT NULL,
+  total BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  due_at BIGINT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX notify_outbox_due ON notify_outbox(state, due_at);
+CREATE INDEX notify_outbox_channel ON notify_outbox(channel, created_at);
+
+CREATE TABLE notify_attempts (
+  delivery_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  attempt BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+);
+CREATE INDEX notify_attempts_channel ON notify_attempts(channel, at);
+
+CREATE TABLE notify_seen (
+  channel TEXT NOT NULL REFERENCES notify_channels(name) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL,
+  first_at BIGINT NOT NULL,
+  PRIMARY KEY (channel, fingerprint)
+);
+CREATE INDEX notify_seen_recent ON notify_seen(channel, first_at);
+`;
+
+/** The steps from one version to the next, for a store created by an older okesu (each runs once, in order). */
+const POSTGRES_STEPS: Readonly<Record<number, string>> = { 8: POSTGRES_V8 };
+
 // "okesu_sc" in ASCII: held while the schema is checked and created, so replicas starting at once create it once.
 const SCHEMA_LOCK = 8028622307282875235n;
 
@@ -290,7 +341,10 @@ export function applyPostgresSchema(db: SqlDb): void {
       throw new OkesuError('OKS_ERR_STATE_INCOMPLETE', `the PostgreSQL store has schema version ${current}, newer than this okesu understands (${SCHEMA_VERSION}); use the okesu release that wrote it`);
     }
     if (current === 0) {
-      db.exec(POSTGRES_SCHEMA);
+      db.exec(POSTGRES_SCHEMA + POSTGRES_V8);
+      db.prepare('INSERT INTO okesu_schema (version) VALUES (?)').run(SCHEMA_VERSION);
+    } else if (current < SCHEMA_VERSION) {
+      for (let v = current + 1; v <= SCHEMA_VERSION; v++) db.exec(POSTGRES_STEPS[v] ?? '');
       db.prepare('INSERT INTO okesu_schema (version) VALUES (?)').run(SCHEMA_VERSION);
     }
   })();

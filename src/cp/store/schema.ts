@@ -329,3 +329,55 @@ CREATE TABLE leases (
   expires_at INTEGER NOT NULL
 );
 `;
+
+/**
+ * Version 8 (issue 19, alert delivery): notification channels (their secrets sealed), the outbox of deliveries (a
+ * finding, or a digest gathering several while `held`), every attempt at one (the delivery log), and the fingerprint
+ * groups each channel has been told of (one message per new group, not per repeat). The enqueuer's feed cursor is the
+ * `notify.cursor` meta key.
+ */
+export const SCHEMA_V8 = `
+CREATE TABLE notify_channels (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  config TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  rules TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE notify_outbox (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL REFERENCES notify_channels(name) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  findings TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX notify_outbox_due ON notify_outbox(state, due_at);
+CREATE INDEX notify_outbox_channel ON notify_outbox(channel, created_at);
+
+CREATE TABLE notify_attempts (
+  delivery_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+);
+CREATE INDEX notify_attempts_channel ON notify_attempts(channel, at);
+
+CREATE TABLE notify_seen (
+  channel TEXT NOT NULL REFERENCES notify_channels(name) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, fingerprint)
+);
+CREATE INDEX notify_seen_recent ON notify_seen(channel, first_at);
+`;

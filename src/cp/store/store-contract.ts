@@ -17,6 +17,7 @@ import type { SshHostKeyRow } from './ssh-host-keys.js';
 import type { RolloutHostRow, RolloutRow } from './rollouts.js';
 import type { ReplicaRow } from './replicas.js';
 import type { LeaseState } from './leases.js';
+import type { AttemptRow, NotifyChannelRow, OutboxRow } from './notify.js';
 import type {
   OrchestrationRecord, RunRecord, ScopeFinding, StepHostRecord, StepRecord,
 } from '../orchestration/store.js';
@@ -26,6 +27,7 @@ import type { FindingClusterView, FindingDetail, FindingGroupView, TriageRequest
 import type { StoredFinding, TriageStatus } from '../../protocol/finding.js';
 import type { EventRecord } from '../../protocol/tunnel.js';
 import type { HostRollout, RolloutHostState, RolloutState } from '../../protocol/rollout.js';
+import type { DeliveryCounts, DeliveryState } from '../../protocol/notify-api.js';
 
 /** Host registry: identities, facts, batched "last heard" and which replica holds each host's tunnel. */
 export interface HostsRepo {
@@ -265,6 +267,42 @@ export interface LeasesRepo {
   release(name: string, holder: string): void;
 }
 
+/** Alert delivery (`notify_*` tables, schema v8): channels, the outbox, the delivery log, notified fingerprint groups. */
+export interface NotifyRepo {
+  /** Stores a new channel; false when one of that name exists. */
+  addChannel(row: NotifyChannelRow): boolean;
+  getChannel(name: string): NotifyChannelRow | undefined;
+  /** By name. */
+  listChannels(): NotifyChannelRow[];
+  /** Removes a channel with its outbox, its log and its notified groups; false when there was none. */
+  removeChannel(name: string): boolean;
+  /** Records that `channel` was told of fingerprint group `fingerprint`; true when it is new to the channel. */
+  markSeen(channel: string, fingerprint: string, at: number): boolean;
+  /** How many groups were new to `channel` after `since` (ms). */
+  seenSince(channel: string, since: number): number;
+  /** Adds an outbox row (call inside the enqueuer's transaction, with its cursor). */
+  enqueue(row: OutboxRow): void;
+  /** The channel's digest still gathering (`held`, due after `now`), if any. */
+  openDigest(channel: string, now: number): OutboxRow | undefined;
+  /** Replaces what a held digest carries. */
+  setDigest(id: string, findings: string, total: number, at: number): void;
+  /** Rows `held` or `pending` and due by `now`, the earliest first. */
+  due(now: number, limit: number): OutboxRow[];
+  get(id: string): OutboxRow | undefined;
+  /** Records one attempt: the row's new state and the log line (call in one transaction). */
+  settle(id: string, change: { state: DeliveryState; attempts: number; due_at: number; updated_at: number }, attempt: AttemptRow): void;
+  /** Moves a row's due time without an attempt (a quiet period began). */
+  reschedule(id: string, dueAt: number, at: number): void;
+  /** The newest deliveries, of one channel or of all. */
+  recent(opts: { channel?: string; limit: number }): OutboxRow[];
+  /** The log of one delivery, in attempt order. */
+  attempts(deliveryId: string): AttemptRow[];
+  /** Forgets delivered and failed deliveries (with their log) last changed before `before`; how many. */
+  prune(before: number): number;
+  /** Deliveries by state (held counts as pending), of one channel or of all. */
+  counts(channel?: string): DeliveryCounts;
+}
+
 /** The `meta` key/value table. */
 export interface MetaRepo {
   get(key: string): string | undefined;
@@ -293,6 +331,7 @@ export interface Store {
   readonly replicas: ReplicasRepo;
   readonly leases: LeasesRepo;
   readonly meta: MetaRepo;
+  readonly notify: NotifyRepo;
   /** Runs `fn` in one transaction; refused (OKS_ERR_STORE_REPLACED) once a SQLite file was replaced under the CP. */
   transaction<T>(fn: () => T): T;
   close(): void;

@@ -21,6 +21,7 @@ import { createRolloutsRepo } from './rollouts.js';
 import { createReplicasRepo } from './replicas.js';
 import { createLeasesRepo } from './leases.js';
 import { createMetaRepo } from './meta.js';
+import { createNotifyRepo } from './notify.js';
 import type { Store } from './store-contract.js';
 
 /** Options of `openStore`. */
@@ -77,6 +78,7 @@ function storeOn(db: SqlDb, health: StoreHealth): Store {
     replicas: createReplicasRepo(db),
     leases: createLeasesRepo(db),
     meta: createMetaRepo(db),
+    notify: createNotifyRepo(db),
     transaction<T>(fn: () => T): T {
       if (!db.inTransaction) health.assertWritable();
       return db.transaction(fn)();
