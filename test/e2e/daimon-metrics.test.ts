@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } fro
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HostView } from '../../src/protocol/api.js';
+import { DAIMON_METRICS, PROCESS_METRICS } from '../support/okesu-metric-names.js';
 import { checkMetricsText, sampleValue } from '../support/promtool-check.js';
 import { okesuJson, runOkesu, spawnOkesu, startCp, stop, tempDir, waitFor, type OkesuProcess } from './harness.js';
 
@@ -111,6 +112,8 @@ describe('the daimon metrics endpoint (okesu daemon --metrics-listen)', () => {
     expect(value('okesu_daimon_collector_failures_total', kernel)).toBe(0);
     expect(value('okesu_daimon_collector_failures_total', { agent: 'metrics-probe', collector: 'broken' })).toBe(1);
     expect(value('okesu_daimon_tunnel_reconnects_total')).toBe(0);
+    // What examples/monitoring may use of the daimon is what it exports, with the same types.
+    for (const [name, kind] of Object.entries({ ...DAIMON_METRICS, ...PROCESS_METRICS })) expect(after, name).toMatch(new RegExp(`^# TYPE ${name} ${kind}$`, 'm'));
 
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).toBe(200);
@@ -137,5 +140,16 @@ describe('the daimon metrics endpoint (okesu daemon --metrics-listen)', () => {
     const r = await runOkesu(['daemon', '--state', join(tempDir('daimon-bad-metrics'), 'state'), '--cp', 'https://127.0.0.1:1', ...flags]);
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('carries the flags into the unit it prints (--print-unit), checked as at start', async () => {
+    const unit = await runOkesu(['daemon', '--print-unit', '--metrics-listen', '[::1]:9465']);
+    expect(unit.code, unit.stderr).toBe(0);
+    expect(unit.stdout).toMatch(/^ExecStart=.* daemon --state \/var\/lib\/okesu --metrics-listen \[::1\]:9465$/m);
+    const remote = await runOkesu(['daemon', '--print-unit', '--metrics-listen', '0.0.0.0:9465', '--metrics-allow-remote']);
+    expect(remote.stdout).toMatch(/--metrics-listen 0\.0\.0\.0:9465 --metrics-allow-remote$/m);
+    const refused = await runOkesu(['daemon', '--print-unit', '--metrics-listen', '0.0.0.0:9465']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not a loopback address/);
   });
 });

@@ -86,7 +86,7 @@ export function metricsListenArg(value: string): MetricsListen {
 }
 
 /** The metrics address, checked: loopback, unless `--metrics-allow-remote` says the unauthenticated endpoint may face a network. */
-function metricsFlags(opts: DaemonFlags): Pick<DaimonOptions, 'metricsListen'> {
+export function metricsFlags(opts: { metricsListen?: MetricsListen; metricsAllowRemote?: boolean }): Pick<DaimonOptions, 'metricsListen'> {
   if (opts.metricsListen === undefined) {
     if (opts.metricsAllowRemote) throw new OkesuError('OKS_ERR_CONFIG', '--metrics-allow-remote applies to --metrics-listen: give it too');
     return {};
@@ -164,6 +164,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: DaemonFlags, cmd: Command) => {
         if (opts.printUnit) {
           if (opts.token !== undefined) throw new OkesuError('OKS_ERR_CONFIG', '--print-unit takes no --token: okesu install registers the host, the unit never holds the token');
+          metricsFlags(opts);
           const stateDir = cmd.getOptionValueSource('state') === 'default' ? DEFAULT_STATE_DIR : resolve(opts.state);
           const args = daemonArgs({ ...opts, metricsListen: opts.metricsListen && formatListen(opts.metricsListen), agents: opts.agents.map((d) => resolve(d)), ...(opts.policy !== undefined && { policy: resolve(opts.policy) }), ...(opts.secretsFile !== undefined && { secretsFile: resolve(opts.secretsFile) }) });
           ctx.deps.stdout.write(unitText(opts.init, { executable: DEFAULT_EXECUTABLE, stateDir, user: opts.user, daemonArgs: args, version: ctx.deps.version }));
