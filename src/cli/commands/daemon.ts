@@ -150,7 +150,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--s3-region <region>', 'bucket region (default $AWS_REGION, else us-east-1)')
     .option('--poll <duration>', 'time between polls of the bucket (default 10s)', durationArg)
     .option('--heartbeat-every <n>', 'write a bucket heartbeat every N polls (default 1)', positiveIntArg)
-    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics and /health over plain HTTP, without authentication, at this loopback address (e.g. 127.0.0.1:9464; port 0 picks one, logged); default off', metricsListenArg)
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics and /health over plain HTTP, without authentication, at this loopback address (e.g. 127.0.0.1:9465; port 0 picks one, logged); default off', metricsListenArg)
     .option('--metrics-allow-remote', 'let --metrics-listen take a non-loopback address (e.g. 0.0.0.0:9464): anyone who reaches it reads the metrics')
     .addOption(
       new Option('--containment <mode>', 'how a run\'s processes are kept together and ended with it: a cgroup v2 per run, or a subreaper and a process sweep')
@@ -160,6 +160,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--print-unit', 'print the hardened init unit that runs this daimon under okesu supervise, and exit (state default /var/lib/okesu)')
     .addOption(new Option('--init <kind>', 'with --print-unit: the init system (launchd: verified on Linux only)').choices(UNIT_KINDS).default('systemd'))
     .option('--user <name>', 'with --print-unit: the account the daimon runs as (root: no own user, the sandbox stays)', DEFAULT_USER)
+    .addHelpText('after', [
+      '',
+      'Metrics (off by default): --metrics-listen 127.0.0.1:9465 serves GET /metrics (Prometheus text: spool, events sent',
+      'and acknowledged, tunnel, runs, collector durations and failures, findings, process) and GET /health over plain',
+      'HTTP without authentication. Loopback only unless --metrics-allow-remote. Names and labels: docs/metrics.md.',
+    ].join('\n'))
     .action(
       action(ctx, async (opts: DaemonFlags, cmd: Command) => {
         if (opts.printUnit) {
