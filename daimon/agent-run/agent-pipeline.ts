@@ -62,7 +62,7 @@ export interface PipelineRunOptions {
  */
 export function createAgentPipeline(deps: AgentPipelineDeps): (options?: PipelineRunOptions) => Provider {
   const now = deps.now ?? Date.now;
-  const counters = deps.counters ?? { collectors: new Map() };
+  const counters = deps.counters;
   const states = new Map<string, AgentState>();
   const stateOf = (agent: string): AgentState => {
     let state = states.get(agent);
@@ -118,7 +118,7 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         policy: deps.policy,
         signal: ctx.signal,
         checkCommand: (command) => checkCommand(commandPolicy, command, executables),
-        ...(deps.counters && { onResult: (spec, r) => recordCollector(counters, agent.name, spec.name, r.durationMs / 1000, r.error !== undefined) }),
+        ...(counters && { onResult: (spec, r) => recordCollector(counters, agent.name, spec.name, r.durationMs / 1000, r.error !== undefined) }),
       });
       for (const [i, output] of outputs.entries()) {
         const spec = agent.collectors[i];
