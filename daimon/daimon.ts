@@ -43,6 +43,9 @@ import { bucketLayout } from '../src/protocol/bucket-layout.js';
 import { chooseTransportMode, createDaimonTransport } from './jobs/choose-transport.js';
 import { bucketUrl } from '../src/transport/bucket/bucket-url.js';
 import type { TransportMode } from './jobs/choose-transport.js';
+import { createDaimonCounters } from './metrics/daimon-counters.js';
+import type { DaimonCounters } from './metrics/daimon-counters.js';
+import type { MetricsListen } from './metrics/listen-address.js';
 
 /** How to run a daimon (`okesu daemon` flags). */
 export interface DaimonOptions {
@@ -86,6 +89,8 @@ export interface DaimonOptions {
   supervised?: boolean;
   /** The okesu executable this daimon runs from (`runningExecutable(entry).file`): what a first upgrade keeps to roll back to. */
   executable?: string;
+  /** `--metrics-listen`: serve /metrics and /health over plain HTTP there (default: no listener, prom-client never loaded). */
+  metricsListen?: MetricsListen;
   /** Reconnect tuning (tests). */
   tunnel?: Pick<TunnelClientOptions, 'backoffBaseMs' | 'backoffCapMs' | 'backoffResetMs' | 'resumeSessions'>;
 }
@@ -115,6 +120,8 @@ export interface DaimonDeps {
   openBucket?: (location: BucketLocation) => Promise<Bucket>;
   /** Loads the agent directories (default: in this thread; the daemon command uses a child process). */
   loadCatalog?: (dirs: string[]) => Promise<AgentCatalog>;
+  /** The counters the daimon's parts increment (default: fresh ones); the metrics endpoint reads them. */
+  counters?: DaimonCounters;
 }
 
 /** A daimon process's core. */
@@ -138,8 +145,14 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
   const now = deps.now ?? Date.now;
   const secrets = deps.secrets ?? createSecretStore();
   const redactor = createRedactor(secrets);
+  const counters = deps.counters ?? createDaimonCounters();
   let identity: DaimonIdentity | undefined;
   let shutdown: (() => Promise<void>) | undefined;
+  const stop = async (): Promise<void> => {
+    const fn = shutdown;
+    shutdown = undefined;
+    await fn?.();
+  };
 
   return {
     hostname() {
@@ -200,6 +213,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
           full.relay?.broadcast({ type: 'spool_full', records: info.records, bytes: info.bytes });
         },
       });
+      counters.spool = spool;
       const registry = createRunRegistry(join(options.stateDir, 'runs'), log);
       let current = identity;
       const lifecycle = createDaimonLifecycle(
@@ -217,7 +231,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         {
           mode, identity, ...(bucket && location && { bucket: { bucket, prefix: location.prefix } }), stateDir: options.stateDir, version: options.version,
           labels: options.labels ?? {}, status: () => ({ running: registry.running(), spoolDepth: spool.depth() }), pollMs: options.pollMs,
-          heartbeatEvery: options.heartbeatEvery, tunnel: { ...options.tunnel, lifecycle: lifecycle.tunnel },
+          heartbeatEvery: options.heartbeatEvery, tunnel: { ...options.tunnel, lifecycle: lifecycle.tunnel, counters },
           // A renewed key is redacted from what runs print, as the first one is; an upgrade downloads with it.
           onRenewed: (renewed) => {
             current = renewed;
@@ -226,7 +240,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         },
         { log, now },
       );
-      const sender = createSender(spool, transport);
+      const sender = createSender(spool, transport, { counters });
       // Reports take the transport's way (auto: the tunnel while it is up, else the bucket).
       if (transport.reportUpgrade) lifecycle.reportVia((report) => transport.reportUpgrade?.(report));
       const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value });
@@ -238,11 +252,12 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         toolboxFor: (agent, p, run) => createToolbox(agent, p, run),
         env: deps.env,
         now,
+        counters,
       });
       logContainment(containment, log);
       const reaped = (await containment.reapLeftovers?.()) ?? 0;
       if (reaped > 0) log.warn({ scopes: reaped }, 'ended the processes of runs the previous daimon left behind (it was killed)');
-      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now, containment });
+      const starter = createRunStarter({ hostname: host, relay: activeRelay, registry, pipeline, log, now, containment, counters });
       const work = new Set<Promise<void>>();
       const track = (p: Promise<void>): void => {
         work.add(p);
@@ -308,8 +323,10 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         'daimon started',
       );
 
+      let metrics: { stop(): Promise<void> } | undefined;
       shutdown = async () => {
         stopping = true;
+        await metrics?.stop();
         lifecycle.stop();
         registry.abortAll('the daimon is stopping');
         const ticksStopped = ticker.stop();
@@ -326,11 +343,17 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
         await Promise.allSettled([...work]);
         log.info('daimon stopped');
       };
+      if (options.metricsListen) {
+        // Last, so a daimon without the flag never loads prom-client; an address that cannot be bound stops the start.
+        try {
+          const { startMetricsServer } = await import('./metrics/metrics-server.js');
+          metrics = await startMetricsServer(options.metricsListen, { counters, version: options.version, log });
+        } catch (err) {
+          await stop();
+          throw err;
+        }
+      }
     },
-    async stop() {
-      const fn = shutdown;
-      shutdown = undefined;
-      await fn?.();
-    },
+    stop,
   };
 }

@@ -1,6 +1,7 @@
 import type { EventBody, RunEndStatus } from '../src/protocol/event.js';
 import { formatDuration } from '../src/protocol/duration.js';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
+import type { DaimonCounters } from './metrics/daimon-counters.js';
 import type { EmitEvent, Logger, Provider, ProviderOutcome } from './provider.js';
 import type { Containment, RunScope } from './run/containment.js';
 import { sharedContainment } from './run/detect-containment.js';
@@ -28,6 +29,8 @@ export interface ExecuteRunOptions {
   abortGraceMs?: number;
   /** Keeps the run's processes together; whatever of them is left when the run ends is killed (default: this host's, detected once). */
   containment?: Containment;
+  /** Where runs and their findings are counted (metrics). */
+  counters?: Pick<DaimonCounters, 'runsStarted' | 'runsActive' | 'runsFinished' | 'findings'>;
 }
 
 /**
@@ -37,6 +40,20 @@ export interface ExecuteRunOptions {
  * only when `emit` itself fails.
  */
 export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus> {
+  const counters = opts.counters;
+  if (!counters) return runToEnd(opts);
+  counters.runsStarted++;
+  counters.runsActive++;
+  try {
+    const status = await runToEnd(opts);
+    counters.runsFinished[status]++;
+    return status;
+  } finally {
+    counters.runsActive--;
+  }
+}
+
+async function runToEnd(opts: ExecuteRunOptions): Promise<RunEndStatus> {
   const now = opts.now ?? Date.now;
   const started = now();
   const log = opts.log;
@@ -48,7 +65,10 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
       log.warn({ type: body.type }, 'event after run_end dropped');
       return;
     }
-    if (body.type === 'finding') findings++;
+    if (body.type === 'finding') {
+      findings++;
+      if (opts.counters) countFinding(opts.counters.findings, body.severity);
+    }
     // run_start/run_end are the executor's alone; a provider's own stays in the transcript under another name.
     await opts.emit(RESERVED_EVENT_TYPES.has(body.type) ? { ...body, type: `provider_${body.type}` } : body);
   };
@@ -120,6 +140,12 @@ export async function executeRun(opts: ExecuteRunOptions): Promise<RunEndStatus>
   await opts.emit(runEnd);
   (status === 'completed' ? log.info : log.warn).call(log, { status, duration_ms: runEnd.duration_ms, findings, error }, 'run ended');
   return status;
+}
+
+/** Counts a finding under its severity, written in any case as findings may be; one the CP would refuse is not counted. */
+function countFinding(bySeverity: Record<string, number>, severity: unknown): void {
+  const key = typeof severity === 'string' ? severity.toUpperCase() : '';
+  if (Object.hasOwn(bySeverity, key)) bySeverity[key] = (bySeverity[key] ?? 0) + 1;
 }
 
 function errorText(err: unknown): string {

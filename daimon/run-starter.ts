@@ -3,6 +3,7 @@ import type { ErrorCode } from '../src/errors.js';
 import type { AgentSpec } from '../src/specs/agent-spec.js';
 import type { PipelineRunOptions } from './agent-run/agent-pipeline.js';
 import type { EventRelay } from './event-relay.js';
+import type { DaimonCounters } from './metrics/daimon-counters.js';
 import type { Provider } from './provider.js';
 import type { Containment } from './run/containment.js';
 import { executeRun } from './run-executor.js';
@@ -35,6 +36,8 @@ export function createRunStarter(deps: {
   log: Logger;
   now: () => number;
   containment: Containment;
+  /** Where runs and findings are counted (metrics). */
+  counters?: DaimonCounters;
 }): RunStarter {
   const { relay, registry, log } = deps;
   return {
@@ -48,6 +51,7 @@ export function createRunStarter(deps: {
         runId, hostname: deps.hostname, agent, prompt: request.prompt, inputs: request.inputs, timeoutMs: request.timeoutMs,
         ...(request.options?.tick && { tick: request.options.tick }),
         signal: controller.signal, provider: deps.pipeline(request.options), emit: channel.emit, log: runLog, now: deps.now, containment: deps.containment,
+        ...(deps.counters && { counters: deps.counters }),
       })
         .then(
           () => registry.finish(runId, true),

@@ -1,5 +1,6 @@
 import type { RecordKey } from '../src/protocol/tunnel.js';
 import type { DaimonTransport } from '../src/transport/types.js';
+import type { DaimonCounters } from './metrics/daimon-counters.js';
 import type { Spool } from './spool/spool.js';
 
 /** Sender limits. */
@@ -8,6 +9,8 @@ export interface SenderOptions {
   pageRecords?: number;
   /** Most records sent and not yet acknowledged (default 5,000); past it the sender waits for acks. */
   maxInFlight?: number;
+  /** Where records sent and acknowledged are counted (metrics). */
+  counters?: Pick<DaimonCounters, 'eventsSent' | 'eventsAcked'>;
 }
 
 /** Moves spooled records to the transport; acks shrink the spool. */
@@ -47,6 +50,7 @@ export function createSender(spool: Spool, transport: DaimonTransport, opts: Sen
       cursor = page.cursor;
       for (const record of page.records) inFlight.add(keyOf(record));
       transport.send(page.records);
+      if (opts.counters) opts.counters.eventsSent += page.records.length;
     }
   };
   const kick = (): void => {
@@ -57,6 +61,7 @@ export function createSender(spool: Spool, transport: DaimonTransport, opts: Sen
     kick,
     onAck(keys) {
       spool.ack(keys);
+      if (opts.counters) opts.counters.eventsAcked += keys.length;
       for (const key of keys) inFlight.delete(keyOf(key));
       kick();
     },

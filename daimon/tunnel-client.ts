@@ -12,6 +12,7 @@ import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.j
 import type { UpgradeOrder } from '../src/protocol/rollout.js';
 import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
 import type { DaimonIdentity } from './identity.js';
+import type { DaimonCounters } from './metrics/daimon-counters.js';
 import { createCertRenewer } from './cert-renewal.js';
 import type { Logger } from './provider.js';
 import { errorFromBody } from './registration.js';
@@ -58,6 +59,8 @@ export interface TunnelClientOptions {
   bucket?: { poll_ms: number; interval_ms: number };
   /** Upgrades and health marks (the daimon sets it; without it an upgrade order is logged and ignored). */
   lifecycle?: TunnelLifecycle;
+  /** Where the tunnel's state and reconnects are counted (metrics). */
+  counters?: Pick<DaimonCounters, 'tunnelConnected' | 'tunnelReconnects'>;
 }
 
 /** The tunnel transport. A dispatch ack is dropped when the tunnel is down (the CP re-learns from the run's events). */
@@ -170,6 +173,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
         }, intervalMs);
         watch(socket);
         up = true;
+        if (opts.counters) opts.counters.tunnelConnected = 1;
         log.info({ cp: opts.identity.cp, host: frame.hostname, heartbeat_interval_ms: intervalMs, resumed: resumedSocket(socket) }, 'tunnel up');
         handlers?.onUp();
         renewer?.onUp((f) => sendFrame(socket, f));
@@ -228,6 +232,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     // thousands of daimons then arrive at a pace it can take instead of overflowing its accept queue at once.
     const delay = Math.floor(random() * Math.max(spreadMs, Math.min(cap, base * 2 ** Math.min(attempt, 30))));
     attempt++;
+    if (opts.counters) opts.counters.tunnelReconnects++;
     log.info({ delay_ms: delay, attempt }, 'reconnecting to the CP');
     retryTimer = setTimeout(connect, delay);
   };
@@ -293,6 +298,7 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
       renewer?.onDown();
       const wasUp = up;
       up = false;
+      if (opts.counters) opts.counters.tunnelConnected = 0;
       if (ws === socket) ws = undefined;
       resolveClosed();
       if (wasUp) {

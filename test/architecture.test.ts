@@ -131,8 +131,8 @@ function tuiRank(file: string): number {
 const loadOnUse: { entry: string; why: string; forbidden: (module: string) => boolean }[] = [
   {
     entry: 'daimon/daimon.ts',
-    why: 'a running daimon never evaluates the CP, its store, the X.509 toolkit or the console',
-    forbidden: (m) => under('src/cp', 'tui', 'src/cli')(m) || /^(better-sqlite3|@peculiar\/|ink|react)/.test(m),
+    why: 'a running daimon never evaluates the CP, its store, the X.509 toolkit or the console, nor prom-client without --metrics-listen',
+    forbidden: (m) => under('src/cp', 'tui', 'src/cli')(m) || m === 'daimon/metrics/metrics-server.ts' || /^(better-sqlite3|@peculiar\/|ink|react|prom-client)/.test(m),
   },
   {
     entry: 'src/cli/program.ts',

@@ -7,6 +7,8 @@ import { resolveInputs } from '../../src/specs/resolve-inputs.js';
 import { collectorResultEvent } from '../collectors/collector-event.js';
 import { inputsToEnv } from '../collectors/input-env.js';
 import { runCollectors } from '../collectors/run-collectors.js';
+import { recordCollector } from '../metrics/daimon-counters.js';
+import type { DaimonCounters } from '../metrics/daimon-counters.js';
 import { createExecutableResolver } from '../policy/resolve-executable.js';
 import { isCpDefinition } from '../resolve-dispatch.js';
 import type { EmitEvent, Provider, ProviderOutcome, RunContext } from '../provider.js';
@@ -42,6 +44,8 @@ export interface AgentPipelineDeps {
    */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
+  /** Where collector durations and failures are counted (metrics). */
+  counters?: Pick<DaimonCounters, 'collectors'>;
 }
 
 /** Per-run extras the executor's RunContext does not carry. */
@@ -58,6 +62,7 @@ export interface PipelineRunOptions {
  */
 export function createAgentPipeline(deps: AgentPipelineDeps): (options?: PipelineRunOptions) => Provider {
   const now = deps.now ?? Date.now;
+  const counters = deps.counters;
   const states = new Map<string, AgentState>();
   const stateOf = (agent: string): AgentState => {
     let state = states.get(agent);
@@ -114,6 +119,7 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         policy: deps.policy,
         signal: ctx.signal,
         checkCommand: (command) => checkCommand(commandPolicy, command, executables),
+        ...(counters && { onResult: (spec, r) => recordCollector(counters, agent.name, spec.name, r.durationMs / 1000, r.error !== undefined) }),
       });
       for (const [i, output] of outputs.entries()) {
         const spec = agent.collectors[i];

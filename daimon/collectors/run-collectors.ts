@@ -34,6 +34,8 @@ export interface RunCollectorsOptions {
   killGraceMs?: number;
   /** The host-policy gate: a reason to refuse a command, or undefined to allow it. */
   checkCommand?: (command: string) => { reason: string } | undefined;
+  /** Told each collector's result as it ends (metrics). */
+  onResult?: (spec: CollectorSpec, result: CollectorResult) => void;
 }
 
 /**
@@ -46,7 +48,11 @@ export async function runCollectors(collectors: CollectorSpec[], options: RunCol
   if (collectors.length === 0) return [];
   const { scope, release } = scopeOf(options.processes, 'collectors');
   try {
-    return await Promise.all(collectors.map((spec) => runOne(spec, options, scope)));
+    return await Promise.all(collectors.map(async (spec) => {
+      const result = await runOne(spec, options, scope);
+      options.onResult?.(spec, result);
+      return result;
+    }));
   } finally {
     await release();
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventBody, RunEndStatus } from '../../src/protocol/event.js';
 import { executeRun } from '../../daimon/run-executor.js';
 import type { ExecuteRunOptions } from '../../daimon/run-executor.js';
+import { createDaimonCounters } from '../../daimon/metrics/daimon-counters.js';
 import type { Provider, ProviderOutcome } from '../../daimon/provider.js';
 import { createCustomProvider } from '../../daimon/providers/custom-provider.js';
 import { customAgent, fixture, isGone, memoryLogger, recorder, waitFor } from './run-helpers.js';
@@ -181,5 +182,29 @@ describe('executeRun with the custom provider', () => {
     expect(await run()).toBe('failed');
     expect(runEnds(events)).toEqual([{ type: 'run_end', status: 'failed', duration_ms: 250, findings: 1, error: 'exit code 3' }]);
     expect(events.filter((e) => e.type === 'provider_run_end')).toHaveLength(1);
+  });
+
+  it('counts runs by final status, the active ones, and findings by severity in any case (metrics)', async () => {
+    const counters = createDaimonCounters();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { run } = setup(provider(async (_ctx, emit) => {
+      await emit({ type: 'finding', severity: 'high', title: 'a' });
+      await emit({ type: 'finding', severity: 'CRITICAL', title: 'b' });
+      await emit({ type: 'finding', severity: 'bogus', title: 'c' });
+      await held;
+      return { status: 'completed' };
+    }), { counters });
+    const first = run();
+    await waitFor(() => counters.findings.CRITICAL === 1, 5_000, 'the findings counted');
+    expect(counters).toMatchObject({ runsStarted: 1, runsActive: 1, findings: { HIGH: 1, CRITICAL: 1, MEDIUM: 0 } });
+    release();
+    expect(await first).toBe('completed');
+    const timedOut = setup(provider(async (ctx) => {
+      await aborted(ctx.signal);
+      return { status: 'failed' };
+    }), { counters, timeoutMs: 10 });
+    expect(await timedOut.run()).toBe('timeout');
+    expect(counters).toMatchObject({ runsStarted: 2, runsActive: 0, runsFinished: { completed: 1, timeout: 1, failed: 0, cancelled: 0 } });
   });
 });

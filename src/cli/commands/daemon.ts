@@ -11,6 +11,8 @@ import type { ContainmentMode } from '../../../daimon/run/containment-modes.js';
 import type { DaimonOptions } from '../../../daimon/daimon.js';
 import { TRANSPORT_MODES } from '../../../daimon/jobs/transport-modes.js';
 import type { TransportMode } from '../../../daimon/jobs/transport-modes.js';
+import { formatListen, isLoopback, parseMetricsListen } from '../../../daimon/metrics/listen-address.js';
+import type { MetricsListen } from '../../../daimon/metrics/listen-address.js';
 import { OkesuError } from '../../errors.js';
 import { parseBucketUrl } from '../../transport/bucket/bucket-url.js';
 import { isLabelKey, LABEL_KEY_RULE } from '../../protocol/labels.js';
@@ -48,6 +50,8 @@ interface DaemonFlags {
   s3Region?: string;
   poll?: number;
   heartbeatEvery?: number;
+  metricsListen?: MetricsListen;
+  metricsAllowRemote?: boolean;
   printUnit?: boolean;
   init: UnitKind;
   user: string;
@@ -72,6 +76,27 @@ function jobsFlags(opts: DaemonFlags): Pick<DaimonOptions, 'transport' | 'bucket
     ...(opts.poll !== undefined && { pollMs: opts.poll }),
     ...(opts.heartbeatEvery !== undefined && { heartbeatEvery: opts.heartbeatEvery }),
   };
+}
+
+/** Commander parser of `--metrics-listen HOST:PORT`. */
+export function metricsListenArg(value: string): MetricsListen {
+  try {
+    return parseMetricsListen(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}.`);
+  }
+}
+
+/** The metrics address, checked: loopback, unless `--metrics-allow-remote` says the unauthenticated endpoint may face a network. */
+export function metricsFlags(opts: { metricsListen?: MetricsListen; metricsAllowRemote?: boolean }): Pick<DaimonOptions, 'metricsListen'> {
+  if (opts.metricsListen === undefined) {
+    if (opts.metricsAllowRemote) throw new OkesuError('OKS_ERR_CONFIG', '--metrics-allow-remote applies to --metrics-listen: give it too');
+    return {};
+  }
+  if (!opts.metricsAllowRemote && !isLoopback(opts.metricsListen.host)) {
+    throw new OkesuError('OKS_ERR_CONFIG', `--metrics-listen ${opts.metricsListen.host} is not a loopback address: the endpoint has no authentication; add --metrics-allow-remote to serve it there anyway`);
+  }
+  return { metricsListen: opts.metricsListen };
 }
 
 /** Commander collector for repeatable `--enable a,b`. */
@@ -127,6 +152,8 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--s3-region <region>', 'bucket region (default $AWS_REGION, else us-east-1)')
     .option('--poll <duration>', 'time between polls of the bucket (default 10s)', durationArg)
     .option('--heartbeat-every <n>', 'write a bucket heartbeat every N polls (default 1)', positiveIntArg)
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics and /health over plain HTTP, without authentication, at this loopback address (e.g. 127.0.0.1:9465; port 0 picks one, logged); default off', metricsListenArg)
+    .option('--metrics-allow-remote', 'let --metrics-listen take a non-loopback address (e.g. 0.0.0.0:9464): anyone who reaches it reads the metrics')
     .addOption(
       new Option('--containment <mode>', 'how a run\'s processes are kept together and ended with it: a cgroup v2 per run, or a subreaper and a process sweep')
         .choices(CONTAINMENT_MODES).default('auto'),
@@ -136,16 +163,24 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--print-unit', 'print the hardened init unit that runs this daimon under okesu supervise, and exit (state default /var/lib/okesu)')
     .addOption(new Option('--init <kind>', 'with --print-unit: the init system (launchd: verified on Linux only)').choices(UNIT_KINDS).default('systemd'))
     .option('--user <name>', 'with --print-unit: the account the daimon runs as (root: no own user, the sandbox stays)', DEFAULT_USER)
+    .addHelpText('after', [
+      '',
+      'Metrics (off by default): --metrics-listen 127.0.0.1:9465 serves GET /metrics (Prometheus text: spool, events sent',
+      'and acknowledged, tunnel, runs, collector durations and failures, findings, process) and GET /health over plain',
+      'HTTP without authentication. Loopback only unless --metrics-allow-remote. Names and labels: docs/metrics.md.',
+    ].join('\n'))
     .action(
       action(ctx, async (opts: DaemonFlags, cmd: Command) => {
         if (opts.printUnit) {
           if (opts.token !== undefined) throw new OkesuError('OKS_ERR_CONFIG', '--print-unit takes no --token: okesu install registers the host, the unit never holds the token');
+          metricsFlags(opts);
           const stateDir = cmd.getOptionValueSource('state') === 'default' ? DEFAULT_STATE_DIR : resolve(opts.state);
-          const args = daemonArgs({ ...opts, agents: opts.agents.map((d) => resolve(d)), ...(opts.policy !== undefined && { policy: resolve(opts.policy) }), ...(opts.secretsFile !== undefined && { secretsFile: resolve(opts.secretsFile) }) });
+          const args = daemonArgs({ ...opts, metricsListen: opts.metricsListen && formatListen(opts.metricsListen), agents: opts.agents.map((d) => resolve(d)), ...(opts.policy !== undefined && { policy: resolve(opts.policy) }), ...(opts.secretsFile !== undefined && { secretsFile: resolve(opts.secretsFile) }) });
           ctx.deps.stdout.write(unitText(opts.init, { executable: DEFAULT_EXECUTABLE, stateDir, user: opts.user, daemonArgs: args, version: ctx.deps.version }));
           return;
         }
         const jobs = jobsFlags(opts);
+        const metrics = metricsFlags(opts);
         // Secrets first, before anything is logged or started: taken out of the environment into memory (SPEC §11).
         const [{ takeProviderSecrets }, { createRedactor }] = await Promise.all([
           import('../../../daimon/secrets/take-secrets.js'),
@@ -171,7 +206,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
             stateDir: resolve(opts.state), cp: opts.cp, token, hostname: opts.hostname,
             agentDirs: opts.agents.map((d) => resolve(d)), labels: opts.label, spoolMaxRecords: opts.spoolMaxRecords, version: ctx.deps.version,
             ...(opts.policy !== undefined && { policyPath: resolve(opts.policy) }), enable: opts.enable, agentInputs: opts.input,
-            containment: opts.containment, ...jobs,
+            containment: opts.containment, ...jobs, ...metrics,
             supervised: ctx.deps.env[SUPERVISOR_ENV] !== undefined && ctx.deps.env[SUPERVISOR_ENV] !== '',
             ...(entry !== undefined && { executable: runningExecutable(entry).file }),
           },

@@ -5,7 +5,9 @@ import { action } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
 import { durationArg, positiveIntArg } from '../options.js';
-import { collectAgentInput, collectEnable, collectLabel } from './daemon.js';
+import { collectAgentInput, collectEnable, collectLabel, metricsFlags, metricsListenArg } from './daemon.js';
+import { formatListen } from '../../../daimon/metrics/listen-address.js';
+import type { MetricsListen } from '../../../daimon/metrics/listen-address.js';
 import { OkesuError } from '../../errors.js';
 import { parseCpUrl } from '../../../daimon/registration.js';
 import { CONTAINMENT_MODES } from '../../../daimon/run/containment-modes.js';
@@ -43,6 +45,8 @@ interface InstallFlags {
   heartbeatEvery?: number;
   containment?: string;
   logLevel?: string;
+  metricsListen?: MetricsListen;
+  metricsAllowRemote?: boolean;
 }
 
 /** Registers `okesu install` (issue 15, docs/lifecycle.md "Install"): this executable as the host's daimon, registered, started, heartbeating. */
@@ -75,6 +79,8 @@ export function registerInstall(program: Command, ctx: CliContext): void {
     .option('--poll <duration>', 'time between polls of the bucket', durationArg)
     .option('--heartbeat-every <n>', 'write a bucket heartbeat every N polls', positiveIntArg)
     .addOption(new Option('--containment <mode>', 'how a run\'s processes are kept together').choices(CONTAINMENT_MODES))
+    .option('--metrics-listen <host:port>', 'the daimon\'s Prometheus /metrics and /health, plain HTTP without authentication, on loopback (okesu daemon --help)', metricsListenArg)
+    .option('--metrics-allow-remote', 'let --metrics-listen take a non-loopback address')
     .addOption(new Option('--log-level <level>', 'the daimon\'s log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(
       action(ctx, async (opts: InstallFlags) => {
@@ -84,8 +90,9 @@ export function registerInstall(program: Command, ctx: CliContext): void {
         if (token !== undefined && opts.cp === undefined && opts.bucket === undefined) throw new OkesuError('OKS_ERR_CONFIG', 'a join token needs --cp URL or --bucket s3://… to register with');
         if (ctx.deps.entry === undefined) throw new OkesuError('OKS_ERR_INSTALL', 'cannot tell which file is the running okesu (run the okesu executable or dist/okesu.js)');
         const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(p));
+        const metrics = metricsFlags(opts).metricsListen;
         const args = daemonArgs({
-          ...opts, agents: opts.agents.map((d) => resolve(d)), policy: abs(opts.policy), secretsFile: abs(opts.secretsFile),
+          ...opts, metricsListen: metrics && formatListen(metrics), agents: opts.agents.map((d) => resolve(d)), policy: abs(opts.policy), secretsFile: abs(opts.secretsFile),
         });
         const log = createLogger({ name: 'okesu-install', level: 'warn', fd: 2 });
         const plan = planInstall(

@@ -17,6 +17,9 @@ export interface DaemonSettings {
   heartbeatEvery?: number;
   containment?: string;
   logLevel?: string;
+  /** `HOST:PORT` */
+  metricsListen?: string;
+  metricsAllowRemote?: boolean;
 }
 
 /** An input value as `--input` reads it back: JSON unless it is a string that would not parse as JSON anyway. */
@@ -57,5 +60,7 @@ export function daemonArgs(s: DaemonSettings): string[] {
   flag('heartbeat-every', s.heartbeatEvery);
   if (s.containment !== undefined && s.containment !== 'auto') flag('containment', s.containment);
   if (s.logLevel !== undefined && s.logLevel !== 'info') flag('log-level', s.logLevel);
+  flag('metrics-listen', s.metricsListen);
+  if (s.metricsAllowRemote) out.push('--metrics-allow-remote');
   return out;
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../../src/protocol/ids.js';
 import type { EventRecord } from '../../../src/protocol/tunnel.js';
 import type { DaimonTransport } from '../../../src/transport/types.js';
+import { createDaimonCounters } from '../../../daimon/metrics/daimon-counters.js';
 import { createSender } from '../../../daimon/sender.js';
 import { openSpool } from '../../../daimon/spool/spool.js';
 import type { Spool } from '../../../daimon/spool/spool.js';
@@ -57,7 +58,8 @@ describe('sender', () => {
     const s = (spool = await openSpool({ dir: tempDir('sender-down') }));
     await s.append(records(1, 10));
     const transport = fakeTransport();
-    const sender = createSender(s, transport);
+    const counters = createDaimonCounters();
+    const sender = createSender(s, transport, { counters });
     sender.kick();
     await waitFor(() => total(transport.batches) === 10, 10_000, 'first send');
     sender.onAck([{ run_id: runId, seq: 1 }, { run_id: runId, seq: 2 }]);
@@ -72,6 +74,8 @@ describe('sender', () => {
     sender.onUp();
     await waitFor(() => total(transport.batches) === 10, 10_000, 'the resend');
     expect(transport.batches.flat().map((r) => r.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Metrics: a resend counts as sent again; acks count once each.
+    expect(counters).toMatchObject({ eventsSent: 20, eventsAcked: 2 });
     sender.stop();
   });
 });

@@ -8,6 +8,8 @@ import { createSender } from '../../../daimon/sender.js';
 import { openSpool } from '../../../daimon/spool/spool.js';
 import type { Spool } from '../../../daimon/spool/spool.js';
 import { createTunnelClient } from '../../../daimon/tunnel-client.js';
+import { createDaimonCounters } from '../../../daimon/metrics/daimon-counters.js';
+import type { DaimonCounters } from '../../../daimon/metrics/daimon-counters.js';
 import type { TunnelClient } from '../../../daimon/tunnel-client.js';
 import { startFakeCp } from './fake-cp.js';
 import type { FakeCp, FakeTunnel, Frame } from './fake-cp.js';
@@ -27,14 +29,14 @@ interface Seen {
   acks: RecordKey[][];
 }
 
-function startClient(over: { onUp?: () => void; onAck?: (k: readonly RecordKey[]) => void; running?: string[]; random?: () => number } = {}): { client: TunnelClient; seen: Seen; log: ReturnType<typeof captureLogger> } {
+function startClient(over: { onUp?: () => void; onAck?: (k: readonly RecordKey[]) => void; running?: string[]; random?: () => number; counters?: DaimonCounters } = {}): { client: TunnelClient; seen: Seen; log: ReturnType<typeof captureLogger> } {
   const seen: Seen = { up: 0, down: [], fatal: [], dispatches: [], cancels: [], acks: [] };
   const log = captureLogger();
   const c = createTunnelClient(
     {
       identity, version: '9.9.9', os: 'linux', arch: 'x64', labels: { env: 'test' },
       status: () => ({ running: over.running ?? [], spoolDepth: spool?.depth() ?? 0 }),
-      backoffBaseMs: 20, backoffCapMs: 100,
+      backoffBaseMs: 20, backoffCapMs: 100, ...(over.counters && { counters: over.counters }),
     },
     { log: log.log, ...(over.random ? { random: over.random } : {}) },
   );
@@ -106,10 +108,13 @@ describe('tunnel client', () => {
   });
 
   it('reconnects after the CP drops it, and keeps heartbeat numbers increasing', async () => {
-    const { seen } = startClient();
+    const counters = createDaimonCounters();
+    const { seen } = startClient({ counters });
     const first = await tunnel(0);
     await waitFor(() => framesOf(first, 'heartbeat').length >= 1, 10_000, 'a heartbeat');
+    expect(counters).toMatchObject({ tunnelConnected: 1, tunnelReconnects: 0 });
     first.ws.terminate();
+    await waitFor(() => counters.tunnelReconnects === 1, 10_000, 'a reconnect counted');
     const second = await tunnel(1);
     await waitFor(() => framesOf(second, 'heartbeat').length >= 1, 10_000, 'a heartbeat on the new tunnel');
     expect(second.frames[0]?.type).toBe('hello');
@@ -117,6 +122,7 @@ describe('tunnel client', () => {
     expect(framesOf(second, 'heartbeat')[0]?.seq as number).toBeGreaterThan(lastBefore);
     expect(seen.up).toBe(2);
     expect(seen.down).toHaveLength(1);
+    expect(counters).toMatchObject({ tunnelConnected: 1, tunnelReconnects: 1 });
   });
 
 
