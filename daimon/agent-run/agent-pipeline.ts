@@ -19,6 +19,7 @@ import { applyRules } from './apply-rules.js';
 import type { AgentState } from './agent-state.js';
 import { openAgentState } from './agent-state.js';
 import { renderAgentPrompt } from './render-prompt.js';
+import { runSuppressions } from './suppress-findings.js';
 import { ensurePrivateDir } from '../../src/files/private-dir.js';
 
 /** Which scheduled tick a run is (absent for dispatched and local runs). */
@@ -59,6 +60,8 @@ export interface PipelineRunOptions {
 export function createAgentPipeline(deps: AgentPipelineDeps): (options?: PipelineRunOptions) => Provider {
   const now = deps.now ?? Date.now;
   const states = new Map<string, AgentState>();
+  // Expired suppressions already named in a warning by this process.
+  const warnedExpired = new Set<string>();
   const stateOf = (agent: string): AgentState => {
     let state = states.get(agent);
     if (!state) {
@@ -78,8 +81,11 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
       // Monitors repeat themselves, so a scheduled run's finding already sent within dedupeTtl is not sent again. A
       // dispatched or local run reports everything it finds: someone asked now, and the CP groups repeats anyway.
       const dedup = options.tick ? state.dedup(agent.dedupeTtlMs) : undefined;
+      // The host owner's known-good exceptions never leave the host; the run says how many it dropped, by which entry.
+      const suppressions = runSuppressions(deps.policy.suppress ?? [], agent.name, started, ctx.log, warnedExpired);
       let suppressed = 0;
       const emit: EmitEvent = async (body: EventBody) => {
+        if (body.type === 'finding' && suppressions.drop(body)) return;
         if (body.type === 'finding' && dedup && !dedup.admit(body)) {
           suppressed++;
           return;
@@ -152,6 +158,8 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         );
       }
       state.finishRun(started);
+      const report = suppressions.report();
+      if (report) await rawEmit(report);
       if (suppressed > 0) ctx.log.info({ suppressed }, 'findings already reported within dedupeTtl were not sent again');
       return outcome;
     },
