@@ -24,6 +24,17 @@ export interface CleanHostResult {
   findings: CleanHostFinding[];
   /** Agents whose run did not complete, with why. */
   failures: string[];
+  /** What the clean-host policy's `suppress:` entries dropped (from the runs' `findings_suppressed` events). */
+  suppressed: SuppressedCount[];
+}
+
+/** Findings one suppress entry dropped over the clean-host run. */
+export interface SuppressedCount {
+  at: string;
+  agent: string;
+  rule?: string;
+  reason: string;
+  count: number;
 }
 
 /** The built-in agents that have deterministic rules (`rules:` in `agents/*.md`). */
@@ -36,20 +47,22 @@ export function agentsWithRules(dir = AGENTS_DIR): string[] {
  * --local --json`, on this machine: the first run of a rule that reports news against a baseline only records it, so
  * the second shows what a monitor reports from then on. Both runs count.
  */
-export async function runCleanHost(agents: readonly string[], jobs: number, log: (line: string) => void): Promise<CleanHostResult> {
+export async function runCleanHost(agents: readonly string[], jobs: number, log: (line: string) => void, policy?: string): Promise<CleanHostResult> {
   const runs = await pool(agents, jobs, async (agent) => {
     const box = sandbox(`okesu-clean-${agent}-`);
     try {
       const state = join(box.dir, 'state');
       const found: CliEvent[] = [];
+      const reports: CliEvent[] = [];
       const failures: string[] = [];
       for (const pass of [1, 2]) {
-        const r = await runAgentCli(agent, {}, state, box.policy);
+        const r = await runAgentCli(agent, {}, state, policy ?? box.policy);
         if (r.code !== 0) failures.push(`${agent} (run ${pass}) exited ${r.code}: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
         found.push(...r.findings);
+        reports.push(...r.events.filter((e) => e.type === 'findings_suppressed'));
       }
       log(`${agent}: ${found.length} finding(s) over two runs`);
-      return { agent, found, failures };
+      return { agent, found, failures, reports };
     } finally {
       box.cleanup();
     }
@@ -74,5 +87,20 @@ export async function runCleanHost(agents: readonly string[], jobs: number, log:
     bySeverity,
     findings: [...kinds.values()].sort((a, b) => rank(a.severity) - rank(b.severity) || a.agent.localeCompare(b.agent) || a.rule.localeCompare(b.rule)),
     failures: runs.flatMap((r) => r.failures),
+    suppressed: suppressedCounts(runs.flatMap((r) => r.reports)),
   };
+}
+
+/** The `by` entries of `findings_suppressed` events, summed per entry. */
+function suppressedCounts(reports: readonly CliEvent[]): SuppressedCount[] {
+  const byEntry = new Map<string, SuppressedCount>();
+  for (const report of reports) {
+    for (const b of (Array.isArray(report.by) ? report.by : []) as Record<string, unknown>[]) {
+      const at = String(b.at);
+      const entry = byEntry.get(at) ?? { at, agent: String(b.agent), ...(typeof b.rule === 'string' && { rule: b.rule }), reason: String(b.reason), count: 0 };
+      entry.count += Number(b.count) || 0;
+      byEntry.set(at, entry);
+    }
+  }
+  return [...byEntry.values()];
 }

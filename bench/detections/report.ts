@@ -33,9 +33,10 @@ export function textReport(c: Coverage, clean: CleanHostResult | undefined): str
     lines.push('', `clean host (${clean.agents.join(', ')}, two runs each): ${SEVERITIES.map((s) => `${s} ${clean.bySeverity[s]}`).join(', ')}`);
     for (const f of clean.findings) lines.push(`  ${f.severity.padEnd(8)} ${f.agent}/${f.rule} ×${f.count}: ${displayText(f.title)}`);
     for (const failure of clean.failures) lines.push(`  run failed: ${displayText(failure)}`);
+    for (const s of clean.suppressed) lines.push(`  suppressed by the clean-host policy (${s.at}) ${s.agent}/${s.rule ?? '*'} ×${s.count}: ${displayText(s.reason)}`);
   }
   for (const u of c.unlisted) lines.push(`warning: case ${u.caseId} lists ${u.technique}, which test/detections/attack-techniques.ts does not`);
-  for (const id of c.unexplained) lines.push(`warning: ${id} has no case and no notCovered reason`);
+  if (c.unexplained.length > 0) lines.push(`warning: ${c.unexplained.length} listed technique(s) have no case and no notCovered reason: ${c.unexplained.join(', ')}`);
   lines.push('');
   for (const row of c.rows) {
     lines.push(`${row.technique.tactic.padEnd(21)} ${row.technique.id.padEnd(10)} ${row.technique.name.slice(0, 60).padEnd(60)} ${rulesOf(row) || '-'}  ${statusOf(row)}`);
@@ -60,6 +61,9 @@ export function markdownReport(c: Coverage, clean: CleanHostResult | undefined, 
     if (clean.findings.length > 0) {
       lines.push('', '| severity | agent/rule | title | count |', '|---|---|---|---|');
       for (const f of clean.findings) lines.push(`| ${f.severity} | ${cell(`${f.agent}/${f.rule}`)} | ${cell(f.title)} | ${f.count} |`);
+    }
+    for (const s of clean.suppressed) {
+      lines.push('', `Suppressed by the clean-host policy (\`bench/detections/clean-host-policy.yaml\`): ${s.agent}/${s.rule ?? '*'} ×${s.count} — ${cell(s.reason)}.`);
     }
     lines.push('');
   }
