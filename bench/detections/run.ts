@@ -6,7 +6,7 @@
  * (`test/detections/attack-techniques.ts`) and rewrites the coverage block of docs/detections.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { release, type } from 'node:os';
+import { availableParallelism, release, type } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ATTACK_TECHNIQUES } from '../../test/detections/attack-techniques.js';
@@ -60,10 +60,21 @@ if (!values['no-docs']) {
   const docs = resolve(root, values.docs);
   const block = markdownReport(coverage, clean, {
     date: new Date().toISOString().slice(0, 10),
-    machine: `${type()} ${release()}`,
+    machine: machineName(),
     cases: relative(root, casesDir),
   });
   writeFileSync(docs, replaceCoverageBlock(readFileSync(docs, 'utf8'), block));
   log(`wrote the coverage block of ${relative(root, docs)}`);
 }
+/** `Debian GNU/Linux 12 (bookworm), Linux 6.1.0, 2 CPUs`: the OS release's pretty name when it has one. */
+function machineName(): string {
+  let os = type();
+  try {
+    os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // no os-release: the kernel's name will do
+  }
+  return `${os}, ${type()} ${release()}, ${availableParallelism()} CPUs`;
+}
+
 if (values.strict && (!results.every(casePasses) || (coverage.cleanHostHigh ?? 0) > 0)) process.exit(1);
