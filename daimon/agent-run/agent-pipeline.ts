@@ -85,6 +85,8 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
       const suppressions = runSuppressions(deps.policy.suppress ?? [], agent.name, started, ctx.log, warnedExpired);
       let suppressed = 0;
       const emit: EmitEvent = async (body: EventBody) => {
+        // Only the pipeline reports suppressions: a provider's own line of that type stays in the transcript renamed.
+        if (body.type === 'findings_suppressed') body = { ...body, type: 'provider_findings_suppressed' };
         if (body.type === 'finding' && suppressions.drop(body)) return;
         if (body.type === 'finding' && dedup && !dedup.admit(body)) {
           suppressed++;
