@@ -21,6 +21,7 @@ import { applyRules } from './apply-rules.js';
 import type { AgentState } from './agent-state.js';
 import { openAgentState } from './agent-state.js';
 import { renderAgentPrompt } from './render-prompt.js';
+import { runSuppressions } from './suppress-findings.js';
 import { ensurePrivateDir } from '../../src/files/private-dir.js';
 
 /** Which scheduled tick a run is (absent for dispatched and local runs). */
@@ -64,6 +65,8 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
   const now = deps.now ?? Date.now;
   const counters = deps.counters;
   const states = new Map<string, AgentState>();
+  // Expired suppressions already named in a warning by this process.
+  const warnedExpired = new Set<string>();
   const stateOf = (agent: string): AgentState => {
     let state = states.get(agent);
     if (!state) {
@@ -84,8 +87,13 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
       // dispatched or local run reports everything it finds: someone asked now, and the CP groups repeats anyway.
       const dedup = options.tick ? state.dedup(agent.dedupeTtlMs) : undefined;
       const admittedThisRun = new Set<string>();
+      // The host owner's known-good exceptions never leave the host; the run says how many it dropped, by which entry.
+      const suppressions = runSuppressions(deps.policy.suppress ?? [], agent.name, started, ctx.log, warnedExpired);
       let suppressed = 0;
       const emit: EmitEvent = async (body: EventBody) => {
+        // Only the pipeline reports suppressions: a provider's own line of that type stays in the transcript renamed.
+        if (body.type === 'findings_suppressed') body = { ...body, type: 'provider_findings_suppressed' };
+        if (body.type === 'finding' && suppressions.drop(body)) return;
         if (body.type === 'finding' && dedup && !dedup.admit(body, admittedThisRun)) {
           suppressed++;
           return;
@@ -159,6 +167,8 @@ export function createAgentPipeline(deps: AgentPipelineDeps): (options?: Pipelin
         );
       }
       state.finishRun(started);
+      const report = suppressions.report();
+      if (report) await rawEmit(report);
       if (suppressed > 0) ctx.log.info({ suppressed }, 'findings already reported within dedupeTtl were not sent again');
       return outcome;
     },

@@ -8,6 +8,8 @@ import { parseYamlSpec } from '../../src/specs/yaml-spec.js';
 import type { SpecError, SpecPath } from '../../src/specs/yaml-spec.js';
 import { EMPTY_POLICY, policyFileSchema } from '../../src/specs/policy-spec.js';
 import type { HostPolicy } from '../../src/specs/policy-spec.js';
+import { SUPPRESS_MAX_AHEAD_MS } from '../../src/specs/suppress.js';
+import type { SuppressMatch } from '../../src/specs/suppress.js';
 
 /** Largest policy file accepted. */
 export const POLICY_MAX_BYTES = 1024 * 1024;
@@ -18,10 +20,12 @@ export type LoadPolicyResult = { ok: true; policy: HostPolicy } | { ok: false; e
 const LIST_KINDS: Record<string, PatternKind> = { agents: 'name', tools: 'name', commands: 'command', paths: 'path' };
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['deny', 'cp_definitions', 'trusted_agent_keys', 'allow_executables', 'cp_commands', 'exempt_local_agents', 'pass_env', 'release_keys'],
+  '': ['deny', 'cp_definitions', 'trusted_agent_keys', 'allow_executables', 'cp_commands', 'exempt_local_agents', 'pass_env', 'release_keys', 'suppress'],
   deny: ['agents', 'tools', 'commands', 'paths'],
   'deny.#.#': ['pattern', 'reason'],
   'trusted_agent_keys.#': ['key', 'name'],
+  'suppress.#': ['agent', 'rule', 'match', 'reason', 'expires'],
+  'suppress.#.match': ['resource', 'title', 'dedup_key', 'evidence'],
 };
 
 /**
@@ -30,7 +34,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
  * 1 MiB, not writable by others and owned by root or the daimon's user (`uid`, default this process's): the
  * host owner's word must be theirs.
  */
-export async function loadHostPolicy(path: string, opts: { required: boolean; uid?: number }): Promise<LoadPolicyResult> {
+export async function loadHostPolicy(path: string, opts: { required: boolean; uid?: number; now?: number }): Promise<LoadPolicyResult> {
   const fail = (message: string, line = 1, column = 1, field = ''): LoadPolicyResult => ({
     ok: false,
     errors: [{ source: path, line, column, field, message }],
@@ -70,11 +74,14 @@ export async function loadHostPolicy(path: string, opts: { required: boolean; ui
   } finally {
     await handle.close().catch(() => {});
   }
-  return parsePolicy(text, path);
+  return parsePolicy(text, path, opts.now);
 }
 
-/** Parses the text of a policy file (YAML) into a `HostPolicy`; `source` names it in errors. */
-export function parsePolicy(text: string, source: string): LoadPolicyResult {
+/**
+ * Parses the text of a policy file (YAML) into a `HostPolicy`; `source` names it in errors. `now` (default the clock)
+ * bounds suppressions: an `expires` more than a year ahead is an error; one already past loads, and stops suppressing.
+ */
+export function parsePolicy(text: string, source: string, now: number = Date.now()): LoadPolicyResult {
   const parsed = parseYamlSpec(text, policyFileSchema, { source, notAMapping: 'the policy must be a mapping (deny:, cp_definitions:, allow_executables:, …)', knownKeys });
   if (!parsed.ok) return parsed;
   const policy: HostPolicy = { ...parsed.data, source };
@@ -92,7 +99,25 @@ export function parsePolicy(text: string, source: string): LoadPolicyResult {
     const problem = agentKeyError(entry.key);
     if (problem) errors.push({ source, ...parsed.locate(['trusted_agent_keys', i, 'key']), field: `trusted_agent_keys.${i}`, message: problem });
   });
+  for (const entry of policy.suppress ?? []) {
+    const path = ['suppress', entry.index];
+    const where = parsed.locate(path);
+    entry.at = `${source}:${where.line}`;
+    for (const [key, pattern] of Object.entries({ agent: entry.agent, rule: entry.rule, ...prefixed(entry.match) })) {
+      const problem = pattern === undefined ? undefined : patternError(pattern, 'name');
+      if (problem) errors.push({ source, ...parsed.locate([...path, ...key.split('.')]), field: [...path, key].join('.'), message: problem });
+    }
+    if (entry.expires > now + SUPPRESS_MAX_AHEAD_MS) {
+      errors.push({ source, ...parsed.locate([...path, 'expires']), field: `${path.join('.')}.expires`,
+        message: `${entry.expiresText} is more than a year ahead: a suppression is looked at again at least once a year` });
+    }
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
+}
+
+/** `{ resource: x }` as `{ 'match.resource': x }`, to locate and name each field of a suppression's match. */
+function prefixed(match: SuppressMatch): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(match).map(([k, v]) => [`match.${k}`, v]));
 }
 
 /** The keys allowed at `path` of a policy file. */

@@ -53,6 +53,11 @@ export function formatRunEvent(event: EventBody & { ts?: number }): Span[] {
       return [`${at}result: ${oneLine(JSON.stringify(e.attributes ?? {}), 200)}`];
     case 'error':
       return [at, toned('error', 'error'), `: ${oneLine(str(e.message))}`];
+    case 'findings_suppressed': {
+      const by = Array.isArray(e.by) ? (e.by as Record<string, unknown>[]) : [];
+      const entries = by.map((b) => `${str(b.count)} by suppress[${str(b.entry)}] (${str(b.at)}): ${oneLine(str(b.reason), 60)}`).join('; ');
+      return [at, toned(`suppressed ${str(e.count)} findings`, 'muted'), entries ? `: ${entries}` : ''];
+    }
     case 'tick_done':
       return [`${at}tick ${str(e.tick)} done: ${str(e.findings)} findings`];
     case 'run_end': {

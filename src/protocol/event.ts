@@ -5,7 +5,7 @@ import { boundedJson } from './json-value.js';
 /** Event types with meaning to the platform (SPEC §5.1); any other type is kept in the transcript and otherwise ignored. */
 export const KNOWN_EVENT_TYPES = [
   'run_start', 'collector_result', 'text', 'tool_call', 'tool_result', 'action_denied', 'finding',
-  'orchestration_result', 'api_unavailable', 'error', 'run_end', 'tick_start', 'tick_done', 'spool_full',
+  'orchestration_result', 'api_unavailable', 'error', 'run_end', 'tick_start', 'tick_done', 'spool_full', 'findings_suppressed',
 ] as const;
 
 /** How a run ended. */
@@ -33,6 +33,20 @@ export const runEndEventSchema = z.looseObject({
 export const orchestrationResultEventSchema = z.looseObject({
   type: z.literal('orchestration_result'),
   attributes: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * `findings_suppressed`: how many findings of the run the host policy's `suppress:` list dropped before they were
+ * spooled, per entry (its position, where it is written, its agent/rule, reason and expiry). The findings themselves
+ * never leave the host. A CP that does not know the type keeps it in the transcript.
+ */
+export const findingsSuppressedEventSchema = z.looseObject({
+  type: z.literal('findings_suppressed'),
+  count: z.number().int().nonnegative(),
+  by: z.array(z.looseObject({
+    entry: z.number().int().nonnegative(), at: z.string(), agent: z.string(), rule: z.string().optional(), reason: z.string(), expires: z.string(),
+    count: z.number().int().nonnegative(),
+  })),
 });
 
 /** Fields the daimon stamps on every event it relays. */

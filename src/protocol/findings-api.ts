@@ -34,6 +34,27 @@ export const triageViewSchema = z.object({
 /** A triage decision. */
 export type TriageView = z.infer<typeof triageViewSchema>;
 
+/**
+ * A host policy `suppress:` entry the CP suggests when an operator marks a finding (or its group) false positive:
+ * structured, and as YAML ready to paste into the host's /etc/okesu/policy.yaml. The CP never writes host policy.
+ */
+export const suppressSuggestionSchema = z.object({
+  agent: z.string(),
+  rule: z.string().optional(),
+  match: z.object({ resource: z.string().optional(), title: z.string().optional(), dedup_key: z.string().optional(), evidence: z.string().optional() }),
+  reason: z.string(),
+  /** `YYYY-MM-DD`, 90 days after the triage. */
+  expires: z.string(),
+  yaml: z.string(),
+});
+/** A suggested suppression. */
+export type SuppressSuggestion = z.infer<typeof suppressSuggestionSchema>;
+
+/** The answer of POST /v1/findings/:id/triage: the decision, and for `false_positive` a suggested host suppression. */
+export const triageAnswerSchema = triageViewSchema.extend({ suggested_suppress: suppressSuggestionSchema.optional() });
+/** A triage answer. */
+export type TriageAnswer = z.infer<typeof triageAnswerSchema>;
+
 /** GET /v1/findings/:id: the stored finding and the raw event it was reported in. */
 export const findingDetailSchema = z.object({
   finding: storedFindingSchema,

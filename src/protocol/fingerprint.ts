@@ -1,8 +1,16 @@
 import { hash } from 'node:crypto';
 import type { FindingFields } from './finding.js';
 
-// Keys whose values change between occurrences of the same issue; they never enter a fingerprint.
-const VOLATILE_RESOURCE_KEYS = new Set(['pid', 'ppid', 'tid', 'ts', 'time', 'timestamp', 'count', 'seq', 'uptime']);
+/**
+ * Keys whose values change between occurrences of the same issue; they never enter a fingerprint, so the same problem
+ * under three pids is one group of three. Ids of an instance (pid, thread, process group, session, file descriptor,
+ * socket inode), times and counters, and `cport`: the client's (ephemeral) port of a connection. A port that is the
+ * problem's identity — a listener's, a connection's remote port — is written `port:` and stays.
+ */
+export const VOLATILE_RESOURCE_KEYS: ReadonlySet<string> = new Set([
+  'pid', 'ppid', 'tid', 'pgid', 'sid', 'fd', 'inode', 'cport',
+  'ts', 'time', 'timestamp', 'starttime', 'start_time', 'elapsed', 'age', 'uptime', 'count', 'seq',
+]);
 
 const SEPARATOR = /[,\s]/;
 

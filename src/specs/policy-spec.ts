@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AgentKey } from './agent-key.js';
 import { releasePublicKeySchema } from '../protocol/release.js';
+import { parseExpiry } from './suppress.js';
+import type { SuppressEntry } from './suppress.js';
 
 /** One deny entry of the host policy: a glob (`*`, `?`, and `**` across `/` for paths) or `/regex/`, with an optional reason. */
 export interface PolicyPattern {
@@ -48,6 +50,11 @@ export interface HostPolicy {
   passEnv: string[];
   /** Release public keys upgrades must be signed by (`ed25519:…`); when set they replace the keys the CP gave at registration (issue 15). */
   releaseKeys?: string[];
+  /**
+   * Findings this host drops before they are spooled (`suppress:`): known-good exceptions, each with a reason and an
+   * expiry. Absent: none.
+   */
+  suppress?: SuppressEntry[];
 }
 
 /** The default host policy file (SPEC §4.3). */
@@ -82,6 +89,29 @@ const executablePath = z
   .max(4096)
   .refine((p) => p.startsWith('/') && !/[\0\n]/.test(p), 'expected an absolute path of an executable, such as /usr/bin/ps');
 
+const matchText = z.string().trim().min(1, 'must not be empty').max(4096);
+const required = (what: string) => (issue: { input: unknown }): string => (issue.input === undefined ? `is required: ${what}` : 'expected a string');
+const suppressSchema = z
+  .strictObject({
+    agent: z.string({ error: required('the agent name (or a glob of names)') }).trim().min(1, 'must not be empty').max(128),
+    rule: z.string().trim().min(1, 'must not be empty').max(128).optional(),
+    match: z.strictObject({ resource: matchText.optional(), title: matchText.optional(), dedup_key: matchText.optional(), evidence: matchText.optional() }).optional(),
+    reason: z.string({ error: required('say why these findings are expected on this host') }).trim().min(1, 'must say why these findings are expected on this host').max(1024),
+    expires: z.unknown().transform((v, ctx) => {
+      const ms = parseExpiry(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: v === undefined ? 'is required: a date (YYYY-MM-DD) after which the entry no longer suppresses' : 'expected a date YYYY-MM-DD (or an ISO 8601 time with its zone)' });
+        return z.NEVER;
+      }
+      return { ms, text: v instanceof Date ? v.toISOString() : String(v).trim() };
+    }),
+  })
+  .superRefine((e, ctx) => {
+    if (e.rule === undefined && (e.match === undefined || Object.keys(e.match).length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['match'], message: 'name a rule or a match (resource, title, dedup_key, evidence); to drop every finding of an agent, deny the agent' });
+    }
+  });
+
 /** Validates the parsed YAML of a policy file; unknown fields are errors so a typo cannot silently allow something. */
 export const policyFileSchema = z
   .strictObject({
@@ -95,6 +125,7 @@ export const policyFileSchema = z
     exempt_local_agents: z.boolean().default(false),
     pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)')).max(256).default([]),
     release_keys: z.array(releasePublicKeySchema).max(16).optional(),
+    suppress: z.array(suppressSchema).max(4096).optional(),
   })
   .superRefine((p, ctx) => {
     if (p.exempt_local_agents && !p.allow_executables) {
@@ -108,4 +139,11 @@ export const policyFileSchema = z
     deny: p.deny, cpDefinitions: p.cp_definitions, trustedAgentKeys: p.trusted_agent_keys, cpCommands: p.cp_commands, passEnv: p.pass_env,
     ...(p.allow_executables && { allowExecutables: p.allow_executables, exemptLocalAgents: p.exempt_local_agents }),
     ...(p.release_keys && { releaseKeys: p.release_keys }),
+    ...(p.suppress && {
+      // `at` is filled in by the loader, which knows the file's lines.
+      suppress: p.suppress.map((e, index): SuppressEntry => ({
+        index, at: '', agent: e.agent, ...(e.rule !== undefined && { rule: e.rule }), match: e.match ?? {}, reason: e.reason,
+        expires: e.expires.ms, expiresText: e.expires.text,
+      })),
+    }),
   }));

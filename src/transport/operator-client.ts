@@ -18,9 +18,9 @@ import type { StoredFinding } from '../protocol/finding.js';
 import { orchestrationRunViewSchema, orchestrationViewSchema, specErrorSchema } from '../protocol/orchestration-api.js';
 import type { hostLabelsSchema, OrchestrationRunView, OrchestrationView, startOrchestrationSchema } from '../protocol/orchestration-api.js';
 import { formatSpecError } from '../specs/spec-error.js';
-import { agentLibraryEntrySchema, findingClusterViewSchema, findingDetailSchema, findingGroupViewSchema, triageViewSchema } from '../protocol/findings-api.js';
+import { agentLibraryEntrySchema, findingClusterViewSchema, findingDetailSchema, findingGroupViewSchema, triageAnswerSchema } from '../protocol/findings-api.js';
 import type {
-  AgentLibraryEntry, FindingClusterView, FindingDetail, FindingGroupsQuery, FindingGroupView, triageRequestSchema, TriageView } from '../protocol/findings-api.js';
+  AgentLibraryEntry, FindingClusterView, FindingDetail, FindingGroupsQuery, FindingGroupView, triageRequestSchema, TriageAnswer } from '../protocol/findings-api.js';
 
 /** Largest response body the client reads before giving up. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -123,8 +123,8 @@ export interface OperatorClient {
   findingsSummaryByHost(filter?: FindingFilter): Promise<FindingSummary>;
   /** One finding and its raw event. */
   getFinding(id: number): Promise<FindingDetail>;
-  /** Sets the triage status of a finding, or of every finding of its group (`scope: 'group'`). */
-  triageFinding(id: number, request: TriageInput): Promise<TriageView>;
+  /** Sets the triage status of a finding, or of every finding of its group (`scope: 'group'`); a false positive comes with a suggested host suppression. */
+  triageFinding(id: number, request: TriageInput): Promise<TriageAnswer>;
   /** Fingerprint groups, most recently seen first. */
   findingGroups(query?: FindingGroupsQuery): Promise<FindingGroupView[]>;
   /** Indicators shared by at least two findings, the most findings first. */
@@ -207,7 +207,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
     findingsSummaryByHost: (filter = {}) =>
       call({ method: 'GET', path: '/v1/findings/summary', query: { ...filter, open_by_host: 1 }, answer: findingSummarySchema }),
     getFinding: (id) => call({ method: 'GET', path: `/v1/findings/${id}`, answer: findingDetailSchema }),
-    triageFinding: (id, body) => call({ method: 'POST', path: `/v1/findings/${id}/triage`, body, answer: triageViewSchema }),
+    triageFinding: (id, body) => call({ method: 'POST', path: `/v1/findings/${id}/triage`, body, answer: triageAnswerSchema }),
     findingGroups: async (query = {}) =>
       (await call({ method: 'GET', path: '/v1/findings/groups', query: { ...query }, answer: z.object({ groups: z.array(findingGroupViewSchema) }) })).groups,
     findingClusters: async (query = {}) =>

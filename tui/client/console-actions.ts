@@ -55,7 +55,9 @@ export function createConsoleActions(deps: ActionDeps): ConsoleActions {
       attempt(`triage of finding ${findingId}`, undefined, async () => {
         const triage = await client.triageFinding(findingId, { status, scope });
         store.dispatch({ type: 'triaged', triage });
-        flash(`${TRIAGE_VERBS[status]} ${plural(triage.updated, 'finding')}`);
+        // A false positive's suggested host suppression is too long for the flash: point at the command that prints it.
+        const hint = triage.suggested_suppress ? ` · to drop it on the host: okesu findings triage ${findingId} false_positive prints a policy suppress: entry` : '';
+        flash(`${TRIAGE_VERBS[status]} ${plural(triage.updated, 'finding')}${hint}`);
         deps.onTriaged();
       }),
     approveStep: (runId, step) =>

@@ -1,7 +1,9 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import type { FindingSummary } from '../../protocol/api.js';
-import { SEVERITIES } from '../../protocol/finding.js';
-import type { StoredFinding } from '../../protocol/finding.js';
+import { SEVERITIES, TRIAGE_STATUSES } from '../../protocol/finding.js';
+import type { StoredFinding, TriageStatus } from '../../protocol/finding.js';
+import type { TriageAnswer } from '../../protocol/findings-api.js';
+import { DEFAULT_POLICY_PATH } from '../../specs/policy-spec.js';
 import { formatUtcSeconds, severityTone } from '../format.js';
 import { action } from '../context.js';
 import type { CliContext } from '../context.js';
@@ -102,4 +104,45 @@ export function registerFindings(program: Command, ctx: CliContext): void {
       }),
     );
   findings.addCommand(summary);
+  findings.addCommand(triageCommand(ctx));
+}
+
+/** `okesu findings triage ID STATUS`: sets a finding's (or its group's) status; a false positive prints a host suppression to paste. */
+function triageCommand(ctx: CliContext): Command {
+  return new Command('triage')
+    .description('set the triage status of a finding (or, with --group, of every finding of its group)')
+    .argument('<id>', 'finding id', positiveIntArg)
+    .addArgument(new Argument('<status>', 'new status').choices(TRIAGE_STATUSES))
+    .option('--group', 'apply to every finding of its fingerprint group')
+    .option('--reason <text>', 'why (audited; a false positive\'s reason goes into the suggested suppression)')
+    .option('--json', 'print the triage answer as JSON')
+    .addOption(configOption())
+    .addHelpText('after', [
+      '',
+      'false_positive also prints a suppress: entry for the host policy that would drop this finding on the host',
+      `(${DEFAULT_POLICY_PATH}); the CP never writes host policy, the host owner pastes it. Example:`,
+      '  okesu findings triage 42 false_positive --group --reason "runc starts containers from memfd"',
+    ].join('\n'))
+    .action(
+      action(ctx, async (id: number, status: TriageStatus, opts: { group?: boolean; reason?: string; json?: boolean; config?: string }) => {
+        const answer = await ctx.connect(opts.config).client.triageFinding(id, {
+          status, scope: opts.group ? 'group' : 'finding', ...(opts.reason !== undefined && { reason: opts.reason }),
+        });
+        if (opts.json) {
+          ctx.out.printJson(answer);
+          return;
+        }
+        ctx.out.printLine(`${status} ${answer.scope === 'group' ? `group ${answer.fingerprint}` : `finding ${id}`}: ${answer.updated} finding${answer.updated === 1 ? '' : 's'} changed`);
+        printSuggestion(ctx, answer);
+      }),
+    );
+}
+
+/** The suggested host suppression of a false positive, ready to paste (stdout), with where it goes (stderr). */
+function printSuggestion(ctx: CliContext, answer: TriageAnswer): void {
+  const suggestion = answer.suggested_suppress;
+  if (!suggestion) return;
+  ctx.out.status(`to drop these findings on the host, add this entry to ${DEFAULT_POLICY_PATH} there (under its suppress: list if it has one);`);
+  ctx.out.status('write the real reason, check the match, and the daimon applies it at its next start:');
+  for (const line of suggestion.yaml.trimEnd().split('\n')) ctx.out.printLine(line);
 }

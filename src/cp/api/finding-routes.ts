@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { OkesuError } from '../../errors.js';
 import { findingFilterSchema } from '../../protocol/api.js';
 import { TRIAGE_STATUSES } from '../../protocol/finding.js';
-import { triageRequestSchema, type TriageView } from '../../protocol/findings-api.js';
+import { triageRequestSchema, type TriageAnswer, type TriageView } from '../../protocol/findings-api.js';
+import { suggestSuppression } from '../../specs/suppress-suggestion.js';
 import type { RequestContext, Router } from '../http/router.js';
 import type { ApiContext } from './context.js';
 import { parseQuery } from './parse-query.js';
@@ -68,6 +69,10 @@ export function addFindingRoutes(router: Router, api: ApiContext): void {
       return { view, cursor: api.store.feed.append(now, 'triage', view) };
     });
     api.feed.publish([{ cursor: done.cursor, kind: 'triage', payload: done.view }]);
-    return { json: done.view };
+    // A false positive may be a known-good exception of that host: offer the host policy entry that would drop it there.
+    // Only offered: the host owner's policy is theirs (docs/security.md), the CP never writes it.
+    const finding = body.status === 'false_positive' ? api.store.findings.get(id)?.finding : undefined;
+    const answer: TriageAnswer = finding ? { ...done.view, suggested_suppress: suggestSuppression(finding, body.reason, now) } : done.view;
+    return { json: answer };
   });
 }

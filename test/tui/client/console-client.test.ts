@@ -172,6 +172,15 @@ describe('console client against a real CP', () => {
     expect(state().ui.flash?.text).toMatch(/^triage of finding 999999 failed: .*no finding 999999/);
   });
 
+  it('a false positive flashes where to get the host suppression it suggests', async () => {
+    await ingest(['noisy']);
+    startClient();
+    await until('the stream to open', (s) => s.loaded && s.connection.state === 'open');
+    const [f] = state().findings.toArray();
+    await client?.actions.triage(f?.id ?? 0, 'false_positive', 'group');
+    expect(state().ui.flash?.text).toBe(`marked false positive 1 finding · to drop it on the host: okesu findings triage ${f?.id} false_positive prints a policy suppress: entry`);
+  });
+
   it('approving a waiting step reaches the CP and the run moves on in the store', async () => {
     await fakeDaimons(h, ['db-01'], (env) => ({ result: env.agent === 'edr' ? { pid: 7 } : {} }));
     const spec = `
