@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliEvent } from './sandbox.js';
@@ -18,6 +18,9 @@ beforeAll(async () => {
   execDir = join(box.dir, 'tmp');
   expected = await startSleeper(execDir, 'build-agent');
   twin = await startSleeper(execDir, 'kworkerd');
+  // Old binaries: edr's recently-written-executable rule (which no entry here suppresses) stays out of the way.
+  const old = new Date('2020-01-01T00:00:00Z');
+  for (const s of [expected, twin]) utimesSync(s.exe, old, old);
 });
 afterAll(async () => {
   await stopChild(expected?.child);

@@ -96,9 +96,9 @@ describe('help and version', () => {
     expect(commands.map((c) => c.name())).toEqual(expect.arrayContaining(['hosts', 'rm', 'run', 'findings', 'summary', 'tail', 'token', 'create', 'list', 'revoke', 'audit']));
     for (const cmd of commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');
-      // The server roles (cp serve, daemon, demo), the CP's state-dir tools (cp backup, cp restore, cp cluster-key) and the host's own
-      // install and uninstall take no operator context.
-      if (['serve', 'backup', 'restore', 'cluster-key', 'daemon', 'demo', 'supervise', 'install', 'uninstall'].includes(cmd.name()) || local.has(cmd)) continue;
+      // The server roles (cp serve, daemon, demo), the CP's state-dir tools (cp backup, cp restore, cp cluster-key), the host's own
+      // install and uninstall, and `completion` (it prints a script) take no operator context.
+      if (['serve', 'backup', 'restore', 'cluster-key', 'daemon', 'demo', 'supervise', 'install', 'uninstall', 'completion'].includes(cmd.name()) || local.has(cmd)) continue;
       if (cmd.commands.length === 0 || cmd.name() === 'hosts' || cmd.name() === 'findings') {
         expect(cmd.options.map((o) => o.long), cmd.name()).toContain('--config');
       }

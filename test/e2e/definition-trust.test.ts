@@ -74,7 +74,7 @@ describe('who may send agent definitions, and which ones a host runs (SPEC §11)
 
   it('cp_definitions: false refuses a definition the CP sends, with the policy’s reason as the run’s error', async () => {
     const r = await runOn('closed-01', agentFile('adhoc', 'closed'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.run).toMatchObject({ status: 'failed', findings: 0 });
     expect(r.run?.error).toMatch(/^OKS_ERR_POLICY_DENIED: .*closed\.yaml accepts no agent definitions from the CP/);
   });
@@ -88,7 +88,7 @@ describe('who may send agent definitions, and which ones a host runs (SPEC §11)
     writeFileSync(tampered, readFileSync(tampered, 'utf8').replace('Ad hoc.', 'Ad hoc!'));
     for (const [file, why] of [[unsigned, /is not signed/], [untrusted, /only by keys this host does not trust/], [tampered, /by release does not match the definition: it was changed after signing/]] as const) {
       const r = await runOn('signed-01', file);
-      expect(r.code, file).toBe(1);
+      expect(r.code, file).toBe(3);
       expect(r.run).toMatchObject({ status: 'failed', findings: 0 });
       expect(r.run?.error).toMatch(/^OKS_ERR_SIGNATURE_INVALID: .*signed\.yaml accepts only agent definitions signed by a key it trusts/);
       expect(r.run?.error).toMatch(why);

@@ -6,8 +6,8 @@ import { SEVERITIES } from '../../protocol/finding.js';
 import { formatUtcSeconds, severityTone } from '../format.js';
 import { action, exitWith, usageError } from '../context.js';
 import type { CliContext } from '../context.js';
-import { configOption, durationArg, positiveIntArg, severityArg } from '../options.js';
-import { toned, type Column } from '../output.js';
+import { configOption, durationArg, outputFormat, outputOption, positiveIntArg, severityArg } from '../options.js';
+import { toned, type Column, type OutputFormat } from '../output.js';
 
 interface RuleOptions {
   minSeverity?: string;
@@ -201,11 +201,11 @@ export function registerNotify(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list channels with their rules and delivery counts (secrets show as "set")')
     .option('--json', 'print the ChannelView array as JSON')
+    .addOption(outputOption())
     .addOption(configOption())
-    .action(action(ctx, async (o: { json?: boolean; config?: string }) => {
+    .action(action(ctx, async (o: { json?: boolean; output?: OutputFormat; config?: string }) => {
       const channels = await ctx.connect(o.config).client.listChannels();
-      if (o.json) ctx.out.printJson(channels);
-      else ctx.out.printTable(channels, channelColumns);
+      ctx.out.printList(outputFormat(o), channels, channelColumns);
     }));
 
   notify
@@ -239,10 +239,10 @@ export function registerNotify(program: Command, ctx: CliContext): void {
       return n;
     }))
     .option('--json', 'print the DeliveryView array as JSON (with every attempt)')
+    .addOption(outputOption())
     .addOption(configOption())
-    .action(action(ctx, async (name: string | undefined, o: { limit?: number; json?: boolean; config?: string }) => {
+    .action(action(ctx, async (name: string | undefined, o: { limit?: number; json?: boolean; output?: OutputFormat; config?: string }) => {
       const deliveries = await ctx.connect(o.config).client.deliveries({ ...(name !== undefined && { channel: name }), ...(o.limit !== undefined && { limit: o.limit }) });
-      if (o.json) ctx.out.printJson(deliveries);
-      else ctx.out.printTable(deliveries, deliveryColumns);
+      ctx.out.printList(outputFormat(o), deliveries, deliveryColumns);
     }));
 }

@@ -8,8 +8,10 @@ import type { StoredFinding } from '../../protocol/finding.js';
 import {
   notifyRulesSchema, type ChannelTestResult, type ChannelView, type CreateChannelRequest, type DeliveryCounts, type DeliveryView,
 } from '../../protocol/notify-api.js';
-import { DeliveryError, type ChannelSender } from './channel-sender.js';
-import { sealSecrets, splitTarget, targetView } from './channel-secrets.js';
+import { DeliveryError, type ChannelSender, type ChannelTarget } from './channel-sender.js';
+import { sealSecrets, splitTarget, targetOf, targetView } from './channel-secrets.js';
+import { emailTargetProblem } from './email-sender.js';
+import { slackWebhookUrlProblem } from './slack-sender.js';
 import { attemptDelivery, createDeliveryWorker, type DeliveryWorkerDeps, type RetryPolicy } from './delivery-worker.js';
 import { createNotifyEnqueuer, newDeliveryId } from './enqueuer.js';
 
@@ -84,6 +86,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     },
     addChannel(req, by) {
       const { config, secrets } = splitTarget(req);
+      // What the kind's sender would refuse at every attempt is refused now (an http:// Slack URL off loopback, no recipient…).
+      const problem = targetProblem(targetOf(req.kind, config, secrets));
+      if (problem) throw new OkesuError('OKS_ERR_BAD_REQUEST', `channel ${req.name}: ${problem}`);
       const row: NotifyChannelRow = {
         name: req.name, kind: req.kind, config: JSON.stringify(config), sealed: sealSecrets(key, req.name, secrets),
         rules: JSON.stringify(req.rules), created_at: now(), created_by: by,
@@ -136,4 +141,11 @@ function testFinding(at: number): StoredFinding {
     status: 'open', severity: 'INFO', title: 'okesu test notification', category: 'other', resource: '', evidence: [],
     dedup_key: '', tags: ['test'], attributes: {}, indicators: [],
   };
+}
+
+/** Why a target cannot work, before anything is stored (the webhook's URL and secret are checked by its schema). */
+function targetProblem(target: ChannelTarget): string | undefined {
+  if (target.kind === 'slack') return slackWebhookUrlProblem(target.webhookUrl);
+  if (target.kind === 'email') return emailTargetProblem(target);
+  return undefined;
 }

@@ -2,6 +2,7 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findingRecord, heartbeat, record, sendEvents, startCp, waitFor, type CpHarness, type HostIdentity } from '../cp-harness.js';
 import { httpGet, parseSamples, valueOf } from './metrics-text.js';
+import { CP_METRICS } from '../../support/okesu-metric-names.js';
 
 /** GET /metrics on the CP's HTTPS port with `token` (none when null). */
 function scrape(h: CpHarness, token: string | null): Promise<{ status: number; contentType: string; text: string }> {
@@ -51,6 +52,12 @@ describe('the CP\'s /metrics', () => {
     expect(parseSamples(ok.text).some((s) => s.name.startsWith('okesu_bucket_'))).toBe(false);
     // The two refused scrapes are operator authentication failures.
     expect(valueOf(ok.text, 'okesu_auth_failures_total', { kind: 'operator' })).toBeGreaterThanOrEqual(2);
+    // What examples/monitoring's dashboard and alert rules query (test/support/okesu-metric-names.ts) is what the CP
+    // exports, with the same type: every metric but the bucket's, which have no series without jobs mode.
+    const types = new Map([...ok.text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    for (const [name, kind] of Object.entries(CP_METRICS)) {
+      if (!name.startsWith('okesu_bucket_')) expect(types.get(name), name).toBe(kind);
+    }
   });
 
   it('counts what the fleet does: hosts, tunnels, heartbeats, dispatches, runs, events and findings by severity', async () => {
@@ -136,23 +143,27 @@ describe('the CP\'s /metrics', () => {
   });
 
   it('serves what another part adds with addCollector; a failing collector leaves only itself out', async () => {
+    // The notification outbox registers its two metrics itself, every kind × result from 0.
+    let text = await metricsText();
+    expect(valueOf(text, 'okesu_notify_outbox_pending')).toBe(0);
+    expect(valueOf(text, 'okesu_notify_deliveries_total', { kind: 'slack', result: 'failed' })).toBe(0);
     let pending = 3;
-    h.cp.metrics().addCollector({ name: 'okesu_notify_outbox_pending', help: 'Notifications waiting.', type: 'gauge', collect: () => pending });
+    h.cp.metrics().addCollector({ name: 'okesu_test_pending', help: 'Things waiting.', type: 'gauge', collect: () => pending });
     h.cp.metrics().addCollector({
-      name: 'okesu_notify_deliveries_total', help: 'Deliveries.', type: 'counter',
+      name: 'okesu_test_things_total', help: 'Things done.', type: 'counter',
       collect: () => [{ labels: { kind: 'webhook', result: 'ok' }, value: 7 }, { labels: { kind: 'email', result: 'failed' }, value: 1 }],
     });
     h.cp.metrics().addCollector({ name: 'okesu_test_broken', help: 'Always fails.', type: 'gauge', collect: () => { throw new Error('nope'); } });
     expect(() => h.cp.metrics().addCollector({ name: 'okesu_notify_outbox_pending', help: 'again', type: 'gauge', collect: () => 0 })).toThrow(/already/);
-    let text = await metricsText();
-    expect(valueOf(text, 'okesu_notify_outbox_pending')).toBe(3);
-    expect(valueOf(text, 'okesu_notify_deliveries_total', { kind: 'webhook', result: 'ok' })).toBe(7);
-    expect(valueOf(text, 'okesu_notify_deliveries_total', { kind: 'email', result: 'failed' })).toBe(1);
-    expect(text).toMatch(/^# TYPE okesu_notify_deliveries_total counter$/m);
+    text = await metricsText();
+    expect(valueOf(text, 'okesu_test_pending')).toBe(3);
+    expect(valueOf(text, 'okesu_test_things_total', { kind: 'webhook', result: 'ok' })).toBe(7);
+    expect(valueOf(text, 'okesu_test_things_total', { kind: 'email', result: 'failed' })).toBe(1);
+    expect(text).toMatch(/^# TYPE okesu_test_things_total counter$/m);
     expect(parseSamples(text).some((s) => s.name === 'okesu_test_broken')).toBe(false);
     expect(valueOf(text, 'okesu_build_info', { version: 'test' })).toBe(1);
     pending = 0;
     text = await metricsText();
-    expect(valueOf(text, 'okesu_notify_outbox_pending')).toBe(0);
+    expect(valueOf(text, 'okesu_test_pending')).toBe(0);
   });
 });
