@@ -42,6 +42,8 @@ export const ATTACK_TECHNIQUES: readonly AttackTechnique[] = [
   { id: 'T1098.004', name: 'SSH authorized keys', tactic: 'persistence' },
   { id: 'T1136.001', name: 'Create account: local account', tactic: 'persistence' },
   { id: 'T1547.006', name: 'Kernel modules and extensions', tactic: 'persistence' },
+  { id: 'T1554', name: 'Compromise host software binary (a packaged or baselined file changed)', tactic: 'persistence' },
+  { id: 'T1098', name: 'Account manipulation (a user added to an admin group)', tactic: 'persistence' },
   { id: 'T1574.006', name: 'Dynamic linker hijacking (ld.so.preload, LD_PRELOAD)', tactic: 'persistence' },
   { id: 'T1556.003', name: 'Pluggable authentication modules', tactic: 'persistence', notCovered: 'a changed PAM module or stack needs the package checksums of the integrity agent and a clear baseline; not clear-cut on its own' },
   { id: 'T1505.003', name: 'Web shell', tactic: 'persistence', notCovered: 'needs to know the web roots and the application; not clear-cut without an LLM' },
@@ -94,6 +96,7 @@ export const ATTACK_TECHNIQUES: readonly AttackTechnique[] = [
   { id: 'T1071.001', name: 'Web protocols (beaconing)', tactic: 'command-and-control', notCovered: 'beacons look like any HTTPS client; needs flow timing or threat intelligence' },
   { id: 'T1571', name: 'Non-standard port (connections to mining pools and shells on known ports)', tactic: 'command-and-control' },
   { id: 'T1095', name: 'Non-application layer protocol (raw socket shells)', tactic: 'command-and-control' },
+  { id: 'T1105', name: 'Ingress tool transfer (a tool downloaded and run)', tactic: 'command-and-control' },
   { id: 'T1572', name: 'Protocol tunneling (SSH -R/-D, chisel)', tactic: 'command-and-control', notCovered: 'ssh tunnels are common administration; not clear-cut without an LLM' },
   { id: 'T1090', name: 'Proxy', tactic: 'command-and-control', notCovered: 'not clear-cut' },
 

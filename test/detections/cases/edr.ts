@@ -140,7 +140,7 @@ const authLine = (i: number) => `Jan  5 12:00:${String(i % 60).padStart(2, '0')}
 export const cases: DetectionCase[] = [
   {
     id: 'edr-reverse-shell-bash',
-    techniques: ['T1059.004'],
+    techniques: ['T1059.004', 'T1095'],
     agent: 'edr',
     rule: 'shell-network-socket',
     planted: 'bash whose stdin and stdout are a TCP connection it made to a loopback listener (a reverse shell)',
@@ -259,7 +259,7 @@ export const cases: DetectionCase[] = [
   },
   {
     id: 'edr-recently-written-executable',
-    techniques: ['T1105'],
+    techniques: ['T1204.002', 'T1105'],
     agent: 'edr',
     rule: 'recently-written-executable',
     planted: 'a binary written into the sandbox now and run',
@@ -344,7 +344,7 @@ export const cases: DetectionCase[] = [
   },
   {
     id: 'edr-exec-from-writable-dir',
-    techniques: ['T1105'],
+    techniques: ['T1204.002', 'T1105'],
     agent: 'edr',
     rule: 'exec-from-writable-dir',
     planted: 'a process running from a directory of exec_dirs',
@@ -359,7 +359,7 @@ export const cases: DetectionCase[] = [
   },
   {
     id: 'edr-new-executable-in-tmp',
-    techniques: ['T1105'],
+    techniques: ['T1204.002', 'T1105'],
     agent: 'edr',
     rule: 'new-executable-in-writable-dir',
     planted: 'an executable script dropped into an exec_dirs directory since the previous run',

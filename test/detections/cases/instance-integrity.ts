@@ -166,7 +166,7 @@ export const cases: DetectionCase[] = [
   }),
   integrityCase({
     id: 'integrity-module-outside-tree',
-    techniques: ['T1547.006'],
+    techniques: ['T1547.006', 'T1014'],
     rule: 'module-outside-tree',
     planted: "a loaded module that is not in the running kernel's modules.dep (insmod from /tmp)",
     clean: 'a newly loaded module of the module tree',
