@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HostView } from '../../src/protocol/api.js';
 import { DAIMON_METRICS, PROCESS_METRICS } from '../support/okesu-metric-names.js';
-import { exited, freePort, killWithParent, waitForPort } from '../support/child-servers.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 import { checkMetricsText, sampleValue } from '../support/promtool-check.js';
 import { okesuJson, runOkesu, spawnOkesu, startCp, stop, tempDir, waitFor, type OkesuProcess } from './harness.js';
 
@@ -17,38 +16,16 @@ afterEach(async () => {
 
 const ALERTS = join(import.meta.dirname, '..', '..', 'examples', 'monitoring', 'okesu-alerts.yml');
 
-/**
- * Debian's Prometheus scraping `target` every second with examples/monitoring's alert rules loaded; resolves once it
- * answers. Returns an instant-query function and the API's rule list.
- */
-async function startPrometheus(dir: string, target: string): Promise<{ query(q: string): Promise<{ metric: Record<string, string>; value: number }[]>; rules(): Promise<{ name: string; health: string; lastError?: string }[]> }> {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'prometheus.yml'), [
+/** Debian's Prometheus scraping `target` every second with examples/monitoring's alert rules loaded. */
+async function startDaimonPrometheus(target: string): Promise<TestPrometheus> {
+  const prometheus = await startPrometheus(() => [
     'global: { scrape_interval: 1s, evaluation_interval: 1s }',
     `rule_files: [${JSON.stringify(ALERTS)}]`,
     'scrape_configs:',
     `  - { job_name: okesu-daimon, static_configs: [{ targets: [${JSON.stringify(target)}], labels: { host: metrics-01 } }] }`,
   ].join('\n'));
-  const port = await freePort();
-  let output = '';
-  const child = spawn('/usr/bin/prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  killWithParent(child);
-  cleanups.push(async () => {
-    child.kill('SIGTERM');
-    await exited(child);
-  });
-  await waitForPort(port, child, () => output, { timeoutMs: 20_000 });
-  const api = async <T>(path: string): Promise<T> => {
-    const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/${path}`)).json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`${path}: ${body.error ?? 'failed'}`);
-    return body.data;
-  };
-  return {
-    query: async (q) => (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(q)}`)).result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) })),
-    rules: async () => (await api<{ groups: { rules: { name: string; health: string; lastError?: string }[] }[] }>('rules')).groups.flatMap((g) => g.rules),
-  };
+  cleanups.push(() => prometheus.stop());
+  return prometheus;
 }
 
 /** Two collectors (one fails, optionally) and one HIGH finding from its command. */
@@ -159,7 +136,7 @@ describe('the daimon metrics endpoint (okesu daemon --metrics-listen)', () => {
     expect(health.status).toBe(200);
 
     // A real Prometheus scrapes it, and examples/monitoring's rules evaluate over what it scraped without error.
-    const prometheus = await startPrometheus(join(sandbox, 'prometheus'), `127.0.0.1:${port}`);
+    const prometheus = await startDaimonPrometheus(`127.0.0.1:${port}`);
     await waitFor('Prometheus to scrape the run', async () => (await prometheus.query('okesu_daimon_runs_finished_total{status="completed"}'))[0]?.value === 1);
     expect(await prometheus.query('okesu_daimon_collector_failures_total{collector="broken"}')).toMatchObject([{ metric: { agent: 'metrics-probe', job: 'okesu-daimon' }, value: 1 }]);
     const rules = await waitFor('every rule evaluated', async () => {

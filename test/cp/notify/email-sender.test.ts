@@ -1,13 +1,12 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../../src/cp/notify/channel-sender.js';
 import type { EmailTarget } from '../../../src/cp/notify/channel-sender.js';
 import { createEmailSender, emailTargetProblem } from '../../../src/cp/notify/email-sender.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../../src/pki/ca.js';
 import type { CaMaterial, CertAndKey } from '../../../src/pki/ca.js';
 import { parseMail } from './mail-parse.js';
-import { HOSTILE_TITLE, digestMessage, finding, findingMessage } from './notify-fixtures.js';
+import { HOSTILE_TITLE, digestMessage, failure, finding, findingMessage } from './notify-fixtures.js';
 import { smtpReply, startSmtp } from './smtp-test-server.js';
 import type { SmtpTestServer } from './smtp-test-server.js';
 
@@ -44,15 +43,6 @@ const target = (s: SmtpTestServer, over: Partial<EmailTarget> = {}): EmailTarget
   caPem: ca.certPem,
   ...over,
 });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
 
 describe('email sender against a local smtp-server', () => {
   it('STARTTLS, AUTH PLAIN, and the message: subject, envelope, headers, escaped HTML', async () => {

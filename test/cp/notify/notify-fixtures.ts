@@ -1,5 +1,6 @@
 import type { StoredFinding } from '../../../src/protocol/finding.js';
-import type { NotificationMessage } from '../../../src/cp/notify/channel-sender.js';
+import { expect } from 'vitest';
+import { DeliveryError, type NotificationMessage } from '../../../src/cp/notify/channel-sender.js';
 
 /** The hostile title the tests send: a broadcast mention, a disguised link, a user mention and markup. */
 export const HOSTILE_TITLE = '<!channel> <https://evil.example|click> <@U123> & co';
@@ -41,4 +42,14 @@ export function digestMessage(n: number, total: number): NotificationMessage {
   const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
   const findings = Array.from({ length: n }, (_, i) => finding({ id: i + 1, severity: severities[i % 5], title: `Group ${i + 1}`, host: `host-${i + 1}` }));
   return { kind: 'digest', channel: 'ops', findings, total, cpUrl: 'https://cp.example:8443', deliveryId: 'd-2', createdAt: 1_700_000_001_000 };
+}
+
+/** The DeliveryError a send failed with (the test fails when it did not fail, or failed otherwise). */
+export async function failure(p: Promise<unknown>): Promise<DeliveryError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DeliveryError);
+  return err as DeliveryError;
 }

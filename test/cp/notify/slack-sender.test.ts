@@ -2,10 +2,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../../src/cp/notify/channel-sender.js';
 import { createSlackSender, retryAfterText, slackWebhookUrlProblem } from '../../../src/cp/notify/slack-sender.js';
 import type { SlackPayload } from '../../../src/cp/notify/slack-message.js';
-import { HOSTILE_TITLE, finding, findingMessage } from './notify-fixtures.js';
+import { HOSTILE_TITLE, failure, finding, findingMessage } from './notify-fixtures.js';
 
 /** A loopback stand-in for Slack's incoming webhook: `/hooks/<case>` picks the answer; every request is kept. */
 interface Received {
@@ -62,15 +61,6 @@ afterAll(async () => {
 const sender = createSlackSender();
 const send = (path: string, timeoutMs = 5000): Promise<string> =>
   sender.send({ kind: 'slack', webhookUrl: `${base}${path}` }, findingMessage(finding({ title: HOSTILE_TITLE })), { timeoutMs });
-
-async function failure(p: Promise<unknown>): Promise<DeliveryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
 
 describe('Slack sender against a loopback webhook', () => {
   it('posts the Block Kit JSON with the hostile title escaped; 200 ok is delivered', async () => {

@@ -1,18 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, killWithParent, waitForPort } from '../../support/child-servers.js';
+import { exited, freePort, killWithParent, waitForPort } from './child-servers.js';
 
-/** Debian's Prometheus and promtool (scripts/install-test-deps.sh installs them). */
+/** Debian's Prometheus (scripts/install-test-deps.sh installs it; promtool's helpers are in promtool-check.ts). */
 export const PROMETHEUS = '/usr/bin/prometheus';
-export const PROMTOOL = '/usr/bin/promtool';
 
 /** A Prometheus child process on 127.0.0.1 with a config and storage of its own in a temp dir. */
 export interface TestPrometheus {
   readonly url: string;
   /** Runs an instant PromQL query; the result vector (metric labels and value). */
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
+  /** The rules of the rule files it loaded, with their health (`ok`, `err`, `unknown`) and last error. */
+  rules(): Promise<Array<{ name: string; health: string; lastError?: string }>>;
   /** Prometheus's output so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
@@ -53,22 +54,18 @@ export async function startPrometheus(config: (dir: string) => string): Promise<
     await stop();
     throw err;
   }
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${url}/api/v1/${path}`);
+    const body = (await res.json()) as { status: string; data: T; error?: string };
+    if (body.status !== 'success') throw new Error(`${path}: ${body.error ?? res.status}`);
+    return body.data;
+  };
   return {
     url,
     log: () => output,
-    async query(promql) {
-      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await res.json()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      if (body.status !== 'success') throw new Error(`query ${promql}: ${body.error ?? res.status}`);
-      return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-    },
+    query: async (promql) => (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`query?query=${encodeURIComponent(promql)}`))
+      .result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) })),
+    rules: async () => (await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('rules')).groups.flatMap((g) => g.rules),
     stop,
   };
-}
-
-/** `promtool check metrics` over an exposition (on stdin): its exit code and what it printed. */
-export function promtoolCheckMetrics(text: string): { code: number | null; output: string } {
-  const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if (r.error) throw new Error(`cannot run ${PROMTOOL}: ${r.error.message}`);
-  return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
