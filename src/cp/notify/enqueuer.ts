@@ -31,7 +31,12 @@ export interface NotifyEnqueuerDeps {
   pollMs?: number;
   /** Feed entries per transaction (default 500). */
   batch?: number;
+  /** Outbox rows were committed (the delivery worker looks now). */
+  onEnqueued?: () => void;
 }
+
+/** Ingest nudges once per committed batch, hundreds of times a second under load: at most one pass per this many ms. */
+const NUDGE_MS = 50;
 
 /** A fresh delivery id (also the receiver's dedupe key: `X-Okesu-Delivery`). */
 export function newDeliveryId(): string {
@@ -48,9 +53,18 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
   const pollMs = deps.pollMs ?? 1000;
   const batch = deps.batch ?? 500;
   let timer: NodeJS.Timeout | undefined;
+  let nudged: NodeJS.Timeout | undefined;
   let running = false;
+  let planned = 0;
 
   const pass = (): number => {
+    planned = 0;
+    const handled = passOnce();
+    if (planned > 0) deps.onEnqueued?.();
+    return handled;
+  };
+
+  const passOnce = (): number => {
     // Nothing new: no write transaction (on PostgreSQL it would take the cluster's writer lock every poll).
     const peek = store.meta.get(NOTIFY_CURSOR_KEY);
     if (peek !== undefined && store.feed.head() <= Number(peek)) return 0;
@@ -99,6 +113,7 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
   const plan = (channel: string, rules: NotifyRules, finding: StoredFinding, at: number): void => {
     const quietEnd = quietUntil(rules.quiet, at);
     const burst = store.notify.seenSince(channel, at - rules.digest.window_ms) > rules.digest.max_groups;
+    planned++;
     if (quietEnd === undefined && !burst) {
       store.notify.enqueue(row(channel, 'finding', 'pending', [finding], 1, at, at));
       return;
@@ -133,12 +148,18 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
     stop() {
       running = false;
       clearTimeout(timer);
+      clearTimeout(nudged);
       timer = undefined;
+      nudged = undefined;
     },
     nudge() {
-      if (!running) return;
-      clearTimeout(timer);
-      timer = setTimeout(tick, 0);
+      if (!running || nudged) return;
+      nudged = setTimeout(() => {
+        nudged = undefined;
+        if (!running) return;
+        clearTimeout(timer);
+        tick();
+      }, NUDGE_MS);
     },
     runOnce: pass,
   };

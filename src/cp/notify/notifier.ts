@@ -55,7 +55,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const timing = deps.timing ?? {};
   const timeoutMs = timing.timeoutMs ?? 10_000;
   const log = deps.log.child({ component: 'notify' });
-  const enqueuer = createNotifyEnqueuer({ store, log, now, ...(timing.pollMs !== undefined && { pollMs: timing.pollMs }) });
   const worker = createDeliveryWorker({
     store, senders: deps.senders, key, log, now, cpUrl: deps.cpUrl, timeoutMs,
     ...(timing.pollMs !== undefined && { pollMs: timing.pollMs }),
@@ -63,6 +62,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     ...(timing.retry && { retry: timing.retry }),
     ...(deps.onAttempt && { onAttempt: deps.onAttempt }),
   });
+  const enqueuer = createNotifyEnqueuer({ store, log, now, onEnqueued: () => worker.nudge(), ...(timing.pollMs !== undefined && { pollMs: timing.pollMs }) });
 
   const view = (c: NotifyChannelRow): ChannelView => ({
     name: c.name, kind: c.kind, target: targetView(JSON.parse(c.config) as Record<string, unknown>),
@@ -79,11 +79,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       { name: 'notify enqueuer', start: () => enqueuer.start(), stop: () => enqueuer.stop() },
       { name: 'notify delivery', start: () => worker.start(), stop: () => worker.stop() },
     ],
-    onFindings() {
-      enqueuer.nudge();
-      // The worker looks a moment later, once the enqueuer's transaction has had its turn.
-      setTimeout(() => worker.nudge(), 5).unref();
-    },
+    // The enqueuer looks soon (nudges coalesced), and tells the worker when it committed outbox rows.
+    onFindings: () => enqueuer.nudge(),
     addChannel(req, by) {
       const { config, secrets } = splitTarget(req);
       // What the kind's sender would refuse at every attempt is refused now (an http:// Slack URL off loopback, no recipient…).
