@@ -19,6 +19,12 @@ export interface RetryPolicy {
 /** The default: 10 s, 20 s, 40 s … capped at 1 h, for at most 24 h or 30 attempts. */
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 10_000, maxMs: 3_600_000, maxAttempts: 30, maxAgeMs: 86_400_000 };
 
+/**
+ * A row taken for an attempt is not due again before the attempt's timeout plus this margin: on a cluster, a new
+ * leader does not send a delivery the old one is still sending; after a crash mid-attempt it is retried then.
+ */
+export const CLAIM_MARGIN_MS = 5_000;
+
 /** How long delivered and failed deliveries stay in the log: 30 days. */
 export const LOG_RETENTION_MS = 30 * 86_400_000;
 
@@ -92,8 +98,9 @@ export async function attemptDelivery(
 /**
  * The outbox's sender. Due rows are taken earliest first, at most one per channel at a time and `concurrency` in all,
  * so a slow or dead endpoint holds one slot, never the others. Each attempt is logged with the row's new state in one
- * transaction. A row whose attempt was under way when the CP stopped is sent again after the restart (at least once:
- * receivers dedupe on the delivery id).
+ * transaction. A row is claimed in the store before its attempt (not due again until the attempt's timeout has
+ * passed), so two replicas that both believe they lead never send it at once. A row whose attempt was under way when
+ * the CP died is sent again once that claim runs out (at least once: receivers dedupe on the delivery id).
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { store, log, now } = deps;
@@ -122,11 +129,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         due = next;
       }
     }
-    store.transaction(() => store.notify.settle(row.id, { state, attempts, due_at: due, updated_at: at }, {
+    const settled = store.transaction(() => store.notify.settle(row.id, { state, attempts, due_at: due, updated_at: at }, {
       delivery_id: row.id, channel: row.channel, attempt: attempts, at, outcome, detail: detail.slice(0, 1000),
     }));
-    deps.onAttempt?.(kind, outcome);
     const l = log.child({ channel: row.channel, delivery: row.id, attempt: attempts });
+    // This replica stalled past its claim and another one's attempt was recorded first: its outcome stands.
+    if (!settled) {
+      l.warn({ outcome, detail }, 'notification attempt outcome dropped: another replica recorded this attempt first');
+      return;
+    }
+    deps.onAttempt?.(kind, outcome);
     if (outcome === 'failed') l.warn({ detail }, 'notification failed');
     else if (outcome === 'retry') l.info({ detail, retry_at: due }, 'notification attempt failed; retrying');
   };
@@ -158,6 +170,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
             store.notify.reschedule(row.id, quietEnd, at);
             continue;
           }
+          // Taken in the store first: on a cluster, an old leader that has not yet noticed it lost the lease may be
+          // sending this row; whoever takes it first sends it.
+          if (!store.transaction(() => store.notify.claim(row.id, row.attempts, at, at + timeoutMs + CLAIM_MARGIN_MS))) continue;
           busy.add(row.channel);
           const p = deliver(row, channel)
             .catch((err: unknown) => {

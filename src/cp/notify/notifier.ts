@@ -119,7 +119,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       // Logged like any delivery, unless the channel was removed meanwhile.
       store.transaction(() => {
         if (!store.notify.getChannel(name)) return;
-        store.notify.enqueue({ ...row, state: ok ? 'delivered' : 'failed', attempts: 1, updated_at: end });
+        store.notify.enqueue({ ...row, state: ok ? 'delivered' : 'failed', updated_at: end });
         store.notify.settle(row.id, { state: ok ? 'delivered' : 'failed', attempts: 1, due_at: at, updated_at: end }, {
           delivery_id: row.id, channel: name, attempt: 1, at: end, outcome: ok ? 'delivered' : 'failed', detail: detail.slice(0, 1000),
         });

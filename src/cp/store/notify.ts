@@ -66,7 +66,10 @@ export function createNotifyRepo(db: SqlDb): NotifyRepo {
     "SELECT * FROM notify_outbox WHERE state IN ('held', 'pending') AND due_at <= ? ORDER BY due_at, id LIMIT ?",
   );
   const getOutbox = db.prepare<[string], OutboxRow>('SELECT * FROM notify_outbox WHERE id = ?');
-  const update = db.prepare('UPDATE notify_outbox SET state = ?, attempts = ?, due_at = ?, updated_at = ? WHERE id = ?');
+  const update = db.prepare('UPDATE notify_outbox SET state = ?, attempts = ?, due_at = ?, updated_at = ? WHERE id = ? AND attempts = ?');
+  const claim = db.prepare(
+    "UPDATE notify_outbox SET state = 'pending', due_at = ?, updated_at = ? WHERE id = ? AND attempts = ? AND state IN ('held', 'pending') AND due_at <= ?",
+  );
   const reschedule = db.prepare('UPDATE notify_outbox SET due_at = ?, updated_at = ? WHERE id = ?');
   const insertAttempt = db.prepare(
     'INSERT INTO notify_attempts (delivery_id, channel, attempt, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id, attempt) DO NOTHING',
@@ -106,9 +109,11 @@ export function createNotifyRepo(db: SqlDb): NotifyRepo {
     setDigest: (id, findings, total, at) => void setDigest.run(findings, total, at, id),
     due: (now, limit) => due.all(now, limit),
     get: (id) => getOutbox.get(id),
+    claim: (id, attempts, now, until) => claim.run(until, now, id, attempts, now).changes > 0,
     settle(id, change, attempt) {
-      update.run(change.state, change.attempts, change.due_at, change.updated_at, id);
+      if (update.run(change.state, change.attempts, change.due_at, change.updated_at, id, change.attempts - 1).changes === 0) return false;
       insertAttempt.run(attempt.delivery_id, attempt.channel, attempt.attempt, attempt.at, attempt.outcome, attempt.detail);
+      return true;
     },
     reschedule: (id, dueAt, at) => void reschedule.run(dueAt, at, id),
     recent: (opts) => (opts.channel === undefined ? recentAll.all(opts.limit) : recentOf.all(opts.channel, opts.limit)),

@@ -289,8 +289,17 @@ export interface NotifyRepo {
   /** Rows `held` or `pending` and due by `now`, the earliest first. */
   due(now: number, limit: number): OutboxRow[];
   get(id: string): OutboxRow | undefined;
-  /** Records one attempt: the row's new state and the log line (call in one transaction). */
-  settle(id: string, change: { state: DeliveryState; attempts: number; due_at: number; updated_at: number }, attempt: AttemptRow): void;
+  /**
+   * Takes a due row for attempt `attempts + 1`: a held digest stops gathering and the row is not due again before
+   * `until` (past the attempt's end), so another replica's worker does not send it meanwhile. False when the row is no
+   * longer due with that many attempts (another replica took or settled it).
+   */
+  claim(id: string, attempts: number, now: number, until: number): boolean;
+  /**
+   * Records one attempt: the row's new state and the log line (call in one transaction). Only over the attempt before
+   * it (`change.attempts - 1`): false, and nothing written, when another replica settled that attempt first.
+   */
+  settle(id: string, change: { state: DeliveryState; attempts: number; due_at: number; updated_at: number }, attempt: AttemptRow): boolean;
   /** Moves a row's due time without an attempt (a quiet period began). */
   reschedule(id: string, dueAt: number, at: number): void;
   /** The newest deliveries, of one channel or of all. */
