@@ -23,7 +23,10 @@ export async function listenMetrics(deps: { host: string; port: number; metrics:
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://metrics.invalid').pathname;
     if (path !== '/metrics' && path !== '/v1/health' && path !== '/v1/ready') return json(res, 404, { error: { code: 'OKS_ERR_NOT_FOUND', message: `no endpoint ${path} on the metrics listener` } });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'OKS_ERR_NOT_FOUND', message: `${req.method} not allowed on ${path}` } });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return json(res, 405, { error: { code: 'OKS_ERR_BAD_REQUEST', message: `${req.method} not allowed on ${path}: GET or HEAD` } });
+    }
     if (path === '/v1/health') return json(res, 200, { ok: true, version: deps.version });
     if (path === '/v1/ready') {
       const answer = deps.readiness.check();
