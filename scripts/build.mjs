@@ -54,7 +54,11 @@ const inkSharedOutputCaches = {
     b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, (args) => {
       let source = readFileSync(args.path, 'utf8');
       const styledChars = new URL('../tui/run/ink-styled-chars.ts', import.meta.url).pathname;
+      const clip = new URL('../tui/run/ink-clip.ts', import.meta.url).pathname;
       const patches = [
+        // A line wholly inside its clipping box is not cut (tui/run/ink-clip.ts).
+        ['import sliceAnsi from \'slice-ansi\';', `import { clipLine as okesuClipLine } from ${JSON.stringify(clip)};`],
+        ['                            return sliceAnsi(line, from, to);', '                            return okesuClipLine(line, from, to, width);'],
         ['    caches = new OutputCaches();', '    caches = okesuCaches();'],
         ['import { styledCharsFromTokens, styledCharsToString, tokenize, } from \'@alcalzone/ansi-tokenize\';',
           `import { styledCharsFromTokens, styledCharsToString, tokenize } from ${JSON.stringify(styledChars)};`],
