@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { useRef } from 'react';
+import { memo, useRef } from 'react';
 import { GLYPHS, palette } from '../theme.js';
 import { fitColumns, GAP, windowStart, type Column, type Row } from './table-layout.js';
 import { pad, sanitize } from './text.js';
@@ -65,7 +65,40 @@ export function Table(props: TableProps) {
   );
 }
 
-function TableRow(props: { row: Row; columns: readonly Column[]; widths: readonly number[]; selected: boolean }) {
+/** Props of one drawn row. */
+interface TableRowProps {
+  row: Row;
+  columns: readonly Column[];
+  widths: readonly number[];
+  selected: boolean;
+}
+
+const sameList = <T,>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]));
+
+/**
+ * True when a row would draw the same: the views rebuild their window's rows (and the columns and widths) on every
+ * render, so identity says nothing; what is compared is what TableRow draws.
+ */
+function sameRowProps(a: TableRowProps, b: TableRowProps): boolean {
+  return (
+    a.selected === b.selected &&
+    a.row.key === b.row.key &&
+    a.row.dim === b.row.dim &&
+    sameList(a.row.cells, b.row.cells) &&
+    sameList(a.row.colors, b.row.colors) &&
+    sameList(a.widths, b.widths) &&
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => c.id === b.columns[i]!.id && c.align === b.columns[i]!.align)
+  );
+}
+
+/**
+ * One row, redrawn only when what it shows changed: a key that moves the selection updates two rows, and Ink
+ * re-measures only the text React touched (the rest of a 10,000-host fleet window keeps its layout). Keypress →
+ * redraw is a measured target (docs/benchmarks.md).
+ */
+const TableRow = memo(function TableRow(props: TableRowProps) {
   const { row, columns, widths, selected } = props;
   return (
     <Text wrap="truncate-end" inverse={selected} dimColor={row.dim === true && !selected}>
@@ -78,4 +111,4 @@ function TableRow(props: { row: Row; columns: readonly Column[]; widths: readonl
       ))}
     </Text>
   );
-}
+}, sameRowProps);

@@ -61,6 +61,20 @@ describe('<Table>', () => {
     expect(lastFrame()).not.toContain('\u001B');
   });
 
+  test('redraws a row whose cells, column alignment or selection changed (rows are drawn only on change)', () => {
+    const base: Row[] = [{ key: 'a', cells: ['alpha', '1'] }, { key: 'b', cells: ['beta', '2'] }];
+    const { lastFrame, rerender } = render(<Table columns={columns} rows={base} selected={0} height={3} width={30} />);
+    expect(lastFrame()).toMatch(/› alpha\s+1\n {2}beta\s+2$/);
+    rerender(<Table columns={columns} rows={[base[0]!, { key: 'b', cells: ['beta', '7'] }]} selected={0} height={3} width={30} />);
+    expect(lastFrame()).toMatch(/ {2}beta\s+7$/);
+    rerender(<Table columns={columns} rows={[base[0]!, { key: 'b', cells: ['beta', '7'] }]} selected={1} height={3} width={30} />);
+    expect(lastFrame()).toMatch(/ {2}alpha\s+1\n› beta\s+7$/);
+    const right = lastFrame()!.split('\n')[2]!.indexOf('7');
+    const left: Column[] = [columns[0]!, { ...columns[1]!, align: 'left' }];
+    rerender(<Table columns={left} rows={[base[0]!, { key: 'b', cells: ['beta', '7'] }]} selected={1} height={3} width={30} />);
+    expect(lastFrame()!.split('\n')[2]!.indexOf('7')).toBe(right - 3);
+  });
+
   test('shows the empty text; -1 selects nothing', () => {
     expect(render(<Table columns={columns} rows={[]} selected={0} height={3} width={30} emptyText="nothing here" />).lastFrame()).toContain(
       'nothing here',
