@@ -19,9 +19,9 @@ const architecture = [
     { regex: '^node:(?!crypto$)', message: 'src/protocol is pure: no IO built-ins (node:crypto only, for hashes).' },
     { regex: '^(?!zod$|node:|\\.)', message: 'src/protocol imports no package but zod.' },
   ),
-  restrict(['src/transport/**', 'src/pki/**', 'src/files/**', 'src/release/**'], {
+  restrict(['src/transport/**', 'src/pki/**', 'src/files/**', 'src/release/**', 'src/metrics/**'], {
     regex: up('cp|cli|lifecycle|deploy|daimon|tui'),
-    message: 'The shared layer (transport, pki, files, release) imports only itself and the pure layer.',
+    message: 'The shared layer (transport, pki, files, release, metrics) imports only itself and the pure layer.',
   }),
   restrict(['src/cp/**'], { regex: up('daimon|tui|cli|lifecycle|deploy'), message: 'src/cp never imports daimon/, tui/, src/cli, src/lifecycle or src/deploy.' }),
   restrict(['daimon/**'], { regex: up('src/(cp|cli|deploy)|tui'), message: 'daimon/ never imports src/cp, tui/, src/cli or src/deploy.' }),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { importGraph, staticClosure, type ImportEdge } from './support/import-graph.js';
 
 // The dependency direction of docs/architecture.md ("Dependency direction"), checked over every import of our source:
-//   src/protocol, src/specs, src/text, src/errors (pure) ← src/transport, src/pki, src/files, src/release (IO, shared)
+//   src/protocol, src/specs, src/text, src/errors (pure) ← src/transport, src/pki, src/files, src/release, src/metrics (shared)
 //   ← src/cp, daimon/, tui/ (one process each) ← src/lifecycle, src/deploy, src/cli
 // eslint.config.js repeats the simple rules as no-restricted-imports so editors show them; this test is the full check.
 
@@ -27,7 +27,7 @@ const builtin = (edge: ImportEdge): string | null => (edge.specifier.startsWith(
 const runtime = (edge: ImportEdge): boolean => edge.kind !== 'type';
 
 const pure = under('src/protocol', 'src/specs', 'src/text', 'src/errors.ts', 'src/version.ts');
-const shared = under('src/transport', 'src/pki', 'src/files', 'src/release');
+const shared = under('src/transport', 'src/pki', 'src/files', 'src/release', 'src/metrics');
 const top = under('src/lifecycle', 'src/deploy', 'src/cli');
 const consoleClient = under('tui/client', 'src/transport/operator-client.ts', 'src/transport/stream-client.ts');
 // The agent catalog reads agent files from its search path; the rest of src/specs takes text and returns values.
@@ -52,7 +52,7 @@ const rules: Rule[] = [
     forbids: (e) => builtin(e) !== null && !ioFreeBuiltins.has(e.specifier),
   },
   {
-    name: 'the shared layer (src/transport, src/pki, src/files, src/release) imports only itself and the pure layer',
+    name: 'the shared layer (src/transport, src/pki, src/files, src/release, src/metrics) imports only itself and the pure layer',
     applies: shared,
     forbids: (e) => ours(e) && !pure(e.target) && !shared(e.target),
   },

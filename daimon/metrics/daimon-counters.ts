@@ -6,18 +6,16 @@ import { RUN_END_STATUSES } from '../../src/protocol/event.js';
 import type { RunEndStatus } from '../../src/protocol/event.js';
 import { SEVERITIES } from '../../src/protocol/finding.js';
 import type { Severity } from '../../src/protocol/finding.js';
+import { createPlainHistogram, type PlainHistogram } from '../../src/metrics/plain-histogram.js';
 
 /** Upper bounds (seconds) of the collector duration histogram's buckets; `+Inf` is implied. */
 export const COLLECTOR_DURATION_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-/** One collector's runs: a histogram of durations (per bucket, not cumulative) and its failures. */
+/** One collector's runs: a histogram of their durations (seconds) and its failures. */
 export interface CollectorStats {
   agent: string;
   collector: string;
-  /** `perBucket[i]` counts durations ≤ bound i and > bound i-1; the last entry counts those past every bound. */
-  perBucket: number[];
-  count: number;
-  sumSeconds: number;
+  durations: PlainHistogram;
   failures: number;
 }
 
@@ -62,13 +60,9 @@ export function recordCollector(counters: Pick<DaimonCounters, 'collectors'>, ag
   const key = `${agent}\u0000${collector}`;
   let stats = counters.collectors.get(key);
   if (!stats) {
-    stats = { agent, collector, perBucket: new Array<number>(COLLECTOR_DURATION_BUCKETS.length + 1).fill(0), count: 0, sumSeconds: 0, failures: 0 };
+    stats = { agent, collector, durations: createPlainHistogram(COLLECTOR_DURATION_BUCKETS), failures: 0 };
     counters.collectors.set(key, stats);
   }
-  let i = 0;
-  while (i < COLLECTOR_DURATION_BUCKETS.length && seconds > (COLLECTOR_DURATION_BUCKETS[i] as number)) i++;
-  stats.perBucket[i] = (stats.perBucket[i] ?? 0) + 1;
-  stats.count++;
-  stats.sumSeconds += seconds;
+  stats.durations.observe(seconds);
   if (failed) stats.failures++;
 }

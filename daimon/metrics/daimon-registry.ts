@@ -4,7 +4,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Metric } from 'prom-client';
-import { COLLECTOR_DURATION_BUCKETS } from './daimon-counters.js';
+import { histogramSamples } from '../../src/metrics/plain-histogram.js';
 import type { DaimonCounters } from './daimon-counters.js';
 
 /** A histogram whose buckets the counters already hold: prom-client's Histogram can only observe, not be set. */
@@ -16,18 +16,7 @@ function collectorDurationMetric(counters: DaimonCounters): Metric {
     type: 'histogram',
     aggregator: 'sum',
     get: () => {
-      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-      for (const s of counters.collectors.values()) {
-        const labels = { agent: s.agent, collector: s.collector };
-        let cumulative = 0;
-        COLLECTOR_DURATION_BUCKETS.forEach((le, i) => {
-          cumulative += s.perBucket[i] ?? 0;
-          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
-        });
-        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: s.count });
-        values.push({ metricName: `${name}_sum`, labels, value: s.sumSeconds });
-        values.push({ metricName: `${name}_count`, labels, value: s.count });
-      }
+      const values = histogramSamples(name, [...counters.collectors.values()].map((s) => ({ labels: { agent: s.agent, collector: s.collector }, h: s.durations })));
       return { name, help: metric.help, type: 'histogram', aggregator: 'sum', values };
     },
   };

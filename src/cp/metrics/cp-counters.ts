@@ -2,7 +2,8 @@ import type { RunView } from '../../protocol/api.js';
 import { RUN_END_STATUSES, type RunEndStatus } from '../../protocol/event.js';
 import { SEVERITIES, type Severity } from '../../protocol/finding.js';
 import type { IngestResult } from '../store/ingest.js';
-import { COMMIT_DURATION_BUCKETS, createPlainHistogram, RUN_DURATION_BUCKETS, type PlainHistogram } from './plain-histogram.js';
+import { createPlainHistogram, type PlainHistogram } from '../../metrics/plain-histogram.js';
+import { COMMIT_DURATION_BUCKETS, RUN_DURATION_BUCKETS } from './histogram-buckets.js';
 
 /** How a dispatch went: handed to a route (`sent`), not handed to any (`failed`), or refused by its host (`refused`). */
 export type DispatchResult = 'sent' | 'failed' | 'refused';

@@ -3,7 +3,7 @@ import { HOST_STATES } from '../../protocol/api.js';
 import type { MetricCollector, MetricSample } from './collector.js';
 import type { CpCounters } from './cp-counters.js';
 import type { CpMetricSources, MetricsText } from './cp-metrics.js';
-import type { PlainHistogram } from './plain-histogram.js';
+import { histogramSamples } from '../../metrics/plain-histogram.js';
 
 // Loaded on the first scrape (cp-metrics.ts imports it with import()): the only module of the CP that loads prom-client.
 
@@ -45,22 +45,6 @@ const one = (value: number): Value[] => [{ labels: {}, value }];
 const by = <K extends string>(label: string, record: Readonly<Record<K, number>>): Value[] =>
   (Object.entries(record) as [K, number][]).map(([k, value]) => ({ labels: { [label]: k }, value }));
 
-/** A plain histogram (or one per label value) as Prometheus's cumulative `_bucket`, `_sum` and `_count` lines. */
-function histogramValues(name: string, series: ReadonlyArray<{ labels: Labels; h: PlainHistogram }>): Value[] {
-  return series.flatMap(({ labels, h }) => {
-    let cumulative = 0;
-    const buckets = h.bounds.map((le, i) => {
-      cumulative += h.counts[i] as number;
-      return { labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` };
-    });
-    return [
-      ...buckets,
-      { labels: { ...labels, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` },
-      { labels, value: h.sum, metricName: `${name}_sum` },
-      { labels, value: h.count, metricName: `${name}_count` },
-    ];
-  });
-}
 
 const sumOf = (record: Readonly<Record<string, number | undefined>>): number => Object.values(record).reduce<number>((n, v) => n + (v ?? 0), 0);
 
@@ -91,11 +75,11 @@ function cpMetrics(s: CpMetricSources, c: CpCounters): ReadMetric[] {
     read('okesu_runs_finished_total', 'Agent runs that reached an end status, by status.', 'counter', () => by('status', c.runsFinished)),
     read('okesu_runs_active', 'Agent runs dispatched or running, fleet-wide.', 'gauge', () => one(runsActive())),
     read('okesu_run_duration_seconds', 'Agent run duration from its start on the host (its creation, if it never started) to its end, by end status.', 'histogram', () =>
-      histogramValues('okesu_run_duration_seconds', Object.entries(c.runDuration).map(([status, h]) => ({ labels: { status }, h })))),
+      histogramSamples('okesu_run_duration_seconds', Object.entries(c.runDuration).map(([status, h]) => ({ labels: { status }, h })))),
     read('okesu_events_ingested_total', 'Run transcript events stored (duplicates and refused records not counted).', 'counter', () => one(c.eventsIngested)),
     read('okesu_findings_ingested_total', 'Findings stored, by severity.', 'counter', () => by('severity', c.findingsIngested)),
     read('okesu_ingest_queue_depth', 'Event records accepted and not yet committed.', 'gauge', () => one(s.ingestQueueDepth())),
-    read('okesu_ingest_commit_duration_seconds', 'Time of one ingest group commit (one transaction).', 'histogram', () => histogramValues('okesu_ingest_commit_duration_seconds', [{ labels: {}, h: c.commitDuration }])),
+    read('okesu_ingest_commit_duration_seconds', 'Time of one ingest group commit (one transaction).', 'histogram', () => histogramSamples('okesu_ingest_commit_duration_seconds', [{ labels: {}, h: c.commitDuration }])),
     read('okesu_stream_clients', 'Operator live-stream WebSockets open on this replica.', 'gauge', () => one(s.streamClients())),
     read('okesu_operator_connections', 'Live operator connections (streams, long polls) on this replica.', 'gauge', () => one(s.operatorConnections())),
     read('okesu_auth_failures_total', 'Failed authentications by kind: operator (API token), register (join token), tunnel (host certificate or credential).', 'counter', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPlainHistogram } from '../../../src/cp/metrics/plain-histogram.js';
+import { createPlainHistogram } from '../../../src/metrics/plain-histogram.js';
 import { bucketScanReading } from '../../../src/cp/metrics/cp-metrics.js';
 
 describe('plain histogram', () => {
