@@ -19,14 +19,14 @@ import { addFindingRoutes } from './api/finding-routes.js';
 import { addDeployRoutes } from './api/deploy-routes.js';
 import { addReplicaRoutes } from './api/replica-routes.js';
 import { createAgentLibrary } from './agent-library.js';
-import { realClock, type CpClock } from './orchestration/clock.js';
+import { realClock } from './orchestration/clock.js';
 import { createOrchestrationEngine, type OrchestrationEngine } from './orchestration/engine.js';
 import { createTriggers, type Triggers } from './orchestration/triggers.js';
-import { createAuthFailures, type AuthFailureSnapshot, type AuthLimitOptions } from './http/auth-failures.js';
+import { createAuthFailures, type AuthFailureSnapshot } from './http/auth-failures.js';
 import { createOperatorSessions, type OperatorSessions } from './http/operator-sessions.js';
 import { createCertRenewal } from './tunnel/cert-renewal.js';
 import { DEFAULT_HOST_CERT_TTL_MS } from './registration.js';
-import type { Bucket, BucketLocation } from '../transport/bucket/bucket.js';
+import type { Bucket } from '../transport/bucket/bucket.js';
 import { openS3Bucket } from '../transport/bucket/open-s3-bucket.js';
 import { probeConditionalWrites } from '../transport/bucket/probe-conditional-writes.js';
 import { bucketLayout } from '../protocol/bucket-layout.js';
@@ -48,80 +48,21 @@ import { createFeedFollower, type FeedFollower } from './stream/feed-follower.js
 import { listenCpHttps, type CpHttpsServer } from './http/cp-https-server.js';
 import { clusterRuntime, singleRuntime, type ClusterRuntime } from './cluster/cluster-runtime.js';
 import { bindLeaderDuties } from './leader-duties.js';
+import type { ControlPlaneOptions } from './cp-options.js';
+
+export type { ControlPlaneOptions } from './cp-options.js';
 import { bucketScanReading, createCpMetrics } from './metrics/cp-metrics.js';
 import type { MetricCollectors } from './metrics/collector.js';
 import { createReadiness } from './readiness.js';
 import { addProbeRoutes } from './api/probe-routes.js';
 import { listenMetrics, type MetricsListener } from './http/metrics-listener.js';
-import { createNotifier, type Notifier, type NotifierDeps } from './notify/notifier.js';
+import { createNotifier, type Notifier } from './notify/notifier.js';
 import { loadNotifyKey } from './notify/notify-key.js';
 import { createWebhookSender } from './notify/webhook-sender.js';
 import { createSlackSender } from './notify/slack-sender.js';
 import { createEmailSender } from './notify/email-sender.js';
-import type { ChannelSender } from './notify/channel-sender.js';
 import { addNotifyRoutes } from './api/notify-routes.js';
 import { createNotifyMetrics } from './notify/notify-metrics.js';
-
-/** How to run a control plane. */
-export interface ControlPlaneOptions {
-  stateDir: string;
-  host: string;
-  port: number;
-  /**
-   * Where the CP's data lives: absent for SQLite in the state directory (one CP), or `postgres://…` for a store shared
-   * by the replicas of a cluster (`cp serve --store`; then `bus` and `clusterKeyFile` are needed too).
-   */
-  store?: string;
-  /** The cluster's bus, `nats://…` (`cp serve --bus`). */
-  bus?: string;
-  /** This replica's id (`cp serve --replica-id`; default the machine's hostname). */
-  replicaId?: string;
-  /** The cluster key that seals the shared CA and server keys in the store (`cp serve --cluster-key-file`). */
-  clusterKeyFile?: string;
-  /** The URL other replicas reach this one at (default https://<listen host>:<port>). */
-  replicaUrl?: string;
-  /** Leader lease timing, for tests (default 10 s valid, renewed every 2 s). */
-  leaseTiming?: { ttlMs?: number; renewMs?: number };
-  /** Heartbeat interval told to daimons at connect (default 5 s). */
-  heartbeatIntervalMs?: number;
-  /** Tunnel handshakes per second daimons are paced to after a CP restart (default 150). */
-  reconnectRatePerS?: number;
-  /** How often "last heard" is flushed to the store (default 1 s). */
-  livenessFlushMs?: number;
-  /** Extra names for the server certificate. */
-  sans?: string[];
-  /** URL written into admin.yaml; default https://<listen host or 127.0.0.1>:<port>. */
-  advertiseUrl?: string;
-  /** Agent definitions the CP sends with dispatches, by name (default: looked up in `agentLibrary`). */
-  resolveDefinition?: (agent: string) => string | undefined;
-  /** Every agent definition the CP can send, name → file text, read on each `GET /v1/agents` (default none). */
-  agentLibrary?: () => ReadonlyMap<string, string>;
-  /** Time and timers of the orchestration schedules (cron triggers); default the real clock. Tests inject a manual one. */
-  clock?: CpClock;
-  version: string;
-  /** Per-address budget of failed authentications (default DEFAULT_AUTH_LIMIT; `burst: 0` turns limiting off). */
-  authLimit?: Partial<AuthLimitOptions>;
-  /** Lifetime of the client certificates the CP issues and renews (default 365 days). */
-  hostCertTtlMs?: number;
-  /** The jobs bucket (`--bucket s3://…`): hosts that use it are dispatched to and heard through it (SPEC §3.2). */
-  bucket?: BucketLocation;
-  /** An already open bucket to use instead of opening `bucket` (tests, embedded use); its prefix is `bucket.prefix` or ''. */
-  bucketStore?: Bucket;
-  /** Time between two scans of the bucket (default 5 s). */
-  bucketScanMs?: number;
-  /** Keys per LIST page of the bucket scanner (default 1000, S3's maximum); tests make it small to page cheaply. */
-  bucketListPageSize?: number;
-  /** Release public keys (`ed25519:…`, `cp serve --release-key`): uploads must be signed by one; registering hosts learn them. */
-  releaseKeys?: readonly string[];
-  /** How many releases the CP keeps (`cp serve --keep-releases`; default DEFAULT_KEEP_RELEASES). */
-  keepReleases?: number;
-  /** Rollout timing for tests: the no-report margin beyond the health timeout (default 10 min) and its sweep (5 s). */
-  rolloutTiming?: { downloadMarginMs?: number; sweepMs?: number };
-  /** A plain-HTTP listener for /metrics, /v1/health and /v1/ready, without authentication (`cp serve --metrics-listen`); off when absent. */
-  metricsListen?: { host: string; port: number };
-  /** Alert delivery: the senders by kind (default: the webhook's) and, for tests, its timing (docs/notifications.md). */
-  notify?: { senders?: readonly ChannelSender[]; timing?: NotifierDeps['timing'] };
-}
 
 /** A running control plane. */
 export interface ControlPlane {
