@@ -62,3 +62,29 @@ export function killWithParent(child: ChildProcess): void {
   dog.stdin?.on('error', () => {});
   child.once('exit', () => dog.stdin?.end());
 }
+
+/** A server started by a test: the child, and the tail of what it printed (for failure messages). */
+export interface SpawnedServer {
+  child: ChildProcess;
+  output(): string;
+}
+
+/**
+ * Starts `file` as a test's server: stdout and stderr kept (their last 20,000 characters), stopped with this process
+ * (`killWithParent`); resolves once it has started, or rejects naming the missing package.
+ */
+export async function spawnServer(file: string, args: readonly string[]): Promise<SpawnedServer> {
+  let output = '';
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (d: Buffer): void => {
+    output = (output + d.toString('utf8')).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  killWithParent(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err) => reject(new Error(`cannot run ${file} (scripts/install-test-deps.sh installs it): ${err.message}`)));
+  });
+  return { child, output: () => output };
+}

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, killWithParent, waitForPort } from './child-servers.js';
+import { exited, freePort, spawnServer, waitForPort } from './child-servers.js';
 
 /** Debian's HAProxy (scripts/install-test-deps.sh installs it). */
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -80,20 +79,9 @@ export async function startHaproxy(opts: StartHaproxyOptions): Promise<TestHapro
   const socket = join(dir, 'admin.sock');
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, haproxyConfig(port, socket, opts));
-  let output = '';
-  const child: ChildProcess = spawn(HAPROXY, ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (d: Buffer): void => {
-    output = (output + d.toString('utf8')).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  killWithParent(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (err) => reject(new Error(`cannot run ${HAPROXY} (scripts/install-test-deps.sh installs it): ${err.message}`)));
-  });
+  const { child, output } = await spawnServer(HAPROXY, ['-f', cfg, '-db']);
   try {
-    await waitForPort(port, child, () => output);
+    await waitForPort(port, child, output);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -111,7 +99,7 @@ export async function startHaproxy(opts: StartHaproxyOptions): Promise<TestHapro
   return {
     port,
     dir,
-    log: () => output,
+    log: output,
     statuses,
     sessions: async () => (await column('scur')).map(Number),
     async waitForStatus(i, status, timeoutMs = 10_000) {

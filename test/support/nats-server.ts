@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, killWithParent, waitForPort } from './child-servers.js';
+import { exited, freePort, spawnServer, waitForPort } from './child-servers.js';
 
 /** Debian's nats-server (scripts/install-test-deps.sh installs it). */
 export const NATS_SERVER = '/usr/sbin/nats-server';
@@ -28,25 +28,17 @@ export interface TestNatsServer {
 export async function startNatsServer(opts: { port?: number } = {}): Promise<TestNatsServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'okesu-nats-'));
-  let output = '';
+  // The output of the server's latest start.
+  let output = (): string => '';
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    const c = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = await spawnServer(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir]);
+    const c = started.child;
     child = c;
-    const keep = (d: Buffer): void => {
-      output = (output + d.toString('utf8')).slice(-20_000);
-    };
-    c.stdout?.on('data', keep);
-    c.stderr?.on('data', keep);
-    killWithParent(c);
-    const spawned = new Promise<void>((resolve, reject) => {
-      c.once('spawn', resolve);
-      c.once('error', (err) => reject(new Error(`cannot run ${NATS_SERVER} (scripts/install-test-deps.sh installs it): ${err.message}`)));
-    });
-    await spawned;
-    await waitForPort(port, c, () => output, { greeting: 'INFO ' });
+    output = started.output;
+    await waitForPort(port, c, output, { greeting: 'INFO ' });
   }
 
   async function kill(): Promise<void> {
@@ -61,7 +53,7 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Tes
     url: `nats://127.0.0.1:${port}`,
     port,
     dir,
-    log: () => output,
+    log: () => output(),
     async restart() {
       await kill();
       await start();

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePort, killWithParent, waitForPort } from './child-servers.js';
+import { exited, freePort, spawnServer, waitForPort } from './child-servers.js';
 
 /** Debian's Prometheus (scripts/install-test-deps.sh installs it; promtool's helpers are in promtool-check.ts). */
 export const PROMETHEUS = '/usr/bin/prometheus';
@@ -28,20 +27,9 @@ export async function startPrometheus(config: (dir: string) => string): Promise<
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config(dir), { mode: 0o600 });
   const port = await freePort();
-  let output = '';
-  const child: ChildProcess = spawn(PROMETHEUS, [
+  const { child, output } = await spawnServer(PROMETHEUS, [
     `--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (d: Buffer): void => {
-    output = (output + d.toString('utf8')).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  killWithParent(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (err) => reject(new Error(`cannot run ${PROMETHEUS} (scripts/install-test-deps.sh installs it): ${err.message}`)));
-  });
+  ]);
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
@@ -49,7 +37,7 @@ export async function startPrometheus(config: (dir: string) => string): Promise<
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, child, () => output, { timeoutMs: 15_000 });
+    await waitForPort(port, child, output, { timeoutMs: 15_000 });
   } catch (err) {
     await stop();
     throw err;
@@ -62,7 +50,7 @@ export async function startPrometheus(config: (dir: string) => string): Promise<
   };
   return {
     url,
-    log: () => output,
+    log: output,
     query: async (promql) => (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`query?query=${encodeURIComponent(promql)}`))
       .result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) })),
     rules: async () => (await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('rules')).groups.flatMap((g) => g.rules),
