@@ -64,9 +64,11 @@ const WRITES: [string, string][] = [
   ['POST', '/v1/orchestration-runs'],
   ['POST', '/v1/findings/1/triage'],
   ['POST', '/v1/runs/00000000000000000000000000/cancel'],
+  ['POST', '/v1/notify/channels'],
+  ['POST', '/v1/notify/channels/fuzz/test'],
 ];
-const READS = ['/v1/runs', '/v1/findings', '/v1/findings/summary', '/v1/findings/groups', '/v1/findings/clusters', '/v1/audit', '/v1/orchestration-runs', '/v1/runs/x/events'];
-const PARAMETRISED = ['/v1/runs/', '/v1/findings/', '/v1/orchestrations/', '/v1/orchestration-runs/', '/v1/hosts/'];
+const READS = ['/v1/runs', '/v1/findings', '/v1/findings/summary', '/v1/findings/groups', '/v1/findings/clusters', '/v1/audit', '/v1/orchestration-runs', '/v1/runs/x/events', '/v1/notify/channels', '/v1/notify/deliveries'];
+const PARAMETRISED = ['/v1/runs/', '/v1/findings/', '/v1/orchestrations/', '/v1/orchestration-runs/', '/v1/hosts/', '/v1/notify/channels/'];
 
 /** Every answer is a success or a catalogue error that says what was wrong: never a 5xx, never a bare body. */
 function expectClearAnswer(status: number, answer: unknown, what: string): void {

@@ -106,6 +106,19 @@ describe('host policy (property)', () => {
     );
   });
 
+  it('any suppress: entry, fields of any shape, is taken or refused with a located error; never thrown', () => {
+    const field = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), fc.constantFrom('edr', 'memfd-executable', '/re(/', '2027-01-01', '1999-01-01', '2099-12-31'));
+    const entry = fc.dictionary(fc.constantFrom('agent', 'rule', 'match', 'reason', 'expires', 'resource', 'extra'), fc.oneof(field, fc.dictionary(fc.constantFrom('resource', 'title', 'dedup_key', 'evidence', 'other'), field)));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 4 }), (entries) => {
+        const text = stringify({ suppress: entries });
+        const result = withinBound('parsePolicy', () => parsePolicy(text, 'policy.yaml'));
+        if (!result.ok) expectLocated(result.errors, 'policy.yaml', text);
+      }),
+      budget(300),
+    );
+  });
+
   it('a valid generated policy round-trips', () => {
     const glob = fc.stringMatching(/^[a-z*/][a-z0-9*/ ._-]{0,30}$/).map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('/') && !s.endsWith('/'));
     const list = fc.uniqueArray(glob, { maxLength: 4 });
