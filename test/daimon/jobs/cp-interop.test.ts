@@ -32,7 +32,8 @@ describe('daimon jobs side against the real CP (memory bucket)', () => {
     ['auto', 'interop-auto', true, 'auto', 'tunnel'],
   ])('%s: registers, shows online with its transport, runs a run dispatched through the bucket, and its inbox is cleaned', async (_label, hostname, withTunnel, transport, path) => {
     const { bucket, cp } = await setup(hostname, withTunnel);
-    const host = await eventually(async () => (await cp.admin.hosts()).find((h) => h.hostname === hostname && h.state === 'online' && h.path === path), 15_000, 'online');
+    // An auto host is online through its tunnel before its first bucket heartbeat tells the CP its transport and poll.
+    const host = await eventually(async () => (await cp.admin.hosts()).find((h) => h.hostname === hostname && h.state === 'online' && h.path === path && h.poll_ms !== null), 15_000, 'online');
     expect(host).toMatchObject({ transport, poll_ms: 100 });
     const run = await cp.admin.createRun({ host: hostname, agent: 'hi', definition: agent('hi', 'console.log(JSON.stringify({type:"text",text:"yo"}))'), prompt: 'x', dispatch: 'jobs' });
     const done = await eventually(async () => {
