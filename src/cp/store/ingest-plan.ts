@@ -113,7 +113,7 @@ export function stampedBody(record: EventRecord, hostname: string): string {
 }
 
 /** Step 1: the plan of a batch, and what the planning side keeps for step 3. Reads nothing from the store. */
-export function planIngest(items: readonly IngestItem[]): { plan: IngestPlan; local: PlanLocal } {
+export function planIngest(items: readonly IngestItem[]): PlannedBatch {
   const plan: IngestPlan = {
     hosts: [], counts: [], runIds: [], seqs: [], bodies: [], kinds: [], runRecords: [],
     f: { record: [], fingerprint: [], agent: [], ts: [], severity: [], severityRank: [], title: [], category: [], indicatorsJson: [], indicatorCount: [], indicatorKeys: [], indicatorKinds: [] },
@@ -224,4 +224,40 @@ export function assembleResults(items: readonly IngestItem[], plan: IngestPlan, 
   for (const s of outcome.started) (results[s] as IngestResult).started++;
   for (const { item: at, cursor, run } of outcome.runs) (results[at] as IngestResult).runs.push({ cursor, run });
   return results;
+}
+
+/** A planned batch and what its planning side keeps. */
+export interface PlannedBatch {
+  plan: IngestPlan;
+  local: PlanLocal;
+}
+
+/**
+ * One plan of several, in order, as `planIngest` of their items together would make it: lets the CP plan each
+ * arriving frame at once (while the ingest thread writes the previous commit) and post the group later.
+ */
+export function mergePlans(parts: readonly PlannedBatch[]): PlannedBatch {
+  if (parts.length === 1) return parts[0] as PlannedBatch;
+  const offsets: number[] = [];
+  let total = 0;
+  for (const p of parts) {
+    offsets.push(total);
+    total += p.plan.runIds.length;
+  }
+  const col = <T>(pick: (p: IngestPlan) => T[]): T[] => parts.flatMap((p) => pick(p.plan));
+  const shifted = (pick: (p: IngestPlan) => number[]): number[] => parts.flatMap((p, i) => pick(p.plan).map((r) => r + (offsets[i] as number)));
+  const plan: IngestPlan = {
+    hosts: col((p) => p.hosts), counts: col((p) => p.counts), runIds: col((p) => p.runIds), seqs: col((p) => p.seqs), bodies: col((p) => p.bodies), kinds: col((p) => p.kinds),
+    runRecords: parts.flatMap((p, i) => p.plan.runRecords.map((r) => ({ ...r, record: r.record + (offsets[i] as number) }))),
+    f: {
+      record: shifted((p) => p.f.record), fingerprint: col((p) => p.f.fingerprint), agent: col((p) => p.f.agent), ts: col((p) => p.f.ts),
+      severity: col((p) => p.f.severity), severityRank: col((p) => p.f.severityRank), title: col((p) => p.f.title), category: col((p) => p.f.category),
+      indicatorsJson: col((p) => p.f.indicatorsJson), indicatorCount: col((p) => p.f.indicatorCount), indicatorKeys: col((p) => p.f.indicatorKeys), indicatorKinds: col((p) => p.f.indicatorKinds),
+    },
+  };
+  const invalid = new Map<number, string>();
+  parts.forEach((p, i) => {
+    for (const [r, reason] of p.local.invalid) invalid.set(r + (offsets[i] as number), reason);
+  });
+  return { plan, local: { fields: parts.flatMap((p) => p.local.fields), keys: parts.flatMap((p) => p.local.keys), invalid } };
 }

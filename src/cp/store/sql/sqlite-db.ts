@@ -7,7 +7,14 @@ import type { SqlDb, SqlRunResult } from './sql-db.js';
  * Database sees the same connection.
  */
 export function sqliteDb(db: Database.Database): SqlDb {
-  if (!('dialect' in db)) Object.defineProperty(db, 'dialect', { value: 'sqlite', enumerable: false });
+  if (!('dialect' in db)) {
+    Object.defineProperty(db, 'dialect', { value: 'sqlite', enumerable: false });
+    // Transactions begin IMMEDIATE (the write lock first): the CP's ingest thread writes the same file over a second
+    // connection, and a deferred transaction that reads before it writes fails with SQLITE_BUSY_SNAPSHOT, instead of
+    // waiting (busy_timeout), when the other connection commits in between. The variants stay reachable on the result.
+    const begin = db.transaction.bind(db);
+    Object.defineProperty(db, 'transaction', { value: (fn: (...args: never[]) => unknown) => begin(fn).immediate, enumerable: false });
+  }
   // better-sqlite3's statement types are wider (bind parameters, pluck…); at run time they are what SqlDb describes.
   return db as unknown as SqlDb;
 }
