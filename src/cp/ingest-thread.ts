@@ -104,6 +104,8 @@ export function createIngestThread(path: string): IngestThread {
     return l;
   };
 
+  // Started at once, not on the first write: a thread that cannot load shows at start-up (a missing file throws here).
+  link = start();
   return {
     write(plan, now, done) {
       link ??= start();

@@ -23,6 +23,7 @@ const answer = (res: IngestWorkerResponse): void => {
 };
 
 let write: ((req: IngestWorkerRequest) => IngestWorkerResponse) | undefined;
+let openError = '';
 try {
   const raw = openDatabase(data.path);
   const db = sqliteDb(raw);
@@ -34,12 +35,13 @@ try {
   };
 } catch (err) {
   const e = err as { message?: string; code?: unknown };
-  answer({ id: -1, ok: false, error: { message: `the ingest thread could not open ${data.path}: ${e.message}`, code: typeof e.code === 'string' ? e.code : undefined } });
+  openError = `the ingest thread could not open ${data.path}: ${e.message}`;
+  answer({ id: -1, ok: false, error: { message: openError, code: typeof e.code === 'string' ? e.code : undefined } });
 }
 
 port.on('message', (req: IngestWorkerRequest) => {
   if (!write) {
-    answer({ id: req.id, ok: false, error: { message: 'the ingest thread has no database', code: 'SQLITE_CANTOPEN' } });
+    answer({ id: req.id, ok: false, error: { message: openError, code: 'SQLITE_CANTOPEN' } });
     return;
   }
   try {
