@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize, deserialize } from 'node:v8';
 import { openStore } from '../../src/cp/store/store.js';
-import { assembleResults, planIngest } from '../../src/cp/store/ingest-plan.js';
+import { assembleResults, mergePlans, planIngest } from '../../src/cp/store/ingest-plan.js';
 import { createIngestWriter } from '../../src/cp/store/ingest-write.js';
 import type { IngestItem } from '../../src/cp/store/ingest.js';
 import type { EventRecord } from '../../src/protocol/tunnel.js';
@@ -56,7 +56,7 @@ const warm = batchesOf();
 const measured = batchesOf();
 for (const items of warm) store.ingest.ingestBatch(items, Date.now());
 
-const t = { plan: 0, write: 0, assemble: 0, serialize: 0, deserialize: 0, outSerialize: 0, outDeserialize: 0 };
+const t = { plan: 0, merge: 0, write: 0, assemble: 0, serialize: 0, serializeParts: 0, deserialize: 0, outSerialize: 0, outDeserialize: 0 };
 let records = 0;
 let planBytes = 0;
 // CPU of the process (this thread plus V8's helper threads) per step, in ms.
@@ -72,7 +72,10 @@ const wall0 = performance.now();
 for (const items of measured) {
   records += items.reduce((n, i) => n + i.records.length, 0);
   const now = Date.now();
-  const { plan, local } = timed('plan', () => planIngest(items));
+  // As the queue does with the ingest thread: each frame planned on arrival, the group merged when posted.
+  const parts = timed('plan', () => items.map((item) => planIngest([item])));
+  const { plan, local } = timed('merge', () => mergePlans(parts));
+  timed('serializeParts', () => serialize(parts.map((p) => p.plan)));
   const bytes = timed('serialize', () => serialize(plan));
   planBytes += bytes.length;
   timed('deserialize', () => deserialize(bytes));

@@ -112,13 +112,17 @@ export function stampedBody(record: EventRecord, hostname: string): string {
   return `${own.slice(0, -1)}${own.length > 2 ? ',' : ''}"host":${JSON.stringify(hostname)},"run_id":${JSON.stringify(record.run_id)},"seq":${JSON.stringify(record.seq)}}`;
 }
 
-/** Step 1: the plan of a batch, and what the planning side keeps for step 3. Reads nothing from the store. */
-export function planIngest(items: readonly IngestItem[]): PlannedBatch {
-  const plan: IngestPlan = {
+const emptyPlan = (): PlannedBatch => ({
+  plan: {
     hosts: [], counts: [], runIds: [], seqs: [], bodies: [], kinds: [], runRecords: [],
     f: { record: [], fingerprint: [], agent: [], ts: [], severity: [], severityRank: [], title: [], category: [], indicatorsJson: [], indicatorCount: [], indicatorKeys: [], indicatorKinds: [] },
-  };
-  const local: PlanLocal = { fields: [], keys: [], invalid: new Map() };
+  },
+  local: { fields: [], keys: [], invalid: new Map() },
+});
+
+/** Step 1: the plan of a batch, and what the planning side keeps for step 3. Reads nothing from the store. */
+export function planIngest(items: readonly IngestItem[]): PlannedBatch {
+  const { plan, local } = emptyPlan();
   const f = plan.f;
   for (const { hostname, records } of items) {
     plan.hosts.push(hostname);
@@ -238,26 +242,37 @@ export interface PlannedBatch {
  */
 export function mergePlans(parts: readonly PlannedBatch[]): PlannedBatch {
   if (parts.length === 1) return parts[0] as PlannedBatch;
-  const offsets: number[] = [];
-  let total = 0;
-  for (const p of parts) {
-    offsets.push(total);
-    total += p.plan.runIds.length;
-  }
-  const col = <T>(pick: (p: IngestPlan) => T[]): T[] => parts.flatMap((p) => pick(p.plan));
-  const shifted = (pick: (p: IngestPlan) => number[]): number[] => parts.flatMap((p, i) => pick(p.plan).map((r) => r + (offsets[i] as number)));
-  const plan: IngestPlan = {
-    hosts: col((p) => p.hosts), counts: col((p) => p.counts), runIds: col((p) => p.runIds), seqs: col((p) => p.seqs), bodies: col((p) => p.bodies), kinds: col((p) => p.kinds),
-    runRecords: parts.flatMap((p, i) => p.plan.runRecords.map((r) => ({ ...r, record: r.record + (offsets[i] as number) }))),
-    f: {
-      record: shifted((p) => p.f.record), fingerprint: col((p) => p.f.fingerprint), agent: col((p) => p.f.agent), ts: col((p) => p.f.ts),
-      severity: col((p) => p.f.severity), severityRank: col((p) => p.f.severityRank), title: col((p) => p.f.title), category: col((p) => p.f.category),
-      indicatorsJson: col((p) => p.f.indicatorsJson), indicatorCount: col((p) => p.f.indicatorCount), indicatorKeys: col((p) => p.f.indicatorKeys), indicatorKinds: col((p) => p.f.indicatorKinds),
-    },
+  const { plan, local } = emptyPlan();
+  // Plain loops of push: flatMap with a callback per column cost ~1.7 µs per record on the main thread.
+  const append = <T>(to: T[], from: readonly T[]): void => {
+    for (let i = 0; i < from.length; i++) to.push(from[i] as T);
   };
-  const invalid = new Map<number, string>();
-  parts.forEach((p, i) => {
-    for (const [r, reason] of p.local.invalid) invalid.set(r + (offsets[i] as number), reason);
-  });
-  return { plan, local: { fields: parts.flatMap((p) => p.local.fields), keys: parts.flatMap((p) => p.local.keys), invalid } };
+  const f = plan.f;
+  for (const part of parts) {
+    const p = part.plan;
+    const offset = plan.runIds.length;
+    append(plan.hosts, p.hosts);
+    append(plan.counts, p.counts);
+    append(plan.runIds, p.runIds);
+    append(plan.seqs, p.seqs);
+    append(plan.bodies, p.bodies);
+    append(plan.kinds, p.kinds);
+    for (const r of p.runRecords) plan.runRecords.push({ ...r, record: r.record + offset });
+    for (const r of p.f.record) f.record.push(r + offset);
+    append(f.fingerprint, p.f.fingerprint);
+    append(f.agent, p.f.agent);
+    append(f.ts, p.f.ts);
+    append(f.severity, p.f.severity);
+    append(f.severityRank, p.f.severityRank);
+    append(f.title, p.f.title);
+    append(f.category, p.f.category);
+    append(f.indicatorsJson, p.f.indicatorsJson);
+    append(f.indicatorCount, p.f.indicatorCount);
+    append(f.indicatorKeys, p.f.indicatorKeys);
+    append(f.indicatorKinds, p.f.indicatorKinds);
+    append(local.fields, part.local.fields);
+    append(local.keys, part.local.keys);
+    for (const [r, reason] of part.local.invalid) local.invalid.set(r + offset, reason);
+  }
+  return { plan, local };
 }
