@@ -214,6 +214,27 @@ export function createIngestQueue(deps: {
     return true;
   };
 
+  /** Plans an item ahead of its post; a failure is left for the post, where it is handled with the batch's. */
+  const planItem = (item: Pending): void => {
+    try {
+      item.planned ??= planIngest([item]);
+    } catch {
+      // planned again when posted
+    }
+  };
+  /**
+   * Plans the items of the next commit (one commit's worth from the head), not the whole backlog: a plan holds
+   * ~1.2 KB per record, and a deep queue holds tens of thousands of records.
+   */
+  const planAhead = (): void => {
+    let n = 0;
+    for (const item of queue) {
+      if (n >= limits.maxRecordsPerCommit) break;
+      planItem(item);
+      n += item.records.length;
+    }
+  };
+
   /**
    * Posts the next bounded group to the ingest thread: planned here (validation, fingerprints, the stored bodies),
    * written there in one transaction, settled here when its commit is answered. Host announcements pending
@@ -245,6 +266,7 @@ export function createIngestQueue(deps: {
     const now = deps.now();
     const started = performance.now();
     posted = true;
+    planAhead();
     (thread as IngestThread).write(planned.plan, now, (err, outcome) => {
       posted = false;
       if (err || !outcome) {
@@ -274,14 +296,9 @@ export function createIngestQueue(deps: {
     accept(hostname, records) {
       return new Promise((resolve, reject) => {
         const item: Pending = { hostname, records, resolve, reject };
-        if (thread) {
-          try {
-            item.planned = planIngest([item]);
-          } catch {
-            // Planned again when posted, where a failure is handled with the batch's.
-          }
-        }
         queue.push(item);
+        // The next commit's frames are planned as they arrive, while the thread writes the commit before.
+        if (thread && queued < limits.maxRecordsPerCommit) planItem(item);
         queued += records.length;
         if (queued >= limits.highWater) deep = true;
         schedule();
