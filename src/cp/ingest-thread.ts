@@ -6,6 +6,8 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { OkesuError } from '../errors.js';
 import type { IngestOutcome, IngestPlan } from './store/ingest-plan.js';
 import type { IngestWorkerData, IngestWorkerResponse } from './ingest-thread-protocol.js';
+import { beforeSqliteWrites } from './store/sql/sqlite-db.js';
+import type { SqlDb } from './store/sql/sql-db.js';
 
 /** The bundled thread's file name: built by scripts/build.mjs beside dist/okesu.js, unpacked beside it by the SEA. */
 export const INGEST_WORKER_BUNDLE = 'okesu-ingest-worker.mjs';
@@ -152,5 +154,8 @@ export function ingestThreadFor(store: { kind: 'sqlite' | 'postgres'; db: unknow
   if (store.kind !== 'sqlite' || env['OKESU_INGEST_THREAD'] === '0') return undefined;
   const db = store.db as { name?: unknown; memory?: unknown };
   if (db.memory === true || typeof db.name !== 'string' || db.name === '' || db.name === ':memory:') return undefined;
-  return createIngestThread(db.name);
+  const thread = createIngestThread(db.name);
+  // The main connection's writes come after the commit in flight, published (see beforeSqliteWrites).
+  beforeSqliteWrites(store.db as SqlDb, () => thread.drainSync());
+  return thread;
 }

@@ -77,6 +77,26 @@ describe('the ingest thread', () => {
     expect(st.feed.after((first?.cursor as number) - 1, 1)[0]?.payload).toEqual(first?.finding);
   });
 
+  it('settles the commit in flight before the main connection writes: its feed entries are published first, in cursor order', async () => {
+    const st = open();
+    const published: number[] = [];
+    const thread = ingestThreadFor(st);
+    queue = createIngestQueue({
+      store: st, now: Date.now, log: pino({ level: 'silent' }), thread,
+      onCommitted: (r) => published.push(...r.findings.map((f) => f.cursor)),
+    });
+    const run = runId();
+    const ack = queue.accept('web-01', [tickStart(run), ...findings(run, 1, 2000)]);
+    await new Promise((resolve) => setImmediate(resolve)); // posted to the thread
+    expect(thread?.inFlight()).toBe(1);
+    // A write of the main thread (a host announcement, a run's change) while the thread commits.
+    const cursor = st.transaction(() => st.feed.append(Date.now(), 'host', { hostname: 'web-01' }));
+    published.push(cursor);
+    expect(published).toHaveLength(2001);
+    expect(published).toEqual([...published].sort((a, b) => a - b));
+    expect((await ack).acked).toHaveLength(2001);
+  });
+
   it('flush() waits for the batch in flight, then commits the rest', async () => {
     const st = open();
     queue = createIngestQueue({
