@@ -202,6 +202,14 @@ await Promise.all([
     banner: { js: common.banner.js.replace('#!/usr/bin/env node\n', '') },
     external: ['pg-native'],
   }),
+  // The ingest thread (src/cp/ingest-worker.ts): the SQL of each ingest commit on the second core, started from
+  // dist/okesu.js by a CP on SQLite. better-sqlite3 stays external as in the CLI (a native addon, loaded by require).
+  build({
+    ...common,
+    entryPoints: ['src/cp/ingest-worker.ts'],
+    outfile: 'dist/okesu-ingest-worker.mjs',
+    banner: { js: common.banner.js.replace('#!/usr/bin/env node\n', '') },
+  }),
 ]);
 chmodSync('dist/okesu.js', 0o755);
 if (!process.argv.includes('--bundles-only')) buildSingleExecutable();

@@ -39,6 +39,7 @@ function embeddedFiles(root, stageDir, addon) {
   }
   files.set('dist/console.js', join(root, 'dist/console.js'));
   files.set('dist/okesu-pg-worker.mjs', join(root, 'dist/okesu-pg-worker.mjs'));
+  files.set('dist/okesu-ingest-worker.mjs', join(root, 'dist/okesu-ingest-worker.mjs'));
   for (const rel of filesUnder(root, 'agents')) files.set(rel, join(root, rel));
   const modules = join(root, 'node_modules');
   for (const rel of ['better-sqlite3/package.json', ...filesUnder(modules, 'better-sqlite3/lib'), 'bindings/package.json', 'bindings/bindings.js', 'file-uri-to-path/package.json', 'file-uri-to-path/index.js']) {

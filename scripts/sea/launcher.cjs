@@ -3,7 +3,7 @@
 // require built-ins only, and okesu is an ESM bundle (top-level await) plus files it reads at run time: the console
 // bundle, the built-in agents and better-sqlite3's native addon (a SEA cannot dlopen from inside its blob). So this
 // launcher writes the embedded files once into a private directory, laid out like the package —
-//   package.json, dist/okesu.js (+ its chunks dist/okesu-*.js), dist/console.js, dist/okesu-pg-worker.mjs, agents/…,
+//   package.json, dist/okesu.js (+ its chunks dist/okesu-*.js), dist/console.js, dist/okesu-pg-worker.mjs, dist/okesu-ingest-worker.mjs, agents/…,
 //   node_modules/{better-sqlite3,bindings,file-uri-to-path}/…
 // — checks every file's SHA-256 against the manifest built with it, and imports dist/okesu.js from there.
 const sea = require('node:sea');

@@ -7,6 +7,7 @@ import { createRouter } from './http/router.js';
 import { createOperatorAuth } from './http/operator-auth.js';
 import { createLiveness } from './liveness.js';
 import { createIngestQueue } from './ingest-queue.js';
+import { ingestThreadFor } from './ingest-thread.js';
 import { createStreamHub } from './stream/stream-hub.js';
 import { createTunnelHub } from './tunnel/tunnel-hub.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
@@ -184,7 +185,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
         // every replica's), both late-bound.
         const orch: { engine?: OrchestrationEngine; triggers?: Triggers } = {};
         const ingest = createIngestQueue({
-          store: st, now, log,
+          store: st, now, log, thread: ingestThreadFor(st),
           alongside: () => liveness.pendingAnnouncements(),
           onCommitTimed: counters.commitTimed,
           onCommitted: (r) => {
@@ -416,7 +417,7 @@ export function createControlPlane(options: ControlPlaneOptions, deps: { log: Lo
           await engine.idle();
           await jobs?.stop();
           jobs = undefined;
-          ingest.flush();
+          await ingest.stop();
           liveness.stop();
           follower?.stop();
           await closeFoundation();

@@ -4,6 +4,8 @@ import type { EventIngest, IngestAck } from '../transport/types.js';
 import type { Store } from './store/store.js';
 import type { IngestResult } from './store/ingest.js';
 import { createBackoff, isStoreFailure } from './store/store-health.js';
+import { assembleResults, mergePlans, planIngest, type PlannedBatch } from './store/ingest-plan.js';
+import type { IngestThread } from './ingest-thread.js';
 
 /** A write that rides in an ingest commit: made inside its transaction, then told how the commit went. */
 export interface AlongsideWrite {
@@ -15,6 +17,8 @@ export interface AlongsideWrite {
 interface Pending {
   hostname: string;
   records: readonly EventRecord[];
+  /** Planned on arrival when the SQL runs on the ingest thread (ingest-plan.ts), so planning overlaps its writes. */
+  planned?: PlannedBatch;
   resolve: (ack: IngestAck) => void;
   reject: (err: Error) => void;
 }
@@ -42,6 +46,8 @@ export interface IngestQueue extends EventIngest {
   isDeep(): boolean;
   /** Calls `fn` each time a deep queue drains under the low-water mark. */
   onDrained(fn: () => void): void;
+  /** `flush()`, then stops the ingest thread if there is one; later commits are made on the caller's connection. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -63,6 +69,11 @@ export function createIngestQueue(deps: {
   limits?: Partial<IngestQueueLimits>;
   /** Told how long each successful group commit took, in seconds (`/metrics`). */
   onCommitTimed?: (seconds: number) => void;
+  /**
+   * Where the SQL runs (SQLite only): a thread of its own, one batch at a time, while this thread keeps reading and
+   * validating frames. Without it every commit runs here, synchronously.
+   */
+  thread?: IngestThread;
 }): IngestQueue {
   const limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
   let queue: Pending[] = [];
@@ -70,6 +81,9 @@ export function createIngestQueue(deps: {
   let deep = false;
   let scheduled = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  // A batch posted to the ingest thread and not answered yet: the next one waits for it (one in flight).
+  let posted = false;
+  let thread = deps.thread;
   const backoff = createBackoff(50, 10_000);
   const health = deps.store.health;
   const drainedListeners: (() => void)[] = [];
@@ -124,12 +138,13 @@ export function createIngestQueue(deps: {
   };
 
   const schedule = (): void => {
-    if (scheduled || retryTimer) return;
+    if (scheduled || retryTimer || posted) return;
     scheduled = true;
     // setImmediate runs after the I/O phase: between two commits, sockets are read and timers fire.
     setImmediate(() => {
       scheduled = false;
-      commitNext();
+      if (thread) postNext();
+      else commitNext();
       if (queue.length > 0) schedule();
     });
   };
@@ -148,6 +163,34 @@ export function createIngestQueue(deps: {
     }
   };
 
+  const reportDrained = (): void => {
+    if (deep && queued < limits.lowWater) {
+      deep = false;
+      for (const fn of drainedListeners) fn();
+    }
+  };
+
+  /**
+   * One bad batch must not sink the others: retries one by one (on this thread's connection), and leaves the failing
+   * one unacknowledged; false when the store refused a write (the rest is requeued).
+   */
+  const oneByOne = (items: Pending[], err: unknown): boolean => {
+    deps.log.error({ err }, 'group ingest failed; retrying batches one by one');
+    for (const [i, item] of items.entries()) {
+      try {
+        settle(item, commit([item])[0] as IngestResult);
+      } catch (itemErr) {
+        if (isStoreFailure(itemErr)) {
+          requeue(items.slice(i), itemErr);
+          return false;
+        }
+        deps.log.error({ err: itemErr, host: item.hostname }, 'ingest failed; records stay unacknowledged');
+        item.reject(itemErr as Error);
+      }
+    }
+    return true;
+  };
+
   /** Commits the next bounded group, settles it, and reports a drained queue; false when the store refused it. */
   const commitNext = (): boolean => {
     const items = take();
@@ -164,42 +207,109 @@ export function createIngestQueue(deps: {
           requeue(items, err);
           return false;
         }
-        // One bad batch must not sink the others: retry one by one, and leave the failing one unacknowledged.
-        deps.log.error({ err }, 'group ingest failed; retrying batches one by one');
-        for (const [i, item] of items.entries()) {
-          try {
-            settle(item, commit([item])[0] as IngestResult);
-          } catch (itemErr) {
-            if (isStoreFailure(itemErr)) {
-              requeue(items.slice(i), itemErr);
-              return false;
-            }
-            deps.log.error({ err: itemErr, host: item.hostname }, 'ingest failed; records stay unacknowledged');
-            item.reject(itemErr as Error);
-          }
-        }
+        if (!oneByOne(items, err)) return false;
       }
     }
-    if (deep && queued < limits.lowWater) {
-      deep = false;
-      for (const fn of drainedListeners) fn();
-    }
+    reportDrained();
     return true;
+  };
+
+  /** Plans an item ahead of its post; a failure is left for the post, where it is handled with the batch's. */
+  const planItem = (item: Pending): void => {
+    try {
+      item.planned ??= planIngest([item]);
+    } catch {
+      // planned again when posted
+    }
+  };
+  /**
+   * Plans the items of the next commit (one commit's worth from the head), not the whole backlog: a plan holds
+   * ~1.2 KB per record, and a deep queue holds tens of thousands of records.
+   */
+  const planAhead = (): void => {
+    let n = 0;
+    for (const item of queue) {
+      if (n >= limits.maxRecordsPerCommit) break;
+      planItem(item);
+      n += item.records.length;
+    }
+  };
+
+  /**
+   * Posts the next bounded group to the ingest thread: planned here (validation, fingerprints, the stored bodies),
+   * written there in one transaction, settled here when its commit is answered. Host announcements pending
+   * (`alongside`) are written first, in their own transaction on this thread's connection: the thread is idle then
+   * (one batch in flight), so nothing waits for the write lock, and a host is still announced before its findings.
+   */
+  const postNext = (): void => {
+    const items = take();
+    if (items.length === 0) return reportDrained();
+    const other = deps.alongside?.();
+    let planned: ReturnType<typeof planIngest>;
+    try {
+      health.assertWritable();
+      if (other) {
+        try {
+          deps.store.transaction(() => other.write());
+        } catch (err) {
+          other.rolledBack();
+          throw err;
+        }
+        other.committed();
+      }
+      planned = mergePlans(items.map((item) => (item.planned ??= planIngest([item]))));
+    } catch (err) {
+      if (isStoreFailure(err)) requeue(items, err);
+      else oneByOne(items, err);
+      return reportDrained();
+    }
+    const now = deps.now();
+    const started = performance.now();
+    posted = true;
+    planAhead();
+    (thread as IngestThread).write(planned.plan, now, (err, outcome) => {
+      posted = false;
+      if (err || !outcome) {
+        if (isStoreFailure(err)) requeue(items, err);
+        else oneByOne(items, err);
+      } else {
+        deps.onCommitTimed?.((performance.now() - started) / 1000);
+        backoff.reset();
+        health.succeeded('ingest');
+        const results = assembleResults(items, planned.plan, planned.local, outcome, now);
+        items.forEach((item, i) => settle(item, results[i] as IngestResult));
+      }
+      reportDrained();
+      if (queue.length > 0) schedule();
+    });
+  };
+
+  const flush = (): void => {
+    // The batch in flight first (its records are older than the queue's), then the rest here, synchronously.
+    thread?.drainSync();
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    while (queue.length > 0 && commitNext());
   };
 
   return {
     accept(hostname, records) {
       return new Promise((resolve, reject) => {
-        queue.push({ hostname, records, resolve, reject });
+        const item: Pending = { hostname, records, resolve, reject };
+        queue.push(item);
+        // The next commit's frames are planned as they arrive, while the thread writes the commit before.
+        if (thread && queued < limits.maxRecordsPerCommit) planItem(item);
         queued += records.length;
         if (queued >= limits.highWater) deep = true;
         schedule();
       });
     },
-    flush() {
-      if (retryTimer) clearTimeout(retryTimer);
-      retryTimer = undefined;
-      while (queue.length > 0 && commitNext());
+    flush,
+    async stop() {
+      flush();
+      const t = thread;
+      thread = undefined;
+      await t?.close();
     },
     depth: () => queued,
     isDeep: () => deep,

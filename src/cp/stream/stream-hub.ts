@@ -123,6 +123,9 @@ export function createStreamHub(deps: {
     // already committed, so the next page reads them. Going live happens in the same turn as the last read.
     const step = (): void => {
       if (c.ws.readyState !== c.ws.OPEN) return;
+      // The head before the page: an entry committed in between (the ingest thread commits at any time) is then either
+      // in the page or above the head, published live after `ready` — never skipped as already seen.
+      const head = deps.feed.head();
       const page: FeedEntry[] = deps.feed.after(cursor, REPLAY_PAGE);
       c.socket.cork();
       try {
@@ -144,7 +147,7 @@ export function createStreamHub(deps: {
         return;
       }
       c.live = true;
-      c.last = Math.max(cursor, deps.feed.head());
+      c.last = Math.max(cursor, head);
       sendRaw(c, { type: 'ready', cursor: c.last });
     };
     step();
