@@ -126,8 +126,14 @@ export function createEventRelay(deps: {
   now?: () => number;
   /** Replaces the secrets the daimon holds anywhere in a stamped event (default: none). */
   redact?: <T>(event: T) => T;
+  /**
+   * False when a record's JSON surely holds nothing `redact` would replace (the redactor's `mayChange`), so the
+   * event need not be walked; without it every event is redacted.
+   */
+  mayNeedRedaction?: (json: string) => boolean;
 }): EventRelay {
-  const redact = deps.redact ?? (<T>(event: T): T => event);
+  const redact = deps.redact;
+  const mayNeedRedaction = deps.mayNeedRedaction ?? ((): boolean => true);
   const now = deps.now ?? Date.now;
   const open = new Map<string, RunChannel>();
 
@@ -144,9 +150,19 @@ export function createEventRelay(deps: {
         async emit(body) {
           if (failure) throw failure;
           const seq = next++;
-          const stamped = redact(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
+          let stamped = stampEvent(body, { ...run, host: deps.hostname, seq, now: now() });
           let record = { run_id: run.runId, seq, event: stamped } as EventRecord;
           let line = JSON.stringify(record);
+          // Redaction walks every string of the event (~5 % of the daimon's CPU at 10,000 findings/s); the JSON already
+          // made shows at a glance when no secret can be in it. `redact` returns the event itself when nothing changed.
+          if (redact && mayNeedRedaction(line)) {
+            const redacted = redact(stamped);
+            if (redacted !== stamped) {
+              stamped = redacted;
+              record = { run_id: run.runId, seq, event: stamped } as EventRecord;
+              line = JSON.stringify(record);
+            }
+          }
           // The record's line is longer than its event, so when the line fits the event does, and this one
           // serialisation is also the spool's (the size check used to be a second JSON.stringify of every event).
           if (line.length > LIMITS.eventBytes / 3 && Buffer.byteLength(line) > LIMITS.eventBytes) {
