@@ -140,6 +140,8 @@ export function createEventRelay(deps: {
   return {
     open(run, opts = {}) {
       let next = opts.firstSeq ?? 1;
+      // One stamp per run, its seq and time set for each event (stampEvent keeps nothing of it).
+      const stamp = { ...run, host: deps.hostname, seq: 0, now: 0 };
       // The spool settles appends in the order they were made, so the last one settling means all before it have:
       // a count and the last append stand for the whole window (a list of promises cost three more per event).
       let inFlight = 0;
@@ -150,7 +152,9 @@ export function createEventRelay(deps: {
         async emit(body) {
           if (failure) throw failure;
           const seq = next++;
-          let stamped = stampEvent(body, { ...run, host: deps.hostname, seq, now: now() });
+          stamp.seq = seq;
+          stamp.now = now();
+          let stamped = stampEvent(body, stamp);
           let record = { run_id: run.runId, seq, event: stamped } as EventRecord;
           let line = JSON.stringify(record);
           // Redaction walks every string of the event (~5 % of the daimon's CPU at 10,000 findings/s); the JSON already
