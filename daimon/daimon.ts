@@ -243,7 +243,7 @@ export function createDaimon(options: DaimonOptions, deps: DaimonDeps): Daimon {
       const sender = createSender(spool, transport, { counters });
       // Reports take the transport's way (auto: the tunnel while it is up, else the bucket).
       if (transport.reportUpgrade) lifecycle.reportVia((report) => transport.reportUpgrade?.(report));
-      const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value });
+      const activeRelay = createEventRelay({ spool, hostname: host, onAppended: sender.kick, log, now, redact: redactor.value, mayNeedRedaction: redactor.mayChange });
       full.relay = activeRelay;
       const pipeline = createAgentPipeline({
         policy,

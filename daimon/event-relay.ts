@@ -126,14 +126,22 @@ export function createEventRelay(deps: {
   now?: () => number;
   /** Replaces the secrets the daimon holds anywhere in a stamped event (default: none). */
   redact?: <T>(event: T) => T;
+  /**
+   * False when a record's JSON surely holds nothing `redact` would replace (the redactor's `mayChange`), so the
+   * event need not be walked; without it every event is redacted.
+   */
+  mayNeedRedaction?: (json: string) => boolean;
 }): EventRelay {
-  const redact = deps.redact ?? (<T>(event: T): T => event);
+  const redact = deps.redact;
+  const mayNeedRedaction = deps.mayNeedRedaction ?? ((): boolean => true);
   const now = deps.now ?? Date.now;
   const open = new Map<string, RunChannel>();
 
   return {
     open(run, opts = {}) {
       let next = opts.firstSeq ?? 1;
+      // One stamp per run, its seq and time set for each event (stampEvent keeps nothing of it).
+      const stamp = { ...run, host: deps.hostname, seq: 0, now: 0 };
       // The spool settles appends in the order they were made, so the last one settling means all before it have:
       // a count and the last append stand for the whole window (a list of promises cost three more per event).
       let inFlight = 0;
@@ -144,9 +152,21 @@ export function createEventRelay(deps: {
         async emit(body) {
           if (failure) throw failure;
           const seq = next++;
-          const stamped = redact(stampEvent(body, { ...run, host: deps.hostname, seq, now: now() }));
+          stamp.seq = seq;
+          stamp.now = now();
+          let stamped = stampEvent(body, stamp);
           let record = { run_id: run.runId, seq, event: stamped } as EventRecord;
           let line = JSON.stringify(record);
+          // Redaction walks every string of the event (~5 % of the daimon's CPU at 10,000 findings/s); the JSON already
+          // made shows at a glance when no secret can be in it. `redact` returns the event itself when nothing changed.
+          if (redact && mayNeedRedaction(line)) {
+            const redacted = redact(stamped);
+            if (redacted !== stamped) {
+              stamped = redacted;
+              record = { run_id: run.runId, seq, event: stamped } as EventRecord;
+              line = JSON.stringify(record);
+            }
+          }
           // The record's line is longer than its event, so when the line fits the event does, and this one
           // serialisation is also the spool's (the size check used to be a second JSON.stringify of every event).
           if (line.length > LIMITS.eventBytes / 3 && Buffer.byteLength(line) > LIMITS.eventBytes) {

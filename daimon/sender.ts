@@ -1,6 +1,7 @@
 import type { RecordKey } from '../src/protocol/tunnel.js';
 import type { DaimonTransport } from '../src/transport/types.js';
 import type { DaimonCounters } from './metrics/daimon-counters.js';
+import { recordKey } from './spool/record-line.js';
 import type { Spool } from './spool/spool.js';
 
 /** Sender limits. */
@@ -27,8 +28,6 @@ export interface Sender {
   stop(): void;
 }
 
-const keyOf = (k: RecordKey): string => `${k.run_id}\u0000${k.seq}`;
-
 /**
  * Sends spooled records over the transport in pages, paging the spool with its cursor so nothing is scanned twice,
  * and keeps at most `maxInFlight` records un-acknowledged. After a reconnect it starts again from the oldest
@@ -45,12 +44,25 @@ export function createSender(spool: Spool, transport: DaimonTransport, opts: Sen
   const pump = (): void => {
     scheduled = undefined;
     while (!stopped && transport.isUp() && inFlight.size < maxInFlight) {
-      const page = spool.pendingFrom(cursor, Math.min(pageRecords, maxInFlight - inFlight.size));
-      if (page.records.length === 0) return;
-      cursor = page.cursor;
-      for (const record of page.records) inFlight.add(keyOf(record));
-      transport.send(page.records);
-      if (opts.counters) opts.counters.eventsSent += page.records.length;
+      const limit = Math.min(pageRecords, maxInFlight - inFlight.size);
+      let sent: number;
+      if (transport.sendLines) {
+        // The spool's lines are the records' wire form: sent as they are, not parsed to be serialised again.
+        const page = spool.pendingLinesFrom(cursor, limit);
+        if (page.lines.length === 0) return;
+        cursor = page.cursor;
+        for (const key of page.keys) inFlight.add(key);
+        transport.sendLines(page.lines);
+        sent = page.lines.length;
+      } else {
+        const page = spool.pendingFrom(cursor, limit);
+        if (page.records.length === 0) return;
+        cursor = page.cursor;
+        for (const record of page.records) inFlight.add(recordKey(record));
+        transport.send(page.records);
+        sent = page.records.length;
+      }
+      if (opts.counters) opts.counters.eventsSent += sent;
     }
   };
   const kick = (): void => {
@@ -62,7 +74,7 @@ export function createSender(spool: Spool, transport: DaimonTransport, opts: Sen
     onAck(keys) {
       spool.ack(keys);
       if (opts.counters) opts.counters.eventsAcked += keys.length;
-      for (const key of keys) inFlight.delete(keyOf(key));
+      for (const key of keys) inFlight.delete(recordKey(key));
       kick();
     },
     onUp() {

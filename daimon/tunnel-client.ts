@@ -8,6 +8,7 @@ import type { ErrorCode } from '../src/errors.js';
 import { describeIssues } from '../src/protocol/event.js';
 import { LIMITS } from '../src/protocol/limits.js';
 import { cpFrameSchema } from '../src/protocol/tunnel.js';
+import { wellFormedAckFrame } from '../src/protocol/tunnel-fast-path.js';
 import type { CpFrame, DaimonFrame, EventRecord } from '../src/protocol/tunnel.js';
 import type { UpgradeOrder } from '../src/protocol/rollout.js';
 import type { DaimonTransport, DaimonTransportHandlers } from '../src/transport/types.js';
@@ -208,10 +209,14 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
   };
 
   const onMessage = (socket: WebSocket, data: RawData, isBinary: boolean): void => {
-    const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8');
+    const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
     let problem: string;
     try {
-      const parsed = isBinary ? undefined : cpFrameSchema.safeParse(JSON.parse(raw));
+      const value: unknown = isBinary ? undefined : JSON.parse(raw);
+      // The frame a daimon reads most (one per batch it sends) in its usual shape, without zod; the schema decides the rest.
+      const ack = wellFormedAckFrame(value);
+      if (ack) return onFrame(socket, ack);
+      const parsed = isBinary ? undefined : cpFrameSchema.safeParse(value);
       if (parsed?.success) return onFrame(socket, parsed.data);
       problem = parsed ? describeIssues(parsed.error) : 'binary frames are not part of the protocol';
     } catch (err) {
@@ -223,6 +228,27 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
     }
     log.warn({ problem, frame: raw.slice(0, 512) }, 'invalid frame from the CP');
     sendFrame(socket, { type: 'error', code: 'OKS_ERR_BAD_FRAME', message: new OkesuError('OKS_ERR_BAD_FRAME', problem).message.slice(0, 4096) });
+  };
+
+  /** Sends records given as their JSON, in `events` frames split by count and by bytes so none exceeds what the CP accepts. */
+  const sendEventLines = (lines: readonly string[]): void => {
+    const socket = ws;
+    if (!up || !socket) return;
+    const budget = LIMITS.tunnelFrameBytes - 1024;
+    let parts: string[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (parts.length > 0 && socket.readyState === WebSocket.OPEN) socket.send(`{"type":"events","records":[${parts.join(',')}]}`);
+      parts = [];
+      size = 0;
+    };
+    for (const text of lines) {
+      const bytes = Buffer.byteLength(text) + 1;
+      if (parts.length >= LIMITS.recordsPerFrame || (parts.length > 0 && size + bytes > budget)) flush();
+      parts.push(text);
+      size += bytes;
+    }
+    flush();
   };
 
   const scheduleReconnect = (): void => {
@@ -317,26 +343,9 @@ export function createTunnelClient(opts: TunnelClientOptions, deps: { log: Logge
       connect();
     },
     send(records: readonly EventRecord[]) {
-      const socket = ws;
-      if (!up || !socket) return;
-      // Split by count and by bytes so no frame exceeds what the CP accepts.
-      const budget = LIMITS.tunnelFrameBytes - 1024;
-      let parts: string[] = [];
-      let size = 0;
-      const flush = (): void => {
-        if (parts.length > 0 && socket.readyState === WebSocket.OPEN) socket.send(`{"type":"events","records":[${parts.join(',')}]}`);
-        parts = [];
-        size = 0;
-      };
-      for (const record of records) {
-        const text = JSON.stringify(record);
-        const bytes = Buffer.byteLength(text) + 1;
-        if (parts.length >= LIMITS.recordsPerFrame || (parts.length > 0 && size + bytes > budget)) flush();
-        parts.push(text);
-        size += bytes;
-      }
-      flush();
+      sendEventLines(records.map((record) => JSON.stringify(record)));
     },
+    sendLines: sendEventLines,
     ackDispatch(runId, accepted, error) {
       if (ws && up) sendFrame(ws, { type: 'dispatch_ack', run_id: runId, accepted, ...(error && { error: { code: error.code, message: error.message.slice(0, 4096) } }) });
       else log.warn({ run_id: runId, accepted }, 'tunnel down: dispatch answer not sent');

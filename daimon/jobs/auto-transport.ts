@@ -1,3 +1,4 @@
+import type { EventRecord } from '../../src/protocol/tunnel.js';
 import type { DaimonTransport } from '../../src/transport/types.js';
 import type { JobsTransport } from './jobs-transport.js';
 
@@ -59,6 +60,13 @@ export function createAutoTransport(tunnel: DaimonTransport, jobs: JobsTransport
       if (tunnel.isUp()) tunnel.send(records);
       else if (jobs.isUp()) jobs.send(records);
     },
+    // Lines as they are while the tunnel (which takes them) is up; the bucket writes objects, so it gets the records.
+    ...(tunnel.sendLines && {
+      sendLines(lines: readonly string[]) {
+        if (tunnel.isUp()) tunnel.sendLines?.(lines);
+        else if (jobs.isUp()) jobs.send(lines.map((line) => JSON.parse(line) as EventRecord));
+      },
+    }),
     // Answered where the dispatch came from: over the tunnel, or (in the bucket) not at all — the run's events say it.
     ackDispatch(runId, accepted, error) {
       if (viaTunnel.delete(runId)) tunnel.ackDispatch(runId, accepted, error);

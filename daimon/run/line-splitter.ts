@@ -22,7 +22,10 @@ export class LineSplitter {
     while (start < chunk.length) {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl === -1 ? chunk.length : nl;
-      if (!this.discarding) {
+      if (!this.discarding && nl !== -1 && this.parts.length === 0 && end - start <= this.maxBytes) {
+        // A whole line inside this chunk (the usual case): decoded where it lies, without gathering it first.
+        yield { text: chunk.toString('utf8', start, end > start && chunk[end - 1] === 0x0d ? end - 1 : end), truncated: false };
+      } else if (!this.discarding) {
         this.parts.push(chunk.subarray(start, end));
         this.size += end - start;
         if (this.size > this.maxBytes) {

@@ -1,4 +1,4 @@
-import { checkTypedEvent, describeIssues, eventBodySchema } from '../../src/protocol/event.js';
+import { checkTypedEvent, describeIssues, safeParseEventBody } from '../../src/protocol/event.js';
 import type { EventBody } from '../../src/protocol/event.js';
 import { cutUtf8 } from './line-splitter.js';
 import type { CappedLine } from './line-splitter.js';
@@ -18,7 +18,7 @@ export function stdoutLineToEvent(line: CappedLine, lineNo: number): EventBody {
   if (line.truncated) return { type: 'text', text: line.text, truncated: true };
   const value = parseJsonObject(line.text);
   if (value === undefined) return { type: 'text', text: line.text };
-  const parsed = eventBodySchema.safeParse(value);
+  const parsed = safeParseEventBody(value);
   if (!parsed.success) return invalid(line.text, lineNo, describeIssues(parsed.error));
   const body = RESERVED_EVENT_TYPES.has(parsed.data.type) ? { ...parsed.data, type: `provider_${parsed.data.type}` } : parsed.data;
   const problem = checkTypedEvent(body);

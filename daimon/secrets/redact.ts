@@ -10,6 +10,12 @@ export interface Redactor {
    * as they are (same reference); a changed one is a copy: the input is never modified.
    */
   value<T>(value: T): T;
+  /**
+   * False when `json` (a JSON text, e.g. a serialised event) surely holds no part of a secret that `value` would
+   * redact: no held secret's first MIN_REDACTED_LENGTH characters occur in it. Then `value` of what was serialised
+   * would return it unchanged, so a caller may skip the walk. True means "maybe": redact to find out.
+   */
+  mayChange(json: string): boolean;
 }
 
 /** The marker a secret's value is replaced with, e.g. `[REDACTED:ANTHROPIC_API_KEY]`. */
@@ -22,13 +28,25 @@ interface Matcher {
   byValue: Map<string, string>;
   secrets: readonly HeldSecret[];
   shortest: number;
+  /**
+   * Every secret's first MIN_REDACTED_LENGTH characters, which any match and any cut tail contains; undefined when
+   * one of them would read differently inside a JSON string (a quote, backslash, control character or surrogate),
+   * so that a search of JSON text could miss it.
+   */
+  heads?: string[];
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
+// True when JSON.stringify writes some character of `s` as an escape (a quote, backslash, control character or
+// lone surrogate): then `s` does not occur as it is in JSON text holding it. Surrogates count even when paired.
+const jsonEscapes = (s: string): boolean => JSON.stringify(s) !== `"${s}"` || /[\ud800-\udfff]/.test(s);
+
 function buildMatcher(store: Pick<SecretStore, 'held' | 'generation'>): Matcher {
   const secrets = [...store.held()].filter((s) => s.value.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.value.length - a.value.length);
+  const heads = [...new Set(secrets.map((s) => s.value.slice(0, MIN_REDACTED_LENGTH)))];
   return {
+    ...(!heads.some(jsonEscapes) && { heads }),
     generation: store.generation(),
     ...(secrets.length > 0 && { all: new RegExp(secrets.map((s) => escapeRegExp(s.value)).join('|'), 'g') }),
     byValue: new Map(secrets.map((s) => [s.value, s.name])),
@@ -87,6 +105,13 @@ export function createRedactor(store: Pick<SecretStore, 'held' | 'generation'>):
     value<T>(value: T): T {
       if (!current().all) return value;
       return needsRedaction(value, text) ? (copyRedacted(value, text) as T) : value;
+    },
+    mayChange(json) {
+      const m = current();
+      if (!m.all) return false;
+      if (!m.heads) return true;
+      for (const head of m.heads) if (json.includes(head)) return true;
+      return false;
     },
   };
 }

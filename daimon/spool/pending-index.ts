@@ -9,7 +9,7 @@ export interface SegmentState {
   ackedBytes: number;
 }
 
-/** One durable, un-acknowledged record: its key, its stored line, its size on disk and its segment. */
+/** One durable, un-acknowledged record: its key, its line (`JSON.stringify` of the record), its size on disk and its segment. */
 export interface PendingEntry {
   key: string;
   line: string;

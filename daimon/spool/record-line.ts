@@ -12,6 +12,14 @@ export function recordLine(record: EventRecord): string {
 
 /** Parses and validates a segment line; undefined when the line is corrupt. */
 export function parseRecordLine(line: string): EventRecord | undefined {
+  return readRecordLine(line)?.record;
+}
+
+/**
+ * Parses and validates a segment line, with the line the record is sent as: `JSON.stringify` of what the line parses
+ * to (what a parse and a send made of it before), which is the line itself for every line a spool writes.
+ */
+export function readRecordLine(line: string): { record: EventRecord; wire: string } | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -20,7 +28,9 @@ export function parseRecordLine(line: string): EventRecord | undefined {
   }
   // The file is an edge like any other: a record the CP would refuse must not reach the send queue, or it would block it forever.
   const parsed = eventRecordSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const wire = JSON.stringify(value);
+  return { record: parsed.data, wire: wire === line ? line : wire };
 }
 
 /** The line (without its newline) that records one acknowledgement in `acks.jsonl`. */

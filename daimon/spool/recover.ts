@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { readAcks } from './ack-log.js';
 import { PendingIndex, type SegmentState } from './pending-index.js';
-import { ackLine, parseRecordLine, recordKey } from './record-line.js';
+import { ackLine, readRecordLine, recordKey } from './record-line.js';
 import { listSegments, readSegment, truncateDurably } from './segment-file.js';
 
 /** The logger the spool reports to; pino's logger fits. */
@@ -64,18 +64,19 @@ export async function recover(dir: string, log: SpoolLogger): Promise<Recovered>
     let corrupt = 0;
     let firstCorrupt = 0;
     content.lines.forEach((line, i) => {
-      const record = parseRecordLine(line.text);
-      if (!record) {
+      const read = readRecordLine(line.text);
+      if (!read) {
         if (corrupt++ === 0) firstCorrupt = i + 1;
         return;
       }
+      const { record, wire } = read;
       const key = recordKey(record);
       if (acks.keys.has(key)) {
         const text = `${ackLine(record)}\n`;
         seg.acked.push(text);
         seg.ackedBytes += text.length;
         report.acked++;
-      } else if (index.add({ key, line: line.text, bytes: line.bytes, seg, pos: -1 })) {
+      } else if (index.add({ key, line: wire, bytes: line.bytes, seg, pos: -1 })) {
         seg.live++;
       } else {
         report.duplicates++;

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PRIVATE_FILE_MODE } from '../../src/files/private-dir.js';
 import { fsyncDir, writeFully } from './fs-durable.js';
@@ -67,7 +67,12 @@ export async function truncateDurably(file: string, size: number): Promise<void>
   }
 }
 
-/** The segment being appended to: one handle, its size, and durable appends (write, then fdatasync). */
+// `ax` (append, create, fail if it exists, write only), with O_DSYNC where the platform has it (not Windows): each
+// write then returns only once its data and the size needed to read it back are on disk, as write + fdatasync would,
+// in one trip through the thread pool instead of two (a group commit per batch; ~25-30 µs of main-thread CPU a trip).
+const SEGMENT_FLAGS = constants.O_DSYNC === undefined ? 'ax' : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_DSYNC;
+
+/** The segment being appended to: one handle, its size, and durable appends (an O_DSYNC write, or write then fdatasync). */
 export class SegmentWriter {
   /** Bytes in the file. */
   size = 0;
@@ -76,13 +81,15 @@ export class SegmentWriter {
     readonly no: number,
     readonly file: string,
     private readonly handle: fsp.FileHandle,
+    /** True when the file was opened O_DSYNC: a write is durable when it returns. */
+    private readonly syncWrites: boolean,
   ) {}
 
   /** Creates segment `no` in `dir` (failing if it exists) and makes its directory entry durable. */
   static async create(dir: string, no: number): Promise<SegmentWriter> {
     const file = path.join(dir, segmentName(no));
     // Segments hold event transcripts: 0600 whatever the umask.
-    const handle = await fsp.open(file, 'ax', PRIVATE_FILE_MODE);
+    const handle = await fsp.open(file, SEGMENT_FLAGS, PRIVATE_FILE_MODE);
     try {
       await handle.chmod(PRIVATE_FILE_MODE);
       await fsyncDir(dir);
@@ -90,7 +97,7 @@ export class SegmentWriter {
       await handle.close();
       throw err;
     }
-    return new SegmentWriter(no, file, handle);
+    return new SegmentWriter(no, file, handle, SEGMENT_FLAGS !== 'ax');
   }
 
   /** Appends whole lines and returns once they are on disk. On failure, tries to cut the file back so no partial line is left behind. */
@@ -99,7 +106,7 @@ export class SegmentWriter {
     try {
       await writeFully(this.handle, buf);
       // fdatasync is enough for appends: it flushes the data and the file size needed to read it back.
-      await this.handle.datasync();
+      if (!this.syncWrites) await this.handle.datasync();
       this.size += buf.length;
     } catch (err) {
       await this.handle.truncate(before).catch(() => undefined);

@@ -17,7 +17,8 @@
  *
  * Memory: un-acked records are kept as their JSON lines (about their size on disk, which `maxBytes` bounds), in a
  * Map for acks plus an array in append order; `pending`/`pendingFrom` parse only the page asked for, and a sender pages
- * with the cursor `pendingFrom` returns instead of rescanning what it has already sent.
+ * with the cursor `pendingFrom` returns instead of rescanning what it has already sent. `pendingLinesFrom` hands out
+ * the lines themselves, which are the records' wire form.
  *
  * Acks: each segment counts its un-acked records; a segment that reaches zero and is not being written is deleted.
  * The ack log is compacted when it is large and mostly about deleted segments: it is rewritten atomically (tmp, fsync,
@@ -69,6 +70,14 @@ export interface PendingPage {
   cursor: number;
 }
 
+/** A page of pending records as their lines (`JSON.stringify` of each record), with their keys (`recordKey`). */
+export interface PendingLinesPage {
+  lines: string[];
+  keys: string[];
+  /** Pass to `pendingFrom` / `pendingLinesFrom` for the next page. */
+  cursor: number;
+}
+
 /** Counters for metrics and tests. */
 export interface SpoolStats {
   /** Group commits done: one write and one fdatasync each. */
@@ -88,6 +97,8 @@ export interface Spool {
   pending(limit?: number): EventRecord[];
   /** Up to `limit` un-acked records from an opaque `cursor` (0 = oldest), so a sender can page without rescanning. */
   pendingFrom(cursor: number, limit: number): PendingPage;
+  /** `pendingFrom` without parsing: each record as its line, to be sent as it is. */
+  pendingLinesFrom(cursor: number, limit: number): PendingLinesPage;
   /** Acknowledges records; keys not pending are ignored. */
   ack(keys: readonly RecordKey[]): void;
   /** Un-acked durable records. */
@@ -201,6 +212,11 @@ class FileSpool implements Spool {
   pendingFrom(cursor: number, limit: number): PendingPage {
     const page = this.index.from(cursor, limit);
     return { records: page.entries.map((entry) => JSON.parse(entry.line) as EventRecord), cursor: page.cursor };
+  }
+
+  pendingLinesFrom(cursor: number, limit: number): PendingLinesPage {
+    const page = this.index.from(cursor, limit);
+    return { lines: page.entries.map((entry) => entry.line), keys: page.entries.map((entry) => entry.key), cursor: page.cursor };
   }
 
   ack(keys: readonly RecordKey[]): void {

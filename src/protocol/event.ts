@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { findingFieldsSchema } from './finding.js';
 import { boundedJson } from './json-value.js';
+import { findingEventHolds, wellFormedEventBody } from './event-fast-path.js';
 
 /** Event types with meaning to the platform (SPEC §5.1); any other type is kept in the transcript and otherwise ignored. */
 export const KNOWN_EVENT_TYPES = [
@@ -19,6 +20,14 @@ const eventTypeSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'type must be
 export const eventBodySchema = boundedJson(z.looseObject({ type: eventTypeSchema }));
 /** An event body before the daimon stamps it. */
 export type EventBody = z.infer<typeof eventBodySchema>;
+
+/** `eventBodySchema.safeParse(value)`, answering the common well-formed shape without zod (the same data). */
+export function safeParseEventBody(value: unknown): { success: true; data: EventBody } | { success: false; error: z.ZodError } {
+  const body = wellFormedEventBody(value);
+  if (body) return { success: true, data: body };
+  const parsed = eventBodySchema.safeParse(value);
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
+}
 
 /** Stricter schemas for the types whose fields the platform reads. */
 export const findingEventSchema = findingFieldsSchema.extend({ type: z.literal('finding') }).loose();
@@ -65,6 +74,7 @@ export type RunEvent = z.infer<typeof runEventSchema>;
 
 /** Validates a body against the stricter schema of its type, if it has one; returns an error message naming the field, or undefined. */
 export function checkTypedEvent(body: EventBody): string | undefined {
+  if (findingEventHolds(body)) return undefined;
   const schema =
     body.type === 'finding' ? findingEventSchema
     : body.type === 'run_end' ? runEndEventSchema

@@ -5,6 +5,7 @@ import type { ClientConfig } from '../protocol/client-config.js';
 import { STREAM_CLOSE_TOKEN_ENDED, streamMessageSchema } from '../protocol/api.js';
 import type { FindingFilter, StreamMessage } from '../protocol/api.js';
 import { describeIssues } from '../protocol/event.js';
+import { wellFormedFindingMessage } from '../protocol/stream-fast-path.js';
 import { apiUrl, errorFromBody, reason } from './operator-client.js';
 
 /** Connection state of a live stream. */
@@ -135,7 +136,10 @@ export function openStream(config: ClientConfig, opts: StreamOptions): StreamHan
   };
 
   const handleFrame = (data: RawData): void => {
-    const parsed = streamMessageSchema.safeParse(safeJson(rawText(data)));
+    const value = safeJson(rawText(data));
+    // A finding in normal form (nearly every message) is checked by hand; the schema decides the rest.
+    const fast = wellFormedFindingMessage(value);
+    const parsed = fast ? { success: true as const, data: fast } : streamMessageSchema.safeParse(value);
     if (!parsed.success) {
       state('open', `OKS_ERR_BAD_FRAME: ignored a stream frame: ${describeIssues(parsed.error)}`);
       return;

@@ -13,6 +13,12 @@ export interface DaimonTransport {
   start(handlers: DaimonTransportHandlers): void;
   /** Offers spooled records for delivery; acknowledged keys come back through `onAck`. May be called again with the same records after a reconnect. */
   send(records: readonly EventRecord[]): void;
+  /**
+   * Offers spooled records as the JSON lines the spool holds (each `JSON.stringify` of its record), so they need not
+   * be parsed only to be serialised again; the same as `send(lines.map(JSON.parse))`. Optional: a sender falls back
+   * to `send`.
+   */
+  sendLines?(lines: readonly string[]): void;
   /** Tells the CP whether a dispatch was accepted (it starts the run) or refused, and why. */
   ackDispatch(runId: string, accepted: boolean, error?: { code: string; message: string }): void;
   /** True when records offered now have a chance of being delivered soon. */

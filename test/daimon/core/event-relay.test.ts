@@ -115,12 +115,14 @@ describe('event relay', () => {
     expect(s.pending().map((r) => [r.run_id, r.seq, r.event.type])).toEqual([[a.runId, 1, 'spool_full']]);
   });
 
-  it('scrubs the secrets it is given from every event before the spool, also where the event is cut to size', async () => {
+  it.each([['alone', false], ['with the pre-check on its JSON', true]])('scrubs the secrets it is given from every event before the spool, also where the event is cut to size (redactor %s)', async (_label, preCheck) => {
     const key = 'sk-ant-api03-RELAYxKEYx0123456789';
     const dir = tempDir('redact');
     const s = (spool = await openSpool({ dir }));
-    const redact = createRedactor(createSecretStore({ ANTHROPIC_API_KEY: key })).value;
-    const relay = createEventRelay({ spool: s, hostname: 'h', onAppended: () => undefined, log: captureLogger().log, redact });
+    const redactor = createRedactor(createSecretStore({ ANTHROPIC_API_KEY: key }));
+    const relay = createEventRelay({
+      spool: s, hostname: 'h', onAppended: () => undefined, log: captureLogger().log, redact: redactor.value, ...(preCheck && { mayNeedRedaction: redactor.mayChange }),
+    });
     const run = relay.open({ runId: newId('r'), agent: 'a', agentVersion: '' });
     const body = { type: 'finding', title: `key ${key}`, evidence: [`a${key}b`], attributes: { [key]: { deep: [key] } } };
     await run.emit(body);

@@ -123,6 +123,52 @@ describe('redactor: properties', () => {
   });
 });
 
+describe('redactor: mayChange, the pre-check on JSON', () => {
+  // Secrets mostly of token characters, sometimes with ones JSON escapes (then the check must always say maybe).
+  const secretArb = fc.oneof(
+    fc.stringMatching(/^[A-Za-z0-9_-]{8,40}$/),
+    fc.string({ unit: fc.constantFrom(...'ab"\\\n\u0001\ud83d\ude00é-'.split('')), minLength: 8, maxLength: 20 }),
+  );
+  const piece = (secret: string): fc.Arbitrary<string> =>
+    fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.nat({ max: secret.length }).map((n) => secret.slice(0, n)),
+      fc.nat({ max: secret.length }).map((n) => `${secret.slice(0, n)}…`),
+      fc.constant(secret),
+      fc.tuple(fc.string({ maxLength: 4 }), fc.constant(secret), fc.string({ maxLength: 4 })).map((p) => p.join('')),
+    );
+  const valueArb = (secret: string): fc.Arbitrary<unknown> =>
+    fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, piece(secret), fc.integer(), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(piece(secret), tie('node'), { maxKeys: 3 })),
+    })).node;
+
+  it('says no only where value() would change nothing', () => {
+    let skipped = 0;
+    fc.assert(
+      fc.property(secretArb.chain((secret) => fc.tuple(fc.constant(secret), fc.array(secretArb, { maxLength: 2 }), valueArb(secret))), ([secret, others, value]) => {
+        const s = createSecretStore();
+        s.hold('S', secret);
+        others.forEach((o, i) => s.hold(`O${i}`, o));
+        const r = createRedactor(s);
+        if (r.mayChange(JSON.stringify({ run_id: 'r_1', seq: 1, event: value }))) return;
+        skipped++;
+        expect(r.value(value)).toBe(value);
+      }),
+      { numRuns: 3000, seed: 5 },
+    );
+    expect(skipped).toBeGreaterThan(300);
+  });
+
+  it('says no for an event without secrets, and maybe when a secret hides behind a JSON escape', () => {
+    const r = createRedactor(store());
+    expect(r.mayChange(JSON.stringify({ type: 'finding', title: 'steady finding', attributes: { i: 1 } }))).toBe(false);
+    expect(r.mayChange(JSON.stringify({ type: 'text', text: `cut ${ANT.slice(0, 9)}…` }))).toBe(true);
+    const s = createSecretStore();
+    s.hold('Q', 'ab"cdefghij');
+    expect(createRedactor(s).mayChange('{}')).toBe(true);
+  });
+});
+
 describe('holding the identity', () => {
   it('holds the secret part of the host credential and join token, and every line of the host key', () => {
     const s = createSecretStore();

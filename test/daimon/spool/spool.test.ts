@@ -126,6 +126,22 @@ describe('spool persistence', () => {
     expect(spool.pending(3).map((r) => r.seq)).toEqual([1002, 1003, 1004]);
   });
 
+  it('hands out pending records as their wire lines, before and after a reopen, also for a line stored in another form', async () => {
+    const dir = tempDir();
+    const spool = await openTracked({ dir });
+    await spool.append(records(1, 3));
+    const page = spool.pendingLinesFrom(0, 10);
+    expect(page.lines).toEqual(spool.pending().map((r) => JSON.stringify(r)));
+    expect(page.keys).toEqual([1, 2, 3].map((seq) => `${RUN_A}:${seq}`));
+    expect(spool.pendingLinesFrom(page.cursor, 10).lines).toEqual([]);
+    await spool.close();
+    // A line written by hand with spaces: sent as what it parses to, as before.
+    fs.appendFileSync(lastSegment(dir), `${JSON.stringify(record(4), null, 1).replaceAll('\n', '')}\n`);
+    const reopened = await openTracked({ dir });
+    expect(reopened.pendingLinesFrom(0, 10).lines).toEqual(reopened.pending().map((r) => JSON.stringify(r)));
+    expect(reopened.pendingLinesFrom(0, 10).lines.at(-1)).toBe(JSON.stringify(record(4)));
+  });
+
   it('rejects appends after close', async () => {
     const spool = await openTracked({ dir: tempDir() });
     await spool.close();
