@@ -10,6 +10,7 @@ import { ConsoleProvider } from './hooks/console-context.js';
 import { createConsoleStore } from './store/console-store.js';
 import { initialState } from './store/initial-state.js';
 import { reduce } from './store/reduce.js';
+import { limitHeapGrowth } from './run/heap-growth.js';
 import { routeStrayOutputToLog } from './run/stray-output.js';
 import { startTrace } from './run/trace.js';
 
@@ -60,6 +61,7 @@ export async function runConsole(opts: RunConsoleOptions): Promise<number> {
   }
 
   const log = opts.log;
+  limitHeapGrowth();
   // Start-up milestones, in ms since the process started (the bench reads them).
   log.info({ cp: opts.config.cp, sinceProcessStartMs: Math.round(performance.now()) }, 'console started');
   const restoreOutput = routeStrayOutputToLog(log);

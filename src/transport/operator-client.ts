@@ -18,6 +18,7 @@ import type { StoredFinding } from '../protocol/finding.js';
 import { orchestrationRunViewSchema, orchestrationViewSchema, specErrorSchema } from '../protocol/orchestration-api.js';
 import type { hostLabelsSchema, OrchestrationRunView, OrchestrationView, startOrchestrationSchema } from '../protocol/orchestration-api.js';
 import { formatSpecError } from '../specs/spec-error.js';
+import { normalHostView, normalList, normalStoredFinding } from './normal-views.js';
 import { agentLibraryEntrySchema, findingClusterViewSchema, findingDetailSchema, findingGroupViewSchema, triageAnswerSchema } from '../protocol/findings-api.js';
 import type {
   AgentLibraryEntry, FindingClusterView, FindingDetail, FindingGroupsQuery, FindingGroupView, triageRequestSchema, TriageAnswer } from '../protocol/findings-api.js';
@@ -34,6 +35,17 @@ const runAnswer = z.object({ run: runViewSchema });
 const runsAnswer = z.object({ runs: z.array(runViewSchema) });
 const runEventsAnswer = z.object({ run: runViewSchema, events: z.array(runEventSchema), next: z.number() });
 const findingsAnswer = z.object({ findings: z.array(storedFindingSchema), cursor: z.number() });
+/** `hostsAnswer` and `findingsAnswer` for answers in normal form (10,000 hosts: ~10x faster than zod, a copy less). */
+const normalHostsAnswer = (body: unknown): { hosts: HostView[] } | undefined => {
+  const hosts = typeof body === 'object' && body !== null ? normalList((body as { hosts?: unknown }).hosts, normalHostView) : undefined;
+  return hosts === undefined ? undefined : { hosts };
+};
+const normalFindingsAnswer = (body: unknown): FindingsPage | undefined => {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { findings: raw, cursor } = body as { findings?: unknown; cursor?: unknown };
+  const findings = typeof cursor === 'number' && Number.isFinite(cursor) ? normalList(raw, normalStoredFinding) : undefined;
+  return findings === undefined ? undefined : { findings, cursor: cursor as number };
+};
 const tokenCreatedAnswer = z.object({ token: z.string(), view: tokenViewSchema });
 const tokensAnswer = z.object({ tokens: z.array(tokenViewSchema) });
 const tokenRevokedAnswer = z.object({ id: z.string(), revoked: z.literal(true) });
@@ -156,6 +168,8 @@ interface Call<T> {
   query?: Query;
   body?: unknown;
   answer: z.ZodType<T>;
+  /** `answer`'s value for a body already in normal form, cheaply (normal-views.ts); undefined sends it to `answer`. */
+  normal?: (body: unknown) => T | undefined;
   timeoutMs?: number;
 }
 
@@ -169,7 +183,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
 
   return {
     whoami: () => call({ method: 'GET', path: '/v1/whoami', answer: whoamiSchema }),
-    hosts: async () => (await call({ method: 'GET', path: '/v1/hosts', answer: hostsAnswer })).hosts,
+    hosts: async () => (await call({ method: 'GET', path: '/v1/hosts', answer: hostsAnswer, normal: normalHostsAnswer })).hosts,
     removeHost: (hostname) => call({ method: 'DELETE', path: `/v1/hosts/${seg(hostname)}`, answer: hostRemovedAnswer }),
     createRun: async (body) => (await call({ method: 'POST', path: '/v1/runs', body, answer: runAnswer })).run,
     createRuns: (body) => call({ method: 'POST', path: '/v1/runs', body, answer: fanOutResponseSchema }),
@@ -186,7 +200,7 @@ export function createOperatorClient(config: ClientConfig, opts: { timeoutMs?: n
       }),
     cancelRun: async (id, reason) =>
       (await call({ method: 'POST', path: `/v1/runs/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason }, answer: runAnswer })).run,
-    findings: (query = {}) => call({ method: 'GET', path: '/v1/findings', query: { ...query }, answer: findingsAnswer }),
+    findings: (query = {}) => call({ method: 'GET', path: '/v1/findings', query: { ...query }, answer: findingsAnswer, normal: normalFindingsAnswer }),
     findingsSummary: (filter = {}) => call({ method: 'GET', path: '/v1/findings/summary', query: { ...filter }, answer: findingSummarySchema }),
     createToken: (body) => call({ method: 'POST', path: '/v1/tokens', body, answer: tokenCreatedAnswer }),
     listTokens: async () => (await call({ method: 'GET', path: '/v1/tokens', answer: tokensAnswer })).tokens,
@@ -301,7 +315,7 @@ function requestOnce<T>(config: ClientConfig, agent: https.Agent, c: Call<T> & {
       readBody(res).then(
         (text) => {
           try {
-            resolve(decode(res.statusCode ?? 0, text, c.answer, `${c.method} ${url.pathname}`));
+            resolve(decode(res.statusCode ?? 0, text, c, `${c.method} ${url.pathname}`));
           } catch (err) {
             reject(err);
           }
@@ -336,7 +350,7 @@ function readBody(res: IncomingMessage): Promise<string> {
   });
 }
 
-function decode<T>(status: number, text: string, schema: z.ZodType<T>, what: string): T {
+function decode<T>(status: number, text: string, c: Pick<Call<T>, 'answer' | 'normal'>, what: string): T {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -345,7 +359,9 @@ function decode<T>(status: number, text: string, schema: z.ZodType<T>, what: str
     throw new OkesuError('OKS_ERR_BAD_FRAME', `${what}: answer is not JSON`);
   }
   if (status >= 400 || errorBodySchema.safeParse(body).success) throw errorFromBody(status, body);
-  const parsed = schema.safeParse(body);
+  const normal = c.normal?.(body);
+  if (normal !== undefined) return normal;
+  const parsed = c.answer.safeParse(body);
   if (!parsed.success) throw new OkesuError('OKS_ERR_BAD_FRAME', `${what}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

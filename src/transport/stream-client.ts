@@ -5,7 +5,7 @@ import type { ClientConfig } from '../protocol/client-config.js';
 import { STREAM_CLOSE_TOKEN_ENDED, streamMessageSchema } from '../protocol/api.js';
 import type { FindingFilter, StreamMessage } from '../protocol/api.js';
 import { describeIssues } from '../protocol/event.js';
-import { wellFormedFindingMessage } from '../protocol/stream-fast-path.js';
+import { normalStreamMessage } from './normal-views.js';
 import { apiUrl, errorFromBody, reason } from './operator-client.js';
 
 /** Connection state of a live stream. */
@@ -136,15 +136,17 @@ export function openStream(config: ClientConfig, opts: StreamOptions): StreamHan
   };
 
   const handleFrame = (data: RawData): void => {
-    const value = safeJson(rawText(data));
-    // A finding in normal form (nearly every message) is checked by hand; the schema decides the rest.
-    const fast = wellFormedFindingMessage(value);
-    const parsed = fast ? { success: true as const, data: fast } : streamMessageSchema.safeParse(value);
-    if (!parsed.success) {
-      state('open', `OKS_ERR_BAD_FRAME: ignored a stream frame: ${describeIssues(parsed.error)}`);
-      return;
+    const json = safeJson(rawText(data));
+    // Findings and hosts (nearly every frame) in normal form are checked without zod; the schema decides the rest.
+    let msg = normalStreamMessage(json);
+    if (msg === undefined) {
+      const parsed = streamMessageSchema.safeParse(json);
+      if (!parsed.success) {
+        state('open', `OKS_ERR_BAD_FRAME: ignored a stream frame: ${describeIssues(parsed.error)}`);
+        return;
+      }
+      msg = parsed.data;
     }
-    const msg = parsed.data;
     if (msg.type === 'error') {
       if (msg.code === 'OKS_ERR_STREAM_GAP') {
         // The resume point fell out of the retained feed: go on from the head rather than stall.
