@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { OkesuError } from '../../errors.js';
 import type { CpIdentity } from '../cp-state.js';
 import type { AuthFailures } from './auth-failures.js';
 import { refuseUpgrade } from './refuse-upgrade.js';
+import { createHandshakeAdmission, takeTlsConnectionListener, type HandshakeAdmissionOptions } from './handshake-admission.js';
 import { TICKET_KEY_PERIOD_MS } from '../tls-tickets.js';
 
 /** Longest a request may take to arrive whole: a release upload over a slow link (Node's default is 5 min). */
@@ -47,6 +49,8 @@ export async function listenCpHttps(opts: {
   host: string;
   port: number;
   failures: AuthFailures;
+  /** How many resuming (daimon) handshakes run at once; defaults in handshake-admission.ts. */
+  admission?: HandshakeAdmissionOptions;
   handlers: CpHttpsHandlers;
   log: Logger;
 }): Promise<CpHttpsServer> {
@@ -59,10 +63,15 @@ export async function listenCpHttps(opts: {
     // still have to arrive within headersTimeout (60 s).
     requestTimeout: RELEASE_UPLOAD_TIMEOUT_MS,
   });
-  // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost.
+  // An address that went on failing after its 429s is cut off here, before the TLS handshake it would cost; the others
+  // start theirs when the admission gate lets them (reconnecting daimons take turns, operators go ahead).
+  const admission = createHandshakeAdmission(opts.admission);
+  const startTls = takeTlsConnectionListener(srv);
   srv.on('connection', (socket: Socket) => {
     if (!opts.failures.admit(socket.remoteAddress)) socket.destroy();
+    else admission.admit(socket, startTls);
   });
+  srv.on('secureConnection', (tls: TLSSocket) => admission.secured(tls));
   const ticketRotation = opts.tickets.rotate(srv);
   srv.on('request', handlers.request);
   // `Expect: 100-continue` (release uploads): the route, not Node, decides whether the body is wanted.
@@ -86,6 +95,7 @@ export async function listenCpHttps(opts: {
     port: (srv.address() as AddressInfo).port,
     close() {
       ticketRotation.stop();
+      admission.close();
       const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
       srv.closeAllConnections();
       return closed;
