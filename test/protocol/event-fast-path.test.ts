@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventBodySchema, findingEventSchema } from '../../src/protocol/event.js';
 import { findingEventHolds, wellFormedEventBody } from '../../src/protocol/event-fast-path.js';
+import { seededPick } from '../support/seeded-pick.js';
 
 // The fast paths answer only when the schema would accept, and then with the schema's own data (same keys, same order).
 const CHOICES: Record<string, unknown[]> = {
@@ -20,14 +21,7 @@ const keysOf = (v: unknown): string[] => Object.keys(v as object);
 
 describe('findingEventHolds', () => {
   it('holds only where findingEventSchema accepts (10,000 findings)', () => {
-    let seed = 11;
-    // mulberry32: a seeded generator whose every bit is usable (an LCG in doubles loses its low bits).
-    const pick = <T>(xs: T[]): T => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return xs[((t ^ (t >>> 14)) >>> 0) % xs.length] as T;
-    };
+    const pick = seededPick(11);
     let held = 0;
     let accepted = 0;
     for (let i = 0; i < 10_000; i++) {

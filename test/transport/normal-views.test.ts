@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hostViewSchema, streamMessageSchema } from '../../src/protocol/api.js';
 import { storedFindingSchema } from '../../src/protocol/finding.js';
 import { normalHostView, normalList, normalStoredFinding, normalStreamMessage } from '../../src/transport/normal-views.js';
+import { seededPick } from '../support/seeded-pick.js';
 
 // The normal-form checks answer without zod; whenever they answer, it must be the schema's answer, key order included
 // (the console and `okesu tail --json` print what they get).
@@ -53,14 +54,7 @@ const HOST_CHOICES: Record<string, unknown[]> = {
   extra: [undefined, 'left out by both'],
 };
 
-/** A deterministic pseudo-random pick. */
-function picker(seed: number): <T>(xs: readonly T[]) => T {
-  let s = seed;
-  return <T>(xs: readonly T[]): T => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return xs[s % xs.length] as T;
-  };
-}
+
 
 /** A case: the first choice of every field mostly (normal form), any choice sometimes. */
 function build(choices: Record<string, unknown[]>, pick: <T>(xs: readonly T[]) => T, wild: number): Record<string, unknown> {
@@ -90,19 +84,19 @@ function compare(n: number, make: (i: number) => unknown, fast: (raw: unknown) =
 
 describe('normal-form views', () => {
   it('a stored finding: the answer of storedFindingSchema', () => {
-    const pick = picker(7);
+    const pick = seededPick(7);
     const answered = compare(10_000, (i) => build(FINDING_CHOICES, pick, i % 4), normalStoredFinding, storedFindingSchema);
     expect(answered).toBeGreaterThan(2500);
   });
 
   it('a host view: the answer of hostViewSchema', () => {
-    const pick = picker(11);
+    const pick = seededPick(11);
     const answered = compare(10_000, (i) => build(HOST_CHOICES, pick, i % 4), normalHostView, hostViewSchema);
     expect(answered).toBeGreaterThan(2500);
   });
 
   it('finding and host stream messages: the answer of streamMessageSchema; other kinds go to the schema', () => {
-    const pick = picker(13);
+    const pick = seededPick(13);
     const answered = compare(4_000, (i) => {
       const kind = pick(['finding', 'host', 'finding', 'ready', 'run', 'other']);
       const body = kind === 'host' ? build(HOST_CHOICES, pick, i % 3) : build(FINDING_CHOICES, pick, i % 3);
@@ -113,7 +107,7 @@ describe('normal-form views', () => {
   });
 
   it('a list answers only when every item does', () => {
-    const ok = build(HOST_CHOICES, picker(1), 0);
+    const ok = build(HOST_CHOICES, seededPick(1), 0);
     expect(normalList([ok, ok], normalHostView)).toHaveLength(2);
     expect(normalList([ok, { ...ok, state: 'gone' }], normalHostView)).toBeUndefined();
     expect(normalList('x', normalHostView)).toBeUndefined();

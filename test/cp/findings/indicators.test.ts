@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractIndicators, type Indicator } from '../../../src/cp/findings/indicators.js';
+import { seededInt } from '../../support/seeded-pick.js';
 
 // The extractor as it was before its cheap pre-checks: every pattern over the whole text.
 function reference(text: string): Indicator[] {
@@ -24,11 +25,7 @@ const PIECES = [
 
 describe('extractIndicators', () => {
   it('finds what every pattern over the whole text finds', () => {
-    let seed = 1;
-    const next = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const next = seededInt(1);
     for (let i = 0; i < 3000; i++) {
       const text = Array.from({ length: 1 + next(8) }, () => PIECES[next(PIECES.length)] as string).join(next(2) ? ' ' : '');
       expect(extractIndicators(text), text).toEqual(reference(text));
