@@ -68,6 +68,10 @@ export function createNotifyEnqueuer(deps: NotifyEnqueuerDeps): NotifyEnqueuer {
     // Nothing new: no write transaction (on PostgreSQL it would take the cluster's writer lock every poll).
     const peek = store.meta.get(NOTIFY_CURSOR_KEY);
     if (peek !== undefined && store.feed.head() <= Number(peek)) return 0;
+    // No channel: nothing to enqueue and no write. Under ingest a write here, every nudge, would wait on SQLite for
+    // the ingest thread's commit in flight (the CP's main connection settles it before writing). The cursor stays;
+    // adding the first channel moves it to the head in the same transaction (notifier.addChannel).
+    if (peek !== undefined && store.notify.listChannels().length === 0) return 0;
     return store.transaction(() => {
       const stored = store.meta.get(NOTIFY_CURSOR_KEY);
       if (stored === undefined) {

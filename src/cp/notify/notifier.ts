@@ -13,7 +13,7 @@ import { sealSecrets, splitTarget, targetOf, targetView } from './channel-secret
 import { emailTargetProblem } from './email-sender.js';
 import { slackWebhookUrlProblem } from './slack-sender.js';
 import { attemptDelivery, createDeliveryWorker, type DeliveryWorkerDeps, type RetryPolicy } from './delivery-worker.js';
-import { createNotifyEnqueuer, newDeliveryId } from './enqueuer.js';
+import { createNotifyEnqueuer, newDeliveryId, NOTIFY_CURSOR_KEY } from './enqueuer.js';
 
 /** Alert delivery at the CP: channels, the outbox's two duties, the delivery log, and counts for `/metrics`. */
 export interface Notifier {
@@ -90,7 +90,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         name: req.name, kind: req.kind, config: JSON.stringify(config), sealed: sealSecrets(key, req.name, secrets),
         rules: JSON.stringify(req.rules), created_at: now(), created_by: by,
       };
-      if (!store.notify.addChannel(row)) {
+      const added = store.transaction(() => {
+        const first = store.notify.listChannels().length === 0;
+        if (!store.notify.addChannel(row)) return false;
+        // With no channel the enqueuer leaves its cursor where it was: the first channel starts from now, not from
+        // every finding since the last channel went.
+        if (first) store.meta.set(NOTIFY_CURSOR_KEY, String(store.feed.head()));
+        return true;
+      });
+      if (!added) {
         throw new OkesuError('OKS_ERR_BAD_REQUEST', `a channel named ${req.name} exists; remove it first (okesu notify rm ${req.name})`);
       }
       return view(row);

@@ -101,6 +101,17 @@ describe('alert delivery through a webhook', () => {
     expect(d?.attempts.slice(0, -1).every((a) => a.outcome === 'retry' && a.detail.startsWith('network:'))).toBe(true);
   });
 
+  it('a first channel starts from its own creation: a finding stored while no channel existed is not sent', async () => {
+    // With no channel the enqueuer writes nothing (no cursor advance per nudge); adding the first channel moves the
+    // cursor to the feed's head in the same transaction.
+    await ingest({ title: 'before any channel', resource: 'binary:/tmp/early' });
+    await h.admin.addChannel(webhook('ops'));
+    await ingest({ title: 'after the channel', resource: 'binary:/tmp/late' });
+    await waitFor(() => rx.delivered().length === 1, 5000, 'the delivery');
+    await settled();
+    expect(rx.received.map((r) => (r.body['finding'] as { title: string }).title)).toEqual(['after the channel']);
+  });
+
   it('sends nothing again after a restart: the enqueue cursor and the delivered state are durable', async () => {
     await h.admin.addChannel(webhook('ops'));
     await ingest({ title: 'late', resource: 'binary:/tmp/late' });
