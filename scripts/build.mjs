@@ -155,14 +155,6 @@ const common = {
   logLevel: 'warning',
 };
 
-// `okesu daemon` starts up with a small young generation and no optimising compiler (src/cli/daemon-start-up.ts).
-// In the one-file bundle that must happen before the other modules' top-level code, so dist/okesu.js carries it in
-// its banner, bundled from the same source (an IIFE: no names that could clash with the bundle's own).
-const { outputFiles: [daemonHold] } = await build({
-  entryPoints: ['src/cli/daemon-start-up-hold.ts'],
-  bundle: true, platform: 'node', target: 'node20', format: 'iife', write: false, minifyWhitespace: true, legalComments: 'none',
-});
-
 // Chunk names carry content hashes: a stale chunk left from an earlier build would be embedded in the executable.
 rmSync('dist/sea-bundle', { recursive: true, force: true });
 await Promise.all([
@@ -170,7 +162,6 @@ await Promise.all([
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/okesu.js',
-    banner: { js: `${common.banner.js}\n${daemonHold.text.trim()}` },
     define: { __OKESU_VERSION__: JSON.stringify(version) },
     plugins: [englishOnlyZodLocales, noNativeSsh2Addons],
   }),

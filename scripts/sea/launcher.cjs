@@ -6,15 +6,6 @@
 //   package.json, dist/okesu.js (+ its chunks dist/okesu-*.js), dist/console.js, dist/okesu-pg-worker.mjs, dist/okesu-ingest-worker.mjs, agents/…,
 //   node_modules/{better-sqlite3,bindings,file-uri-to-path}/…
 // — checks every file's SHA-256 against the manifest built with it, and imports dist/okesu.js from there.
-// `okesu daemon` starts up with a small young generation and no optimising compiler (src/cli/daemon-start-up.ts,
-// which gives both back once the daimon is started): held from here, before this launcher's own work, whose path
-// handling alone got a function optimised, paging in ~5 MiB of TurboFan's machine code (RssFile 53 → 48 MiB idle).
-// The same two flags as holdForStartUp(): a CommonJS file that requires built-ins only cannot import it.
-if (process.argv[2] === 'daemon') {
-  const v8 = require('node:v8');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  v8.setFlagsFromString('--no-turbofan');
-}
 const sea = require('node:sea');
 const crypto = require('node:crypto');
 const fs = require('node:fs');

@@ -1,5 +1,3 @@
-// First: `okesu daemon` starts up with a small young generation and no optimising compiler (daemon-start-up.ts).
-import './daemon-start-up-hold.js';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../version.js';
 

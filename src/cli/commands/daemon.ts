@@ -21,7 +21,6 @@ import { DEFAULT_EXECUTABLE, DEFAULT_STATE_DIR, DEFAULT_USER } from '../../lifec
 import { UNIT_KINDS, unitText } from '../../lifecycle/units/unit-text.js';
 import type { UnitKind } from '../../lifecycle/units/unit-text.js';
 import { runningExecutable } from '../../lifecycle/running-executable.js';
-import { releaseAfterStartUp } from '../daemon-start-up.js';
 import { SUPERVISOR_ENV, UPGRADE_RESTART_EXIT_CODE } from '../../../daimon/lifecycle/state-layout.js';
 
 /** Exit code when the CP refused this host for good (EX_CONFIG): restarting cannot help, an operator must act. */
@@ -232,7 +231,6 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         } finally {
           log.flush();
         }
-        releaseAfterStartUp();
         await untilStopped(ctx.deps, fatalSeen);
         await daimon.stop();
         log.flush();
