@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { OkesuError } from '../errors.js';
+import { workerThreadEntry, type WorkerThreadEntry } from './worker-thread-entry.js';
 import type { IngestOutcome, IngestPlan } from './store/ingest-plan.js';
 import type { IngestWorkerData, IngestWorkerResponse } from './ingest-thread-protocol.js';
 import { beforeSqliteWrites } from './store/sql/sqlite-db.js';
@@ -27,28 +24,11 @@ export interface IngestThread {
   close(): Promise<void>;
 }
 
-/** What runs the thread: a file, or (from source) a bootstrap evaluated as CommonJS. */
-type WorkerEntry = { kind: 'file'; url: URL } | { kind: 'eval'; code: string };
-
 /** From source (vitest, tsx) the thread is ingest-worker.ts loaded through tsx; from the bundle, its own bundle file. */
-function workerEntry(here: string = import.meta.url): WorkerEntry {
-  if (here.endsWith('.ts')) {
-    // Node 20 does not apply `--import tsx` to a worker's own modules, so the thread registers tsx itself first.
-    const tsxDist = dirname(createRequire(here).resolve('tsx'));
-    const api = pathToFileURL(join(tsxDist, 'esm', 'api', 'index.mjs')).href;
-    const worker = new URL('./ingest-worker.ts', here).href;
-    const code = [
-      `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); }).catch((err) => {`,
-      "  const { workerData } = require('node:worker_threads');",
-      "  workerData.port.postMessage({ id: -1, ok: false, error: { message: `the ingest thread could not start: ${err && err.message}`, code: undefined } });",
-      '});',
-    ].join('\n');
-    return { kind: 'eval', code };
-  }
-  const url = new URL(`./${INGEST_WORKER_BUNDLE}`, here);
-  if (!existsSync(fileURLToPath(url))) throw new Error(`the ingest thread ${fileURLToPath(url)} is missing beside ${fileURLToPath(here)}; rebuild okesu`);
-  return { kind: 'file', url };
-}
+const workerEntry = (): WorkerThreadEntry => workerThreadEntry({
+  here: import.meta.url, source: './ingest-worker.ts', bundle: INGEST_WORKER_BUNDLE, what: 'the ingest thread',
+  onLoadFailure: '  workerData.port.postMessage({ id: -1, ok: false, error: { message: `the ingest thread could not start: ${message}`, code: undefined } });',
+});
 
 /** An error as the thread reported it, with its SQLite code, so `isStoreFailure` judges it as on the main thread. */
 const threadError = (error: { message: string; code: string | undefined }): Error =>
